@@ -1,0 +1,58 @@
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Kernels, SimdPath } from './types.js';
+
+/** The package root: lib/backend or dist/backend sit two levels below it. */
+export const packageRoot = path.join(__dirname, '..', '..');
+
+export interface NativeLoad {
+  kernels: Kernels | null;
+  /** Where the binary was loaded from. */
+  path: string | null;
+  /** Why it did not load. */
+  error: string | null;
+}
+
+interface NativeAddon extends Omit<Kernels, 'name' | 'simd'> {
+  simd(): string;
+}
+
+/** Loads the addon through node-gyp-build (build/Release first, then prebuilds/). Never throws. */
+export function loadNative(): NativeLoad {
+  const req = createRequire(__filename);
+  let file: string;
+  try {
+    const gypBuild = req('node-gyp-build') as { resolve(dir: string): string };
+    file = gypBuild.resolve(packageRoot);
+  } catch (err) {
+    return { kernels: null, path: null, error: `no native binary was found (${firstLine(err)})` };
+  }
+  try {
+    const addon = req(file) as NativeAddon;
+    const kernels: Kernels = {
+      name: 'native',
+      gemm: addon.gemm,
+      softmaxCrossEntropy: addon.softmaxCrossEntropy,
+      softmaxCrossEntropyBackward: addon.softmaxCrossEntropyBackward,
+      biasAdd: addon.biasAdd,
+      biasGrad: addon.biasGrad,
+      relu: addon.relu,
+      reluBackward: addon.reluBackward,
+      sgdStep: addon.sgdStep,
+      adamStep: addon.adamStep,
+      adagradStep: addon.adagradStep,
+      rmspropStep: addon.rmspropStep,
+      getNumThreads: addon.getNumThreads,
+      setNumThreads: addon.setNumThreads,
+      simd: () => addon.simd() as SimdPath,
+    };
+    return { kernels, path: file, error: null };
+  } catch (err) {
+    return { kernels: null, path: file, error: `the native binary at ${file} did not load (${firstLine(err)})` };
+  }
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0];
+}

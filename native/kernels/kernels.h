@@ -1,0 +1,84 @@
+// nodegrad kernels: plain C++, no Node-API. Row-major float32 throughout.
+//
+// Dimensions used below:
+//   gemm:     C is M x N, op(A) is M x K, op(B) is K x N (op = identity or transpose).
+//   softmax:  logits, probs, dlogits are N x C (N rows, C classes); labels has N entries.
+//   bias:     x, y, dy are N x C; bias, dbias have C entries.
+//   elementwise and optimizer kernels work on n contiguous elements.
+//
+// Every kernel assumes its arguments were validated by the caller (the addon glue checks
+// types, lengths and label ranges before calling in): kernels never check, never throw.
+#pragma once
+
+#include <cstdint>
+
+namespace ng {
+
+class ThreadPool;  // threadpool.h
+
+// Which micro-kernels run. Chosen once at load from the CPU's features (see cpu.h).
+enum class Simd { Scalar, Avx2, Neon };
+
+// C = alpha * op(A) * op(B) + beta * C. With beta == 0, C is never read (it may hold NaN).
+// A is M x K (K x M when transA), B is K x N (N x K when transB).
+// Work is split over rows/columns of C only, never over K, so the result is bit-identical
+// whatever the number of threads in the pool.
+void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+          float alpha, const float* A, const float* B, float beta, float* C);
+
+// probs[n, :] = softmax(logits[n, :]); returns the mean over rows of -log(probs[n, labels[n]])
+// (natural log), computed stably (row max subtracted, log-sum-exp), so any finite logits
+// give a finite loss. Labels are in [0, C).
+double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N,
+                            int64_t C);
+// dlogits = (probs - onehot(labels)) / N.
+void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int64_t N,
+                           int64_t C);
+
+// y[n, c] = x[n, c] + bias[c]. y may alias x.
+void bias_add(float* y, const float* x, const float* bias, int64_t N, int64_t C);
+// dbias[c] = sum over n of dy[n, c] (added to dbias when accumulate). Summation order is
+// fixed (n ascending), so it is reproducible.
+void bias_grad(float* dbias, const float* dy, int64_t N, int64_t C, bool accumulate);
+
+// y = max(x, 0). y may alias x.
+void relu_forward(float* y, const float* x, int64_t n);
+// dx = dy where y > 0, else 0 (y is the forward output). dx may alias dy.
+void relu_backward(float* dx, const float* dy, const float* y, int64_t n);
+
+// Fused in-place optimizer updates, PyTorch's rules (torch.optim, single-tensor form). Each
+// elementwise step is done in float32 in PyTorch's order; coefficients arrive as doubles.
+//
+// SGD: g = grad + weight_decay * param;
+//      if momentum != 0: buf = first ? g : momentum * buf + (1 - dampening) * g;
+//                        g = nesterov ? g + momentum * buf : buf
+//      param -= lr * g.            (buf may be null when momentum == 0)
+void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, bool first);
+
+// Adam / AdamW (decoupled): step >= 1 is the step count after incrementing.
+//   decoupled: param *= 1 - lr * weight_decay;   else: g = grad + weight_decay * param
+//   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
+//   amsgrad: vmax = max(vmax, v), use vmax below instead of v
+//   denom = sqrt(v) / sqrt(1 - beta2^step) + eps;  param -= (lr / (1 - beta1^step)) * m / denom
+// vmax may be null when !amsgrad.
+void adam_step(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
+               int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled, bool amsgrad);
+
+// Adagrad: g = grad + weight_decay * param; sum += g * g; param -= clr * g / (sqrt(sum) + eps),
+// where clr = lr / (1 + (step - 1) * lr_decay) is computed by the caller.
+void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps,
+                  double weight_decay);
+
+// RMSprop: g = grad + weight_decay * param; sq = alpha * sq + (1 - alpha) * g * g;
+//   centered: gavg = alpha * gavg + (1 - alpha) * g; avg = sqrt(sq - gavg * gavg) + eps
+//   else avg = sqrt(sq) + eps
+//   momentum > 0: buf = momentum * buf + g / avg; param -= lr * buf
+//   else param -= lr * g / avg.
+// gavg may be null unless centered; buf may be null unless momentum > 0.
+void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n,
+                  double lr, double alpha, double eps, double weight_decay, double momentum,
+                  bool centered);
+
+}  // namespace ng
