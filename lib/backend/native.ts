@@ -13,8 +13,10 @@ export interface NativeLoad {
   error: string | null;
 }
 
-interface NativeAddon extends Omit<Kernels, 'name' | 'simd'> {
+interface NativeAddon extends Omit<Kernels, 'name' | 'simd' | 'supportedSimd' | 'setSimd'> {
   simd(): string;
+  supportedSimd(): string[];
+  setSimd(path: string): void;
 }
 
 /** Loads the addon through node-gyp-build (build/Release first, then prebuilds/). Never throws. */
@@ -45,6 +47,8 @@ export function loadNative(): NativeLoad {
       getNumThreads: addon.getNumThreads,
       setNumThreads: addon.setNumThreads,
       simd: () => addon.simd() as SimdPath,
+      supportedSimd: () => addon.supportedSimd() as SimdPath[],
+      setSimd: addon.setSimd,
     };
     return { kernels, path: file, error: null };
   } catch (err) {

@@ -79,4 +79,8 @@ export interface Kernels {
   setNumThreads(n: number): void;
   /** The SIMD path in use: null for the TS backend. */
   simd(): SimdPath | null;
+  /** Native only: the SIMD paths this CPU and binary can run (scalar always among them). */
+  supportedSimd?(): SimdPath[];
+  /** Native only: switches the SIMD path (tests use it); RangeError when unsupported. */
+  setSimd?(path: SimdPath): void;
 }
