@@ -1,0 +1,110 @@
+/**
+ * Parameter initialisation, after torch.nn.init: the same distributions and the same gain and
+ * fan conventions (fan_in = size(1) * receptive field, fan_out = size(0) * receptive field).
+ * Every function fills the tensor in place from the global generator (or opts.rng) and
+ * returns it. Values differ from PyTorch's (a different generator); distributions do not.
+ */
+import { globalRng, Rng } from '../random.js';
+import type { Tensor } from '../tensor/index.js';
+
+export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+export interface RngOption {
+  rng?: Rng;
+}
+
+/** torch.nn.init.calculate_gain. */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'linear':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu': {
+      const slope = param ?? 0.01;
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case 'selu':
+      return 3 / 4;
+    default:
+      throw new RangeError(`calculateGain: unknown nonlinearity '${String(nonlinearity)}'`);
+  }
+}
+
+/** [fanIn, fanOut] of a weight of shape [out, in, ...receptive field]. */
+export function fans(t: Tensor): [number, number] {
+  if (t.shape.length < 2) {
+    throw new RangeError(`fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape [${t.shape}])`);
+  }
+  let receptive = 1;
+  for (let i = 2; i < t.shape.length; i++) receptive *= t.shape[i];
+  return [t.shape[1] * receptive, t.shape[0] * receptive];
+}
+
+export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor {
+  if (!(a <= b)) throw new RangeError(`uniform_: need a <= b, got a = ${a}, b = ${b}`);
+  const rng = opts.rng ?? globalRng;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] = a + (b - a) * rng.uniform();
+  return t;
+}
+
+export function normal_(t: Tensor, mean = 0, std = 1, opts: RngOption = {}): Tensor {
+  if (!(std >= 0)) throw new RangeError(`normal_: std must be >= 0, got ${std}`);
+  const rng = opts.rng ?? globalRng;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
+  return t;
+}
+
+export function constant_(t: Tensor, value: number): Tensor {
+  t.data.fill(value);
+  return t;
+}
+
+export function zeros_(t: Tensor): Tensor {
+  return constant_(t, 0);
+}
+
+export function ones_(t: Tensor): Tensor {
+  return constant_(t, 1);
+}
+
+/** U(-a, a) with a = gain * sqrt(6 / (fanIn + fanOut)) (Glorot and Bengio, 2010). */
+export function xavierUniform_(t: Tensor, gain = 1, opts: RngOption = {}): Tensor {
+  const [fanIn, fanOut] = fans(t);
+  const a = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -a, a, opts);
+}
+
+/** N(0, std^2) with std = gain * sqrt(2 / (fanIn + fanOut)). */
+export function xavierNormal_(t: Tensor, gain = 1, opts: RngOption = {}): Tensor {
+  const [fanIn, fanOut] = fans(t);
+  return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
+}
+
+export interface KaimingOptions extends RngOption {
+  /** The negative slope of the rectifier after this layer (leaky_relu only). */
+  a?: number;
+  mode?: 'fanIn' | 'fanOut';
+  nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(t: Tensor, opts: KaimingOptions): number {
+  const [fanIn, fanOut] = fans(t);
+  const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fanIn : fanOut;
+  return calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan);
+}
+
+/** U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015). */
+export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  const bound = Math.sqrt(3) * kaimingStd(t, opts);
+  return uniform_(t, -bound, bound, opts);
+}
+
+/** N(0, std^2) with std = gain / sqrt(fan). */
+export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  return normal_(t, 0, kaimingStd(t, opts), opts);
+}

@@ -1,0 +1,178 @@
+/** Layers: Linear, the activations, Dropout, Flatten and Sequential. */
+import { Tensor, linear, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
+import { globalRng } from '../random.js';
+import { Module, type ModuleSpec } from './module.js';
+import { uniform_, kaimingUniform_ } from './init.js';
+
+function checkSize(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);
+}
+
+/**
+ * y = x W^T + b, W of shape [outFeatures, inFeatures] (PyTorch's layout). Initialised like
+ * torch.nn.Linear: W ~ kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), and
+ * b ~ U(-1/sqrt(in), 1/sqrt(in)).
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
+    super();
+    checkSize('inFeatures', inFeatures);
+    checkSize('outFeatures', outFeatures);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.weight = new Tensor(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]);
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    this.registerParameter('weight', this.weight);
+    this.bias = null;
+    if (opts.bias ?? true) {
+      const bound = 1 / Math.sqrt(inFeatures);
+      this.bias = uniform_(new Tensor(new Float32Array(outFeatures), [outFeatures]), -bound, bound);
+      this.registerParameter('bias', this.bias);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  spec(): ModuleSpec {
+    return { type: 'Linear', inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null };
+  }
+
+  protected override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null ? 'True' : 'False'}`;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+  spec(): ModuleSpec {
+    return { type: 'ReLU' };
+  }
+}
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+  spec(): ModuleSpec {
+    return { type: 'Sigmoid' };
+  }
+}
+
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+  spec(): ModuleSpec {
+    return { type: 'Tanh' };
+  }
+}
+
+/** Flattens every dimension after the first: [N, ...] -> [N, prod(...)]. */
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    if (x.shape.length <= 2) return x;
+    return reshape(x, [x.shape[0], -1]);
+  }
+  spec(): ModuleSpec {
+    return { type: 'Flatten' };
+  }
+}
+
+/**
+ * Inverted dropout: in training mode each element is zeroed with probability p and the rest
+ * are scaled by 1 / (1 - p), so eval mode is the identity. The mask comes from the global
+ * generator, so a seeded run drops the same elements.
+ */
+export class Dropout extends Module {
+  readonly p: number;
+
+  constructor(p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout probability must be in [0, 1], got ${p}`);
+    this.p = p;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const mask = new Float32Array(x.numel);
+    if (this.p < 1) {
+      const scale = 1 / (1 - this.p);
+      for (let i = 0; i < mask.length; i++) mask[i] = globalRng.uniform() >= this.p ? scale : 0;
+    }
+    return mul(x, new Tensor(mask, x.shape));
+  }
+
+  spec(): ModuleSpec {
+    return { type: 'Dropout', p: this.p };
+  }
+
+  protected override extraRepr(): string {
+    return `p=${this.p}, inplace=False`;
+  }
+}
+
+/** Applies its modules in order; they are named '0', '1', ... like torch.nn.Sequential. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+
+  spec(): ModuleSpec {
+    return { type: 'Sequential', layers: this.layers.map((m) => m.spec()) };
+  }
+}
+
+/** Builds a module (with fresh parameters) from its spec. */
+export function moduleFromSpec(spec: ModuleSpec): Module {
+  switch (spec?.type) {
+    case 'Linear':
+      return new Linear(spec.inFeatures, spec.outFeatures, { bias: spec.bias });
+    case 'ReLU':
+      return new ReLU();
+    case 'Sigmoid':
+      return new Sigmoid();
+    case 'Tanh':
+      return new Tanh();
+    case 'Flatten':
+      return new Flatten();
+    case 'Dropout':
+      return new Dropout(spec.p);
+    case 'Sequential':
+      if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
+      return new Sequential(...spec.layers.map(moduleFromSpec));
+    default:
+      throw new RangeError(`unknown module type in spec: ${JSON.stringify((spec as { type?: unknown })?.type)}`);
+  }
+}
+
+/** An MLP as nodegrad's CLI builds it: Linear-ReLU pairs then a Linear to the classes. */
+export function mlp(inFeatures: number, hidden: readonly number[], outFeatures: number): Sequential {
+  const layers: Module[] = [];
+  let prev = inFeatures;
+  for (const h of hidden) {
+    layers.push(new Linear(prev, h), new ReLU());
+    prev = h;
+  }
+  layers.push(new Linear(prev, outFeatures));
+  return new Sequential(...layers);
+}
+

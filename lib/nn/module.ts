@@ -1,0 +1,151 @@
+/**
+ * nn.Module: a tree of modules holding parameters, with PyTorch's naming. A parameter
+ * registered as `weight` in the module registered as `0` of a Sequential is `0.weight`, and
+ * `stateDict()` / `loadStateDict()` use those names, so a state dict moves between nodegrad and
+ * torch.nn.Sequential unchanged.
+ */
+import { Tensor, fmtShape } from '../tensor/index.js';
+
+/** Name -> tensor, in registration order. The tensors share the parameters' data. */
+export type StateDict = Record<string, Tensor>;
+
+/** A serialisable description of a module (what `moduleFromSpec` rebuilds). */
+export type ModuleSpec =
+  | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
+  | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
+  | { type: 'Dropout'; p: number }
+  | { type: 'Sequential'; layers: ModuleSpec[] };
+
+export abstract class Module {
+  /** True in training mode (Dropout drops), false after eval(). */
+  training = true;
+  private readonly _params = new Map<string, Tensor | null>();
+  private readonly _modules = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** The module's description for saving and for building it again elsewhere. */
+  abstract spec(): ModuleSpec;
+
+  /** Registers a parameter (a leaf tensor that requires grad) under `name`. */
+  protected registerParameter(name: string, t: Tensor | null): Tensor | null {
+    if (name.includes('.') || name === '') throw new RangeError(`parameter name must be non-empty without '.', got '${name}'`);
+    if (t !== null) t.requiresGrad = true;
+    this._params.set(name, t);
+    return t;
+  }
+
+  /** Registers a child module under `name`. */
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    if (name.includes('.') || name === '') throw new RangeError(`module name must be non-empty without '.', got '${name}'`);
+    if (!(m instanceof Module)) throw new TypeError(`module '${name}' must be an nn.Module`);
+    this._modules.set(name, m);
+    return m;
+  }
+
+  /** Direct children with their names. */
+  namedChildren(): [string, Module][] {
+    return [...this._modules.entries()];
+  }
+
+  children(): Module[] {
+    return [...this._modules.values()];
+  }
+
+  /** Every parameter below this module with its dotted name, each tensor once. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string): void => {
+      for (const [name, p] of m._params) {
+        if (p !== null && !seen.has(p)) {
+          seen.add(p);
+          out.push([pre + name, p]);
+        }
+      }
+      for (const [name, child] of m._modules) walk(child, `${pre}${name}.`);
+    };
+    walk(this, prefix === '' ? '' : `${prefix}.`);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Sets training mode on this module and every module below it. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this._modules.values()) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of every parameter (sets them to null, like set_to_none=True). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** The parameters by dotted name; the tensors share the parameters' data (detached). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters. Refuses (and changes nothing) when entries are
+   * missing, unexpected or wrongly shaped, naming them all. Entries may be tensors or
+   * `{ shape, data }` records (what `load()` returns).
+   */
+  loadStateDict(state: Record<string, { shape: readonly number[]; data: Float32Array }>, opts: { strict?: boolean } = {}): void {
+    const strict = opts.strict ?? true;
+    const own = new Map(this.namedParameters());
+    const problems: string[] = [];
+    const missing = [...own.keys()].filter((k) => !(k in state));
+    const unexpected = Object.keys(state).filter((k) => !own.has(k));
+    if (strict && missing.length > 0) problems.push(`missing: ${missing.join(', ')}`);
+    if (strict && unexpected.length > 0) problems.push(`unexpected: ${unexpected.join(', ')}`);
+    for (const [name, p] of own) {
+      const s = state[name];
+      if (s === undefined) continue;
+      if (!(s.data instanceof Float32Array)) {
+        problems.push(`${name}: data must be a Float32Array`);
+      } else if (!sameShape(s.shape, p.shape) || s.data.length !== p.data.length) {
+        problems.push(`${name}: shape ${fmtShape(s.shape)} does not match the parameter's ${fmtShape(p.shape)}`);
+      }
+    }
+    if (problems.length > 0) throw new RangeError(`loadStateDict: ${problems.join('; ')}`);
+    for (const [name, p] of own) {
+      const s = state[name];
+      if (s !== undefined) p.data.set(s.data);
+    }
+  }
+
+  /** Number of parameter elements. */
+  numParameters(): number {
+    let n = 0;
+    for (const p of this.parameters()) n += p.numel;
+    return n;
+  }
+
+  /** One line for a leaf module; children indented below, like PyTorch's repr. */
+  protected extraRepr(): string {
+    return '';
+  }
+
+  toString(): string {
+    const name = this.constructor.name;
+    const kids = this.namedChildren();
+    if (kids.length === 0) return `${name}(${this.extraRepr()})`;
+    const lines = kids.map(([k, m]) => `  (${k}): ${m.toString().split('\n').join('\n  ')}`);
+    return `${name}(\n${lines.join('\n')}\n)`;
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
