@@ -97,7 +97,8 @@ export function info(): Info {
 }
 
 let version: string | undefined;
-function packageVersion(): string {
+/** nodegrad's version, from its package.json. */
+export function packageVersion(): string {
   version ??= (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   return version;
 }

@@ -1,0 +1,247 @@
+// Scalar reverse-mode autodiff: one `Value` per wire of the computational graph.
+//
+// Every op computes its output and, right beside it, the closure that applies the chain rule:
+// each input's grad += upstream grad (out.grad) * local gradient (d out / d input).
+// `backward()` sorts the graph topologically and runs those closures from the root down.
+
+/** A `Value` or a plain number; numbers are wrapped into unlabelled constant leaves. */
+export type Operand = Value | number;
+
+const noBackward = (): void => {};
+
+export class Value {
+  /** The forward result. */
+  data: number;
+  /** d root / d this, filled in by `backward()` on some root that depends on this value. */
+  grad = 0;
+  /** '' for a leaf, otherwise the op that produced this value: 'add', 'mul', 'sigmoid', ... */
+  readonly op: string;
+  /** The inputs of the op, in order (`a.sub(b)` has parents [a, b]); empty for a leaf. */
+  readonly parents: Value[];
+  /** A name to show in drawings and messages ('x', 'w0'). */
+  label?: string;
+  /** Adds this value's contribution to its parents' grads; a no-op for leaves. */
+  private backwardStep: () => void = noBackward;
+
+  constructor(data: number, label?: string) {
+    this.data = data;
+    this.op = '';
+    this.parents = [];
+    if (label !== undefined) this.label = label;
+  }
+
+  /** Wraps a number into a constant leaf; returns a `Value` unchanged. */
+  static from(x: Operand): Value {
+    return x instanceof Value ? x : new Value(x);
+  }
+
+  /** Builds an op's output; `op` and `parents` are fixed once the node exists. */
+  private static node(data: number, op: string, parents: Value[]): Value {
+    const out = new Value(data);
+    (out as { op: string }).op = op;
+    (out as { parents: Value[] }).parents = parents;
+    return out;
+  }
+
+  add(other: Operand): Value {
+    const a = this;
+    const b = Value.from(other);
+    const out = Value.node(a.data + b.data, 'add', [a, b]);
+    // add distributes: both inputs receive the upstream gradient unchanged.
+    out.backwardStep = () => {
+      a.grad += out.grad;
+      b.grad += out.grad;
+    };
+    return out;
+  }
+
+  sub(other: Operand): Value {
+    const a = this;
+    const b = Value.from(other);
+    const out = Value.node(a.data - b.data, 'sub', [a, b]);
+    out.backwardStep = () => {
+      a.grad += out.grad;
+      b.grad -= out.grad;
+    };
+    return out;
+  }
+
+  mul(other: Operand): Value {
+    const a = this;
+    const b = Value.from(other);
+    const out = Value.node(a.data * b.data, 'mul', [a, b]);
+    // mul switches: each input receives the upstream gradient times the other input.
+    out.backwardStep = () => {
+      a.grad += b.data * out.grad;
+      b.grad += a.data * out.grad;
+    };
+    return out;
+  }
+
+  div(other: Operand): Value {
+    const a = this;
+    const b = Value.from(other);
+    const out = Value.node(a.data / b.data, 'div', [a, b]);
+    out.backwardStep = () => {
+      a.grad += out.grad / b.data;
+      b.grad -= (out.grad * a.data) / (b.data * b.data);
+    };
+    return out;
+  }
+
+  neg(): Value {
+    const a = this;
+    const out = Value.node(-a.data, 'neg', [a]);
+    out.backwardStep = () => {
+      a.grad -= out.grad;
+    };
+    return out;
+  }
+
+  /**
+   * this ^ exponent. The exponent may be a `Value` too: d/db a^b = a^b ln a.
+   * Like PyTorch: d/da is 0 where b = 0 (even at a = 0), d/db is 0 at a = 0 when b >= 0,
+   * and d/db is NaN for a < 0 (a^b is not real for non-integer b near there).
+   */
+  pow(exponent: Operand): Value {
+    const a = this;
+    const b = Value.from(exponent);
+    const out = Value.node(Math.pow(a.data, b.data), 'pow', [a, b]);
+    out.backwardStep = () => {
+      const da = b.data === 0 ? 0 : b.data * Math.pow(a.data, b.data - 1);
+      const db = a.data === 0 && b.data >= 0 ? 0 : out.data * Math.log(a.data);
+      a.grad += da * out.grad;
+      b.grad += db * out.grad;
+    };
+    return out;
+  }
+
+  exp(): Value {
+    const a = this;
+    const out = Value.node(Math.exp(a.data), 'exp', [a]);
+    out.backwardStep = () => {
+      a.grad += out.data * out.grad;
+    };
+    return out;
+  }
+
+  /** Natural log; like Math.log, log(0) = -Infinity and log(x < 0) = NaN. The gradient is 1/x. */
+  log(): Value {
+    const a = this;
+    const out = Value.node(Math.log(a.data), 'log', [a]);
+    out.backwardStep = () => {
+      a.grad += out.grad / a.data;
+    };
+    return out;
+  }
+
+  /** 1 / this. */
+  recip(): Value {
+    const a = this;
+    const out = Value.node(1 / a.data, 'recip', [a]);
+    out.backwardStep = () => {
+      a.grad -= out.grad * out.data * out.data;
+    };
+    return out;
+  }
+
+  /**
+   * max routes: the whole upstream gradient goes to the larger input, none to the other.
+   * On a tie it goes to the first input (`this`), so exactly one input is ever credited.
+   */
+  max(other: Operand): Value {
+    const a = this;
+    const b = Value.from(other);
+    const out = Value.node(Math.max(a.data, b.data), 'max', [a, b]);
+    out.backwardStep = () => {
+      if (b.data > a.data) b.grad += out.grad;
+      else a.grad += out.grad;
+    };
+    return out;
+  }
+
+  /** max(0, this); the gradient at 0 is 0, as in PyTorch. */
+  relu(): Value {
+    const a = this;
+    const out = Value.node(a.data > 0 ? a.data : 0, 'relu', [a]);
+    out.backwardStep = () => {
+      if (a.data > 0) a.grad += out.grad;
+    };
+    return out;
+  }
+
+  /** One gate, 1 / (1 + e^-x), with the local gradient (1 - s) * s. */
+  sigmoid(): Value {
+    const a = this;
+    // exp of a non-positive number only, so it cannot overflow for large |x|.
+    const e = Math.exp(-Math.abs(a.data));
+    const s = a.data >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const out = Value.node(s, 'sigmoid', [a]);
+    out.backwardStep = () => {
+      a.grad += (1 - out.data) * out.data * out.grad;
+    };
+    return out;
+  }
+
+  tanh(): Value {
+    const a = this;
+    const out = Value.node(Math.tanh(a.data), 'tanh', [a]);
+    out.backwardStep = () => {
+      a.grad += (1 - out.data * out.data) * out.grad;
+    };
+    return out;
+  }
+
+  /**
+   * Fills in d this / d v for every v this depends on. Leaves accumulate across calls (call
+   * `zeroGrad()` to start over); inner nodes are reset first, so a second call adds exactly
+   * one more gradient to the leaves rather than re-propagating stale inner grads.
+   */
+  backward(): void {
+    const order = topologicalOrder<Value>(this);
+    for (const v of order) if (v.parents.length > 0) v.grad = 0;
+    this.grad = 1;
+    for (let i = order.length - 1; i >= 0; i--) order[i].backwardStep();
+  }
+
+  /** Sets the grad of this value and of everything it depends on to 0. */
+  zeroGrad(): void {
+    for (const v of topologicalOrder<Value>(this)) v.grad = 0;
+  }
+
+  toString(): string {
+    const name = this.label ?? (this.op === '' ? 'const' : this.op);
+    return `Value(${name}, data=${this.data}, grad=${this.grad})`;
+  }
+}
+
+/**
+ * Every node reachable from `root` through `parents`, each once, inputs before the nodes that
+ * use them (root last). Iterative, so a graph thousands of ops deep does not overflow the stack.
+ */
+export function topologicalOrder<T extends { readonly parents: readonly T[] }>(root: T): T[] {
+  const order: T[] = [];
+  const seen = new Set<T>([root]);
+  // Each frame is a node and the index of the next parent to visit.
+  const nodes: T[] = [root];
+  const next: number[] = [0];
+  while (nodes.length > 0) {
+    const top = nodes.length - 1;
+    const node = nodes[top];
+    const i = next[top];
+    if (i < node.parents.length) {
+      next[top] = i + 1;
+      const p = node.parents[i];
+      if (!seen.has(p)) {
+        seen.add(p);
+        nodes.push(p);
+        next.push(0);
+      }
+    } else {
+      nodes.pop();
+      next.pop();
+      order.push(node);
+    }
+  }
+  return order;
+}

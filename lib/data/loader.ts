@@ -1,0 +1,201 @@
+// Mini-batches over a Dataset, with a seeded shuffle per epoch and no allocation per batch.
+
+import type { Dataset } from './dataset.js';
+import { globalRng, Rng } from '../random.js';
+
+/** Epochs a seed can number: epoch k shuffles with seed k * 2^32 + seed, a safe integer. */
+const MAX_EPOCHS = 2 ** 21;
+
+/**
+ * One mini-batch: `x` is size x D (row-major), `y` its size labels.
+ * The loader reuses these objects and buffers: the next batch overwrites them. Copy
+ * (`batch.x.slice()`) whatever must outlive the loop body.
+ */
+export interface Batch {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly size: number;
+  /** [size, ...dataset.shape], e.g. [256, 1, 28, 28]. */
+  readonly shape: readonly number[];
+}
+
+export interface DataLoaderOptions {
+  /** Samples a batch (default 256). */
+  batchSize?: number;
+  /** Reorder the samples every epoch (default false). */
+  shuffle?: boolean;
+  /**
+   * Seed of the shuffle, an integer in [0, 2^32). Default: drawn from `globalRng` (so
+   * `manualSeed` makes it reproducible too), readable from `state()`.
+   */
+  seed?: number;
+  /** Skip the last batch of an epoch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+}
+
+/** Where a loader stands: restore it with `setState` to resume a run bit-identically. */
+export interface LoaderState {
+  seed: number;
+  /** The epoch the next batch belongs to (0-based). */
+  epoch: number;
+  /** The index of the next batch within that epoch. */
+  batch: number;
+}
+
+/**
+ * Iterates over a dataset in batches. Each `for (const batch of loader)` runs through the rest
+ * of the current epoch, then the loader moves to the next epoch; a loop left early (`break`)
+ * leaves the loader mid-epoch, and the next loop continues where it stopped. Epoch k's order
+ * is a Fisher-Yates shuffle derived from (seed, k) only, so `state()` saved in a checkpoint and
+ * given back to `setState()` reproduces the uninterrupted run exactly.
+ * One loop at a time: iterators of the same loader share its position.
+ */
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private seed: number;
+  private epoch = 0;
+  private batch = 0;
+  /** The current epoch's order (shuffle only), and the epoch it was drawn for. */
+  private readonly order: Int32Array | null;
+  private orderEpoch = -1;
+  private readonly full: MutableBatch;
+  private readonly partial: MutableBatch | null;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    const batchSize = options.batchSize ?? 256;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.seed = checkSeed(options.seed ?? globalRng.nextUint32(), 'seed');
+    this.order = this.shuffle ? new Int32Array(dataset.length) : null;
+    const d = dataset.features;
+    const fullSize = Math.min(batchSize, dataset.length);
+    this.full = newBatch(fullSize, d, dataset.shape);
+    const rest = dataset.length % batchSize;
+    this.partial = rest !== 0 && !this.dropLast && dataset.length > batchSize ? newBatch(rest, d, dataset.shape) : null;
+  }
+
+  /** Batches an epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  state(): LoaderState {
+    return { seed: this.seed, epoch: this.epoch, batch: this.batch };
+  }
+
+  setState(state: LoaderState): void {
+    const seed = checkSeed(state.seed, 'state.seed');
+    const { epoch, batch } = state;
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= MAX_EPOCHS) {
+      throw new RangeError(`state.epoch must be an integer in [0, ${MAX_EPOCHS}), got ${epoch}`);
+    }
+    if (!Number.isInteger(batch) || batch < 0 || batch > this.length) {
+      throw new RangeError(`state.batch must be an integer in [0, ${this.length}], got ${batch}`);
+    }
+    this.seed = seed;
+    this.epoch = epoch;
+    this.batch = batch;
+    this.orderEpoch = -1;
+    if (batch === this.length && batch > 0) this.nextEpoch();
+  }
+
+  [Symbol.iterator](): IterableIterator<Batch> {
+    // The same result object every step: iterating allocates nothing per batch.
+    const result: { value: Batch; done: false } = { value: this.full, done: false };
+    const done: IteratorResult<Batch> = { value: undefined, done: true };
+    let finished = false;
+    const iterator: IterableIterator<Batch> = {
+      next: (): IteratorResult<Batch> => {
+        if (finished) return done;
+        if (this.batch >= this.length) {
+          // Only an epoch without batches gets here (fewer samples than a batch, dropLast).
+          this.nextEpoch();
+          finished = true;
+          return done;
+        }
+        result.value = this.fill(this.batch);
+        if (++this.batch === this.length) {
+          // That was the epoch's last batch: move on now, so that a state() saved while the
+          // consumer works on it already points at the next epoch.
+          this.nextEpoch();
+          finished = true;
+        }
+        return result;
+      },
+      [Symbol.iterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private nextEpoch(): void {
+    this.epoch++;
+    this.batch = 0;
+  }
+
+  /** Copies batch b of the current epoch into its reused buffers. */
+  private fill(b: number): Batch {
+    const ds = this.dataset;
+    const d = ds.features;
+    const start = b * this.batchSize;
+    const size = Math.min(this.batchSize, ds.length - start);
+    const out = size === this.full.size ? this.full : this.partial!;
+    const order = this.currentOrder();
+    const src = ds.x;
+    const x = out.x;
+    const y = out.y;
+    for (let k = 0; k < size; k++) {
+      const i = order === null ? start + k : order[start + k];
+      // An explicit loop: subarray() + set() would allocate a view per sample.
+      const so = i * d;
+      const dOff = k * d;
+      for (let j = 0; j < d; j++) x[dOff + j] = src[so + j];
+      y[k] = ds.y[i];
+    }
+    return out;
+  }
+
+  private currentOrder(): Int32Array | null {
+    const order = this.order;
+    if (order === null) return null;
+    if (this.orderEpoch !== this.epoch) {
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      if (this.epoch >= MAX_EPOCHS) throw new RangeError(`a DataLoader shuffles at most ${MAX_EPOCHS} epochs`);
+      // A fresh generator an epoch: the order depends on (seed, epoch) alone, never on history.
+      new Rng(this.epoch * 2 ** 32 + this.seed).shuffle(order);
+      this.orderEpoch = this.epoch;
+    }
+    return order;
+  }
+}
+
+interface MutableBatch {
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+  shape: readonly number[];
+}
+
+function newBatch(size: number, d: number, shape: readonly number[]): MutableBatch {
+  return {
+    x: new Float32Array(size * d),
+    y: new Int32Array(size),
+    size,
+    shape: Object.freeze([size, ...shape]),
+  };
+}
+
+function checkSeed(seed: number, name: string): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new RangeError(`${name} must be an integer in [0, 2^32), got ${String(seed)}`);
+  }
+  return seed;
+}

@@ -1,0 +1,38 @@
+/**
+ * nodegrad: train neural networks in Node.js.
+ *
+ *   import * as ng from 'nodegrad';             // or: const ng = require('nodegrad');
+ *   const model = new ng.nn.Sequential(new ng.nn.Linear(64, 64), new ng.nn.ReLU(), new ng.nn.Linear(64, 10));
+ *   const history = ng.fit(model, { train, validation, epochs: 20, optimizer: new ng.optim.Adam(model.parameters()) });
+ *
+ * Layers, from the user's code down: nn / optim / train -> tensor ops (autograd) -> backend
+ * kernels (native SIMD addon, or pure TypeScript where no binary loads).
+ */
+
+// backends
+export { backend, setBackend, backends, info, kernels, setNumThreads, withBackend, packageVersion as version } from './backend/index.js';
+export type { BackendName, Kernels, SimdPath, Info } from './backend/index.js';
+
+// tensors and autograd
+export * from './tensor/index.js';
+export { Value, topologicalOrder, parseExpression, toDot, toSvg } from './autograd/index.js';
+export type { Operand, GraphNode, DrawOptions, DotOptions, SvgOptions } from './autograd/index.js';
+export { Rng, manualSeed, globalRng } from './random.js';
+export type { RngState } from './random.js';
+
+// training
+import * as nn from './nn/index.js';
+import * as optim from './optim/index.js';
+export { nn, optim };
+export {
+  Dataset, DataLoader, trainValTestSplit, split, fitStandardizer, scale,
+  loadDigits, loadIdx, parseIdx, loadFashionMnist, loadMnist, loadCifar10, loadCsv, parseCsv,
+  FASHION_MNIST_CLASSES, CIFAR10_CLASSES,
+} from './data/index.js';
+export type { Batch, DataLoaderOptions, LoaderState, DatasetInit, SplitOptions, Standardizer, CsvOptions } from './data/index.js';
+export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
+export type { EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callbacks, ProgressMode, StepInfo } from './train/index.js';
+export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
+
+// plots
+export { lineChart, trainingPlot, lrSweepPlot } from './plot/index.js';

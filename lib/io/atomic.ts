@@ -1,0 +1,72 @@
+// Crash-safe file replacement: write a temporary file beside the target, flush it to disk,
+// rename it over the target, flush the directory. A reader sees the old file or the new one,
+// never a mix; an interrupted or failed write leaves the old file as it was.
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type AtomicData = Uint8Array | Iterable<Uint8Array>;
+
+/**
+ * Replaces `file` with `data` (a Buffer/Uint8Array, or an iterable of chunks written in order)
+ * atomically, synchronously. The temporary file (`.<name>.<random>.tmp` in the same directory,
+ * so the rename cannot cross file systems) is removed on any error, and the error is rethrown.
+ * An existing target's permission bits are kept.
+ */
+export function writeFileAtomic(file: string, data: AtomicData): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  let mode = 0o666;
+  try {
+    mode = fs.statSync(file).mode & 0o7777;
+  } catch {
+    // no existing file: the default mode, less the umask
+  }
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', mode);
+    const chunks: Iterable<Uint8Array> = data instanceof Uint8Array ? [data] : data;
+    for (const chunk of chunks) {
+      if (!(chunk instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array or an iterable of Uint8Arrays');
+      writeAll(fd, chunk);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already failing: the first error is the one to report
+      }
+    }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  let off = 0;
+  while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+}
+
+/** Makes the rename itself durable. Some platforms (Windows) cannot open a directory: skip. */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // best effort: the data itself is already on disk
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

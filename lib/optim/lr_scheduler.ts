@@ -1,0 +1,479 @@
+/**
+ * Learning-rate schedulers with torch.optim.lr_scheduler's (1.13) semantics and arithmetic:
+ * constructing one records each group's initialLr (torch's initial_lr) and performs the
+ * initial step (lastEpoch -1 -> 0); call step() after optimizer.step(). The chainable
+ * (recursive) forms of get_lr are used, as torch does when step() gets no epoch, so the
+ * numbers match torch's to the last bit or within an ulp of Math.cos.
+ *
+ * stateDict() uses torch's key names (base_lrs, last_epoch, _step_count, _last_lr, step_size,
+ * ...); it holds plain numbers and arrays, so it survives JSON (ReduceLROnPlateau's infinite
+ * initial best becomes null, which loadStateDict reads back as "no best yet").
+ */
+import { Optimizer, type ParamGroup } from './optimizer.js';
+
+/** Any optimizer: schedulers only read and write its groups' lr (and momentum / betas). */
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+const SPECIAL_KEYS: Record<string, string> = {
+  stepCount: '_step_count', lastLr: '_last_lr', schedulePhases: '_schedule_phases',
+};
+const toSnake = (k: string): string => SPECIAL_KEYS[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const toCamel = (k: string): string => {
+  for (const [camel, snake] of Object.entries(SPECIAL_KEYS)) if (snake === k) return camel;
+  return k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+};
+
+function checkOptimizer(optimizer: unknown): asserts optimizer is AnyOptimizer {
+  if (!(optimizer instanceof Optimizer)) throw new TypeError(`${String(optimizer)} is not an Optimizer`);
+}
+
+function perGroup(name: string, optimizer: AnyOptimizer, value: number | readonly number[]): number[] {
+  const n = optimizer.paramGroups.length;
+  if (typeof value === 'number') return new Array<number>(n).fill(value);
+  if (!Array.isArray(value) || value.length !== n) {
+    throw new RangeError(`expected ${n} values for ${name}, got ${Array.isArray(value) ? value.length : String(value)}`);
+  }
+  return [...value];
+}
+
+/** Own fields in torch's snake_case, except the optimizer. */
+function snapshot(obj: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (k !== 'optimizer') out[toSnake(k)] = structuredClone(v);
+  return out;
+}
+
+/** Assigns the known fields of a snapshot (unknown keys, like torch's verbose, are ignored). */
+function restore(obj: object, dict: Record<string, unknown>): void {
+  if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict: expected an object');
+  const target = obj as Record<string, unknown>;
+  for (const [k, v] of Object.entries(dict)) {
+    const key = toCamel(k);
+    if (key !== 'optimizer' && Object.prototype.hasOwnProperty.call(target, key)) target[key] = structuredClone(v);
+  }
+}
+
+export interface SchedulerOptions {
+  /** The index of the last epoch when resuming (groups must then hold initialLr); default -1. */
+  lastEpoch?: number;
+}
+
+/** The base of the epoch-indexed schedulers (torch's _LRScheduler). */
+export abstract class LRScheduler {
+  readonly optimizer: AnyOptimizer;
+  baseLrs: number[] = [];
+  lastEpoch = -1;
+  stepCount = 0;
+  lastLr: number[] = [];
+
+  protected constructor(optimizer: AnyOptimizer) {
+    checkOptimizer(optimizer);
+    this.optimizer = optimizer;
+  }
+
+  /** Called at the end of each subclass constructor, once its own fields are set. */
+  protected init(lastEpoch = -1): void {
+    const groups = this.optimizer.paramGroups;
+    if (lastEpoch === -1) {
+      for (const g of groups) if (g.initialLr === undefined) g.initialLr = g.lr;
+    } else {
+      groups.forEach((g, i) => {
+        if (g.initialLr === undefined) {
+          throw new RangeError(`param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`);
+        }
+      });
+    }
+    this.baseLrs = groups.map((g) => g.initialLr as number);
+    this.lastEpoch = lastEpoch;
+    this.stepCount = 0;
+    this.step();
+  }
+
+  /** The learning rates for this.lastEpoch, from the groups' current ones (chainable form). */
+  protected abstract getLr(): number[];
+
+  /** Advances one epoch (or batch) and sets every group's lr. */
+  step(): void {
+    this.stepCount += 1;
+    this.lastEpoch += 1;
+    const values = this.getLr();
+    this.optimizer.paramGroups.forEach((g, i) => { g.lr = values[i]; });
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The learning rates the last step() set, one per group. */
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+
+  stateDict(): Record<string, unknown> {
+    return snapshot(this);
+  }
+
+  loadStateDict(dict: Record<string, unknown>): void {
+    restore(this, dict);
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface StepLROptions extends SchedulerOptions { stepSize: number; gamma?: number }
+
+/** Multiplies each group's lr by gamma every stepSize epochs. */
+export class StepLR extends LRScheduler {
+  stepSize: number;
+  gamma: number;
+
+  constructor(optimizer: AnyOptimizer, { stepSize, gamma = 0.1, lastEpoch = -1 }: StepLROptions) {
+    super(optimizer);
+    if (!Number.isInteger(stepSize) || stepSize < 1) throw new RangeError(`stepSize must be an integer >= 1, got ${stepSize}`);
+    this.stepSize = stepSize;
+    this.gamma = gamma;
+    this.init(lastEpoch);
+  }
+
+  protected override getLr(): number[] {
+    const groups = this.optimizer.paramGroups;
+    if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return groups.map((g) => g.lr);
+    return groups.map((g) => g.lr * this.gamma);
+  }
+}
+
+export interface MultiStepLROptions extends SchedulerOptions { milestones: number[]; gamma?: number }
+
+/** Multiplies each group's lr by gamma at each milestone (by gamma^k for a milestone listed k times). */
+export class MultiStepLR extends LRScheduler {
+  milestones: number[];
+  gamma: number;
+
+  constructor(optimizer: AnyOptimizer, { milestones, gamma = 0.1, lastEpoch = -1 }: MultiStepLROptions) {
+    super(optimizer);
+    if (!Array.isArray(milestones)) throw new TypeError('milestones must be an array of epoch indices');
+    this.milestones = [...milestones].sort((a, b) => a - b);
+    this.gamma = gamma;
+    this.init(lastEpoch);
+  }
+
+  /** Also reads torch's form of milestones, a Counter ({ epoch: times }). */
+  override loadStateDict(dict: Record<string, unknown>): void {
+    super.loadStateDict(dict);
+    const m = this.milestones as unknown;
+    if (m !== null && typeof m === 'object' && !Array.isArray(m)) {
+      this.milestones = Object.entries(m as Record<string, number>)
+        .flatMap(([epoch, times]) => new Array<number>(times).fill(Number(epoch)))
+        .sort((a, b) => a - b);
+    }
+  }
+
+  protected override getLr(): number[] {
+    const groups = this.optimizer.paramGroups;
+    const count = this.milestones.filter((m) => m === this.lastEpoch).length;
+    if (count === 0) return groups.map((g) => g.lr);
+    return groups.map((g) => g.lr * this.gamma ** count);
+  }
+}
+
+export interface ExponentialLROptions extends SchedulerOptions { gamma: number }
+
+/** Multiplies each group's lr by gamma every epoch. */
+export class ExponentialLR extends LRScheduler {
+  gamma: number;
+
+  constructor(optimizer: AnyOptimizer, { gamma, lastEpoch = -1 }: ExponentialLROptions) {
+    super(optimizer);
+    if (typeof gamma !== 'number') throw new TypeError(`gamma must be a number, got ${String(gamma)}`);
+    this.gamma = gamma;
+    this.init(lastEpoch);
+  }
+
+  protected override getLr(): number[] {
+    const groups = this.optimizer.paramGroups;
+    if (this.lastEpoch === 0) return groups.map((g) => g.lr);
+    return groups.map((g) => g.lr * this.gamma);
+  }
+}
+
+export interface CosineAnnealingLROptions extends SchedulerOptions { tMax: number; etaMin?: number }
+
+/**
+ * Cosine annealing from the initial lr to etaMin over tMax epochs, then back up (SGDR without
+ * restarts), in torch's recursive form: each lr is computed from the previous one.
+ */
+export class CosineAnnealingLR extends LRScheduler {
+  tMax: number;
+  etaMin: number;
+
+  constructor(optimizer: AnyOptimizer, { tMax, etaMin = 0, lastEpoch = -1 }: CosineAnnealingLROptions) {
+    super(optimizer);
+    if (!(tMax > 0)) throw new RangeError(`tMax must be > 0, got ${tMax}`);
+    this.tMax = tMax;
+    this.etaMin = etaMin;
+    this.init(lastEpoch);
+  }
+
+  protected override getLr(): number[] {
+    const groups = this.optimizer.paramGroups;
+    const { lastEpoch: e, tMax: T, etaMin } = this;
+    if (e === 0) return groups.map((g) => g.lr);
+    if (this.stepCount === 1 && e > 0) {
+      return this.baseLrs.map((base) => etaMin + (base - etaMin) * (1 + Math.cos((e * Math.PI) / T)) / 2);
+    }
+    if ((e - 1 - T) % (2 * T) === 0) {
+      return groups.map((g, i) => g.lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T)) / 2);
+    }
+    return groups.map(
+      (g) => (1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T)) * (g.lr - etaMin) + etaMin,
+    );
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface OneCycleLROptions extends SchedulerOptions {
+  maxLr: number | number[];
+  totalSteps?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  pctStart?: number;
+  annealStrategy?: 'cos' | 'linear';
+  cycleMomentum?: boolean;
+  baseMomentum?: number | number[];
+  maxMomentum?: number | number[];
+  divFactor?: number;
+  finalDivFactor?: number;
+  threePhase?: boolean;
+}
+
+interface Phase { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string }
+
+/**
+ * The 1cycle policy (Smith & Topin): lr rises from maxLr / divFactor to maxLr over pctStart of
+ * totalSteps, then falls to initialLr / finalDivFactor; momentum (SGD, RMSprop) or beta1
+ * (Adam, AdamW) moves the opposite way between maxMomentum and baseMomentum. Step it once per
+ * batch. Sets the groups' initialLr, maxLr, minLr, maxMomentum and baseMomentum.
+ */
+export class OneCycleLR extends LRScheduler {
+  totalSteps: number;
+  schedulePhases: Phase[];
+  annealStrategy: 'cos' | 'linear';
+  cycleMomentum: boolean;
+  useBeta1: boolean;
+
+  constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
+    super(optimizer);
+    const {
+      maxLr, totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = 'cos', cycleMomentum = true,
+      baseMomentum = 0.85, maxMomentum = 0.95, divFactor = 25, finalDivFactor = 1e4, threePhase = false,
+      lastEpoch = -1,
+    } = options;
+    if (totalSteps === undefined && epochs === undefined && stepsPerEpoch === undefined) {
+      throw new TypeError('You must define either totalSteps OR (epochs AND stepsPerEpoch)');
+    } else if (totalSteps !== undefined) {
+      if (!Number.isInteger(totalSteps) || totalSteps <= 0) {
+        throw new RangeError(`Expected positive integer totalSteps, but got ${totalSteps}`);
+      }
+      this.totalSteps = totalSteps;
+    } else {
+      if (!Number.isInteger(epochs) || epochs! <= 0) throw new RangeError(`Expected positive integer epochs, but got ${epochs}`);
+      if (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch! <= 0) {
+        throw new RangeError(`Expected positive integer stepsPerEpoch, but got ${stepsPerEpoch}`);
+      }
+      this.totalSteps = epochs! * stepsPerEpoch!;
+    }
+    const T = this.totalSteps;
+    this.schedulePhases = threePhase
+      ? [
+        { endStep: pctStart * T - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+        { endStep: 2 * pctStart * T - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+        { endStep: T - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
+      ]
+      : [
+        { endStep: pctStart * T - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+        { endStep: T - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+      ];
+    if (!(pctStart >= 0 && pctStart <= 1)) throw new RangeError(`Expected pctStart between 0 and 1, but got ${pctStart}`);
+    if (annealStrategy !== 'cos' && annealStrategy !== 'linear') {
+      throw new RangeError(`annealStrategy must be one of 'cos' or 'linear', got ${String(annealStrategy)}`);
+    }
+    this.annealStrategy = annealStrategy;
+
+    const groups = optimizer.paramGroups;
+    const maxLrs = perGroup('maxLr', optimizer, maxLr);
+    if (lastEpoch === -1) {
+      groups.forEach((g, i) => {
+        g.initialLr = maxLrs[i] / divFactor;
+        g.maxLr = maxLrs[i];
+        g.minLr = (g.initialLr as number) / finalDivFactor;
+      });
+    }
+    this.cycleMomentum = cycleMomentum;
+    this.useBeta1 = 'betas' in optimizer.defaults;
+    if (cycleMomentum) {
+      if (!('momentum' in optimizer.defaults) && !this.useBeta1) {
+        throw new RangeError('optimizer must support momentum (or betas) with the cycleMomentum option enabled');
+      }
+      const maxMs = perGroup('maxMomentum', optimizer, maxMomentum);
+      const baseMs = perGroup('baseMomentum', optimizer, baseMomentum);
+      if (lastEpoch === -1) {
+        groups.forEach((g, i) => {
+          this.setMomentum(g, maxMs[i]);
+          g.maxMomentum = maxMs[i];
+          g.baseMomentum = baseMs[i];
+        });
+      }
+    }
+    this.init(lastEpoch);
+  }
+
+  private setMomentum(g: ParamGroup, m: number): void {
+    if (this.useBeta1) g.betas = [m, ...(g.betas as number[]).slice(1)];
+    else g.momentum = m;
+  }
+
+  private anneal(start: number, end: number, pct: number): number {
+    if (this.annealStrategy === 'linear') return (end - start) * pct + start;
+    const cosOut = Math.cos(Math.PI * pct) + 1;
+    return end + (start - end) / 2.0 * cosOut;
+  }
+
+  protected override getLr(): number[] {
+    const stepNum = this.lastEpoch;
+    if (stepNum > this.totalSteps) {
+      throw new RangeError(`Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`);
+    }
+    const phases = this.schedulePhases;
+    return this.optimizer.paramGroups.map((g) => {
+      let startStep = 0;
+      let lr = NaN;
+      for (let i = 0; i < phases.length; i++) {
+        const p = phases[i];
+        if (stepNum <= p.endStep || i === phases.length - 1) {
+          const pct = (stepNum - startStep) / (p.endStep - startStep);
+          lr = this.anneal(g[p.startLr] as number, g[p.endLr] as number, pct);
+          if (this.cycleMomentum) {
+            this.setMomentum(g, this.anneal(g[p.startMomentum] as number, g[p.endMomentum] as number, pct));
+          }
+          break;
+        }
+        startStep = p.endStep;
+      }
+      return lr;
+    });
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface ReduceLROnPlateauOptions {
+  mode?: 'min' | 'max';
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  thresholdMode?: 'rel' | 'abs';
+  cooldown?: number;
+  minLr?: number | number[];
+  eps?: number;
+}
+
+/**
+ * Multiplies the lr by factor once the metric passed to step(metric) has not improved (by more
+ * than threshold) for more than patience steps; then waits cooldown steps. Changes smaller than
+ * eps are skipped. Not an LRScheduler: it makes no initial step and sets no initialLr.
+ */
+export class ReduceLROnPlateau {
+  readonly optimizer: AnyOptimizer;
+  factor: number;
+  minLrs: number[];
+  patience: number;
+  cooldown: number;
+  cooldownCounter = 0;
+  mode: 'min' | 'max';
+  threshold: number;
+  thresholdMode: 'rel' | 'abs';
+  best = Infinity;
+  numBadEpochs = 0;
+  modeWorse = Infinity;
+  eps: number;
+  lastEpoch = 0;
+  lastLr: number[];
+
+  constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
+    checkOptimizer(optimizer);
+    const {
+      mode = 'min', factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0,
+      eps = 1e-8,
+    } = options;
+    if (!(factor < 1)) throw new RangeError(`factor must be < 1, got ${factor}`);
+    this.optimizer = optimizer;
+    this.factor = factor;
+    this.minLrs = perGroup('minLr', optimizer, minLr);
+    this.patience = patience;
+    this.cooldown = cooldown;
+    this.mode = mode;
+    this.threshold = threshold;
+    this.thresholdMode = thresholdMode;
+    this.eps = eps;
+    this.initIsBetter();
+    this.best = this.modeWorse;
+    this.lastLr = optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  private initIsBetter(): void {
+    if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`mode must be 'min' or 'max', got ${String(this.mode)}`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') {
+      throw new RangeError(`thresholdMode must be 'rel' or 'abs', got ${String(this.thresholdMode)}`);
+    }
+    this.modeWorse = this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  private isBetter(a: number, best: number): boolean {
+    if (this.mode === 'min' && this.thresholdMode === 'rel') return a < best * (1 - this.threshold);
+    if (this.mode === 'min') return a < best - this.threshold;
+    if (this.thresholdMode === 'rel') return a > best * (this.threshold + 1);
+    return a > best + this.threshold;
+  }
+
+  get inCooldown(): boolean {
+    return this.cooldownCounter > 0;
+  }
+
+  /** Records this epoch's metric (e.g. the validation loss) and reduces the lr if it plateaued. */
+  step(metric: number): void {
+    const current = Number(metric);
+    this.lastEpoch += 1;
+    if (this.isBetter(current, this.best)) {
+      this.best = current;
+      this.numBadEpochs = 0;
+    } else {
+      this.numBadEpochs += 1;
+    }
+    if (this.inCooldown) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0; // bad epochs in cooldown do not count
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.optimizer.paramGroups.forEach((g, i) => {
+        const oldLr = g.lr;
+        const newLr = Math.max(oldLr * this.factor, this.minLrs[i]);
+        if (oldLr - newLr > this.eps) g.lr = newLr;
+      });
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+
+  stateDict(): Record<string, unknown> {
+    return snapshot(this);
+  }
+
+  loadStateDict(dict: Record<string, unknown>): void {
+    restore(this, dict);
+    this.initIsBetter();
+    if (this.best === null) this.best = this.modeWorse; // JSON turned the initial infinity into null
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * SGD, Adagrad, RMSprop, Adam and AdamW with PyTorch 1.13's update rules, defaults and state
+ * names (torch.optim's single-tensor path). Each step is one fused kernel call per param
+ * (kernels().sgdStep, ...), so the native backend does the arithmetic when it is active; the
+ * exact rules are in native/kernels/kernels.h. State buffers are allocated at a param's first
+ * step, except Adagrad's, which torch creates in the constructor.
+ *
+ * `maximize` is supported by all five: the kernels take the negated gradient, as torch negates
+ * it before anything else.
+ */
+import { kernels } from '../backend/index.js';
+import {
+  Optimizer, checkBetas, checkNonNegative,
+  type Param, type ParamGroup, type ParamGroupInit,
+} from './optimizer.js';
+
+/** defaults overridden by the options that are not undefined. */
+function withDefaults<H extends object>(defaults: H, options: object | undefined): H {
+  const out: Record<string, unknown> = { ...(defaults as object) };
+  for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
+  return out as unknown as H;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  maximize?: boolean;
+}
+export type SGDHyper = Required<SGDOptions>;
+
+/**
+ * Stochastic gradient descent, optionally with (Nesterov) momentum, torch's form:
+ * buf = momentum * buf + (1 - dampening) * g, param -= lr * buf. lr has no default.
+ */
+export class SGD extends Optimizer<SGDHyper> {
+  constructor(params: Param[], options: SGDOptions);
+  constructor(params: ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>);
+  constructor(params: Param[] | ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>) {
+    super(params, withDefaults(
+      { lr: undefined as unknown as number, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
+      options,
+    ));
+  }
+
+  protected override validate(g: ParamGroup & SGDHyper): void {
+    checkNonNegative('lr', g.lr);
+    checkNonNegative('momentum', g.momentum);
+    checkNonNegative('weightDecay', g.weightDecay);
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
+      throw new RangeError(
+        `nesterov momentum requires momentum > 0 and dampening = 0, got momentum ${g.momentum}, dampening ${g.dampening}`,
+      );
+    }
+  }
+
+  protected override update(): void {
+    const k = kernels();
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        const grad = this.gradOf(p, g.maximize);
+        const s = this.stateOf(p);
+        let buf: Float32Array | null = null;
+        let first = false;
+        if (g.momentum !== 0) {
+          first = !(s.momentum_buffer instanceof Float32Array);
+          buf = this.buffer(s, 'momentum_buffer', p.data.length);
+        } else if (!('momentum_buffer' in s)) {
+          s.momentum_buffer = null; // torch records a None buffer without momentum
+        }
+        k.sgdStep(p.data, grad, buf, p.data.length, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, first);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface AdagradOptions {
+  lr?: number;
+  lrDecay?: number;
+  weightDecay?: number;
+  initialAccumulatorValue?: number;
+  eps?: number;
+  maximize?: boolean;
+}
+export type AdagradHyper = Required<AdagradOptions>;
+
+/**
+ * Adagrad: sum += g^2, param -= clr * g / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) * lrDecay).
+ * Its state (step 0, sum = initialAccumulatorValue) exists from construction, as in torch;
+ * a group's own initialAccumulatorValue is honoured (torch uses the constructor's for all).
+ */
+export class Adagrad extends Optimizer<AdagradHyper> {
+  constructor(params: Param[] | ParamGroupInit<AdagradHyper>[], options?: AdagradOptions) {
+    super(params, withDefaults(
+      { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false },
+      options,
+    ));
+    for (const g of this.paramGroups) for (const p of g.params) this.initState(p, g);
+  }
+
+  private initState(p: Param, g: AdagradHyper): { step: number; sum: Float32Array } {
+    const s = this.stateOf(p);
+    if (typeof s.step !== 'number') s.step = 0;
+    this.buffer(s, 'sum', p.data.length, g.initialAccumulatorValue);
+    return s as { step: number; sum: Float32Array };
+  }
+
+  protected override validate(g: ParamGroup & AdagradHyper): void {
+    checkNonNegative('lr', g.lr);
+    checkNonNegative('lrDecay', g.lrDecay);
+    checkNonNegative('weightDecay', g.weightDecay);
+    checkNonNegative('initialAccumulatorValue', g.initialAccumulatorValue);
+    checkNonNegative('eps', g.eps);
+  }
+
+  protected override update(): void {
+    const k = kernels();
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        const grad = this.gradOf(p, g.maximize);
+        const s = this.initState(p, g);
+        s.step += 1;
+        const clr = g.lr / (1 + (s.step - 1) * g.lrDecay);
+        k.adagradStep(p.data, grad, s.sum, p.data.length, clr, g.eps, g.weightDecay);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface RMSpropOptions {
+  lr?: number;
+  alpha?: number;
+  eps?: number;
+  weightDecay?: number;
+  momentum?: number;
+  centered?: boolean;
+  maximize?: boolean;
+}
+export type RMSpropHyper = Required<RMSpropOptions>;
+
+/**
+ * RMSprop, torch's form: eps is added after the square root, momentum accumulates g / avg,
+ * centered subtracts the squared running mean of g.
+ */
+export class RMSprop extends Optimizer<RMSpropHyper> {
+  constructor(params: Param[] | ParamGroupInit<RMSpropHyper>[], options?: RMSpropOptions) {
+    super(params, withDefaults(
+      { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
+      options,
+    ));
+  }
+
+  protected override validate(g: ParamGroup & RMSpropHyper): void {
+    checkNonNegative('lr', g.lr);
+    checkNonNegative('eps', g.eps);
+    checkNonNegative('momentum', g.momentum);
+    checkNonNegative('weightDecay', g.weightDecay);
+    checkNonNegative('alpha', g.alpha);
+  }
+
+  protected override update(): void {
+    const k = kernels();
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        const grad = this.gradOf(p, g.maximize);
+        const n = p.data.length;
+        const s = this.stateOf(p);
+        s.step = (typeof s.step === 'number' ? s.step : 0) + 1;
+        const sq = this.buffer(s, 'square_avg', n);
+        const buf = g.momentum > 0 ? this.buffer(s, 'momentum_buffer', n) : null;
+        const gavg = g.centered ? this.buffer(s, 'grad_avg', n) : null;
+        k.rmspropStep(p.data, grad, sq, gavg, buf, n, g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.centered);
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+export type AdamHyper = Required<AdamOptions>;
+
+/** Adam; weightDecay is the L2 penalty added to the gradient (AdamW decouples it). */
+export class Adam extends Optimizer<AdamHyper> {
+  /** AdamW: param *= 1 - lr * weightDecay instead of g += weightDecay * param. */
+  protected readonly decoupled: boolean = false;
+
+  constructor(params: Param[] | ParamGroupInit<AdamHyper>[], options?: AdamOptions) {
+    super(params, withDefaults(
+      { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
+      options,
+    ));
+  }
+
+  protected override validate(g: ParamGroup & AdamHyper): void {
+    checkNonNegative('lr', g.lr);
+    checkNonNegative('eps', g.eps);
+    checkBetas(g.betas);
+    checkNonNegative('weightDecay', g.weightDecay);
+  }
+
+  protected override update(): void {
+    const k = kernels();
+    for (const g of this.paramGroups) {
+      const [beta1, beta2] = g.betas;
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        const grad = this.gradOf(p, g.maximize);
+        const n = p.data.length;
+        const s = this.stateOf(p);
+        const step = (s.step = (typeof s.step === 'number' ? s.step : 0) + 1);
+        const m = this.buffer(s, 'exp_avg', n);
+        const v = this.buffer(s, 'exp_avg_sq', n);
+        const vmax = g.amsgrad ? this.buffer(s, 'max_exp_avg_sq', n) : null;
+        k.adamStep(p.data, grad, m, v, vmax, n, step, g.lr, beta1, beta2, g.eps, g.weightDecay, this.decoupled, g.amsgrad);
+      }
+    }
+  }
+}
+
+/** AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, default weightDecay 1e-2. */
+export class AdamW extends Adam {
+  protected override readonly decoupled: boolean = true;
+
+  constructor(params: Param[] | ParamGroupInit<AdamHyper>[], options?: AdamOptions) {
+    super(params, withDefaults({ weightDecay: 1e-2 }, options));
+  }
+}

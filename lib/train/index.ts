@@ -1,0 +1,5 @@
+export { fit, evaluate, predict, predictClasses, checkFinite, TrainingDivergedError } from './fit.js';
+export type { EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callbacks } from './fit.js';
+export { save, load, loadModel, saveTree, loadTree } from './serialize.js';
+export { makeProgress, epochLine } from './progress.js';
+export type { ProgressMode, Progress, StepInfo } from './progress.js';

@@ -1,0 +1,250 @@
+// Argument checking for the Node-API glue: small helpers whose messages name the function and
+// the parameter, so that every binding in addon.cc reads as "check each argument, call the
+// kernel". TypeError for a wrong count or type, RangeError for a size, length, label or overlap.
+//
+// The fast path (valid arguments) makes one Node-API call per argument and allocates nothing;
+// messages are only built on the way to a throw.
+#pragma once
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#ifndef NAPI_CPP_EXCEPTIONS
+#define NAPI_CPP_EXCEPTIONS
+#endif
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace nb {
+
+// The largest integer a JS number holds exactly (Number.MAX_SAFE_INTEGER).
+constexpr double kMaxSafe = 9007199254740991.0;
+
+// Formats a double the way JS prints it, for messages ("1.5", "NaN", "-Infinity", "12").
+inline std::string FormatNumber(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[64];
+  if (d == std::floor(d) && std::fabs(d) < 1e21) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  for (int prec = 1; prec <= 17; ++prec) {  // the shortest form that reads back the same
+    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+// What a value is, for "expected X, got Y" messages.
+inline std::string Describe(napi_env env, napi_value v) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type t;
+    if (napi_get_typedarray_info(env, v, &t, nullptr, nullptr, nullptr, nullptr) == napi_ok) {
+      switch (t) {
+        case napi_int8_array: return "Int8Array";
+        case napi_uint8_array: return "Uint8Array";
+        case napi_uint8_clamped_array: return "Uint8ClampedArray";
+        case napi_int16_array: return "Int16Array";
+        case napi_uint16_array: return "Uint16Array";
+        case napi_int32_array: return "Int32Array";
+        case napi_uint32_array: return "Uint32Array";
+        case napi_float32_array: return "Float32Array";
+        case napi_float64_array: return "Float64Array";
+        case napi_bigint64_array: return "BigInt64Array";
+        case napi_biguint64_array: return "BigUint64Array";
+        default: return "a typed array";
+      }
+    }
+  }
+  if (napi_is_array(env, v, &is) == napi_ok && is) return "Array";
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) return "ArrayBuffer";
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return "unknown";
+  switch (t) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: {
+      double d = 0;
+      napi_get_value_double(env, v, &d);
+      return "number " + FormatNumber(d);
+    }
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    default: return "object";
+  }
+}
+
+// A typed array argument: where its elements start, how many there are, and how many the call
+// will touch (set by Args::Need, used by the overlap checks).
+template <typename T>
+struct View {
+  T* data = nullptr;
+  size_t length = 0;
+  int64_t used = 0;
+  const char* name = "";
+};
+using F32 = View<float>;
+using I32 = View<int32_t>;
+
+// One binding's arguments. Constructed first thing in each binding: checks the count.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* fn, size_t expected)
+      : info_(info), env_(info.Env()), fn_(fn) {
+    if (info.Length() != expected) {
+      TypeErr("expected " + std::to_string(expected) + " argument" + (expected == 1 ? "" : "s") +
+              ", got " + std::to_string(info.Length()));
+    }
+  }
+
+  napi_env env() const { return env_; }
+
+  F32 Float32(size_t i, const char* name) { return Typed<float>(i, name, napi_float32_array, "a Float32Array"); }
+  I32 Int32(size_t i, const char* name) { return Typed<int32_t>(i, name, napi_int32_array, "an Int32Array"); }
+
+  // A Float32Array when the kernel will use it (required), else null/undefined is fine and the
+  // kernel gets a null pointer. Something else (a number, a Float64Array) is always an error.
+  F32 OptionalFloat32(size_t i, const char* name, bool required, const char* why) {
+    napi_valuetype t;
+    napi_typeof(env_, info_[i], &t);
+    if (t == napi_null || t == napi_undefined) {
+      if (required) TypeErr(std::string(name) + " must be a Float32Array when " + why + ", got " + Describe(env_, info_[i]));
+      F32 none;
+      none.name = name;
+      return none;
+    }
+    F32 v = Typed<float>(i, name, napi_float32_array, required ? "a Float32Array" : "a Float32Array or null");
+    if (!required) {  // the kernel ignores it: do not hand it a pointer, nor check its length
+      v.data = nullptr;
+      v.length = 0;
+    }
+    return v;
+  }
+
+  // A size: a finite, non-negative safe integer.
+  int64_t Size(size_t i, const char* name) {
+    double d = Number(i, name);
+    if (!(d >= 0 && d <= kMaxSafe && d == std::floor(d))) {
+      RangeErr(std::string(name) + " must be a non-negative integer, got " + FormatNumber(d));
+    }
+    return static_cast<int64_t>(d);
+  }
+
+  // An integer >= lo (and <= hi).
+  int64_t Integer(size_t i, const char* name, double lo, double hi) {
+    double d = Number(i, name);
+    if (!(d >= lo && d <= hi && d == std::floor(d))) {
+      RangeErr(std::string(name) + " must be an integer " +
+               (hi >= kMaxSafe ? ">= " + FormatNumber(lo) : "from " + FormatNumber(lo) + " to " + FormatNumber(hi)) +
+               ", got " + FormatNumber(d));
+    }
+    return static_cast<int64_t>(d);
+  }
+
+  double Number(size_t i, const char* name) {
+    double d;
+    if (napi_get_value_double(env_, info_[i], &d) != napi_ok) {
+      TypeErr(std::string(name) + " must be a number, got " + Describe(env_, info_[i]));
+    }
+    return d;
+  }
+
+  bool Bool(size_t i, const char* name) {
+    bool b;
+    if (napi_get_value_bool(env_, info_[i], &b) != napi_ok) {
+      TypeErr(std::string(name) + " must be a boolean, got " + Describe(env_, info_[i]));
+    }
+    return b;
+  }
+
+  // a * b, or -1 when it does not fit in a safe integer (no buffer can hold that many).
+  static int64_t Mul(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r) || r > static_cast<int64_t>(kMaxSafe)) return -1;
+    return r;
+  }
+
+  // The buffer must hold `count` elements (`expr` says where count came from: "M*K").
+  // count < 0 means the product overflowed; a, b are its factors, for the message.
+  template <typename T>
+  void Need(View<T>& v, const char* expr, int64_t count, int64_t a = 0, int64_t b = 0) {
+    if (count < 0 || static_cast<uint64_t>(count) > v.length) {
+      std::string want = count < 0 ? FormatNumber(static_cast<double>(a) * static_cast<double>(b))
+                                   : std::to_string(count);
+      RangeErr(std::string(v.name) + " must have at least " + expr + " = " + want + " elements, got " +
+               std::to_string(v.length));
+    }
+    v.used = count;
+  }
+
+  // out and in must not share a byte of the elements the call touches.
+  template <typename T, typename U>
+  void Disjoint(const View<T>& out, const View<U>& in) {
+    if (Overlap(out, in)) RangeErr(std::string(out.name) + " must not overlap " + in.name);
+  }
+
+  // out may be in itself (the kernel allows it), but must not overlap it partially.
+  void SameOrDisjoint(const F32& out, const F32& in) {
+    if (out.data != in.data && Overlap(out, in)) {
+      RangeErr(std::string(out.name) + " must be " + in.name + " itself or not overlap it (partial overlap)");
+    }
+  }
+
+  // Every label in [0, C), checked before the kernel writes anything.
+  void Labels(const I32& labels, int64_t N, int64_t C) {
+    const int32_t* l = labels.data;
+    for (int64_t i = 0; i < N; ++i) {
+      if (l[i] < 0 || l[i] >= C) {
+        RangeErr(std::string(labels.name) + "[" + std::to_string(i) + "] = " + std::to_string(l[i]) +
+                 " is out of range [0, " + std::to_string(C) + ")");
+      }
+    }
+  }
+
+  [[noreturn]] void TypeErr(const std::string& msg) const {
+    throw Napi::TypeError::New(env_, std::string(fn_) + ": " + msg);
+  }
+  [[noreturn]] void RangeErr(const std::string& msg) const {
+    throw Napi::RangeError::New(env_, std::string(fn_) + ": " + msg);
+  }
+
+ private:
+  template <typename T>
+  View<T> Typed(size_t i, const char* name, napi_typedarray_type want, const char* want_name) {
+    View<T> v;
+    v.name = name;
+    napi_typedarray_type t;
+    void* data = nullptr;
+    // `data` already points at the view's first element (the byte offset is applied); a
+    // detached buffer reports length 0, so it is simply too short for any non-empty call.
+    if (napi_get_typedarray_info(env_, info_[i], &t, &v.length, &data, nullptr, nullptr) != napi_ok || t != want) {
+      TypeErr(std::string(name) + " must be " + want_name + ", got " + Describe(env_, info_[i]));
+    }
+    v.data = static_cast<T*>(data);
+    return v;
+  }
+
+  template <typename T, typename U>
+  static bool Overlap(const View<T>& a, const View<U>& b) {
+    if (a.used <= 0 || b.used <= 0 || a.data == nullptr || b.data == nullptr) return false;
+    uintptr_t a0 = reinterpret_cast<uintptr_t>(a.data), a1 = a0 + static_cast<uintptr_t>(a.used) * sizeof(T);
+    uintptr_t b0 = reinterpret_cast<uintptr_t>(b.data), b1 = b0 + static_cast<uintptr_t>(b.used) * sizeof(U);
+    return a0 < b1 && b0 < a1;
+  }
+
+  const Napi::CallbackInfo& info_;
+  napi_env env_;
+  const char* fn_;
+};
+
+}  // namespace nb

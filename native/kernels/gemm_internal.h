@@ -1,0 +1,70 @@
+// GEMM internals shared by the driver (gemm.cc) and the per-ISA micro-kernels.
+//
+// Dimensions:
+//   M, N, K   C is M x N, op(A) is M x K, op(B) is K x N, all row-major, contiguous.
+//   MR x NR   the register tile of C one micro-kernel call computes.
+//   KC        depth of one packed block: a KC x NR panel of B stays in L1 while the
+//             micro-kernel sweeps the MR-row panels of A.
+//   MC        rows of op(A) packed at once: an MC x KC block of A (~144 KB) stays in L2.
+//   NC        columns of op(B) packed at once: a KC x NC block of B lives in L3.
+//
+// Packed layouts (zero-padded at the edges, so a micro-kernel always runs a full tile):
+//   A panel: element (i, k) of an MR x kc panel at a[k * MR + i]   (rs_a = 1, cs_a = MR)
+//   B panel: element (k, j) of a kc x NR panel at b[k * NR + j]
+#pragma once
+
+#include <cstdint>
+
+namespace ng {
+namespace gemm_detail {
+
+// One MR x NR tile for every ISA, so one packing routine serves all micro-kernels.
+// 6 x 16 fills AVX2's 16 ymm registers (12 accumulators, 2 B vectors, 1 broadcast) and
+// NEON's 32 q registers (24 accumulators, 4 B vectors, 2 A vectors).
+constexpr int64_t MR = 6;
+constexpr int64_t NR = 16;
+constexpr int64_t KC = 256;   // 16 KB B panel in L1 (32 KB), 6 KB A panel
+constexpr int64_t MC = 144;   // 144 KB A block in L2 (512 KB); multiple of MR
+constexpr int64_t NC = 3072;  // 3 MB B block in L3; multiple of NR
+
+// Below this many flops (2*M*N*K) a gemm runs on the calling thread alone: waking the pool
+// costs more than the work saves.
+constexpr double kParallelFlops = 4.0e6;
+
+// A micro-kernel computes one tile
+//   C[i, j] = alpha * sum_k a(i, k) * b[k * NR + j] + beta * C[i, j]   (i < mr, j < nr)
+// where a(i, k) = a[i * rs_a + k * cs_a]. The packed path passes rs_a = 1, cs_a = MR; the
+// narrow path passes op(A) unpacked (rs_a, cs_a = its strides) and then rows i >= mr must not
+// be read (the kernel clamps them to row mr - 1; their results are discarded).
+// With beta == 0, C is never read. The sum over k runs in ascending k order, each product
+// fused or not in a fixed way per ISA, so a tile's value does not depend on who computes it.
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                             float alpha, float beta);
+
+void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                    float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+#if defined(__x86_64__) || defined(_M_X64)
+void ukernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+#endif
+#if defined(__aarch64__)
+void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+#endif
+
+// Copies the valid mr x nr part of a full MR x NR tile t into C with alpha/beta applied
+// (beta == 0: C not read). Shared by every ISA's edge-tile path.
+void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t nr, float alpha,
+                     float beta);
+
+// Packing (gemm.cc). op(A) rows [i0, i0 + mc) x cols [p0, p0 + kc) into ceil(mc / MR) panels;
+// op(B) rows [p0, p0 + kc) x cols [j0, j0 + nc) into ceil(nc / NR) panels.
+// lda/ldb are the row strides of A and B as stored (before op).
+void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc,
+            int64_t p0, int64_t kc);
+void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc,
+                  int64_t j0, int64_t nr);
+
+}  // namespace gemm_detail
+}  // namespace ng

@@ -1,0 +1,497 @@
+// Native kernel tests (ctest): every SIMD path this CPU runs against double-precision
+// references, bit-identical results across thread counts, and the edge cases the kernels
+// promise (beta == 0 never reads C, K == 0, extreme logits, ...).
+//
+// Dimensions: gemm C is M x N, op(A) M x K, op(B) K x N; softmax N x C; optimizers n elements.
+// Usage: test_kernels [--quick]   (exit status 0 when every check passes)
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <array>
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+using namespace ng;
+
+namespace {
+
+int g_failures = 0;
+int g_checks = 0;
+
+#define CHECK(cond, ...)                                               \
+  do {                                                                 \
+    ++g_checks;                                                        \
+    if (!(cond)) {                                                     \
+      ++g_failures;                                                    \
+      if (g_failures <= 30) {                                          \
+        std::fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+        std::fprintf(stderr, __VA_ARGS__);                             \
+        std::fprintf(stderr, "\n");                                    \
+      }                                                                \
+    }                                                                  \
+  } while (0)
+
+std::mt19937_64 g_rng(12345);
+
+std::vector<float> randv(int64_t n, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(size_t(std::max<int64_t>(n, 0)));
+  for (auto& x : v) x = d(g_rng);
+  return v;
+}
+
+std::vector<Simd> paths() {
+  std::vector<Simd> out;
+  for (Simd s : {Simd::Scalar, Simd::Avx2, Simd::Neon})
+    if (simd_supported(s)) out.push_back(s);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+// Checks one gemm against a double reference. Tolerance: float32 accumulation over K terms
+// errs by at most ~K * 2^-24 times sum_k |a_ik b_kj| (plus one rounding each for alpha, beta);
+// we allow 1e-6 * (K + 2) times (|alpha| sum_k |a b| + |beta c0|), ~16x that worst case, still
+// far below what a wrong element, index or stride would produce.
+bool check_gemm(Simd simd, ThreadPool& pool, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                float alpha, float beta) {
+  const auto A = randv(M * K), B = randv(K * N);
+  std::vector<float> C0 = randv(M * N);
+  if (beta == 0.0f) std::fill(C0.begin(), C0.end(), std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> C = C0;
+  gemm(simd, pool, ta, tb, M, N, K, alpha, A.data(), B.data(), beta, C.data());
+  int bad = 0;
+  for (int64_t i = 0; i < M && bad < 3; ++i) {
+    for (int64_t j = 0; j < N && bad < 3; ++j) {
+      double s = 0.0, sa = 0.0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double a = ta ? A[k * M + i] : A[i * K + k];
+        const double b = tb ? B[j * K + k] : B[k * N + j];
+        s += a * b;
+        sa += std::fabs(a * b);
+      }
+      const double c0 = beta == 0.0f ? 0.0 : double(C0[i * N + j]);
+      const double ref = double(alpha) * s + double(beta) * c0;
+      const double tol =
+          1e-6 * double(K + 2) * (std::fabs(alpha) * sa + std::fabs(beta * c0)) + 1e-30;
+      const float got = C[i * N + j];
+      if (!(std::fabs(got - ref) <= tol)) {
+        ++bad;
+        CHECK(false, "gemm %s ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g C[%lld,%lld]=%.9g ref=%.9g tol=%.3g",
+              simd_name(simd), ta, tb, (long long)M, (long long)N, (long long)K, alpha, beta,
+              (long long)i, (long long)j, got, ref, tol);
+      }
+    }
+  }
+  ++g_checks;
+  return bad == 0;
+}
+
+void test_gemm_shapes(bool quick) {
+  ThreadPool pool(2);
+  const int64_t small[] = {1, 2, 3, 5, 7, 15, 16, 17, 31, 33};
+  const int64_t big[] = {64, 100, 255, 257};
+  const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, -2.0f}, {-1.5f, 0.0f}, {2.0f, 0.25f}};
+  for (Simd simd : paths()) {
+    int n = 0;
+    // Every small triple, every transpose combination; alpha/beta cycle through the pairs.
+    for (int64_t M : small)
+      for (int64_t N : small)
+        for (int64_t K : small)
+          for (int t = 0; t < 4; ++t, ++n) {
+            if (quick && (n % 7) != 0) continue;
+            const auto& p = ab[n % 5];
+            check_gemm(simd, pool, t & 1, t & 2, M, N, K, p[0], p[1]);
+          }
+    // The large sizes in every position, with small and large partners.
+    std::vector<std::array<int64_t, 3>> shapes;
+    for (int64_t x : big) {
+      shapes.push_back({x, 17, 33});
+      shapes.push_back({17, x, 33});
+      shapes.push_back({33, 17, x});
+      shapes.push_back({x, x, 7});
+      shapes.push_back({x, 5, x});
+      shapes.push_back({3, x, x});
+      shapes.push_back({x, 1, 100});
+      shapes.push_back({1, x, 257});
+    }
+    shapes.push_back({257, 255, 257});
+    shapes.push_back({100, 33, 600});   // several k-blocks, packed path
+    shapes.push_back({300, 10, 600});   // several k-blocks, narrow path
+    shapes.push_back({7, 3100, 5});     // more than NC columns
+    shapes.push_back({400, 40, 64});    // several MC row blocks
+    for (const auto& s : shapes)
+      for (int t = 0; t < 4; ++t, ++n) {
+        if (quick && (n % 3) != 0) continue;
+        const auto& p = ab[n % 5];
+        check_gemm(simd, pool, t & 1, t & 2, s[0], s[1], s[2], p[0], p[1]);
+      }
+  }
+}
+
+void test_gemm_edges() {
+  ThreadPool pool(2);
+  for (Simd simd : paths()) {
+    // K == 0: C = beta * C; with beta == 0, C = 0 even if it held NaN.
+    std::vector<float> C = {1.0f, 2.0f, std::nanf(""), 4.0f};
+    gemm(simd, pool, false, false, 2, 2, 0, 1.0f, nullptr, nullptr, 0.0f, C.data());
+    CHECK(C[0] == 0.0f && C[1] == 0.0f && C[2] == 0.0f && C[3] == 0.0f, "K=0 beta=0");
+    C = {1.0f, 2.0f, 3.0f, 4.0f};
+    gemm(simd, pool, false, false, 2, 2, 0, 1.0f, nullptr, nullptr, 0.5f, C.data());
+    CHECK(C[0] == 0.5f && C[3] == 2.0f, "K=0 beta=0.5");
+    // alpha == 0: A and B are not used (NaN in them must not leak).
+    std::vector<float> A(6, std::nanf("")), B(6, std::nanf(""));
+    C = {1.0f, 2.0f, 3.0f, 4.0f};
+    gemm(simd, pool, false, false, 2, 2, 3, 0.0f, A.data(), B.data(), 2.0f, C.data());
+    CHECK(C[0] == 2.0f && C[3] == 8.0f, "alpha=0");
+    // M == 0 or N == 0: nothing is touched.
+    gemm(simd, pool, false, false, 0, 2, 3, 1.0f, A.data(), B.data(), 0.0f, nullptr);
+    gemm(simd, pool, true, true, 2, 0, 3, 1.0f, A.data(), B.data(), 0.0f, nullptr);
+    // 1 x 1 x 1.
+    float a = 3.0f, b = -2.0f, c = std::nanf("");
+    gemm(simd, pool, true, false, 1, 1, 1, 1.0f, &a, &b, 0.0f, &c);
+    CHECK(c == -6.0f, "1x1x1 got %g", c);
+    // Exact small-integer product: every path must give exactly the integer result.
+    const int64_t M = 37, N = 29, K = 41;
+    std::vector<float> Ai(M * K), Bi(K * N), Ci(M * N, std::nanf(""));
+    for (int64_t i = 0; i < M * K; ++i) Ai[i] = float(int(i % 7) - 3);
+    for (int64_t i = 0; i < K * N; ++i) Bi[i] = float(int(i % 5) - 2);
+    gemm(simd, pool, false, false, M, N, K, 1.0f, Ai.data(), Bi.data(), 0.0f, Ci.data());
+    bool exact = true;
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k) s += double(Ai[i * K + k]) * Bi[k * N + j];
+        exact = exact && Ci[i * N + j] == float(s);
+      }
+    CHECK(exact, "%s exact integer product", simd_name(simd));
+  }
+}
+
+// The same product on 1, 2, 3 and 4 threads must agree to the bit.
+void test_gemm_threads() {
+  ThreadPool p1(1), p2(2), p3(3), p4(4);
+  ThreadPool* pools[] = {&p1, &p2, &p3, &p4};
+  const int64_t shapes[][3] = {{255, 257, 300}, {256, 256, 784}, {784, 256, 256},
+                               {256, 784, 256}, {1000, 10, 300}, {256, 10, 256},
+                               {7, 1000, 600},  {256, 256, 10},  {333, 70, 513}};
+  for (Simd simd : paths())
+    for (const auto& s : shapes)
+      for (int t = 0; t < 4; ++t) {
+        const int64_t M = s[0], N = s[1], K = s[2];
+        const auto A = randv(M * K), B = randv(K * N), C0 = randv(M * N);
+        std::vector<float> ref;
+        for (ThreadPool* p : pools) {
+          for (float beta : {0.0f, 0.75f}) {
+            std::vector<float> C = C0;
+            gemm(simd, *p, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta, C.data());
+            if (beta == 0.0f) {
+              if (p == pools[0]) ref = C;
+              CHECK(std::memcmp(C.data(), ref.data(), C.size() * sizeof(float)) == 0,
+                    "%s threads=%d M=%lld N=%lld K=%lld t=%d not bit-identical", simd_name(simd),
+                    p->size(), (long long)M, (long long)N, (long long)K, t);
+            }
+          }
+        }
+        check_gemm(simd, p4, t & 1, t & 2, M, N, K, 1.0f, 0.0f);
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool
+
+void test_threadpool() {
+  ThreadPool pool(3);
+  CHECK(pool.size() == 3, "size %d", pool.size());
+  CHECK(hardware_threads() >= 1, "hardware_threads");
+  for (int round = 0; round < 2000; ++round) {
+    const int64_t tasks = round % 13;
+    std::vector<int> hit(size_t(tasks), 0);
+    pool.parallel_for(tasks, [&](int64_t i) { hit[size_t(i)] += 1; });
+    bool ok = true;
+    for (int h : hit) ok = ok && h == 1;
+    CHECK(ok, "parallel_for round %d", round);
+    if (round == 700) pool.resize(1);
+    if (round == 900) pool.resize(4);
+    if (round == 1500) pool.resize(2);
+  }
+  CHECK(pool.size() == 2, "resize");
+}
+
+// ---------------------------------------------------------------------------------------------
+// softmax + cross-entropy
+
+void test_softmax() {
+  // Extreme logits: finite loss, no NaN/Inf probabilities.
+  for (float big : {1e30f, 3e38f}) {
+    const float x[] = {big, -big, 0.0f};
+    for (int32_t label = 0; label < 3; ++label) {
+      float p[3];
+      const double loss = softmax_xent_forward(p, x, &label, 1, 3);
+      CHECK(std::isfinite(loss), "extreme loss %g", loss);
+      CHECK(p[0] == 1.0f && p[1] == 0.0f && p[2] == 0.0f, "extreme probs %g %g %g", p[0], p[1],
+            p[2]);
+      if (label == 0) CHECK(loss == 0.0, "loss %g", loss);
+      if (label == 2) CHECK(std::fabs(loss - double(big)) <= 1e-9 * big, "loss %g", loss);
+    }
+  }
+  // C == 1: the only class has probability 1, loss 0; gradient 0.
+  {
+    const float x[] = {5.0f, -7.0f};
+    const int32_t l[] = {0, 0};
+    float p[2], d[2];
+    CHECK(softmax_xent_forward(p, x, l, 2, 1) == 0.0, "C=1 loss");
+    CHECK(p[0] == 1.0f && p[1] == 1.0f, "C=1 probs");
+    softmax_xent_backward(d, p, l, 2, 1);
+    CHECK(d[0] == 0.0f && d[1] == 0.0f, "C=1 grad");
+  }
+  // Random rows, C in {2, 10, 1000}, vs a double reference.
+  for (int64_t C : {2, 10, 1000}) {
+    const int64_t N = 37;
+    const auto x = randv(N * C, -20.0f, 20.0f);
+    std::vector<int32_t> l(N);
+    for (int64_t n = 0; n < N; ++n) l[n] = int32_t((n * 7919) % C);
+    std::vector<float> p(N * C), d(N * C);
+    const double loss = softmax_xent_forward(p.data(), x.data(), l.data(), N, C);
+    double ref_loss = 0.0;
+    bool ok = true;
+    for (int64_t n = 0; n < N; ++n) {
+      double mx = -1e300, s = 0.0;
+      for (int64_t c = 0; c < C; ++c) mx = std::max(mx, double(x[n * C + c]));
+      for (int64_t c = 0; c < C; ++c) s += std::exp(double(x[n * C + c]) - mx);
+      double rowsum = 0.0;
+      for (int64_t c = 0; c < C; ++c) {
+        const double ref = std::exp(double(x[n * C + c]) - mx) / s;
+        ok = ok && std::fabs(p[n * C + c] - ref) <= 1e-7 * ref + 1e-30;
+        rowsum += p[n * C + c];
+      }
+      ok = ok && std::fabs(rowsum - 1.0) < 1e-5;
+      ref_loss += std::log(s) + mx - double(x[n * C + l[n]]);
+    }
+    ref_loss /= double(N);
+    CHECK(ok, "softmax probs C=%lld", (long long)C);
+    CHECK(std::fabs(loss - ref_loss) <= 1e-12 * std::fabs(ref_loss), "loss %.17g ref %.17g", loss,
+          ref_loss);
+    softmax_xent_backward(d.data(), p.data(), l.data(), N, C);
+    ok = true;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        const double ref = (double(p[n * C + c]) - (c == l[n] ? 1.0 : 0.0)) / double(N);
+        ok = ok && d[n * C + c] == float(ref);
+      }
+    CHECK(ok, "softmax backward C=%lld", (long long)C);
+    // dlogits may alias probs.
+    std::vector<float> q = p;
+    softmax_xent_backward(q.data(), q.data(), l.data(), N, C);
+    CHECK(q == d, "softmax backward in place");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bias and relu
+
+void test_elementwise() {
+  const int64_t N = 13, C = 300;  // C > 256 crosses bias_grad's column blocks
+  const auto x = randv(N * C), bias = randv(C), dy = randv(N * C);
+  std::vector<float> y(N * C);
+  bias_add(y.data(), x.data(), bias.data(), N, C);
+  bool ok = true;
+  for (int64_t i = 0; i < N * C; ++i) ok = ok && y[i] == x[i] + bias[i % C];
+  CHECK(ok, "bias_add");
+  std::vector<float> z = x;
+  bias_add(z.data(), z.data(), bias.data(), N, C);
+  CHECK(z == y, "bias_add in place");
+
+  std::vector<float> db(C, 7.0f);
+  bias_grad(db.data(), dy.data(), N, C, false);
+  ok = true;
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n) s += dy[n * C + c];
+    ok = ok && db[c] == float(s);
+  }
+  CHECK(ok, "bias_grad");
+  std::vector<float> db2(C, 0.5f);
+  bias_grad(db2.data(), dy.data(), N, C, true);
+  ok = true;
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0.5;
+    for (int64_t n = 0; n < N; ++n) s += dy[n * C + c];
+    ok = ok && std::fabs(db2[c] - s) <= 1e-6;
+  }
+  CHECK(ok, "bias_grad accumulate");
+
+  const float xr[] = {-1.0f, 0.0f, -0.0f, 2.5f, std::nanf(""), -3e38f, 1e-40f};
+  float yr[7];
+  relu_forward(yr, xr, 7);
+  CHECK(yr[0] == 0.0f && yr[1] == 0.0f && !std::signbit(yr[2]) && yr[3] == 2.5f &&
+            std::isnan(yr[4]) && yr[5] == 0.0f && yr[6] == 1e-40f,
+        "relu_forward");
+  const float dyr[] = {1, 2, 3, 4, 5, 6, 7};
+  float dx[7];
+  relu_backward(dx, dyr, yr, 7);
+  CHECK(dx[0] == 0 && dx[1] == 0 && dx[2] == 0 && dx[3] == 4 && dx[4] == 0 && dx[5] == 0 &&
+            dx[6] == 7,
+        "relu_backward");
+  std::vector<float> big = randv(1001), out(1001);
+  relu_forward(out.data(), big.data(), 1001);
+  relu_forward(big.data(), big.data(), 1001);
+  CHECK(out == big, "relu in place");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers: several steps against plain references in double (PyTorch's formulas); the
+// kernels round in float32 after each operation, so allow a small relative error.
+
+bool close_vec(const std::vector<float>& got, const std::vector<double>& ref, double rtol) {
+  for (size_t i = 0; i < got.size(); ++i)
+    if (!(std::fabs(got[i] - ref[i]) <= rtol * (std::fabs(ref[i]) + 1e-3))) {
+      std::fprintf(stderr, "  [%zu] got %.9g ref %.9g\n", i, got[i], ref[i]);
+      return false;
+    }
+  return true;
+}
+
+void test_sgd() {
+  const int64_t n = 101;
+  for (int variant = 0; variant < 5; ++variant) {
+    const double lr = 0.1, mom = variant == 0 ? 0.0 : 0.9, damp = variant == 3 ? 0.2 : 0.0;
+    const double wd = variant >= 2 ? 0.01 : 0.0;
+    const bool nesterov = variant == 4;
+    auto p = randv(n);
+    std::vector<float> buf(n, 0.0f);
+    std::vector<double> rp(p.begin(), p.end()), rb(n, 0.0);
+    for (int step = 0; step < 5; ++step) {
+      const auto g = randv(n);
+      sgd_step(p.data(), mom != 0 ? buf.data() : nullptr, g.data(), n, lr, mom, damp, wd,
+               nesterov, step == 0);
+      for (int64_t i = 0; i < n; ++i) {
+        double d = g[i] + wd * rp[i];
+        if (mom != 0) {
+          rb[i] = step == 0 ? d : mom * rb[i] + (1 - damp) * d;
+          d = nesterov ? d + mom * rb[i] : rb[i];
+        }
+        rp[i] -= lr * d;
+      }
+    }
+    CHECK(close_vec(p, rp, 1e-5), "sgd variant %d", variant);
+  }
+}
+
+void test_adam() {
+  const int64_t n = 101;
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool decoupled = variant & 1, amsgrad = variant & 2;
+    const double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.05;
+    auto p = randv(n);
+    std::vector<float> m(n, 0.0f), v(n, 0.0f), vm(n, 0.0f);
+    std::vector<double> rp(p.begin(), p.end()), rm(n, 0.0), rv(n, 0.0), rvm(n, 0.0);
+    for (int64_t step = 1; step <= 6; ++step) {
+      const auto g = randv(n);
+      adam_step(p.data(), m.data(), v.data(), amsgrad ? vm.data() : nullptr, g.data(), n, step, lr,
+                b1, b2, eps, wd, decoupled, amsgrad);
+      for (int64_t i = 0; i < n; ++i) {
+        double gi = g[i];
+        if (decoupled) rp[i] *= 1 - lr * wd;
+        else gi += wd * rp[i];
+        rm[i] = b1 * rm[i] + (1 - b1) * gi;
+        rv[i] = b2 * rv[i] + (1 - b2) * gi * gi;
+        double vv = rv[i];
+        if (amsgrad) vv = rvm[i] = std::max(rvm[i], rv[i]);
+        const double denom = std::sqrt(vv) / std::sqrt(1 - std::pow(b2, step)) + eps;
+        rp[i] -= lr / (1 - std::pow(b1, step)) * rm[i] / denom;
+      }
+    }
+    CHECK(close_vec(p, rp, 1e-5), "adam decoupled=%d amsgrad=%d", decoupled, amsgrad);
+  }
+}
+
+void test_adagrad_rmsprop() {
+  const int64_t n = 101;
+  {
+    auto p = randv(n);
+    std::vector<float> s(n, 0.0f);
+    std::vector<double> rp(p.begin(), p.end()), rs(n, 0.0);
+    const double lr = 0.05, decay = 0.01, eps = 1e-10, wd = 0.02;
+    for (int step = 1; step <= 5; ++step) {
+      const auto g = randv(n);
+      const double clr = lr / (1 + (step - 1) * decay);
+      adagrad_step(p.data(), s.data(), g.data(), n, clr, eps, wd);
+      for (int64_t i = 0; i < n; ++i) {
+        const double gi = g[i] + wd * rp[i];
+        rs[i] += gi * gi;
+        rp[i] -= clr * gi / (std::sqrt(rs[i]) + eps);
+      }
+    }
+    CHECK(close_vec(p, rp, 1e-5), "adagrad");
+  }
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool centered = variant & 1;
+    const double mom = (variant & 2) ? 0.9 : 0.0;
+    const double lr = 0.01, alpha = 0.99, eps = 1e-8, wd = 0.01;
+    auto p = randv(n);
+    std::vector<float> sq(n, 0.0f), ga(n, 0.0f), buf(n, 0.0f);
+    std::vector<double> rp(p.begin(), p.end()), rsq(n, 0.0), rga(n, 0.0), rb(n, 0.0);
+    for (int step = 1; step <= 5; ++step) {
+      const auto g = randv(n);
+      rmsprop_step(p.data(), sq.data(), centered ? ga.data() : nullptr,
+                   mom > 0 ? buf.data() : nullptr, g.data(), n, lr, alpha, eps, wd, mom, centered);
+      for (int64_t i = 0; i < n; ++i) {
+        const double gi = g[i] + wd * rp[i];
+        rsq[i] = alpha * rsq[i] + (1 - alpha) * gi * gi;
+        double avg;
+        if (centered) {
+          rga[i] = alpha * rga[i] + (1 - alpha) * gi;
+          avg = std::sqrt(rsq[i] - rga[i] * rga[i]) + eps;
+        } else {
+          avg = std::sqrt(rsq[i]) + eps;
+        }
+        if (mom > 0) {
+          rb[i] = mom * rb[i] + gi / avg;
+          rp[i] -= lr * rb[i];
+        } else {
+          rp[i] -= lr * gi / avg;
+        }
+      }
+    }
+    CHECK(close_vec(p, rp, 1e-4), "rmsprop centered=%d momentum=%g", centered, mom);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  std::printf("paths:");
+  for (Simd s : paths()) std::printf(" %s", simd_name(s));
+  std::printf(" (best: %s)\n", simd_name(best_simd()));
+
+  struct {
+    const char* name;
+    void (*fn)();
+  } tests[] = {{"threadpool", test_threadpool}, {"gemm_edges", test_gemm_edges},
+               {"gemm_threads", test_gemm_threads}, {"softmax", test_softmax},
+               {"elementwise", test_elementwise}, {"sgd", test_sgd},
+               {"adam", test_adam}, {"adagrad_rmsprop", test_adagrad_rmsprop}};
+  for (const auto& t : tests) {
+    const int before = g_failures;
+    t.fn();
+    std::printf("%-16s %s\n", t.name, g_failures == before ? "ok" : "FAILED");
+  }
+  {
+    const int before = g_failures;
+    test_gemm_shapes(quick);
+    std::printf("%-16s %s\n", "gemm_shapes", g_failures == before ? "ok" : "FAILED");
+  }
+  std::printf("%d checks, %d failures\n", g_checks, g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
