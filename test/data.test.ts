@@ -257,7 +257,6 @@ describe('DataLoader', () => {
     expect(a.state().seed).toBe(b.state().seed);
     expect(epochIds(a)).toEqual(epochIds(b));
   });
-
 });
 
 // ---------------------------------------------------------------- readers

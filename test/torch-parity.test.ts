@@ -2,11 +2,13 @@
 // test/fixtures/torch/autograd.json, written by gen_autograd.py (no Python needed here). Each
 // case below computes the same function as its twin of the same name in the generator.
 //
-// Tolerance: |nodegrad - torch| <= 1e-5 + 1e-4 |torch|, elementwise, for outputs and gradients,
+// Tolerance: |nodegrad - torch| <= 1e-6 + 1e-5 |torch|, elementwise, for outputs and gradients,
 // on every backend. Both sides store float32 but round differently (nodegrad evaluates exp/log
-// in double then rounds, sums in double; torch uses float32 SIMD math and other summation
-// orders), so a few ulps (~1e-7 relative) per op compound along a chain; the largest
-// differences seen are ~1e-6. Ties (max, maximum, minimum) are checked exactly by construction.
+// in double then rounds and sums in double; torch uses float32 SIMD math and other summation
+// orders), so each op may differ by an ulp or so and chains compound it. Observed: the largest
+// difference is 9.5e-7 absolute (1 ulp of a loss of 9.5), and every case still passes at
+// 2e-7 + 2e-6 |torch|, so the bound leaves a 5x margin for other CPUs' SIMD paths. The tie cases
+// (max, maximum, minimum on small integers) match exactly.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,8 +16,8 @@ import { backends, withBackend, type BackendName } from '../lib/backend/index.js
 import * as ng from '../lib/tensor/index.js';
 import { Tensor } from '../lib/tensor/index.js';
 
-const ATOL = 2e-7;
-const RTOL = 2e-6;
+const ATOL = 1e-6;
+const RTOL = 1e-5;
 
 interface Encoded { shape: number[]; data: number[] }
 interface FixtureCase {

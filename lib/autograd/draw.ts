@@ -470,49 +470,69 @@ function separation(a: Item, b: Item): number {
 
 /**
  * Puts the items of `layer` as close to `want` as the order and separations allow, minimising
- * the squared movement: subtract the cumulative separations, fit a non-decreasing sequence
- * (pool adjacent violators), add them back.
+ * the weighted squared movement: subtract the cumulative separations, fit a non-decreasing
+ * sequence (pool adjacent violators), add them back.
  */
-function placeLayer(layer: Item[], want: number[]): void {
+function placeLayer(layer: Item[], want: number[], weight: (it: Item) => number = () => 1): void {
   const offset: number[] = [0];
   for (let i = 1; i < layer.length; i++) offset.push(offset[i - 1] + separation(layer[i - 1], layer[i]));
-  const blocks: { sum: number; n: number }[] = [];
+  const blocks: { sum: number; w: number; n: number }[] = [];
   for (let i = 0; i < layer.length; i++) {
-    blocks.push({ sum: want[i] - offset[i], n: 1 });
+    const w = weight(layer[i]);
+    blocks.push({ sum: w * (want[i] - offset[i]), w, n: 1 });
     while (blocks.length > 1) {
       const b = blocks[blocks.length - 1];
       const a = blocks[blocks.length - 2];
-      if (a.sum / a.n <= b.sum / b.n) break;
+      if (a.sum / a.w <= b.sum / b.w) break;
       a.sum += b.sum;
+      a.w += b.w;
       a.n += b.n;
       blocks.pop();
     }
   }
   let i = 0;
   for (const b of blocks) {
-    for (let j = 0; j < b.n; j++, i++) layer[i].y = b.sum / b.n + offset[i];
+    for (let j = 0; j < b.n; j++, i++) layer[i].y = b.sum / b.w + offset[i];
   }
 }
 
+/**
+ * Two phases. First everything but the leaves that sit next to their user (constants, or all
+ * leaves of a deep graph): sweeps that pull each item towards the mean of its neighbours.
+ * Wires between inner nodes aim at the centre of their target, not its port, so a long chain
+ * stays level instead of drifting by a port offset per column. Then those leaves follow: each
+ * goes to the port it feeds, and the items placed before only move if it would not fit.
+ */
 function placeVertically(layers: Item[][]): void {
-  for (const layer of layers) placeLayer(layer, layer.map(() => 0));
-  const towardsPreds = (it: Item): number =>
-    it.preds.length === 0 ? it.y : it.preds.reduce((s, p) => s + p.from.y - portOffset(it, p.port), 0) / it.preds.length;
-  const towardsSuccs = (it: Item): number =>
-    it.succs.length === 0 ? it.y : it.succs.reduce((s, p) => s + p.to.y + portOffset(p.to, p.port), 0) / it.succs.length;
+  const isLeaf = (it: Item): boolean => it.node !== undefined && it.node.parents.length === 0;
+  const follows = (it: Item): boolean => isLeaf(it) && it.layer > 0;
+  const aim = (link: Link): number => (isLeaf(link.from) ? portOffset(link.to, link.port) : 0);
+  const mean = (xs: number[], fallback: number): number => (xs.length === 0 ? fallback : xs.reduce((a, b) => a + b, 0) / xs.length);
+  const towardsPreds = (it: Item): number => mean(it.preds.filter((p) => !follows(p.from)).map((p) => p.from.y - aim(p)), it.y);
+  const towardsSuccs = (it: Item): number => mean(it.succs.map((p) => p.to.y + aim(p)), it.y);
+
+  const active = layers.map((layer) => layer.filter((it) => !follows(it)));
+  for (const layer of active) placeLayer(layer, layer.map(() => 0));
   for (let iter = 0; iter < 8; iter++) {
-    for (let l = 1; l < layers.length; l++) placeLayer(layers[l], layers[l].map(towardsPreds));
-    for (let l = layers.length - 2; l >= 0; l--) placeLayer(layers[l], layers[l].map(towardsSuccs));
+    for (let l = 1; l < active.length; l++) placeLayer(active[l], active[l].map(towardsPreds));
+    for (let l = active.length - 2; l >= 0; l--) placeLayer(active[l], active[l].map(towardsSuccs));
   }
   // A last pass towards both sides, so neither direction wins outright.
-  for (let l = 0; l < layers.length; l++) {
+  for (const layer of active) {
     placeLayer(
-      layers[l],
-      layers[l].map((it) => {
-        const sides = [it.preds.length > 0 ? towardsPreds(it) : undefined, it.succs.length > 0 ? towardsSuccs(it) : undefined].filter((v) => v !== undefined);
-        return sides.length === 0 ? it.y : sides.reduce((a, b) => a + b, 0) / sides.length;
+      layer,
+      layer.map((it) => {
+        const hasPreds = it.preds.some((p) => !follows(p.from));
+        if (hasPreds && it.succs.length > 0) return (towardsPreds(it) + towardsSuccs(it)) / 2;
+        return hasPreds ? towardsPreds(it) : towardsSuccs(it);
       }),
     );
+  }
+
+  for (const layer of layers) {
+    if (!layer.some(follows)) continue;
+    const want = layer.map((it) => (follows(it) ? towardsSuccs(it) : it.y));
+    placeLayer(layer, want, (it) => (follows(it) ? 1 : 1e6));
   }
 }
 

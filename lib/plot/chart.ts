@@ -347,24 +347,35 @@ function decimate(run: Pt[], x0: number, bucketW: number): Pt[] {
 }
 
 /** Renders one chart into `box`; returns `<defs>` content and body markup. */
-function renderChart(spec: LineChartSpec, box: Box, idPrefix: string): { defs: string; body: string } {
+function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 0): { defs: string; body: string } {
   const log = spec.yScale === 'log';
   const series = prepare(spec, log);
-  const all = series.flatMap((p) => p.runs.flat());
-  const hasData = all.length > 0;
+  // Data extents in one pass (series can be long).
+  let hasData = false;
+  let dataYMin = Infinity, dataYMax = -Infinity, inYMin = Infinity, inYMax = -Infinity;
+  let dataXMin = Infinity, dataXMax = -Infinity;
+  let xInteger = true;
+  for (const p of series) {
+    for (const run of p.runs) {
+      for (const pt of run) {
+        hasData = true;
+        if (pt.y < dataYMin) dataYMin = pt.y;
+        if (pt.y > dataYMax) dataYMax = pt.y;
+        if (pt.x < dataXMin) dataXMin = pt.x;
+        if (pt.x > dataXMax) dataXMax = pt.x;
+        if (xInteger && !Number.isInteger(pt.x)) xInteger = false;
+        if ((spec.yMin === undefined || pt.y >= spec.yMin) && (spec.yMax === undefined || pt.y <= spec.yMax)) {
+          if (pt.y < inYMin) inYMin = pt.y;
+          if (pt.y > inYMax) inYMax = pt.y;
+        }
+      }
+    }
+  }
+  xInteger &&= hasData;
   const yFmt = spec.yFormat ?? formatTick;
   const xFmt = spec.xFormat ?? formatTick;
-
-  // ---- y domain and ticks (independent of pixel sizes except the tick count) ----
-  const ys = all.map((p) => p.y);
-  const xs = all.map((p) => p.x);
-  let dataYMin = hasData ? minOf(ys) : NaN;
-  let dataYMax = hasData ? maxOf(ys) : NaN;
   // Only points inside fixed bounds count towards the automatic end of the range.
-  if (hasData && (spec.yMin !== undefined || spec.yMax !== undefined)) {
-    const inside = ys.filter((v) => (spec.yMin === undefined || v >= spec.yMin) && (spec.yMax === undefined || v <= spec.yMax));
-    if (inside.length) { dataYMin = minOf(inside); dataYMax = maxOf(inside); }
-  }
+  if (inYMin <= inYMax) { dataYMin = inYMin; dataYMax = inYMax; }
 
   const titleH = (spec.title ? TITLE_SIZE + 10 : 0) + (spec.subtitle ? SUBTITLE_SIZE + 6 : 0);
   const top = 12 + titleH + (titleH ? 6 : 0);
@@ -398,9 +409,8 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string): { defs: s
   }
 
   // ---- x domain ----
-  let xlo = spec.xMin ?? (hasData ? minOf(xs) : 0);
-  let xhi = spec.xMax ?? (hasData ? maxOf(xs) : 1);
-  const xInteger = xs.length > 0 && xs.every((v) => Number.isInteger(v));
+  let xlo = spec.xMin ?? (hasData ? dataXMin : 0);
+  let xhi = spec.xMax ?? (hasData ? dataXMax : 1);
   if (xhi < xlo) [xlo, xhi] = [xhi, xlo];
   if (xhi === xlo) {
     const d = xInteger ? 1 : xlo === 0 ? 1 : Math.abs(xlo) * 0.1;
@@ -419,7 +429,7 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string): { defs: s
   // ---- horizontal layout ----
   const yLabels = yMajor.map(yFmt);
   const yLabelW = Math.max(textWidth('0', TICK_SIZE), ...yLabels.map((s) => textWidth(s, TICK_SIZE)));
-  const left = 10 + (spec.yLabel ? LABEL_SIZE + 10 : 0) + yLabelW + 6 + 5;
+  const left = Math.max(minLeft, 10 + (spec.yLabel ? LABEL_SIZE + 10 : 0) + yLabelW + 6 + 5);
   const legendPos: LegendPosition = series.length === 0 ? 'none' : spec.legend ?? 'auto';
   const lg = legendGeom(series);
 
@@ -804,8 +814,10 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
   const prefix = `ng${hashString(JSON.stringify([title, h.length, h.slice(0, 4), h.slice(-1)]))}`;
   const lossBox: Box = { x: 0, y: headerH, w: pw, h: ph };
   const accBox: Box = layout === 'row' ? { x: pw, y: headerH, w: pw, h: ph } : { x: 0, y: headerH + ph, w: pw, h: ph };
-  const a = renderChart(lossSpec, lossBox, `${prefix}-loss`);
-  const b = renderChart(accSpec, accBox, `${prefix}-acc`);
+  // Stacked panels share the plot's left edge (room for labels such as "100%" or "0.001").
+  const minLeft = layout === 'column' ? 10 + LABEL_SIZE + 10 + textWidth('0.001', TICK_SIZE) + 11 : 0;
+  const a = renderChart(lossSpec, lossBox, `${prefix}-loss`, minLeft);
+  const b = renderChart(accSpec, accBox, `${prefix}-acc`, minLeft);
 
   const header: string[] = [];
   const t = fitText(title, TITLE_SIZE + 2, (width - 20) / 1.1, 11); // bold is wider

@@ -46,13 +46,17 @@ export function gemmRef(
   transA: boolean, transB: boolean, M: number, N: number, K: number,
   alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
 ): GemmRef {
+  // op(A) as M rows of K, op(B) as N columns of K: the inner loop then reads both in order.
+  const a = new Float64Array(M * K), bt = new Float64Array(N * K);
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) a[i * K + k] = transA ? A[k * M + i] : A[i * K + k];
+  for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bt[j * K + k] = transB ? B[j * K + k] : B[k * N + j];
   const value = new Float64Array(M * N), scale = new Float64Array(M * N);
   const al = Math.fround(alpha), be = Math.fround(beta);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0, abs = 0;
-      for (let k = 0; k < K; k++) {
-        const p = (transA ? A[k * M + i] : A[i * K + k]) * (transB ? B[j * K + k] : B[k * N + j]);
+      for (let k = 0, x = i * K, y = j * K; k < K; k++, x++, y++) {
+        const p = a[x] * bt[y];
         s += p;
         abs += Math.abs(p);
       }
