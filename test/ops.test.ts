@@ -336,6 +336,8 @@ describe('values', () => {
     const b = tensor([10, 20, 30]);
     expect(ng.matmul(x, W.T).toArray()).toEqual([[1, 2, 3], [3, 4, 7]]);
     expect(ng.linear(x, W, b).toArray()).toEqual([[11, 22, 33], [13, 24, 37]]);
+    expect(x.linear(W, b).toArray()).toEqual([[11, 22, 33], [13, 24, 37]]);
+    expect(x.linear(W).toArray()).toEqual([[1, 2, 3], [3, 4, 7]]);
   });
 
   it('losses compute the documented values', () => {

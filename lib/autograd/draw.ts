@@ -4,12 +4,14 @@
 // (recognised by a `shape`), without importing either class.
 //
 // SVG layout (Sugiyama-style, left to right):
-//   1. layer = longest path from the leaves: leaves in column 0, the root in the last column;
-//      an edge spanning several columns passes through one dummy point per column it crosses.
+//   1. layer = longest path from the leaves: inputs in column 0, the root in the last column,
+//      constants just before their user; a wire spanning several columns passes through one
+//      point per column it crosses, shared by all users of the same value.
 //   2. order each column by the barycentre of its neighbours, sweeping right then left a few
 //      times, and keep the order with the fewest crossings.
 //   3. y: move each node towards its neighbours' wires, then push overlapping ones apart with
-//      the least total movement (isotonic regression over the fixed order).
+//      the least total movement (isotonic regression over the fixed order); leaves placed next
+//      to their user follow it rather than pull on it, so long chains stay level.
 // Inside a column every wire is horizontal; wires only curve in the gaps between columns, so an
 // edge never runs through a node. A node's inputs enter at ports top to bottom in parent order.
 
@@ -246,14 +248,12 @@ interface Link {
 
 interface Layout {
   items: Item[];
-  layers: Item[][];
   /** Each graph edge: its items from source to target, and the target port. */
   edges: { chain: Item[]; port: number }[];
   colX: number[];
   colW: number[];
   width: number;
   height: number;
-  top: number;
 }
 
 function portOffset(item: Item, port: number): number {
@@ -388,7 +388,7 @@ function layout(root: GraphNode, opts: DrawOptions): Layout {
   const height = bottom - top + 2 * MARGIN + titleH + legendH;
   if (opts.title !== undefined) width = Math.max(width, textWidth(opts.title, 15, true) + 2 * MARGIN);
   width = Math.max(width, 220);
-  return { items, layers, edges, colX, colW, width: Math.ceil(width), height: Math.ceil(height), top: MARGIN + titleH };
+  return { items, edges, colX, colW, width: Math.ceil(width), height: Math.ceil(height) };
 }
 
 /** Where a link meets its target, as a fraction of a position, so ports order like positions. */
@@ -616,12 +616,15 @@ export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
     out.push('</g>');
   }
 
-  // Legend, bottom left.
-  const ly = L.height - MARGIN / 2 - 4;
-  const showGrad = options.showGrad ?? true;
-  out.push(
-    `<text class="legend" x="${MARGIN}" y="${r(ly)}" font-size="11" fill="#666666">above the wire: <tspan fill="${VALUE_COLOR}">value</tspan>${showGrad ? `, below: <tspan fill="${GRAD_COLOR}">gradient</tspan>` : ''}</text>`,
-  );
+  // Legend, bottom left, for whichever of values and gradients are drawn.
+  const anyValue = L.items.some((it) => it.info?.value !== undefined);
+  const anyGrad = L.items.some((it) => it.info?.grad !== undefined);
+  const parts: string[] = [];
+  if (anyValue) parts.push(`above the wire: <tspan fill="${VALUE_COLOR}">value</tspan>`);
+  if (anyGrad) parts.push(`below: <tspan fill="${GRAD_COLOR}">gradient</tspan>`);
+  if (parts.length > 0) {
+    out.push(`<text class="legend" x="${MARGIN}" y="${r(L.height - MARGIN / 2 - 4)}" font-size="11" fill="#666666">${parts.join(', ')}</text>`);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -183,6 +183,8 @@ export class Tensor {
   sigmoid(): Tensor { return ops.sigmoid(this); }
   tanh(): Tensor { return ops.tanh(this); }
   matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  /** this W^T + b, this [N, in], W [out, in]. */
+  linear(W: Tensor, b?: Tensor | null): Tensor { return ops.linear(this, W, b); }
   reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
   transpose(): Tensor { return ops.transpose(this); }
   /** Same as transpose() (2-D). */
