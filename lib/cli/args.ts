@@ -39,6 +39,8 @@ export interface OptionSpec {
   defaultText?: string;
   /** A boolean that also has a --no-<name> form. */
   negatable?: boolean;
+  /** May be given several times; the values collect in an array (strings only). */
+  multiple?: boolean;
 }
 
 export interface CommandSpec {
@@ -54,7 +56,7 @@ export interface CommandSpec {
   examples?: readonly string[];
 }
 
-export type OptionValue = string | number | boolean | number[];
+export type OptionValue = string | number | boolean | number[] | string[];
 
 export interface Parsed {
   options: Record<string, OptionValue | undefined>;
@@ -137,7 +139,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       text = next;
       i++;
     }
-    out.options[o.name] = convert(o, text!, fail);
+    const value = convert(o, text!, fail);
+    if (o.multiple) out.options[o.name] = [...((out.options[o.name] as string[] | undefined) ?? []), value as string];
+    else out.options[o.name] = value;
   }
   if (!out.help) {
     const allowed = spec.positionals?.length ?? 0;

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+const { main } = require('../dist/cli/main.js');
+process.exitCode = main(process.argv.slice(2));

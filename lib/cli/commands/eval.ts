@@ -1,0 +1,47 @@
+/** `nodegrad eval`: a saved model's loss and accuracy on a data set's test split. */
+import { evaluate, loadModel } from '../../index.js';
+import { UsageError, type CommandSpec, type Parsed } from '../args.js';
+import {
+  BACKEND_OPTIONS, CliError, DATA_HELP, Out, applyBackend, describeModel, int, loadSplits, parseDataSpec, pct,
+  readModelMeta, requireFile, standardizeDataset,
+} from '../common.js';
+
+export const spec: CommandSpec = {
+  name: 'eval',
+  summary: "Evaluates a model saved by 'nodegrad train' on the test split of a data set, with the\npreprocessing saved in the model file.",
+  usage: 'nodegrad eval --model FILE [--data SPEC] [options]',
+  options: [
+    { name: 'model', type: 'string', arg: 'FILE', help: 'the model file (required)' },
+    { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'the data set it was trained on' },
+    { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file', defaultText: 'as in training' },
+    ...BACKEND_OPTIONS,
+    { name: 'json', type: 'boolean', help: 'one JSON line' },
+  ],
+  examples: ['nodegrad eval --model model.safetensors', 'nodegrad eval --model fashion.safetensors --data fashion-mnist:DIR'],
+};
+
+export function run(args: Parsed, out: Out): number {
+  const o = args.options;
+  const file = o.model as string | undefined;
+  if (file === undefined) throw new UsageError('missing --model FILE', 'eval');
+  requireFile(file, 'the --model file');
+  const meta = readModelMeta(file);
+  const dataText = (o.data as string | undefined) ?? meta.data;
+  if (dataText === undefined) throw new UsageError(`${file} does not record its data set: pass --data SPEC`, 'eval');
+  const data = parseDataSpec(dataText, 'eval');
+  if (meta.preprocess === undefined) throw new CliError(`${file}: no preprocessing in the metadata (not written by 'nodegrad train')`);
+  applyBackend(o);
+  const model = loadModel(file);
+  const limit = (o.limit as number | undefined) ?? (o.data === undefined ? meta.limit : undefined);
+  const splits = loadSplits(data, limit);
+  const test = standardizeDataset(splits.test, meta.preprocess);
+  const r = evaluate(model, test);
+  if (o.json === true) {
+    out.json({ event: 'eval', model: file, data: data.text, testLoss: r.loss, testAccuracy: r.accuracy, testSamples: test.length });
+  } else {
+    out.line(`model    ${file} (${describeModel(model)})`);
+    out.line(`data     ${splits.name}: ${int(test.length)} test samples (${splits.testSource})`);
+    out.line(`test accuracy ${pct(r.accuracy)}  loss ${r.loss.toFixed(4)}  (${int(test.length)} samples)`);
+  }
+  return 0;
+}

@@ -1,0 +1,111 @@
+/** `nodegrad predict`: the class and its probability for each row of a CSV file. */
+import * as fs from 'node:fs';
+import { Tensor, loadModel, predict } from '../../index.js';
+import { UsageError, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTIONS, CliError, Out, applyBackend, readModelMeta, requireFile, standardize } from '../common.js';
+
+export const spec: CommandSpec = {
+  name: 'predict',
+  summary:
+    'Predicts the class of each row of a CSV file: one sample a line, its features in the units of\n' +
+    'the data set (digits 0..16, image pixels 0..255), optionally followed by the label; a header\n' +
+    'line is skipped. Prints the class (and its name), and its probability, one line a row.',
+  usage: 'nodegrad predict --model FILE --input FILE.csv|- [options]',
+  options: [
+    { name: 'model', type: 'string', arg: 'FILE', help: 'the model file (required)' },
+    { name: 'input', type: 'string', arg: 'FILE', help: "CSV rows to classify, '-' for stdin (required)" },
+    ...BACKEND_OPTIONS,
+    { name: 'json', type: 'boolean', help: 'one JSON object a row' },
+  ],
+  examples: ['zcat data/digits.csv.gz | head -5 | nodegrad predict --model model.safetensors --input -'],
+};
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Rows of numbers: blank lines skipped, a non-numeric first line taken as a header. */
+function parseRows(text: string, name: string): { rows: number[][]; lines: number[] } {
+  const rows: number[][] = [];
+  const lines: number[] = [];
+  const all = text.split(/\r?\n/);
+  let header = false;
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i].trim();
+    if (line === '') continue;
+    const cells = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+    if (cells.some((c) => !NUMBER.test(c))) {
+      if (rows.length === 0 && !header) {
+        header = true;
+        continue;
+      }
+      const bad = cells.findIndex((c) => !NUMBER.test(c));
+      throw new CliError(`${name}: line ${i + 1}, column ${bad + 1}: '${cells[bad]}' is not a number`);
+    }
+    rows.push(cells.map(Number));
+    lines.push(i + 1);
+  }
+  return { rows, lines };
+}
+
+export function run(args: Parsed, out: Out): number {
+  const o = args.options;
+  const file = o.model as string | undefined;
+  const input = o.input as string | undefined;
+  if (file === undefined) throw new UsageError('missing --model FILE', 'predict');
+  if (input === undefined) throw new UsageError('missing --input FILE (a CSV file, or - for stdin)', 'predict');
+  requireFile(file, 'the --model file');
+  if (input !== '-') requireFile(input, 'the --input file');
+  const meta = readModelMeta(file);
+  applyBackend(o);
+  const model = loadModel(file);
+  const p = meta.preprocess;
+  const d = p?.mean.length ?? firstLayerInputs(model);
+
+  const name = input === '-' ? 'stdin' : input;
+  const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : fs.readFileSync(input, 'utf8');
+  const { rows, lines } = parseRows(text, name);
+  if (rows.length === 0) throw new CliError(`${name}: no rows to predict`);
+  const x = new Float32Array(rows.length * d);
+  const labels: (number | null)[] = [];
+  rows.forEach((r, i) => {
+    if (r.length !== d && r.length !== d + 1) {
+      throw new CliError(`${name}: line ${lines[i]} has ${r.length} values; the model takes ${d} features (or ${d} then a label)`);
+    }
+    for (let j = 0; j < d; j++) x[i * d + j] = r[j] * (p?.inputScale ?? 1);
+    labels.push(r.length === d + 1 ? r[d] : null);
+  });
+  const logits = predict(model, new Tensor(p ? standardize(x, p) : x, [rows.length, d]));
+  const c = logits.shape[1];
+  const names = meta.classNames;
+  let correct = 0;
+  let labelled = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const z = logits.data.subarray(i * c, (i + 1) * c);
+    let best = 0;
+    for (let k = 1; k < c; k++) if (z[k] > z[best]) best = k;
+    // softmax probability of the arg max: 1 / sum_k exp(z_k - z_best), stable.
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += Math.exp(z[k] - z[best]);
+    const prob = 1 / sum;
+    const cname = names?.[best];
+    const label = labels[i];
+    if (label !== null) {
+      labelled++;
+      if (label === best) correct++;
+    }
+    if (o.json === true) {
+      out.json({ row: i + 1, class: best, name: cname ?? null, probability: prob, ...(label !== null ? { label } : {}) });
+    } else {
+      const named = cname !== undefined && cname !== String(best) ? ` ${cname}` : '';
+      const lab = label !== null ? `  (label ${label}${label === best ? '' : ', wrong'})` : '';
+      out.line(`${best}${named}  ${prob.toFixed(4)}${lab}`);
+    }
+  }
+  if (labelled > 0 && o.json !== true) out.note(`${correct}/${labelled} rows match their label`);
+  return 0;
+}
+
+function firstLayerInputs(model: ReturnType<typeof loadModel>): number {
+  const first = model.namedParameters().find(([, t]) => t.shape.length === 2);
+  if (!first) throw new CliError('the model has no Linear layer');
+  return first[1].shape[1];
+}

@@ -1,0 +1,169 @@
+/** `nodegrad train`: a classifier on a data set, its test accuracy, the model file and a plot. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, type History } from '../../index.js';
+import { UsageError, type CommandSpec, type Parsed } from '../args.js';
+import {
+  BACKEND_OPTIONS, DATA_HELP, DEFAULT_LR, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeBackend,
+  describeModel, fitPreprocess, int, loadSplits, metadataFor, parseDataSpec, pct, requireFile, seconds,
+  standardizeDataset, writeText, type DataSpec, type OptimizerName,
+} from '../common.js';
+
+export const spec: CommandSpec = {
+  name: 'train',
+  summary: 'Trains a classifier (an MLP, or softmax regression), prints its test accuracy, and writes\nmodel.safetensors and training.svg.',
+  usage: 'nodegrad train [options]',
+  options: [
+    { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'digits' },
+    { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file (quick runs)' },
+    { name: 'model', type: 'string', choices: ['mlp', 'softmax'], help: 'softmax = one Linear layer (linear scores + softmax)', defaultText: 'mlp' },
+    { name: 'hidden', type: 'numbers', min: 1, arg: 'N,N,...', help: 'hidden layer sizes of the MLP', defaultText: '128,64; 256,128 for images' },
+    { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs to train', defaultText: '20 digits/csv, 10 images' },
+    { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32 digits/csv, 128 images' },
+    { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'momentum/nesterov = SGD with momentum 0.9', defaultText: 'adam' },
+    { name: 'lr', type: 'number', min: 0, positive: true, arg: 'X', help: 'learning rate', defaultText: 'sgd 0.1, momentum/nesterov/adagrad 0.01, others 1e-3' },
+    { name: 'weight-decay', type: 'number', min: 0, arg: 'X', help: 'L2 penalty (decoupled for adamw)', defaultText: '0; 0.01 for adamw' },
+    { name: 'schedule', type: 'string', choices: ['none', 'step', 'cosine', 'onecycle', 'plateau'], help: 'learning-rate schedule', defaultText: 'none' },
+    { name: 'seed', type: 'int', min: 0, arg: 'N', help: 'seed of initialisation and shuffling', defaultText: '1' },
+    ...BACKEND_OPTIONS,
+    { name: 'out', type: 'string', arg: 'DIR', help: 'where model.safetensors and training.svg go', defaultText: '.' },
+    { name: 'plot', type: 'string', arg: 'FILE', negatable: true, help: 'path of the training plot', defaultText: 'DIR/training.svg' },
+    { name: 'checkpoint', type: 'string', arg: 'FILE', help: 'save a resumable checkpoint after every epoch' },
+    { name: 'resume', type: 'string', arg: 'FILE', help: 'continue from a checkpoint (same flags otherwise)' },
+    { name: 'json', type: 'boolean', help: 'JSON lines on stdout: one per epoch, then a summary' },
+    { name: 'quiet', short: 'q', type: 'boolean', help: 'print only the test accuracy' },
+  ],
+  examples: [
+    'nodegrad train',
+    'nodegrad train --data fashion-mnist:DIR --hidden 256 --epochs 12',
+    'nodegrad train --model softmax --optimizer sgd --lr 0.05 --schedule cosine',
+    'nodegrad train --data csv:iris.csv --epochs 50 --json',
+  ],
+};
+
+export interface TrainSettings {
+  data: DataSpec;
+  limit?: number;
+  model: 'mlp' | 'softmax';
+  hidden: number[];
+  epochs: number;
+  batch: number;
+  optimizer: OptimizerName;
+  lr: number;
+  weightDecay?: number;
+  seed: number;
+}
+
+const isImages = (d: DataSpec): boolean => d.kind === 'fashion-mnist' || d.kind === 'cifar10';
+
+/** The flags shared by train and lr-sweep, with their data-dependent defaults. */
+export function settings(o: Parsed['options'], command: string, defaults: { optimizer?: OptimizerName; epochs?: number; batch?: number } = {}): TrainSettings {
+  const data = parseDataSpec((o.data as string | undefined) ?? 'digits', command);
+  const optimizer = (o.optimizer as OptimizerName | undefined) ?? defaults.optimizer ?? 'adam';
+  const model = (o.model as 'mlp' | 'softmax' | undefined) ?? 'mlp';
+  if (model === 'softmax' && o.hidden !== undefined) throw new UsageError('--hidden applies to --model mlp, not softmax', command);
+  const hidden = (o.hidden as number[] | undefined) ?? (isImages(data) ? [256, 128] : [128, 64]);
+  if (hidden.some((h) => !Number.isInteger(h))) throw new UsageError(`option --hidden must be a list of integers, got '${hidden.join(',')}'`, command);
+  return {
+    data,
+    limit: o.limit as number | undefined,
+    model,
+    hidden,
+    epochs: (o.epochs as number | undefined) ?? defaults.epochs ?? (isImages(data) ? 10 : 20),
+    batch: (o.batch as number | undefined) ?? defaults.batch ?? (isImages(data) ? 128 : 32),
+    optimizer,
+    lr: (o.lr as number | undefined) ?? DEFAULT_LR[optimizer],
+    weightDecay: o['weight-decay'] as number | undefined,
+    seed: (o.seed as number | undefined) ?? 1,
+  };
+}
+
+type Scheduler = optim.lrScheduler.LRScheduler | optim.lrScheduler.ReduceLROnPlateau;
+
+function buildScheduler(name: string, opt: optim.Optimizer<{ lr: number }>, s: TrainSettings, stepsPerEpoch: number): Scheduler | undefined {
+  const { lrScheduler } = optim;
+  switch (name) {
+    case 'step':
+      return new lrScheduler.StepLR(opt, { stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 });
+    case 'cosine':
+      return new lrScheduler.CosineAnnealingLR(opt, { tMax: s.epochs });
+    case 'onecycle':
+      return new lrScheduler.OneCycleLR(opt, { maxLr: s.lr, epochs: s.epochs, stepsPerEpoch });
+    case 'plateau':
+      return new lrScheduler.ReduceLROnPlateau(opt, { factor: 0.5, patience: 2 });
+    default:
+      return undefined;
+  }
+}
+
+export function run(args: Parsed, out: Out): number {
+  const o = args.options;
+  const s = settings(o, 'train');
+  const schedule = (o.schedule as string | undefined) ?? 'none';
+  const outDir = (o.out as string | undefined) ?? '.';
+  const plotFile = o.plot === false ? null : (o.plot as string | undefined) ?? path.join(outDir, 'training.svg');
+  const modelFile = path.join(outDir, 'model.safetensors');
+  const json = o.json === true;
+  const quiet = o.quiet === true;
+  if (o.resume !== undefined) requireFile(o.resume as string, 'the --resume checkpoint');
+  applyBackend(o);
+
+  const t0 = performance.now();
+  const splits = loadSplits(s.data, s.limit);
+  const pre = fitPreprocess(splits.train, splits.inputScale);
+  const train = standardizeDataset(splits.train, pre);
+  const validation = standardizeDataset(splits.validation, pre);
+  const test = standardizeDataset(splits.test, pre);
+
+  manualSeed(s.seed);
+  const model = buildModel(s.model, train.features, s.hidden, train.numClasses);
+  const optimizer = buildOptimizer(s.optimizer, model.parameters(), s.lr, s.weightDecay);
+  const stepsPerEpoch = Math.ceil(train.length / s.batch);
+  const scheduler = buildScheduler(schedule, optimizer, s, stepsPerEpoch);
+  const arch = `${s.model} ${describeModel(model)}`;
+
+  if (json) {
+    out.json({
+      event: 'start', data: s.data.text, train: train.length, validation: validation.length, test: test.length,
+      features: train.features, classes: train.numClasses, model: arch, parameters: model.numParameters(),
+      optimizer: s.optimizer, lr: s.lr, weightDecay: s.weightDecay ?? null, schedule, epochs: s.epochs, batch: s.batch,
+      seed: s.seed, backend: info().backend,
+    });
+  } else if (!quiet) {
+    out.line(`data     ${splits.name}: ${int(train.length)} train / ${int(validation.length)} validation / ${int(test.length)} test (${splits.testSource}), ${train.features} features, ${train.numClasses} classes`);
+    out.line(`model    ${arch} (${int(model.numParameters())} parameters), ${s.optimizer} lr ${s.lr}${s.weightDecay !== undefined ? ` weight decay ${s.weightDecay}` : ''}${schedule !== 'none' ? `, ${schedule} schedule` : ''}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`);
+    out.line(`backend  ${describeBackend()}`);
+  }
+
+  const history: History = fit(model, {
+    train, validation, epochs: s.epochs, batchSize: s.batch, optimizer, scheduler, seed: s.seed,
+    progress: json ? 'json' : quiet ? 'silent' : 'auto',
+    progressStream: out.io.stdout,
+    checkpoint: o.checkpoint as string | undefined,
+    resume: o.resume as string | undefined,
+  });
+  const result = evaluate(model, test);
+
+  fs.mkdirSync(outDir, { recursive: true });
+  save(model, modelFile, metadataFor({ data: s.data.text, limit: s.limit, preprocess: pre, classNames: splits.train.classNames }));
+  if (plotFile !== null) {
+    const title = `${arch} on ${splits.name}: test accuracy ${pct(result.accuracy)}`;
+    writeText(plotFile, trainingPlot(history.epochs, { title }));
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+
+  if (json) {
+    const last = history.epochs[history.epochs.length - 1];
+    out.json({
+      event: 'summary', testLoss: result.loss, testAccuracy: result.accuracy, testSamples: test.length,
+      valAccuracy: last?.valAccuracy ?? null, epochs: history.epochs.length, seconds: elapsed,
+      model: modelFile, plot: plotFile,
+    });
+  } else {
+    out.line(`test accuracy ${pct(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${int(test.length)} samples)`);
+    if (!quiet) {
+      out.line(`wrote ${modelFile}${plotFile !== null ? ` and ${plotFile}` : ''} in ${seconds(elapsed)}`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,144 @@
+/**
+ * The nodegrad command line: `nodegrad <command> [options]`.
+ *
+ *   main(argv, io) -> exit code: 0 done, 1 an error (missing file, corrupt data, diverged
+ *   training: one line, stack with NODEGRAD_DEBUG=1), 2 a usage error (unknown flag, bad value).
+ *
+ * Synchronous: training runs on the calling thread, and output goes to io.stdout / io.stderr
+ * (process.stdout / process.stderr by default), so tests run it in-process.
+ */
+import { info, version } from '../index.js';
+import { UsageError, helpText, parseArgs, suggest, type CommandSpec, type Parsed } from './args.js';
+import { Out, type Io } from './common.js';
+import * as train from './commands/train.js';
+import * as evalCmd from './commands/eval.js';
+import * as predict from './commands/predict.js';
+import * as info_ from './commands/info.js';
+import * as bench from './commands/bench.js';
+import * as lrSweep from './commands/lr-sweep.js';
+import * as graph from './commands/graph.js';
+
+export type { Io } from './common.js';
+
+interface Command {
+  spec: CommandSpec;
+  run(args: Parsed, out: Out): number;
+  /** Runs tensor kernels, so the native-fallback notice concerns it. */
+  usesBackend: boolean;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: { ...train, usesBackend: true },
+  eval: { ...evalCmd, usesBackend: true },
+  predict: { ...predict, usesBackend: true },
+  'lr-sweep': { ...lrSweep, usesBackend: true },
+  graph: { ...graph, usesBackend: false },
+  bench: { ...bench, usesBackend: true },
+  info: { ...info_, usesBackend: false },
+};
+
+const SUMMARIES: Record<string, string> = {
+  train: 'train a classifier; writes model.safetensors and training.svg',
+  eval: "a saved model's loss and accuracy on a test split",
+  predict: 'classify the rows of a CSV file with a saved model',
+  'lr-sweep': 'short runs at several learning rates, all loss curves in one plot',
+  graph: 'forward and backward through an expression, drawn as SVG',
+  bench: 'native vs TypeScript backend speed on this machine',
+  info: 'version, backend, SIMD path, threads, where the native binary came from',
+};
+
+function mainHelp(): string {
+  return [
+    'Usage: nodegrad <command> [options]',
+    '',
+    'Train neural networks in Node.js.',
+    '',
+    'Commands:',
+    ...Object.keys(COMMANDS).map((c) => `  ${c.padEnd(10)} ${SUMMARIES[c]}`),
+    '',
+    'Options:',
+    '  -h, --help       show this help (or a command\'s: nodegrad train --help)',
+    '  -v, --version    print the version',
+    '',
+    "Run 'nodegrad <command> --help' for a command's options.",
+    'Environment: NODEGRAD_BACKEND=native|ts picks the backend; NODEGRAD_DEBUG=1 shows stack traces.',
+    '',
+  ].join('\n');
+}
+
+let filterInstalled = false;
+
+/**
+ * The library announces a missing native backend with a process warning (code
+ * NODEGRAD_NO_NATIVE), which Node prints as `(node:123) [NODEGRAD_NO_NATIVE] Warning: ...` plus
+ * a --trace-warnings hint. The warning is emitted on the next tick after the library loads, so a
+ * filter installed synchronously here still catches it; the CLI says it once in its own words
+ * instead. Other warnings go to the listeners that were there before.
+ */
+export function filterNativeWarning(): void {
+  if (filterInstalled) return;
+  filterInstalled = true;
+  const previous = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w?.code === 'NODEGRAD_NO_NATIVE') return;
+    for (const l of previous) l.call(process, w);
+  });
+}
+
+let noticeShown = false;
+
+function nativeNotice(out: Out, args: Parsed): void {
+  const err = info().nativeError;
+  if (err === undefined || noticeShown) return;
+  if (args.options.backend !== undefined || process.env.NODEGRAD_BACKEND === 'ts') return; // chosen explicitly
+  noticeShown = true;
+  out.note(`nodegrad: native backend unavailable (${err}); using the TypeScript backend (same results, slower)`);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].replace(/^nodegrad: /, '');
+}
+
+export function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): number {
+  filterNativeWarning();
+  const out = new Out(io);
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '--help' || first === '-h') {
+      out.io.stdout.write(mainHelp());
+      return 0;
+    }
+    if (first === '--version' || first === '-v' || first === 'version') {
+      out.line(version());
+      return 0;
+    }
+    if (first === 'help') {
+      const c = rest[0];
+      if (c === undefined) out.io.stdout.write(mainHelp());
+      else if (Object.hasOwn(COMMANDS, c)) out.io.stdout.write(helpText(COMMANDS[c].spec));
+      else throw new UsageError(`unknown command '${c}'${suggest(c, Object.keys(COMMANDS), '')}`, '');
+      return 0;
+    }
+    if (first.startsWith('-')) throw new UsageError(`unknown option ${first} (a command comes first: nodegrad train ${first} ...)`, '');
+    if (!Object.hasOwn(COMMANDS, first)) throw new UsageError(`unknown command '${first}'${suggest(first, Object.keys(COMMANDS), '')}`, '');
+    const cmd = COMMANDS[first];
+    const args = parseArgs(cmd.spec, rest);
+    if (args.help) {
+      out.io.stdout.write(helpText(cmd.spec));
+      return 0;
+    }
+    if (cmd.usesBackend) nativeNotice(out, args);
+    return cmd.run(args, out);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.note(`nodegrad: ${err.message}`);
+      out.note(err.command ? `Run 'nodegrad ${err.command} --help' for usage.` : "Run 'nodegrad --help' for usage.");
+      return 2;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    out.note(`nodegrad: ${firstLine(e.message)}`);
+    if (process.env.NODEGRAD_DEBUG === '1' && e.stack) out.note(e.stack);
+    return 1;
+  }
+}
