@@ -89,7 +89,12 @@ int ThreadsFromEnv(Napi::Env env) {
 class Nodegrad : public Napi::Addon<Nodegrad> {
  public:
   Nodegrad(Napi::Env env, Napi::Object exports) : simd_(SimdFromEnv(env)) {
-    pool_ = std::make_unique<ng::ThreadPool>(ThreadsFromEnv(env));
+    int threads = ThreadsFromEnv(env);
+    try {
+      pool_ = std::make_unique<ng::ThreadPool>(threads);
+    } catch (const std::exception& e) {  // e.g. the OS refused to start a thread
+      throw Napi::Error::New(env, "nodegrad: could not start " + std::to_string(threads) + " threads (" + e.what() + ")");
+    }
     DefineAddon(exports, {
         InstanceMethod("gemm", &Nodegrad::Gemm, kExported),
         InstanceMethod("softmaxCrossEntropy", &Nodegrad::SoftmaxCrossEntropy, kExported),
@@ -320,8 +325,8 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
       try {
         pool_->resize(n);
       } catch (const std::exception& e) {  // e.g. the OS refused to start a thread
-        throw Napi::Error::New(info.Env(), std::string("setNumThreads: could not start ") + std::to_string(n) +
-                                               " threads (" + e.what() + ")");
+        throw Napi::Error::New(info.Env(), "setNumThreads: could not start " + std::to_string(n) + " threads (" +
+                                               e.what() + ")");
       }
     }
     return info.Env().Undefined();

@@ -215,6 +215,25 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
         expectError(() => call(b.fn, sub(i, detached)), RangeError, msg(0));
       });
 
+      it('reads and writes only the elements its sizes allow', () => {
+        // Every buffer sits between NaN guards: a write past either end replaces a NaN, a read
+        // past the end brings a NaN into the results.
+        const guarded: [Float32Array, number][] = [];
+        const args = b.valid().map((a) => {
+          if (!(a instanceof Float32Array)) return a;
+          const g = new Float32Array(a.length + 16).fill(NaN);
+          g.set(a, 8);
+          guarded.push([g, a.length]);
+          return g.subarray(8, 8 + a.length);
+        });
+        call(b.fn, args);
+        for (const [g, len] of guarded) {
+          expect(Array.from(g.subarray(0, 8)).every(Number.isNaN), 'guard before').toBe(true);
+          expect(Array.from(g.subarray(8 + len)).every(Number.isNaN), 'guard after').toBe(true);
+          expect(Array.from(g.subarray(8, 8 + len)).some(Number.isNaN), 'NaN read into the results').toBe(false);
+        }
+      });
+
       it('accepts buffers longer than needed and subarray views', () => {
         const args = b.valid().map((a) => {
           if (a instanceof Float32Array) return new Float32Array(a.length + 7).fill(a[0] ?? 0).subarray(3, 3 + a.length + 2);
@@ -542,35 +561,64 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
     expect(Array.from(y)).toEqual([0, 1]);
   });
 
-  it('survives thousands of random argument lists, throwing only TypeError or RangeError', () => {
-    // Buffers that overlap each other in every way, plus values of every type.
-    const pool = Float32Array.from({ length: 64 }, (_, i) => (i % 9) - 4);
-    const arb = fc.oneof(
-      fc.boolean(),
-      fc.constantFrom(0, 1, 2, 3, 5, 6, 8, 12, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 32 + 1, 2 ** 53, -0),
-      fc.double(),
-      fc.tuple(fc.nat(40), fc.nat(24)).map(([o, l]) => pool.subarray(o, o + l)),
-      fc.nat(16).map((l) => new Float32Array(l).fill(0.5)),
-      fc.array(fc.integer({ min: -3, max: 12 }), { maxLength: 8 }).map((a) => Int32Array.from(a)),
-      fc.constantFrom<unknown>(null, undefined, 'x', {}, [], new Float64Array(8), new Uint8Array(8), 1n, Symbol('s')),
-    );
-    for (const b of bindings) {
+  describe('random calls', () => {
+    // Views that overlap each other in every way, over memory also seen as Int32Array labels.
+    const pool = Float32Array.from({ length: 96 }, (_, i) => (i % 9) - 4);
+    const view = fc.tuple(fc.nat(64), fc.nat(32)).map(([o, l]) => pool.subarray(o, o + l));
+    const fresh = fc.nat(32).map((l) => new Float32Array(l).fill(0.5));
+    const f32Arb = fc.oneof(view, fresh);
+    const kindArb: Record<Kind, fc.Arbitrary<unknown>> = {
+      bool: fc.boolean(),
+      size: fc.oneof({ arbitrary: fc.nat(8), weight: 12 }, { arbitrary: fc.constantFrom(-1, 1.5, NaN, 2 ** 31, 2 ** 53), weight: 1 }),
+      number: fc.constantFrom(0, 0.1, 0.9, 1, 0.999, 1e-8, -0.5, NaN, Infinity, 1e38),
+      step: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(0, 1.5, 2 ** 40)),
+      f32: f32Arb,
+      i32: fc.oneof(
+        fc.array(fc.integer({ min: -2, max: 8 }), { maxLength: 8 }).map((a) => Int32Array.from(a)),
+        fc.tuple(fc.nat(60), fc.nat(8)).map(([o, l]) => new Int32Array(pool.buffer, o * 4, l)),
+      ),
+      'f32?': fc.option(f32Arb),
+    };
+    const wrong = fc.constantFrom<unknown>(null, undefined, 'x', {}, [], 1n, new Float64Array(8), new Uint8Array(8), Symbol('s'));
+    const anything = fc.oneof(wrong, ...Object.values(kindArb));
+    const allowed = (fn: string, e: unknown) =>
+      (e instanceof TypeError || e instanceof RangeError) && (e as Error).message.startsWith(`${fn}: `);
+
+    it.each(bindings.map((b) => [b.fn, b] as const))('%s: well-typed calls with random sizes and overlaps run or throw TypeError/RangeError', (fn, b) => {
+      const args = fc.tuple(...b.params.map((p) => fc.oneof({ arbitrary: kindArb[p.kind], weight: 30 }, { arbitrary: wrong, weight: 1 })));
+      let ran = 0;
       fc.assert(
-        fc.property(fc.array(arb, { minLength: b.params.length - 1, maxLength: b.params.length + 1 }), (args) => {
+        fc.property(args, (a) => {
           try {
-            call(b.fn, args);
+            call(fn, a);
+            ran++;
           } catch (e) {
-            if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
-            if (!(e as Error).message.startsWith(`${b.fn}: `)) throw e;
+            if (!allowed(fn, e)) throw e;
           }
         }),
-        { numRuns: 1500, seed: 42 },
+        { numRuns: 3000, seed: 42 },
       );
-    }
-    // Still alive and still right.
-    const C = f32(4);
-    k.gemm(false, false, 2, 2, 2, 1, Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), 0, C);
-    expect(Array.from(C)).toEqual([19, 22, 43, 50]);
+      expect(ran, 'some random calls should be valid and reach the kernel').toBeGreaterThan(0);
+    });
+
+    it.each(bindings.map((b) => [b.fn, b] as const))('%s: random argument lists of any length throw only TypeError/RangeError', (fn, b) => {
+      fc.assert(
+        fc.property(fc.array(anything, { minLength: 0, maxLength: b.params.length + 2 }), (a) => {
+          try {
+            call(fn, a);
+          } catch (e) {
+            if (!allowed(fn, e)) throw e;
+          }
+        }),
+        { numRuns: 500, seed: 7 },
+      );
+    });
+
+    it('leaves the process alive and computing correctly', () => {
+      const C = f32(4);
+      k.gemm(false, false, 2, 2, 2, 1, Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), 0, C);
+      expect(Array.from(C)).toEqual([19, 22, 43, 50]);
+    });
   });
 });
 

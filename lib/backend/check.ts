@@ -19,7 +19,10 @@ export function rangeErr(fn: string, msg: string): never {
 
 /** What a value is, for "must be X, got Y" messages (same wording as the addon's). */
 export function describe(v: unknown): string {
-  if (ArrayBuffer.isView(v)) return v instanceof DataView ? 'object' : v.constructor.name;
+  if (ArrayBuffer.isView(v)) {
+    // The intrinsic name (a Buffer is a Uint8Array); a DataView is just an object to the addon.
+    return v instanceof DataView ? 'object' : String((v as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]);
+  }
   if (Array.isArray(v)) return 'Array';
   if (v instanceof ArrayBuffer) return 'ArrayBuffer';
   if (v === null) return 'null';

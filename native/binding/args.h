@@ -12,6 +12,11 @@
 #ifndef NAPI_CPP_EXCEPTIONS
 #define NAPI_CPP_EXCEPTIONS
 #endif
+// A C++ exception that reaches Node-API (std::bad_alloc from a kernel's pack buffers, say)
+// becomes a JS Error instead of std::terminate.
+#ifndef NODE_ADDON_API_CPP_EXCEPTIONS_ALL
+#define NODE_ADDON_API_CPP_EXCEPTIONS_ALL
+#endif
 #include <napi.h>
 
 #include <cmath>

@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <cstdlib> /*DEVTMP*/
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "gemm_internal.h"
 #include "kernels.h"
@@ -94,6 +96,14 @@ struct Scratch {
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
 
 MicroKernel pick_kernel(Simd simd) {
   switch (simd) {
@@ -179,54 +189,89 @@ void gemm_narrow(MicroKernel uk, ThreadPool& pool, int threads, bool transA, boo
   });
 }
 
+// The general path. One fork-join per NC column block: each task owns a block of rows (and,
+// when there are few rows, a range of column panels), packs its A block for each k-block and
+// sweeps the B panels. B is packed once, by whichever task first needs a panel: a per-panel
+// flag (0 unpacked, 1 being packed, 2 ready) replaces a barrier, so threads never wait for a
+// whole packing phase, and a task skips a panel another thread is packing and returns to it
+// at the end.
 void gemm_packed(MicroKernel uk, ThreadPool& pool, int threads, bool transA, bool transB,
                  int64_t M, int64_t N, int64_t K, int64_t kcs, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  // Row blocks: about MC rows each, their count a multiple of the thread count so the
-  // threads get equal shares (256 rows on 2 threads: 2 x 128, not 144 + 112).
+  // Row blocks of at most MC rows; with several threads, at least ~4 per thread (but >= 48
+  // rows each, so each B panel loaded from L2 still feeds enough A rows), a multiple of the
+  // thread count. Blocks are whole MR-row panels, spread evenly (256 rows in 6 blocks:
+  // 42 or 48 rows each, not 5 x 48 + 16), so the shares come out even.
+  const int64_t mpanels = ceil_div(M, MR);
   int64_t mb = ceil_div(M, MC);
-  if (threads > 1) mb = ceil_div(mb, threads) * threads;
-  const int64_t mc = std::min(ceil_div(ceil_div(M, mb), MR) * MR, ceil_div(M, MR) * MR);
-  mb = ceil_div(M, mc);
-
-  const int64_t ncmax = std::min(NC, ceil_div(N, NR) * NR);
-  Scratch bp(size_t(kcs) * ncmax);
+  if (threads > 1) {
+    mb = std::max(mb, std::min<int64_t>(4 * threads, ceil_div(M, 48)));
+    mb = std::min(ceil_div(mb, threads) * threads, mpanels);
+  }
+  const int64_t mc = ceil_div(mpanels, mb) * MR;  // the largest block
+  const int64_t kb = ceil_div(K, kcs);
+  // Columns per block: all of N when the packed B (K x nc) fits the budget.
+  const int64_t nc_budget = std::max<int64_t>(NR, kPackBFloats / K / NR * NR);
+  const int64_t ncmax = std::min({NC, nc_budget, ceil_div(N, NR) * NR});
+  Scratch bp(size_t(K) * ncmax);
   Slots slots(threads, size_t(mc) * kcs);
+  std::unique_ptr<std::atomic<uint8_t>[]> state(new std::atomic<uint8_t>[kb * (ncmax / NR)]);
 
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
+  for (int64_t jc = 0; jc < N; jc += ncmax) {
+    const int64_t nc = std::min(ncmax, N - jc);
     const int64_t npanels = ceil_div(nc, NR);
+    for (int64_t i = 0; i < kb * npanels; ++i) state[i].store(0, std::memory_order_relaxed);
     // Few row blocks (small M): split the column panels too, so every thread has work.
     const int64_t njb =
         mb >= threads ? 1 : std::min<int64_t>(npanels, ceil_div(2 * threads, mb));
-    for (int64_t p0 = 0; p0 < K; p0 += kcs) {
-      const int64_t kc = std::min(kcs, K - p0);
-      const float b_eff = p0 == 0 ? beta : 1.0f;
 
-      const int64_t ptasks = threads <= 1 ? 1 : std::min<int64_t>(npanels, 2 * threads);
-      run(pool, threads, ptasks, [&](int64_t t) {
-        for (int64_t jp = npanels * t / ptasks; jp < npanels * (t + 1) / ptasks; ++jp)
-          pack_b_panel(bp.p + jp * kc * NR, B, ldb, transB, p0, kc, jc + jp * NR,
-                       std::min(NR, nc - jp * NR));
-      });
-
-      run(pool, threads, mb * njb, [&](int64_t t) {
-        const int64_t ib = t / njb, jb = t % njb;
-        const int64_t i0 = ib * mc, mcur = std::min(mc, M - i0);
-        const int s = slots.acquire();
-        float* ap = slots.get(s);
+    run(pool, threads, mb * njb, [&](int64_t t) {
+      const int64_t ib = t / njb, jb = t % njb;
+      const int64_t i0 = mpanels * ib / mb * MR;
+      const int64_t mcur = std::min(mpanels * (ib + 1) / mb * MR, M) - i0;
+      const int64_t jp0 = npanels * jb / njb, jp1 = npanels * (jb + 1) / njb, np = jp1 - jp0;
+      // Tasks that run side by side start at different panels, so they pack different ones.
+      const int64_t first = np * (ib % threads) / threads;
+      const int s = slots.acquire();
+      float* ap = slots.get(s);
+      std::vector<int64_t> skipped;
+      skipped.reserve(size_t(np));
+      for (int64_t p = 0; p < kb; ++p) {
+        const int64_t p0 = p * kcs, kc = std::min(kcs, K - p0);
+        const float b_eff = p == 0 ? beta : 1.0f;  // later k-blocks add to C
         pack_a(ap, A, lda, transA, i0, mcur, p0, kc);
-        const int64_t jp0 = npanels * jb / njb, jp1 = npanels * (jb + 1) / njb;
-        for (int64_t jp = jp0; jp < jp1; ++jp) {
+        float* bblock = bp.p + p0 * ncmax;  // k-block p: npanels panels of kc x NR
+        std::atomic<uint8_t>* st = state.get() + p * npanels;
+        auto compute = [&](int64_t jp) {
           const int64_t j = jp * NR, nr = std::min(NR, nc - j);
-          const float* b = bp.p + jp * kc * NR;
+          const float* b = bblock + jp * kc * NR;
           for (int64_t ir = 0; ir < mcur; ir += MR)
             uk(kc, ap + ir * kc, 1, MR, b, C + (i0 + ir) * ldc + jc + j, ldc,
                std::min(MR, mcur - ir), nr, alpha, b_eff);
+        };
+        skipped.clear();
+        for (int64_t q = 0; q < np; ++q) {
+          const int64_t jp = jp0 + (first + q) % np;
+          uint8_t v = st[jp].load(std::memory_order_acquire);
+          if (v == 0 && st[jp].compare_exchange_strong(v, 1, std::memory_order_acq_rel)) {
+            pack_b_panel(bblock + jp * kc * NR, B, ldb, transB, p0, kc, jc + jp * NR,
+                         std::min(NR, nc - jp * NR));
+            st[jp].store(2, std::memory_order_release);
+            v = 2;
+          }
+          if (v == 2) {
+            compute(jp);
+          } else {
+            skipped.push_back(jp);  // another thread is packing it: come back at the end
+          }
         }
-        slots.release(s);
-      });
-    }
+        for (int64_t jp : skipped) {
+          while (st[jp].load(std::memory_order_acquire) != 2) cpu_relax();
+          compute(jp);
+        }
+      }
+      slots.release(s);
+    });
   }
 }
 
@@ -244,7 +289,8 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
   // Equal k-blocks (784 = 4 x 196, not 3 x 256 + 16); they depend on K alone.
   const int64_t kcs = ceil_div(K, ceil_div(K, KC));
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  const int threads = flops < kParallelFlops ? 1 : pool.size();
+  static const double thr_dev = getenv("NG_PAR_FLOPS") ? atof(getenv("NG_PAR_FLOPS")) : kParallelFlops; /*DEVTMP*/
+  const int threads = flops < thr_dev ? 1 : pool.size();
   if (N <= NR) {
     gemm_narrow(uk, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
                 ldc);

@@ -6,7 +6,7 @@
 //   KC        depth of one packed block: a KC x NR panel of B stays in L1 while the
 //             micro-kernel sweeps the MR-row panels of A.
 //   MC        rows of op(A) packed at once: an MC x KC block of A (~144 KB) stays in L2.
-//   NC        columns of op(B) packed at once: a KC x NC block of B lives in L3.
+//   NC        columns of op(B) packed at once (all of K): the KC x NC slice in use lives in L3.
 //
 // Packed layouts (zero-padded at the edges, so a micro-kernel always runs a full tile):
 //   A panel: element (i, k) of an MR x kc panel at a[k * MR + i]   (rs_a = 1, cs_a = MR)
@@ -25,7 +25,10 @@ constexpr int64_t MR = 6;
 constexpr int64_t NR = 16;
 constexpr int64_t KC = 256;   // 16 KB B panel in L1 (32 KB), 6 KB A panel
 constexpr int64_t MC = 144;   // 144 KB A block in L2 (512 KB); multiple of MR
-constexpr int64_t NC = 3072;  // 3 MB B block in L3; multiple of NR
+constexpr int64_t NC = 4096;  // multiple of NR
+// The whole K x NC block of B is packed at once (each k-block's KC x NC slice in turn is the
+// one in use); NC shrinks so that it holds at most this many floats (8 MB).
+constexpr int64_t kPackBFloats = int64_t(2) << 20;
 
 // Below this many flops (2*M*N*K) a gemm runs on the calling thread alone: waking the pool
 // costs more than the work saves.
