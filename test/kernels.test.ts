@@ -536,7 +536,7 @@ describe('ts backend: argument checks (same kinds of errors as the addon)', () =
       expect(() => call('gemm', with_(gemmArgs(), 4, bad))).toThrow(/^gemm: K must be a non-negative integer, got /);
     }
     expect(() => call('adamStep', [f32(2), f32(2), f32(2), f32(2), null, 2, 0, 0.1, 0.9, 0.999, 1e-8, 0, false, false]))
-      .toThrow(/^adamStep: step must be an integer from 1 to /);
+      .toThrow(/^adamStep: step must be an integer >= 1, got 0$/);
     expect(() => k.setNumThreads(0)).toThrow(RangeError);
     expect(() => k.setNumThreads(2.5)).toThrow(RangeError);
   });

@@ -41,7 +41,7 @@ export function f32(fn: string, name: string, v: unknown): Float32Array {
 }
 
 export function i32(fn: string, name: string, v: unknown): Int32Array {
-  if (!(v instanceof Int32Array)) typeErr(fn, `${name} must be a Int32Array, got ${describe(v)}`);
+  if (!(v instanceof Int32Array)) typeErr(fn, `${name} must be an Int32Array, got ${describe(v)}`);
   return v;
 }
 
@@ -82,7 +82,7 @@ export function size(fn: string, name: string, v: unknown): number {
 export function integer(fn: string, name: string, v: unknown, lo: number, hi: number): number {
   const d = num(fn, name, v);
   if (!(d >= lo && d <= hi && Math.floor(d) === d)) {
-    rangeErr(fn, `${name} must be an integer from ${lo} to ${hi}, got ${String(d)}`);
+    rangeErr(fn, `${name} must be an integer ${hi >= MAX_SAFE ? `>= ${lo}` : `from ${lo} to ${hi}`}, got ${String(d)}`);
   }
   return d;
 }

@@ -30,20 +30,33 @@ namespace nb {
 // The largest integer a JS number holds exactly (Number.MAX_SAFE_INTEGER).
 constexpr double kMaxSafe = 9007199254740991.0;
 
-// Formats a double the way JS prints it, for messages ("1.5", "NaN", "-Infinity", "12").
+// Formats a double exactly as JS's String(d) does ("1.5", "NaN", "-Infinity", "12", "1e+300"),
+// so that messages match the TS backend's: the shortest digits that read back as d, laid out by
+// the rules of Number.prototype.toString.
 inline std::string FormatNumber(double d) {
   if (std::isnan(d)) return "NaN";
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  if (d == 0) return "0";
   char buf[64];
-  if (d == std::floor(d) && std::fabs(d) < 1e21) {
-    std::snprintf(buf, sizeof buf, "%.0f", d);
-    return buf;
-  }
-  for (int prec = 1; prec <= 17; ++prec) {  // the shortest form that reads back the same
-    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
     if (std::strtod(buf, nullptr) == d) break;
   }
-  return buf;
+  // buf is "[-]d[.ddd]e(+|-)xx": split it into sign, digits and exponent.
+  std::string s(buf), sign, digits;
+  size_t i = 0;
+  if (s[0] == '-') sign = "-", i = 1;
+  size_t e = s.find('e');
+  for (; i < e; ++i) {
+    if (s[i] != '.') digits += s[i];
+  }
+  const int k = static_cast<int>(digits.size());
+  const int n = std::atoi(s.c_str() + e + 1) + 1;  // the decimal point sits after n digits
+  if (k <= n && n <= 21) return sign + digits + std::string(n - k, '0');
+  if (0 < n && n <= 21) return sign + digits.substr(0, n) + "." + digits.substr(n);
+  if (-6 < n && n <= 0) return sign + "0." + std::string(-n, '0') + digits;
+  std::string exp = (n - 1 >= 0 ? "+" : "-") + std::to_string(n - 1 >= 0 ? n - 1 : 1 - n);
+  return sign + digits.substr(0, 1) + (k > 1 ? "." + digits.substr(1) : "") + "e" + exp;
 }
 
 // What a value is, for "expected X, got Y" messages.
@@ -128,7 +141,7 @@ class Args {
       none.name = name;
       return none;
     }
-    F32 v = Typed<float>(i, name, napi_float32_array, required ? "a Float32Array" : "a Float32Array or null");
+    F32 v = Typed<float>(i, name, napi_float32_array, "a Float32Array or null");
     if (!required) {  // the kernel ignores it: do not hand it a pointer, nor check its length
       v.data = nullptr;
       v.length = 0;
@@ -172,11 +185,12 @@ class Args {
     return b;
   }
 
-  // a * b, or -1 when it does not fit in a safe integer (no buffer can hold that many).
+  // a * b for sizes (0 <= a, b <= 2^53 - 1), or -1 when it is not a safe integer (no buffer
+  // holds that many). The test divides instead of multiplying, so it cannot overflow.
   static int64_t Mul(int64_t a, int64_t b) {
-    int64_t r;
-    if (__builtin_mul_overflow(a, b, &r) || r > static_cast<int64_t>(kMaxSafe)) return -1;
-    return r;
+    constexpr int64_t max = static_cast<int64_t>(kMaxSafe);
+    if (a != 0 && b > max / a) return -1;
+    return a * b;
   }
 
   // The buffer must hold `count` elements (`expr` says where count came from: "M*K").

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <cstdlib> /*DEVTMP*/
 #include <memory>
 #include <new>
 #include <vector>
@@ -289,8 +288,7 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
   // Equal k-blocks (784 = 4 x 196, not 3 x 256 + 16); they depend on K alone.
   const int64_t kcs = ceil_div(K, ceil_div(K, KC));
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  static const double thr_dev = getenv("NG_PAR_FLOPS") ? atof(getenv("NG_PAR_FLOPS")) : kParallelFlops; /*DEVTMP*/
-  const int threads = flops < thr_dev ? 1 : pool.size();
+  const int threads = flops < kParallelFlops ? 1 : pool.size();
   if (N <= NR) {
     gemm_narrow(uk, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
                 ldc);

@@ -3,7 +3,7 @@
 //
 // Dimensions: C is M x N, op(A) is M x K, op(B) is K x N.
 // Usage: bench_gemm [--simd avx2|scalar|neon] [--threads 1,2] [--min-time 0.3] [--shapes a,b]
-//        [--json] [--stat median|min]   (min is steadier on a busy machine; median by default)
+//        [--json] [--stat median|min] [--batch-ms 50]   (min is steadier on a busy machine; median by default)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   std::string only;
   bool json = false;
   bool use_min = false;
+  double batch = 0.05;  // seconds per timed batch, as gemm_bench.py
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--simd" && i + 1 < argc) {
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
       only = std::string(",") + argv[++i] + ",";
     } else if (a == "--stat" && i + 1 < argc) {
       use_min = std::strcmp(argv[++i], "min") == 0;
+    } else if (a == "--batch-ms" && i + 1 < argc) {
+      batch = std::atof(argv[++i]) / 1e3;
     } else if (a == "--json") {
       json = true;
     }
@@ -69,7 +72,10 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(0);
   std::normal_distribution<float> nd;
-  if (!json) std::printf("simd=%s\n%-28s %8s %10s %10s\n", simd_name(simd), "shape", "threads", "GFLOPS", "ms");
+  if (!json)
+    std::printf("simd=%s   GFLOPS from the %s batch time\n%-28s %8s %10s %10s %10s\n",
+                simd_name(simd), use_min ? "fastest" : "median", "shape", "threads", "GFLOPS",
+                "ms", "best GF");
   for (int T : threads) {
     ThreadPool pool(T);
     for (const Shape& s : shapes) {
@@ -101,7 +107,7 @@ int main(int argc, char** argv) {
       auto t0 = clk::now();
       run();
       const double one = std::chrono::duration<double>(clk::now() - t0).count();
-      const int reps = std::max(1, int(0.05 / std::max(one, 1e-9)));  // batches of ~50 ms
+      const int reps = std::max(1, int(batch / std::max(one, 1e-9)));
       std::vector<double> times;
       double total = 0;
       while (total < min_time || times.size() < 3) {
@@ -119,7 +125,8 @@ int main(int argc, char** argv) {
                     "\"value\":%.2f,\"ms\":%.4f}\n",
                     simd_name(simd), T, s.name.c_str(), gf, med * 1e3);
       else
-        std::printf("%-28s %8d %10.2f %10.4f\n", s.name.c_str(), T, gf, med * 1e3);
+        std::printf("%-28s %8d %10.2f %10.4f %10.2f\n", s.name.c_str(), T, gf, med * 1e3,
+                    2.0 * s.M * s.N * s.K / times[0] / 1e9);
       std::fflush(stdout);
     }
   }
