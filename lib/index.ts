@@ -36,3 +36,10 @@ export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors,
 
 // plots
 export { lineChart, trainingPlot, lrSweepPlot } from './plot/index.js';
+
+// training off the event loop
+export { fitInWorker, shareDataset, WorkerTraining, AbortError } from './worker/index.js';
+export type {
+  WorkerFitOptions, WorkerFitResult, ModelSource, OptimizerSpec, SchedulerSpec,
+  TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
+} from './worker/index.js';

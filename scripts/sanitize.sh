@@ -5,10 +5,11 @@
 #      runtime (LD_PRELOAD):
 #      - the kernel checks against float64 references (test/fixtures/kernel-check.cjs),
 #      - the fuzz of every binding with hostile arguments (test/fixtures/fuzz-child.js),
-#      - the kernel test files under vitest, when the loader honours NODEGRAD_NATIVE_PATH.
+#      - the kernel test files under vitest (kernels, native-args, workers), from a scratch copy
+#        of the package whose build/Release holds the sanitized binary.
 # Any report fails the run (-fno-sanitize-recover=all, halt_on_error=1).
 #
-#   bash scripts/sanitize.sh            # from anywhere; needs cmake, g++, node headers, dist/ for step 2c
+#   bash scripts/sanitize.sh            # from anywhere; needs cmake, g++ and the node headers
 #   FUZZ_RUNS=300 bash scripts/sanitize.sh
 #
 # Build directories (git-ignored, own to this script): build-sanitize/, build-sanitize-addon/.
@@ -69,14 +70,23 @@ run_asan node -e "
 step "fuzz of every binding with hostile arguments, sanitized addon"
 run_asan node test/fixtures/fuzz-child.js "$addon" "${FUZZ_RUNS:-400}" "${FUZZ_SEED:-$RANDOM}"
 
-step "kernel test files under vitest, sanitized addon"
-if [ ! -f dist/backend/native.js ]; then
-  echo "skipped: no dist/ (npm run build:ts)"
-elif loaded=$(NODEGRAD_NATIVE_PATH="$addon" run_asan node -p "require('./dist/backend/index.js').info().nativePath") \
-     && [ "$loaded" = "$addon" ]; then
-  NODEGRAD_NATIVE_PATH="$addon" run_asan npx vitest run test/kernels.test.ts test/native-args.test.ts test/workers.test.ts
-else
-  echo "skipped: the loader does not honour NODEGRAD_NATIVE_PATH (it loaded ${loaded:-nothing}); the checks and the fuzz above ran on the sanitized addon"
-fi
+step "kernel test files under vitest, sanitized addon (scratch package in build-sanitize-addon/pkg/)"
+# The loader finds the binary the way node-gyp-build does: build/Release under the package root
+# (lib/backend/native.ts: two levels above itself). A scratch copy of the package whose
+# build/Release holds the sanitized binary makes the unchanged loader and tests use it.
+pkg=build-sanitize-addon/pkg
+rm -rf "$pkg"
+mkdir -p "$pkg/build/Release"
+cp -r lib test package.json vitest.config.ts tsconfig.json "$pkg/"
+ln -s "$root/node_modules" "$pkg/node_modules"
+ln -s "$root/data" "$pkg/data"
+cp "$addon" "$pkg/build/Release/nodegrad.node"
+(
+  cd "$pkg"
+  loaded=$(node -p "require('node-gyp-build').resolve('.')")
+  [ "$loaded" = "$(pwd)/build/Release/nodegrad.node" ] || { echo "the scratch package loads $loaded, not its sanitized binary" >&2; exit 1; }
+  case "$(ldd "$loaded")" in *libasan*) ;; *) echo "$loaded is not linked with ASan" >&2; exit 1 ;; esac
+  run_asan npx vitest run test/kernels.test.ts test/native-args.test.ts test/workers.test.ts
+)
 
 step "clean: no sanitizer report"

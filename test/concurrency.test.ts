@@ -18,7 +18,7 @@ const cut = 1500;
 const train = shareDataset(digits.subset(Array.from({ length: cut }, (_, i) => i)));
 const validation = shareDataset(digits.subset(Array.from({ length: digits.length - cut }, (_, i) => cut + i)));
 const spec = mlp(64, [48], 10).spec();
-const opts = { epochs: 10, batchSize: 32, optimizer: { type: 'adam' as const, lr: 3e-3 } };
+const opts = { epochs: 50, batchSize: 32, optimizer: { type: 'adam' as const, lr: 3e-3 } };
 const seeds = [101, 202, 303, 404];
 
 describe('concurrent training in four workers', () => {

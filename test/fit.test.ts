@@ -84,6 +84,14 @@ describe('fit: bad input and divergence', () => {
     expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(/non-finite value \(NaN\) at sample 1, feature 3/);
   });
 
+  it('refuses labels beyond the model\'s outputs before training starts', () => {
+    const ds = new Dataset({ x: new Float32Array(6), y: new Int32Array([0, 3]), features: 3 });
+    const model = mlp(3, [], 2);
+    const before = model.parameters()[0].data.slice();
+    expect(() => fit(model, { train: ds, progress: 'silent' })).toThrow(/labels up to 3 but the model has 2 outputs/);
+    expect(model.parameters()[0].data).toEqual(before);
+  });
+
   it('refuses data whose width does not match the first layer', () => {
     const ds = new Dataset({ x: new Float32Array(6), y: new Int32Array([0, 1]), features: 3 });
     expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(/3 features a sample but the model's first layer \(0\.weight\) expects 4/);

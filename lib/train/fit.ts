@@ -126,6 +126,20 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
   if (first.shape.length === 2 && first.shape[1] !== ds.features) {
     throw new RangeError(`fit: ${name} has ${ds.features} features a sample but the model's first layer (${params[0][0]}) expects ${first.shape[1]}`);
   }
+  // one sample through the model tells its number of outputs: every label must be below it
+  const wasTraining = model.training;
+  model.eval();
+  let outputs: number;
+  try {
+    outputs = noGrad(() => model.forward(new Tensor(ds.x.subarray(0, ds.features), [1, ds.features]))).numel;
+  } finally {
+    model.train(wasTraining);
+  }
+  let maxLabel = -1;
+  for (let i = 0; i < ds.y.length; i++) if (ds.y[i] > maxLabel) maxLabel = ds.y[i];
+  if (maxLabel >= outputs) {
+    throw new RangeError(`fit: ${name} has labels up to ${maxLabel} but the model has ${outputs} outputs (classes 0..${outputs - 1})`);
+  }
 }
 
 interface CheckpointState {
@@ -151,6 +165,7 @@ export function fit(model: Module, options: FitOptions): History {
   checkFinite(train, 'the training set');
   if (validation !== undefined) checkFinite(validation, 'the validation set');
   checkModelFits(model, train, 'the training set');
+  if (validation !== undefined && validation.length > 0) checkModelFits(model, validation, 'the validation set');
   const lossFn = lossFunction(options.loss);
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const scheduler = options.scheduler;

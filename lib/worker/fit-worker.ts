@@ -165,14 +165,14 @@ export interface WorkerFitOptions {
 
 // ---- events ----
 
-export type StepEvent = { type: 'step' } & StepInfo;
-export type EpochEvent = { type: 'epoch'; epochs: number } & EpochRecord;
+export type TrainingStepEvent = { type: 'step' } & StepInfo;
+export type TrainingEpochEvent = { type: 'epoch'; epochs: number } & EpochRecord;
 /** fit's progress messages (resumed from a checkpoint, early stopping). */
-export interface MessageEvent {
+export interface TrainingMessageEvent {
   type: 'message';
   text: string;
 }
-export type ProgressEvent = StepEvent | EpochEvent | MessageEvent;
+export type TrainingEvent = TrainingStepEvent | TrainingEpochEvent | TrainingMessageEvent;
 
 export interface WorkerFitResult {
   /** The trained weights by parameter name: `moduleFromSpec(spec).loadStateDict(stateDict)`. */
@@ -187,11 +187,11 @@ export interface WorkerFitResult {
 }
 
 interface EventMap {
-  step: StepEvent;
-  epoch: EpochEvent;
-  message: MessageEvent;
+  step: TrainingStepEvent;
+  epoch: TrainingEpochEvent;
+  message: TrainingMessageEvent;
   /** Every event above. */
-  progress: ProgressEvent;
+  progress: TrainingEvent;
 }
 
 /** Rejects `result` when training is cancelled. `cause` is the signal's reason. */
@@ -380,7 +380,7 @@ export class WorkerTraining {
   /** The trained weights and history; rejects with the worker's error (same class and message) or an AbortError. */
   readonly result: Promise<WorkerFitResult>;
   /** Progress events, in order, to every iterator started before they arrive; ends when training does (throws its error). */
-  readonly progress: AsyncIterable<ProgressEvent>;
+  readonly progress: AsyncIterable<TrainingEvent>;
   private readonly emitter = new EventEmitter();
   private readonly channels = new Set<Channel>();
   private readonly control: Int32Array;
@@ -423,7 +423,7 @@ export class WorkerTraining {
   }
 
   /** Same as the progress iterator. */
-  [Symbol.asyncIterator](): AsyncIterator<ProgressEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<TrainingEvent> {
     return this.iterator();
   }
 
@@ -502,7 +502,7 @@ export class WorkerTraining {
         case 'step':
         case 'epoch':
         case 'message':
-          this.dispatch(m as ProgressEvent);
+          this.dispatch(m as TrainingEvent);
           break;
         case 'result': {
           const { type: _, ...r } = m;
@@ -532,7 +532,7 @@ export class WorkerTraining {
     });
   }
 
-  private dispatch(ev: ProgressEvent): void {
+  private dispatch(ev: TrainingEvent): void {
     for (const c of this.channels) c.push(ev);
     this.emitter.emit(ev.type, ev);
     this.emitter.emit('progress', ev);
@@ -564,7 +564,7 @@ export class WorkerTraining {
     if (this.worker !== null) void this.worker.terminate();
   }
 
-  private iterator(): AsyncIterator<ProgressEvent> {
+  private iterator(): AsyncIterator<TrainingEvent> {
     const ch = new Channel(() => this.channels.delete(ch));
     if (this.settled) {
       ch.end(this.failure); // a finished run's error still reaches a late iterator
@@ -576,15 +576,15 @@ export class WorkerTraining {
 }
 
 /** A queue of events for one async iterator. */
-class Channel implements AsyncIterator<ProgressEvent> {
-  private readonly queue: ProgressEvent[] = [];
-  private waiter: { resolve(r: IteratorResult<ProgressEvent>): void; reject(e: Error): void } | null = null;
+class Channel implements AsyncIterator<TrainingEvent> {
+  private readonly queue: TrainingEvent[] = [];
+  private waiter: { resolve(r: IteratorResult<TrainingEvent>): void; reject(e: Error): void } | null = null;
   private done = false;
   private error: Error | null = null;
 
   constructor(private readonly detach: () => void) {}
 
-  push(ev: ProgressEvent): void {
+  push(ev: TrainingEvent): void {
     if (this.done) return;
     if (this.waiter !== null) {
       const w = this.waiter;
@@ -607,8 +607,8 @@ class Channel implements AsyncIterator<ProgressEvent> {
     }
   }
 
-  next(): Promise<IteratorResult<ProgressEvent>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as ProgressEvent, done: false });
+  next(): Promise<IteratorResult<TrainingEvent>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as TrainingEvent, done: false });
     if (this.done) return new Promise((resolve, reject) => this.settleEnd({ resolve, reject }));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
@@ -616,14 +616,14 @@ class Channel implements AsyncIterator<ProgressEvent> {
   }
 
   /** A `break` out of for-await: stop queueing (training goes on). */
-  return(): Promise<IteratorResult<ProgressEvent>> {
+  return(): Promise<IteratorResult<TrainingEvent>> {
     this.queue.length = 0;
     this.error = null;
     this.end(null);
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  private settleEnd(w: { resolve(r: IteratorResult<ProgressEvent>): void; reject(e: Error): void }): void {
+  private settleEnd(w: { resolve(r: IteratorResult<TrainingEvent>): void; reject(e: Error): void }): void {
     const err = this.error;
     this.error = null; // reported once; later next() calls just say done
     if (err !== null) w.reject(err);

@@ -4,5 +4,5 @@ export {
 } from './fit-worker.js';
 export type {
   WorkerFitOptions, WorkerFitResult, ModelSource, WeightRecords, OptimizerSpec, SchedulerSpec,
-  ProgressEvent, StepEvent, EpochEvent, MessageEvent,
+  TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
 } from './fit-worker.js';
