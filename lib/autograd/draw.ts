@@ -16,6 +16,9 @@
 // edge never runs through a node. A node's inputs enter at ports top to bottom in parent order.
 
 import { topologicalOrder } from './value.js';
+import { escapeXml } from '../plot/svg.js';
+
+export { escapeXml };
 
 /** What drawing needs of a node: `Value` and tensor classes both have it. */
 export interface GraphNode {
@@ -72,22 +75,6 @@ export function formatNumber(x: number, digits = 4): string {
   const [mantissa, exponent] = x.toExponential(Math.max(0, digits - 1)).split('e');
   const m = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
   return `${m}e${exponent.replace('+', '')}`;
-}
-
-/** Escapes text for XML character data and attribute values; drops characters XML forbids. */
-export function escapeXml(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '&') out += '&amp;';
-    else if (ch === '<') out += '&lt;';
-    else if (ch === '>') out += '&gt;';
-    else if (ch === '"') out += '&quot;';
-    else if (ch === "'") out += '&apos;';
-    else if ((c < 0x20 && c !== 0x9 && c !== 0xa && c !== 0xd) || (c >= 0xd800 && c <= 0xdfff) || c === 0xfffe || c === 0xffff) out += '\ufffd';
-    else out += ch;
-  }
-  return out;
 }
 
 /** Escapes text for a double-quoted DOT string. */

@@ -216,10 +216,14 @@ export class Value {
 }
 
 /**
- * Every node reachable from `root` through `parents`, each once, inputs before the nodes that
- * use them (root last). Iterative, so a graph thousands of ops deep does not overflow the stack.
+ * Every node reachable from `root` through `parents` (only through parents `follow` accepts),
+ * each once, inputs before the nodes that use them (root last). Iterative, so a graph
+ * thousands of ops deep does not overflow the stack.
  */
-export function topologicalOrder<T extends { readonly parents: readonly T[] }>(root: T): T[] {
+export function topologicalOrder<T extends { readonly parents: readonly T[] }>(
+  root: T,
+  follow?: (parent: T) => boolean,
+): T[] {
   const order: T[] = [];
   const seen = new Set<T>([root]);
   // Each frame is a node and the index of the next parent to visit.
@@ -232,7 +236,7 @@ export function topologicalOrder<T extends { readonly parents: readonly T[] }>(r
     if (i < node.parents.length) {
       next[top] = i + 1;
       const p = node.parents[i];
-      if (!seen.has(p)) {
+      if (!seen.has(p) && (follow === undefined || follow(p))) {
         seen.add(p);
         nodes.push(p);
         next.push(0);

@@ -15,6 +15,7 @@
  * kept for inference code or inside `noGrad`.
  */
 import { globalRng, Rng } from '../random.js';
+import { topologicalOrder } from '../autograd/value.js';
 import * as ops from './ops.js';
 import * as red from './reduce.js';
 import * as losses from './losses.js';
@@ -318,33 +319,12 @@ function backward(root: Tensor, grad: Tensor | Float32Array | null, retainGraph:
   }
 }
 
-/** Post-order DFS over the part of the graph that requires grad, with an explicit stack. */
+/** The part of the graph that requires grad, inputs first (see topologicalOrder). */
 function topoSort(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
-  const nodes: Tensor[] = [root];
-  const next: number[] = [0];
-  visited.add(root);
-  while (nodes.length > 0) {
-    const top = nodes.length - 1;
-    const t = nodes[top];
-    const i = next[top];
-    if (i < t.parents.length) {
-      next[top] = i + 1;
-      const p = t.parents[i];
-      if (p.requiresGrad && !visited.has(p)) {
-        visited.add(p);
-        nodes.push(p);
-        next.push(0);
-      }
-    } else {
-      order.push(t);
-      nodes.pop();
-      next.pop();
-    }
-  }
-  return order;
+  return topologicalOrder(root, requiresGrad);
 }
+
+const requiresGrad = (t: Tensor): boolean => t.requiresGrad;
 
 // ---------------------------------------------------------------------------------------------
 // Shapes
