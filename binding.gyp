@@ -19,7 +19,7 @@
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
     # -ffp-contract=off as in CMakeLists.txt: no silent a*b+c -> fma, so the kernels round the
     # same way in both builds and on every architecture.
-    "cflags": ["-O3", "-ffp-contract=off"],
+    "cflags": ["-O3", "-ffp-contract=off", "-fno-math-errno"],
     "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
@@ -44,6 +44,7 @@
         "native/kernels/softmax_xent.cc",
         "native/kernels/elementwise.cc",
         "native/kernels/optim.cc",
+        "native/kernels/fused.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2"]}],
@@ -58,7 +59,7 @@
           # Every *_avx2.cc file goes here, and nowhere else.
           "target_name": "nodegrad_avx2",
           "type": "static_library",
-          "sources": ["native/kernels/gemm_avx2.cc"],
+          "sources": ["native/kernels/gemm_avx2.cc", "native/kernels/optim_avx2.cc"],
           "cflags": ["-mavx2", "-mfma"],
           "xcode_settings": {"OTHER_CFLAGS": ["-ffp-contract=off", "-mavx2", "-mfma"]},
           "msvs_settings": {"VCCLCompilerTool": {"EnableEnhancedInstructionSet": "5"}},

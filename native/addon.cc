@@ -101,6 +101,8 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
         InstanceMethod("softmaxCrossEntropyBackward", &Nodegrad::SoftmaxCrossEntropyBackward, kExported),
         InstanceMethod("biasAdd", &Nodegrad::BiasAdd, kExported),
         InstanceMethod("biasGrad", &Nodegrad::BiasGrad, kExported),
+        InstanceMethod("biasRelu", &Nodegrad::BiasRelu, kExported),
+        InstanceMethod("biasReluBackward", &Nodegrad::BiasReluBackward, kExported),
         InstanceMethod("relu", &Nodegrad::Relu, kExported),
         InstanceMethod("reluBackward", &Nodegrad::ReluBackward, kExported),
         InstanceMethod("sgdStep", &Nodegrad::SgdStep, kExported),
@@ -200,6 +202,41 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
+  // biasRelu(x, bias, N, C, y); y may be x.
+  Napi::Value BiasRelu(const Napi::CallbackInfo& info) {
+    Args a(info, "biasRelu", 5);
+    F32 x = a.Float32(0, "x"), bias = a.Float32(1, "bias");
+    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
+    F32 y = a.Float32(4, "y");
+    int64_t NC = Args::Mul(N, C);
+    a.Need(x, "N*C", NC, N, C);
+    a.Need(bias, "C", C);
+    a.Need(y, "N*C", NC, N, C);
+    a.SameOrDisjoint(y, x);
+    a.Disjoint(y, bias);
+    if (NC > 0) ng::bias_relu_forward(y.data, x.data, bias.data, N, C);  // NC == 0: y is empty
+    return info.Env().Undefined();
+  }
+
+  // biasReluBackward(dy, y, N, C, dx, dbias, accumulate); dx may be dy.
+  Napi::Value BiasReluBackward(const Napi::CallbackInfo& info) {
+    Args a(info, "biasReluBackward", 7);
+    F32 dy = a.Float32(0, "dy"), y = a.Float32(1, "y");
+    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
+    F32 dx = a.Float32(4, "dx"), dbias = a.Float32(5, "dbias");
+    bool accumulate = a.Bool(6, "accumulate");
+    int64_t NC = Args::Mul(N, C);
+    a.Need(dy, "N*C", NC, N, C);
+    a.Need(y, "N*C", NC, N, C);
+    a.Need(dx, "N*C", NC, N, C);
+    a.Need(dbias, "C", C);
+    a.SameOrDisjoint(dx, dy);
+    a.Disjoint(dx, y);
+    a.Disjoint(dbias, dy), a.Disjoint(dbias, y), a.Disjoint(dbias, dx);
+    if (C > 0) ng::bias_relu_backward(dx.data, dbias.data, dy.data, y.data, N, C, accumulate);
+    return info.Env().Undefined();
+  }
+
   // relu(x, n, y); y may be x.
   Napi::Value Relu(const Napi::CallbackInfo& info) {
     Args a(info, "relu", 3);
@@ -268,8 +305,8 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     a.Disjoint(m, param), a.Disjoint(m, grad);
     a.Disjoint(v, param), a.Disjoint(v, grad), a.Disjoint(v, m);
     a.Disjoint(vmax, param), a.Disjoint(vmax, grad), a.Disjoint(vmax, m), a.Disjoint(vmax, v);
-    ng::adam_step(param.data, m.data, v.data, vmax.data, grad.data, n, step, lr, beta1, beta2, eps, wd,
-                  decoupled, amsgrad);
+    ng::adam_step_dispatch(simd_, *pool_, param.data, m.data, v.data, vmax.data, grad.data, n, step, lr,
+                           beta1, beta2, eps, wd, decoupled, amsgrad);
     return info.Env().Undefined();
   }
 

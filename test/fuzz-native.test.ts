@@ -61,7 +61,7 @@ describe.skipIf(!native)(`the native addon under random hostile calls, in a chil
       `fuzz-native: ${report.calls} calls in ${report.ms} ms (seed ${report.seed}): ` +
         `${report.ok} returned, ${report.typeErrors} TypeError, ${report.rangeErrors} RangeError`,
     );
-    expect(report.calls).toBe(16 * runs);
+    expect(report.calls).toBe(18 * runs);
     expect(report.ok + report.typeErrors + report.rangeErrors).toBe(report.calls);
     // Enough valid calls get through for the kernels themselves to run on odd shapes.
     for (const [name, f] of Object.entries(report.perFunction)) {
@@ -74,7 +74,7 @@ describe.skipIf(!native)(`the native addon under random hostile calls, in a chil
 describe('the fuzz harness itself', () => {
   const fakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-fuzz-fake-'));
   const names = [
-    'gemm', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'biasAdd', 'biasGrad', 'relu', 'reluBackward',
+    'gemm', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward', 'biasAdd', 'biasRelu', 'biasReluBackward', 'biasGrad', 'relu', 'reluBackward',
     'sgdStep', 'adamStep', 'adagradStep', 'rmspropStep', 'getNumThreads', 'setNumThreads', 'simd', 'supportedSimd', 'setSimd',
   ];
   /** A stand-in addon where `name` misbehaves as `body` says, and gemm computes. */

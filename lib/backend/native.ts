@@ -38,6 +38,8 @@ export function loadNative(): NativeLoad {
       softmaxCrossEntropyBackward: addon.softmaxCrossEntropyBackward,
       biasAdd: addon.biasAdd,
       biasGrad: addon.biasGrad,
+      biasRelu: addon.biasRelu,
+      biasReluBackward: addon.biasReluBackward,
       relu: addon.relu,
       reluBackward: addon.reluBackward,
       sgdStep: addon.sgdStep,

@@ -141,6 +141,65 @@ function biasGrad(dy: Float32Array, N: number, C: number, dbias: Float32Array, a
   for (let c = 0; c < C; c++) dbias[c] = acc[c];
 }
 
+// y[n, c] = max(x[n, c] + bias[c], 0): biasAdd then relu in one pass; y may be x.
+function biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
+  const fn = 'biasRelu';
+  chk.count(fn, arguments.length, 5);
+  chk.f32(fn, 'x', x);
+  chk.f32(fn, 'bias', bias);
+  chk.size(fn, 'N', N);
+  chk.size(fn, 'C', C);
+  chk.f32(fn, 'y', y);
+  chk.need(fn, 'x', x, 'N*C', N * C);
+  chk.need(fn, 'bias', bias, 'C', C);
+  chk.need(fn, 'y', y, 'N*C', N * C);
+  chk.sameOrDisjoint(fn, 'y', y, 'x', x, N * C);
+  chk.disjoint(fn, 'y', y, N * C, 'bias', bias, C);
+  for (let n = 0, o = 0; n < N; n++, o += C) {
+    for (let c = 0; c < C; c++) {
+      // float32 sum first (as biasAdd stores it), then `s <= 0 ? 0 : s` (as relu)
+      const s = Math.fround(x[o + c] + bias[c]);
+      y[o + c] = s <= 0 ? 0 : s;
+    }
+  }
+}
+
+// dx = dy where y > 0 else 0; dbias (+)= sum_n dx[n, :] in double, n ascending, rounded once
+// (reluBackward then biasGrad in one pass); dx may be dy.
+function biasReluBackward(
+  dy: Float32Array, y: Float32Array, N: number, C: number, dx: Float32Array, dbias: Float32Array, accumulate: boolean,
+): void {
+  const fn = 'biasReluBackward';
+  chk.count(fn, arguments.length, 7);
+  chk.f32(fn, 'dy', dy);
+  chk.f32(fn, 'y', y);
+  chk.size(fn, 'N', N);
+  chk.size(fn, 'C', C);
+  chk.f32(fn, 'dx', dx);
+  chk.f32(fn, 'dbias', dbias);
+  chk.bool(fn, 'accumulate', accumulate);
+  chk.need(fn, 'dy', dy, 'N*C', N * C);
+  chk.need(fn, 'y', y, 'N*C', N * C);
+  chk.need(fn, 'dx', dx, 'N*C', N * C);
+  chk.need(fn, 'dbias', dbias, 'C', C);
+  chk.sameOrDisjoint(fn, 'dx', dx, 'dy', dy, N * C);
+  chk.disjoint(fn, 'dx', dx, N * C, 'y', y, N * C);
+  chk.disjoint(fn, 'dbias', dbias, C, 'dy', dy, N * C);
+  chk.disjoint(fn, 'dbias', dbias, C, 'y', y, N * C);
+  chk.disjoint(fn, 'dbias', dbias, C, 'dx', dx, N * C);
+  if (colSum.length < C) colSum = new Float64Array(C);
+  const acc = colSum;
+  for (let c = 0; c < C; c++) acc[c] = accumulate ? dbias[c] : 0;
+  for (let n = 0, o = 0; n < N; n++, o += C) {
+    for (let c = 0; c < C; c++) {
+      const r = y[o + c] > 0 ? dy[o + c] : 0;
+      dx[o + c] = r;
+      acc[c] += r;
+    }
+  }
+  for (let c = 0; c < C; c++) dbias[c] = acc[c];
+}
+
 // y = max(x, 0); y may be x. `x <= 0 ? 0 : x`: NaN propagates (like torch.relu), -0 becomes +0.
 function relu(x: Float32Array, n: number, y: Float32Array): void {
   const fn = 'relu';
@@ -403,6 +462,8 @@ export const tsKernels: Kernels = {
   softmaxCrossEntropyBackward,
   biasAdd,
   biasGrad,
+  biasRelu,
+  biasReluBackward,
   relu,
   reluBackward,
   sgdStep,

@@ -40,6 +40,20 @@ export interface Kernels {
   /** dbias[c] = sum_n dy[n, c], or dbias[c] += that sum when accumulate. */
   biasGrad(dy: Float32Array, N: number, C: number, dbias: Float32Array, accumulate: boolean): void;
 
+  /**
+   * Fused bias + ReLU (a linear layer's epilogue): y[n, c] = max(x[n, c] + bias[c], 0), the
+   * same values as biasAdd then relu. y may alias x.
+   */
+  biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void;
+  /**
+   * Fused backward of biasRelu: dx = dy where y > 0 else 0 (y is biasRelu's output), and
+   * dbias[c] = sum_n dx[n, c] (or dbias[c] += it when accumulate), the same values as
+   * reluBackward then biasGrad. dx may alias dy.
+   */
+  biasReluBackward(
+    dy: Float32Array, y: Float32Array, N: number, C: number, dx: Float32Array, dbias: Float32Array, accumulate: boolean,
+  ): void;
+
   /** y = max(x, 0) over the first n elements. y may alias x. */
   relu(x: Float32Array, n: number, y: Float32Array): void;
   /** dx = dy where y > 0 else 0 (y is relu's output). dx may alias dy. */

@@ -1,5 +1,5 @@
 /** Layers: Linear, the activations, Dropout, Flatten and Sequential. */
-import { Tensor, linear, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
+import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
 import { globalRng } from '../random.js';
 import { Module, type ModuleSpec } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
@@ -132,7 +132,18 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.layers) y = m.forward(y);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const m = layers[i];
+      // A plain Linear then a plain ReLU run as one fused op (same values and gradients).
+      if (m.constructor === Linear && i + 1 < layers.length && layers[i + 1].constructor === ReLU) {
+        const lin = m as Linear;
+        y = linearRelu(y, lin.weight, lin.bias);
+        i++;
+        continue;
+      }
+      y = m.forward(y);
+    }
     return y;
   }
 

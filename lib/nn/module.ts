@@ -5,6 +5,7 @@
  * torch.nn.Sequential unchanged.
  */
 import { Tensor, fmtShape } from '../tensor/index.js';
+import { releaseGrad } from '../tensor/tensor.js';
 
 /** Name -> tensor, in registration order. The tensors share the parameters' data. */
 export type StateDict = Record<string, Tensor>;
@@ -84,9 +85,12 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Clears the gradients of every parameter (sets them to null, like set_to_none=True). */
+  /**
+   * Clears the gradients of every parameter (sets them to null, like set_to_none=True); the
+   * buffers are kept for the next backward to overwrite (see Optimizer.zeroGrad).
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) releaseGrad(p);
   }
 
   /** The parameters by dotted name; the tensors share the parameters' data (detached). */

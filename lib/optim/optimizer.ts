@@ -13,6 +13,8 @@
  *   snake_case names (weight_decay, initial_lr) and loadStateDict() reads either.
  */
 
+import { Tensor, releaseGrad } from '../tensor/tensor.js';
+
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
 export interface Param {
   data: Float32Array;
@@ -126,13 +128,21 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     this.paramGroups.push(group);
   }
 
-  /** Clears gradients: sets them to null (default, like PyTorch 2) or fills them with zeros. */
+  /**
+   * Clears gradients: sets them to null (default, like PyTorch 2) or fills them with zeros.
+   * Setting to null keeps each tensor's old gradient buffer for its next backward to overwrite
+   * (no allocation per step), so clone a gradient that must outlive the next backward.
+   */
   zeroGrad(setToNone = true): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
-        else p.grad.data.fill(0);
+        if (setToNone) {
+          if (p instanceof Tensor) releaseGrad(p);
+          else p.grad = null;
+        } else {
+          p.grad.data.fill(0);
+        }
       }
     }
   }

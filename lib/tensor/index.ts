@@ -6,7 +6,7 @@ export {
 export type { BackwardFn, NestedArray, TensorOptions, RandomOptions } from './tensor.js';
 export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, pow, relu, sigmoid, tanh,
-  matmul, linear, reshape, flatten, transpose,
+  matmul, linear, linearRelu, reshape, flatten, transpose,
 } from './ops.js';
 export { sum, mean, max, argmax, softmax, logSoftmax } from './reduce.js';
 export { broadcastShapes } from './broadcast.js';

@@ -6,7 +6,7 @@
  * They are validated (count, integer, in [0, C)) before any kernel runs: RangeError otherwise.
  */
 import { kernels } from '../backend/index.js';
-import { accumulateGrad, fmtShape, makeResult, Tensor } from './tensor.js';
+import { accumulateGrad, fmtShape, gradScratch, makeResult, Tensor } from './tensor.js';
 
 /** Class indices, one per row. */
 export type Labels = Int32Array | ArrayLike<number>;
@@ -52,7 +52,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels): Tensor {
   const probs = new Float32Array(N * C);
   const loss = kernels().softmaxCrossEntropy(logits.data, lab, N, C, probs);
   return makeResult(new Float32Array([loss]), [], op, [logits], (g) => {
-    const dl = new Float32Array(N * C);
+    const dl = gradScratch(N * C); // every element is written
     kernels().softmaxCrossEntropyBackward(probs, lab, N, C, dl);
     const s = g[0];
     if (s !== 1) for (let i = 0; i < dl.length; i++) dl[i] *= s;

@@ -11,7 +11,7 @@
  */
 import { kernels } from '../backend/index.js';
 import {
-  accumulateGrad, fmtShape, gradTarget, makeResult, Tensor,
+  accumulateGrad, fmtShape, gradOut, gradTarget, makeResult, Tensor,
 } from './tensor.js';
 import {
   addRow, binaryBroadcast, broadcastShapes, divRow, maxRow, maxShareRow, minRow, minShareRow,
@@ -245,11 +245,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return makeResult(y, [M, N], 'matmul', [a, b], (g) => {
     const k = kernels();
     if (a.requiresGrad) {
-      const t = gradTarget(a);
+      const t = gradOut(a);
       k.gemm(false, true, M, K, N, 1, g, b.data, t.beta, t.buf);
     }
     if (b.requiresGrad) {
-      const t = gradTarget(b);
+      const t = gradOut(b);
       k.gemm(true, false, K, N, M, 1, a.data, g, t.beta, t.buf);
     }
   });
@@ -260,39 +260,67 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * biasAdd. Backward: dX = dY W (gemm), dW = dY^T X (gemm(true, false)), db = biasGrad(dY).
  */
 export function linear(x: Tensor, W: Tensor, b?: Tensor | null): Tensor {
-  checkTensor(x, 'linear');
-  checkTensor(W, 'linear');
-  if (x.shape.length !== 2) throw new RangeError(`linear: x must be 2-D [N, in], got ${fmtShape(x.shape)}`);
+  return linearOp('linear', x, W, b ?? null, false);
+}
+
+/**
+ * relu(x W^T + b), fused: the same values and gradients as `relu(linear(x, W, b))` with one
+ * output buffer and one pass for bias + ReLU (biasRelu) and for their backward
+ * (biasReluBackward: the ReLU mask and db together). nn.Sequential runs a Linear followed by a
+ * ReLU this way.
+ */
+export function linearRelu(x: Tensor, W: Tensor, b?: Tensor | null): Tensor {
+  return linearOp('linearRelu', x, W, b ?? null, true);
+}
+
+function linearOp(op: string, x: Tensor, W: Tensor, bias: Tensor | null, relu: boolean): Tensor {
+  checkTensor(x, op);
+  checkTensor(W, op);
+  if (x.shape.length !== 2) throw new RangeError(`${op}: x must be 2-D [N, in], got ${fmtShape(x.shape)}`);
   const [N, IN] = x.shape;
   if (W.shape.length !== 2 || W.shape[1] !== IN) {
-    throw new RangeError(`linear: W must be [out, in] with in = ${IN}, got ${fmtShape(W.shape)}`);
+    throw new RangeError(`${op}: W must be [out, in] with in = ${IN}, got ${fmtShape(W.shape)}`);
   }
   const OUT = W.shape[0];
-  const bias = b ?? null;
   if (bias !== null) {
-    checkTensor(bias, 'linear');
+    checkTensor(bias, op);
     if (bias.shape.length !== 1 || bias.shape[0] !== OUT) {
-      throw new RangeError(`linear: b must be [out] with out = ${OUT}, got ${fmtShape(bias.shape)}`);
+      throw new RangeError(`${op}: b must be [out] with out = ${OUT}, got ${fmtShape(bias.shape)}`);
     }
   }
   const k = kernels();
   const y = new Float32Array(N * OUT);
   k.gemm(false, true, N, OUT, IN, 1, x.data, W.data, 0, y);
-  if (bias !== null) k.biasAdd(y, bias.data, N, OUT, y);
+  if (relu) {
+    if (bias !== null) k.biasRelu(y, bias.data, N, OUT, y);
+    else k.relu(y, N * OUT, y);
+  } else if (bias !== null) {
+    k.biasAdd(y, bias.data, N, OUT, y);
+  }
   const parents = bias !== null ? [x, W, bias] : [x, W];
-  return makeResult(y, [N, OUT], 'linear', parents, (g) => {
+  return makeResult(y, [N, OUT], op, parents, (g) => {
     const kk = kernels();
+    const db = bias !== null && bias.requiresGrad;
+    if (relu) {
+      // g becomes dZ (the gradient before the ReLU), with db from the same pass
+      if (db) {
+        const t = gradOut(bias);
+        kk.biasReluBackward(g, y, N, OUT, g, t.buf, t.beta === 1);
+      } else {
+        kk.reluBackward(g, y, N * OUT, g);
+      }
+    } else if (db) {
+      const t = gradOut(bias);
+      kk.biasGrad(g, N, OUT, t.buf, t.beta === 1);
+    }
+    // the first layer's input needs no gradient: dX is skipped then
     if (x.requiresGrad) {
-      const t = gradTarget(x);
+      const t = gradOut(x);
       kk.gemm(false, false, N, IN, OUT, 1, g, W.data, t.beta, t.buf);
     }
     if (W.requiresGrad) {
-      const t = gradTarget(W);
+      const t = gradOut(W);
       kk.gemm(true, false, OUT, IN, N, 1, g, x.data, t.beta, t.buf);
-    }
-    if (bias !== null && bias.requiresGrad) {
-      const t = gradTarget(bias);
-      kk.biasGrad(g, N, OUT, t.buf, t.beta === 1);
     }
   });
 }

@@ -4,7 +4,10 @@
 // -mavx2 -mfma, and it runs only when the CPU reports both features.
 #include "cpu.h"
 
+#include <cstdlib>
 #include <cstring>
+
+#include "gemm_internal.h"
 
 namespace ng {
 
@@ -19,7 +22,28 @@ bool detect_avx2_fma() {
 #endif
 }
 
+bool detect_avx512() {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  // libgcc's check includes the OS saving the AVX-512 register state (XGETBV).
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma")))
+    return false;
+  const char* off = std::getenv("NODEGRAD_NO_AVX512");
+  return off == nullptr || off[0] == '\0' || std::strcmp(off, "0") == 0;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
+
+namespace gemm_detail {
+bool use_avx512() {
+  static const bool ok = detect_avx512();
+  return ok;
+}
+}  // namespace gemm_detail
 
 bool simd_supported(Simd s) {
   switch (s) {

@@ -18,7 +18,10 @@
 namespace ng {
 namespace gemm_detail {
 
-// One MR x NR tile for every ISA, so one packing routine serves all micro-kernels.
+// One MR x NR packing for every ISA, so one packing routine serves all micro-kernels. With
+// AVX-512 the Avx2 path also runs 12 x 32 tiles (two A panels x two B panels) and 12 x 16 tiles
+// on the same packed data; every kernel computes an element the same way (one fma chain in k
+// order, the same write-back), so which one runs a tile never changes the result.
 // 6 x 16 fills AVX2's 16 ymm registers (12 accumulators, 2 B vectors, 1 broadcast) and
 // NEON's 32 q registers (24 accumulators, 4 B vectors, 2 A vectors).
 constexpr int64_t MR = 6;
@@ -30,9 +33,10 @@ constexpr int64_t NC = 4096;  // multiple of NR
 // one in use); NC shrinks so that it holds at most this many floats (8 MB).
 constexpr int64_t kPackBFloats = int64_t(2) << 20;
 
-// Below this many flops (2*M*N*K) a gemm runs on the calling thread alone: waking the pool
-// costs more than the work saves.
-constexpr double kParallelFlops = 4.0e6;
+// Below this many flops (2*M*N*K) a gemm runs on the calling thread alone: handing work to
+// the pool costs more than it saves. The 10-wide MLP products (1.3 Mflop, ~13 us on one core
+// with AVX-512) still gain ~1.3x from a second thread when the workers are spinning.
+constexpr double kParallelFlops = 1.0e6;
 
 // A micro-kernel computes one tile
 //   C[i, j] = alpha * sum_k a(i, k) * b[k * NR + j] + beta * C[i, j]   (i < mr, j < nr)
@@ -50,7 +54,26 @@ void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
 #if defined(__x86_64__) || defined(_M_X64)
 void ukernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                   float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+// AVX-512F companion of the AVX2 path: a 12 x nr tile (nr <= NR), i.e. two MR-row panels at
+// once -- packed (rs_a = 1, cs_a = MR): the second panel at a + MR * kc; unpacked: rows at
+// a + i * rs_a. All 12 rows must be valid. Same per-element arithmetic as ukernel_avx2, so
+// which of the two computes a tile does not change its bits.
+void ukernel_avx512_12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                       float* c, int64_t ldc, int64_t nr, float alpha, float beta);
+// AVX-512F, 12 x (16 + nr2) tile: two packed A panels (second at a + MR * kc) times two adjacent
+// packed B panels (second at b + kc * NR, nr2 <= NR valid columns); the first B panel is full.
+void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                          int64_t nr2, float alpha, float beta);
+// AVX-512F, narrow N with op(A) = A^T: C[0:mr, 0:n] (mr <= 32, n <= kNarrowTMaxN) with rows
+// along the vector lanes. op(A)(i, k) = a[k * lda + i], op(B)(k, j) = b[k * rs_b + j * cs_b].
+constexpr int64_t kNarrowTMaxN = 12;  // 2 * 12 accumulators + 3 of the 32 zmm registers
+void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const float* b,
+                             int64_t rs_b, int64_t cs_b, float* c, int64_t ldc, int64_t mr,
+                             int64_t n, float alpha, float beta);
 #endif
+// Whether the Avx2 path may use ukernel_avx512_12: the CPU (and OS) support AVX-512F and
+// NODEGRAD_NO_AVX512 is not set (tests use it to cover the AVX2-only kernel). Decided once.
+bool use_avx512();
 #if defined(__aarch64__)
 void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                   float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);

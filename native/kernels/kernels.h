@@ -66,6 +66,21 @@ void adam_step(float* param, float* m, float* v, float* vmax, const float* grad,
                int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
                bool decoupled, bool amsgrad);
 
+// adam_step on the chosen SIMD path (the AVX2 kernel in optim_avx2.cc, else the scalar loop
+// above), split over the pool in fixed chunks when n is large. Every element is independent, so
+// the result does not depend on the thread count; the AVX2 path rounds each step as the scalar
+// one does (fma where it uses F), so the two agree to the last bit but for rare double roundings.
+void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
+                        const float* grad, int64_t n, int64_t step, double lr, double beta1,
+                        double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad);
+#if defined(__x86_64__) || defined(_M_X64)
+// The AVX2 + FMA body of adam_step (optim_avx2.cc), for callers that checked the CPU. Same
+// arguments as adam_step.
+void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
+                    int64_t step, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, bool decoupled, bool amsgrad);
+#endif
+
 // Adagrad: g = grad + weight_decay * param; sum += g * g; param -= clr * g / (sqrt(sum) + eps),
 // where clr = lr / (1 + (step - 1) * lr_decay) is computed by the caller.
 void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps,
@@ -80,5 +95,14 @@ void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double
 void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n,
                   double lr, double alpha, double eps, double weight_decay, double momentum,
                   bool centered);
+
+// Fused bias + ReLU (fused.cc), the epilogue and the first backward step of a linear layer
+// followed by ReLU: x, y, dy, dx are N x C; bias, dbias have C entries.
+// y = max(x + bias, 0) row by row (as bias_add then relu_forward). y may alias x.
+void bias_relu_forward(float* y, const float* x, const float* bias, int64_t N, int64_t C);
+// dx = dy where y > 0, else 0 (as relu_backward), and dbias (+)= sum over n of dx (as
+// bias_grad: double sums, n ascending, one rounding). dx may alias dy.
+void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N,
+                        int64_t C, bool accumulate);
 
 }  // namespace ng

@@ -123,3 +123,52 @@ void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float*
 }
 
 }  // namespace ng
+
+// ---- dispatch: SIMD path and threads --------------------------------------------------------
+
+#include <algorithm>
+#include <functional>
+
+#include "cpu.h"
+#include "threadpool.h"
+
+namespace ng {
+
+namespace {
+// Below this many elements a second thread costs more (hand-off, cache traffic) than it saves.
+constexpr int64_t kParallelElems = 1 << 16;
+// Chunks are multiples of 8 elements (one AVX2 vector), so only the last one has a tail.
+constexpr int64_t kChunkAlign = 8;
+}  // namespace
+
+void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
+                        const float* grad, int64_t n, int64_t step, double lr, double beta1,
+                        double beta2, double eps, double weight_decay, bool decoupled,
+                        bool amsgrad) {
+  auto body = [&](int64_t i0, int64_t i1) {
+    float* vm = vmax ? vmax + i0 : nullptr;
+#if defined(__x86_64__) || defined(_M_X64)
+    if (simd == Simd::Avx2 && simd_supported(Simd::Avx2)) {
+      adam_step_avx2(param + i0, m + i0, v + i0, vm, grad + i0, i1 - i0, step, lr, beta1, beta2,
+                     eps, weight_decay, decoupled, amsgrad);
+      return;
+    }
+#endif
+    adam_step(param + i0, m + i0, v + i0, vm, grad + i0, i1 - i0, step, lr, beta1, beta2, eps,
+              weight_decay, decoupled, amsgrad);
+  };
+  const int threads = pool.size();
+  if (threads <= 1 || n < kParallelElems) {
+    body(0, n);
+    return;
+  }
+  // One chunk per thread: elementwise work balances by itself, so more tasks only add hand-offs.
+  const int64_t tasks = threads;
+  const int64_t per = (n / tasks + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
+  pool.parallel_for(tasks, [&](int64_t t) {
+    const int64_t i0 = std::min(n, t * per), i1 = t + 1 == tasks ? n : std::min(n, (t + 1) * per);
+    if (i0 < i1) body(i0, i1);
+  });
+}
+
+}  // namespace ng

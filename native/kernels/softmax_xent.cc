@@ -12,6 +12,10 @@
 
 namespace ng {
 
+namespace {
+constexpr int64_t kRowBuf = 1024;  // classes whose exp values stay on the stack (8 KB)
+}  // namespace
+
 // probs = softmax(logits) per row; returns mean_n (logsumexp(logits[n]) - logits[n, label]).
 double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N,
                             int64_t C) {
@@ -23,10 +27,19 @@ double softmax_xent_forward(float* probs, const float* logits, const int32_t* la
     // sum is in [1, C] and its log is finite. Differences are taken in double: in float,
     // 1e30 - (-1e30)... stays finite, but 3e38 - (-3e38) would not.
     const double mx = *std::max_element(x, x + C);
+    // exp once per element: keep exp(x - max) in double for rows that fit the buffer, else
+    // evaluate it again in the second loop (the same value either way).
+    double e[kRowBuf];
+    const bool keep = C <= kRowBuf;
     double sum = 0.0;
-    for (int64_t c = 0; c < C; ++c) sum += std::exp(double(x[c]) - mx);
+    for (int64_t c = 0; c < C; ++c) {
+      const double ec = std::exp(double(x[c]) - mx);
+      if (keep) e[c] = ec;
+      sum += ec;
+    }
     const double inv = 1.0 / sum;
-    for (int64_t c = 0; c < C; ++c) p[c] = float(std::exp(double(x[c]) - mx) * inv);
+    for (int64_t c = 0; c < C; ++c)
+      p[c] = float((keep ? e[c] : std::exp(double(x[c]) - mx)) * inv);
     // -log p[label] = log(sum) - (x[label] - max), computed without forming p (which may
     // underflow to 0 and give an infinite loss).
     loss += std::log(sum) - (double(x[labels[n]]) - mx);

@@ -14,9 +14,11 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu.h"
+#include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -232,6 +234,34 @@ void test_threadpool() {
     if (round == 1500) pool.resize(2);
   }
   CHECK(pool.size() == 2, "resize");
+}
+
+// Several pools in several threads at once (the addon makes one pool per JS thread / worker):
+// each must still give the single-threaded result, bit for bit.
+void test_pools_in_threads() {
+  const int64_t M = 200, N = 150, K = 300;
+  const auto A = randv(M * K), B = randv(K * N);
+  std::vector<float> ref(M * N);
+  {
+    ThreadPool one(1);
+    gemm(best_simd(), one, false, true, M, N, K, 1.0f, A.data(), B.data(), 0.0f, ref.data());
+  }
+  std::vector<int> ok(3, 0);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 3; ++t)
+    ts.emplace_back([&, t] {
+      ThreadPool pool(2);
+      std::vector<float> C(M * N);
+      int good = 1;
+      for (int r = 0; r < 20; ++r) {
+        gemm(best_simd(), pool, false, true, M, N, K, 1.0f, A.data(), B.data(), 0.0f, C.data());
+        good &= std::memcmp(C.data(), ref.data(), C.size() * sizeof(float)) == 0;
+        if (r == 10) pool.resize(3);
+      }
+      ok[size_t(t)] = good;
+    });
+  for (auto& th : ts) th.join();
+  CHECK(ok[0] && ok[1] && ok[2], "pools in threads: %d %d %d", ok[0], ok[1], ok[2]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,13 +582,14 @@ int main(int argc, char** argv) {
   using clk = std::chrono::steady_clock;
   std::printf("paths:");
   for (Simd s : paths()) std::printf(" %s", simd_name(s));
-  std::printf(" (best: %s)\n", simd_name(best_simd()));
+  std::printf(" (best: %s)%s\n", simd_name(best_simd()),
+              gemm_detail::use_avx512() ? ", avx2 path uses AVX-512 tiles" : "");
 
   struct {
     const char* name;
     void (*fn)();
   } tests[] = {{"threadpool", test_threadpool}, {"gemm_edges", test_gemm_edges},
-               {"gemm_threads", test_gemm_threads}, {"softmax", test_softmax},
+               {"gemm_threads", test_gemm_threads}, {"pools_in_threads", test_pools_in_threads}, {"softmax", test_softmax},
                {"elementwise", test_elementwise}, {"sgd", test_sgd},
                {"adam", test_adam}, {"adagrad_rmsprop", test_adagrad_rmsprop},
                {"optim_torch", test_optim_torch}};

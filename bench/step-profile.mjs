@@ -1,0 +1,77 @@
+// Where a training step's time goes: the MLP 784-256(ReLU)-10 step of bench/train.mjs (Adam
+// lr 1e-3, batch 256, Fashion-MNIST), with every kernel call of the chosen backend timed
+// (wrapping the backend's functions, so each call pays ~0.1 us more) and the step split into
+// forward (zeroGrad + forward + loss), backward and optimizer.
+//
+// Usage: node bench/step-profile.mjs [native|ts] [steps]   (after `npm run build:ts`)
+// For a JS-level view: node --cpu-prof bench/step-profile.mjs native, then open the profile.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const ng = require('../dist/index.js');
+const be = process.argv[2] || 'native';
+const steps = Number(process.argv[3] || (be === 'ts' ? 20 : 300));
+ng.setBackend(be);
+const K = ng.backends[be];
+const acc = new Map();
+const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
+for (const name of Object.keys(K)) {
+  const f = K[name];
+  if (typeof f !== 'function' || untimed.has(name)) continue;
+  K[name] = function (...a) {
+    const t0 = performance.now();
+    const r = f.apply(this, a);
+    const dt = performance.now() - t0;
+    let key = name;
+    if (name === 'gemm') key = `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]} beta=${a[8]}`;
+    else if (name === 'adamStep') key = `adamStep n=${a[5]}`;
+    const e = acc.get(key) ?? [0, 0];
+    e[0] += dt;
+    e[1]++;
+    acc.set(key, e);
+    return r;
+  };
+}
+const dir = process.env.FASHION_MNIST_DIR ?? path.join(here, '..', '..', 'shared', 'data', 'fashion-mnist');
+const { train } = ng.loadFashionMnist(dir);
+ng.manualSeed(0);
+const model = new ng.nn.Sequential(new ng.nn.Linear(784, 256), new ng.nn.ReLU(), new ng.nn.Linear(256, 10));
+const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
+const B = 256, D = 784, nb = Math.floor(train.length / B);
+let tf = 0, tb = 0, to = 0;
+function step(j) {
+  const x = new ng.Tensor(train.x.subarray(j * B * D, (j + 1) * B * D), [B, D]);
+  const y = train.y.subarray(j * B, (j + 1) * B);
+  const t0 = performance.now();
+  opt.zeroGrad();
+  const loss = ng.softmaxCrossEntropy(model.forward(x), y);
+  const l = loss.item();
+  const t1 = performance.now();
+  loss.backward();
+  const t2 = performance.now();
+  opt.step();
+  const t3 = performance.now();
+  tf += t1 - t0;
+  tb += t2 - t1;
+  to += t3 - t2;
+  return l;
+}
+for (let i = 0; i < (be === 'ts' ? 5 : 50); i++) step(i % nb);
+acc.clear();
+tf = tb = to = 0;
+const t0 = performance.now();
+let loss = 0;
+for (let i = 0; i < steps; i++) loss = step(i % nb);
+const T = (performance.now() - t0) / steps;
+console.log(`${be} (${ng.info().simd ?? 'js'}, ${K.getNumThreads()} threads): ${T.toFixed(3)} ms/step = ${(B / T * 1000).toFixed(0)} samples/s; ` +
+  `forward ${(tf / steps).toFixed(3)}, backward ${(tb / steps).toFixed(3)}, optimizer ${(to / steps).toFixed(3)} ms; loss ${loss.toFixed(4)}`);
+let ks = 0;
+console.log('| kernel call | us/step | share | calls/step |\n| --- | ---: | ---: | ---: |');
+for (const [k, [t, c]] of [...acc].sort((a, b) => b[1][0] - a[1][0])) {
+  ks += t;
+  console.log(`| ${k} | ${((t / steps) * 1000).toFixed(0)} | ${((t / steps / T) * 100).toFixed(1)}% | ${c / steps} |`);
+}
+console.log(`| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | |`);

@@ -1,0 +1,327 @@
+// Training benchmark: the MLP 784-256(ReLU)-10, softmax cross-entropy, Adam lr 1e-3, batch 256
+// on Fashion-MNIST, for nodegrad (native and TS backends) and, in the same run on the same
+// machine, its peers: PyTorch 1.13 (../shared/anchors/train_torch.py, its best setting here:
+// torch 1 thread, OpenBLAS 2 threads) and TensorFlow.js 4.22 (cpu and wasm backends,
+// ../shared/anchors/train_tfjs.js). The machine is shared and noisy, so the figures that count
+// are the ratios, measured in one run, with native and PyTorch interleaved rep by rep and the
+// median taken.
+//
+// Measures:
+// - throughput: samples/s over `--steps` training steps after a warm-up (the same steps as
+//   train_torch.py's throughput mode: batches of the training set in order, no data pipeline);
+//   each implementation's loss after its timed steps is printed, so a fast wrong run shows;
+// - time to 88% test accuracy: train_torch.py's tta mode (Adam 1e-3, batch 256, last partial
+//   batch dropped, reshuffled every epoch, test accuracy after each epoch; wall time of
+//   training + evaluation, data loading excluded);
+// - per-op overhead: `ng.add(a, b)` on two 10-element tensors, and torch's `a + b`.
+// Prints a markdown table and writes bench/results/train.json.
+//
+// Usage: node bench/train.mjs [--reps 3] [--steps 234] [--no-torch] [--no-tfjs] [--no-tta] [--no-ts]
+// (`npm run bench` compiles the TS to dist/ first.) Data: ../shared/data/fashion-mnist or
+// $FASHION_MNIST_DIR; peers' scripts: ../shared/anchors or $NODEGRAD_ANCHORS.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.join(here, '..');
+const require = createRequire(import.meta.url);
+const ng = require('../dist/index.js');
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : dflt;
+};
+const REPS = opt('--reps', 3);
+const STEPS = opt('--steps', 234); // one epoch of full batches, as train_torch.py
+const WARMUP = 30;
+const TS_STEPS = opt('--ts-steps', 20);
+const B = 256, D = 784, H = 256, C = 10;
+const TARGET = 0.88;
+const MAX_EPOCHS = 30;
+const ANCHORS = process.env.NODEGRAD_ANCHORS ?? path.join(root, '..', 'shared', 'anchors');
+const DATA_DIR = process.env.FASHION_MNIST_DIR ?? path.join(root, '..', 'shared', 'data', 'fashion-mnist');
+const PYTHON = '/usr/bin/python3';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const log = (...a) => console.error('[bench]', ...a);
+
+// ---------------------------------------------------------------------------------------------
+// nodegrad
+
+const { train, test } = ng.loadFashionMnist(DATA_DIR);
+
+function makeModel(seed) {
+  ng.manualSeed(seed);
+  const model = new ng.nn.Sequential(new ng.nn.Linear(D, H), new ng.nn.ReLU(), new ng.nn.Linear(H, C));
+  const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
+  return { model, opt };
+}
+
+/** One training step on rows [j*B, (j+1)*B) of x/y; returns the loss. */
+function trainStep(model, opt, x, y, j) {
+  const xb = new ng.Tensor(x.subarray(j * B * D, (j + 1) * B * D), [B, D]);
+  const yb = y.subarray(j * B, (j + 1) * B);
+  opt.zeroGrad();
+  const loss = ng.softmaxCrossEntropy(model.forward(xb), yb);
+  loss.backward();
+  opt.step();
+  return loss;
+}
+
+/** Samples/s over `steps` steps after `warmup` (train_torch.py's throughput mode), and the last loss. */
+function throughput(backend, steps, warmup) {
+  return ng.withBackend(backend, () => {
+    const { model, opt } = makeModel(0);
+    const nb = Math.floor(train.length / B);
+    for (let i = 0; i < warmup; i++) trainStep(model, opt, train.x, train.y, i % nb);
+    const t0 = performance.now();
+    let loss;
+    for (let i = 0; i < steps; i++) loss = trainStep(model, opt, train.x, train.y, (warmup + i) % nb);
+    const finalLoss = loss.item(); // read inside the timed region, as torch's float(loss)
+    const dt = (performance.now() - t0) / 1000;
+    return { samplesPerS: (steps * B) / dt, msPerStep: (dt / steps) * 1000, finalLoss };
+  });
+}
+
+/** Seconds (train + test evaluation after each epoch) to reach TARGET test accuracy. */
+function timeToAccuracy(backend, seed) {
+  return ng.withBackend(backend, () => {
+    const { model, opt } = makeModel(seed);
+    const loader = new ng.DataLoader(train, { batchSize: B, shuffle: true, dropLast: true, seed });
+    const t0 = performance.now();
+    const accs = [];
+    let acc = 0;
+    while (acc < TARGET && accs.length < MAX_EPOCHS) {
+      for (const batch of loader) {
+        opt.zeroGrad();
+        const loss = ng.softmaxCrossEntropy(model.forward(new ng.Tensor(batch.x, [B, D])), batch.y);
+        loss.backward();
+        opt.step();
+      }
+      acc = ng.evaluate(model, test, { batchSize: test.length }).accuracy;
+      accs.push(Math.round(acc * 1e4) / 1e4);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, epochs: accs.length, reached: acc >= TARGET, testAccByEpoch: accs };
+  });
+}
+
+/** Microseconds per `ng.add(a, b)` on two 10-element tensors (no grad), median of reps. */
+function perOpOverhead() {
+  const a = ng.randn([10], { seed: 1 }), b = ng.randn([10], { seed: 2 });
+  let sink = 0;
+  const reps = [];
+  for (let r = 0; r < 7; r++) {
+    const n = 200_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink += ng.add(a, b).data[0];
+    reps.push(((performance.now() - t0) * 1000) / n);
+  }
+  if (!Number.isFinite(sink)) throw new Error('per-op check failed');
+  const c = ng.add(a, b);
+  for (let i = 0; i < 10; i++) if (c.data[i] !== Math.fround(a.data[i] + b.data[i])) throw new Error('ng.add is wrong');
+  return median(reps.slice(2)); // the first reps include optimisation
+}
+
+// ---------------------------------------------------------------------------------------------
+// peers (child processes; each prints JSON lines)
+
+function jsonLines(stdout) {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+function run(cmd, args, env = {}, timeout = 180_000) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout, env: { ...process.env, ...env }, cwd: ANCHORS, maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    log(`${cmd} ${args.join(' ')} failed (status ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`);
+    return [];
+  }
+  return jsonLines(r.stdout);
+}
+
+const torchEnv = () => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE; // let OpenBLAS pick its own kernel for this CPU
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+};
+function torchAvailable() {
+  if (flag('--no-torch') || !fs.existsSync(PYTHON) || !fs.existsSync(path.join(ANCHORS, 'train_torch.py'))) return false;
+  return spawnSync(PYTHON, ['-c', 'import torch, threadpoolctl'], { encoding: 'utf8' }).status === 0;
+}
+function torchRun(mode) {
+  const r = spawnSync(PYTHON, ['train_torch.py', '--threads', '1', '--blas-threads', '2', '--mode', mode], {
+    encoding: 'utf8', timeout: 300_000, cwd: ANCHORS, env: torchEnv(), maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) {
+    log(`train_torch.py --mode ${mode} failed: ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`);
+    return null;
+  }
+  return jsonLines(r.stdout)[0] ?? null;
+}
+function torchPerOp() {
+  const code = [
+    'import time, torch',
+    'torch.set_num_threads(1)',
+    'a = torch.randn(10); b = torch.randn(10)',
+    'reps = []',
+    'for r in range(7):',
+    '    n = 100000; t = time.perf_counter()',
+    '    for i in range(n): c = a + b',
+    '    reps.append((time.perf_counter() - t) / n * 1e6)',
+    'reps = sorted(reps[2:])',
+    'print(reps[len(reps) // 2])',
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', timeout: 120_000, env: torchEnv() });
+  return r.status === 0 ? Number(r.stdout.trim()) : null;
+}
+
+function tfjs(backend) {
+  const nm = path.join(root, 'node_modules');
+  if (!fs.existsSync(path.join(nm, '@tensorflow', 'tfjs')) || !fs.existsSync(path.join(ANCHORS, 'train_tfjs.js'))) return null;
+  const steps = backend === 'cpu' ? 20 : 60;
+  const out = run(process.execPath, [path.join(ANCHORS, 'train_tfjs.js'), '--backend', backend, '--mode', 'minimize', '--steps', String(steps)],
+    { ANCHORS_NODE_MODULES: nm, FASHION_MNIST_DIR: DATA_DIR }, 300_000);
+  return out[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const started = performance.now();
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  nodegrad: ng.info(),
+};
+log(`nodegrad ${machine.nodegrad.version}, backend ${machine.nodegrad.backend} (${machine.nodegrad.simd}, ${machine.nodegrad.threads} threads), ${machine.cpu} x${machine.cores}, load ${machine.loadavg.join(' ')}`);
+const haveNative = ng.backends.native !== undefined;
+const haveTorch = torchAvailable();
+if (!haveNative) log('the native backend did not load: native rows are skipped');
+if (!haveTorch) log('PyTorch (/usr/bin/python3 with torch, threadpoolctl) not found: torch rows are skipped');
+
+const res = { native: [], torch: [], ts: [], nativeTta: [], torchTta: [] };
+
+// Native and PyTorch throughput, interleaved rep by rep so that both see the same machine.
+for (let r = 0; r < REPS; r++) {
+  if (haveNative) {
+    const x = throughput('native', STEPS, WARMUP);
+    res.native.push(x);
+    log(`native rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`);
+  }
+  if (haveTorch) {
+    const t = torchRun('throughput');
+    if (t) {
+      res.torch.push({ samplesPerS: t.value, msPerStep: t.ms_per_step, finalLoss: t.final_loss });
+      log(`torch  rep ${r + 1}: ${t.value} samples/s (${t.ms_per_step} ms/step), loss ${t.final_loss}`);
+    }
+  }
+}
+
+// TS and TensorFlow.js, interleaved likewise.
+let tfCpu = null, tfWasm = null;
+for (let r = 0; r < (flag('--no-ts') ? 0 : Math.max(1, Math.min(REPS, 3))); r++) {
+  const x = throughput('ts', TS_STEPS, 5);
+  res.ts.push(x);
+  log(`ts rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s, loss ${x.finalLoss.toFixed(4)}`);
+  if (!flag('--no-tfjs') && r === 0) {
+    tfWasm = tfjs('wasm');
+    if (tfWasm) log(`tfjs wasm: ${tfWasm.value} samples/s, loss ${tfWasm.final_loss}`);
+    tfCpu = tfjs('cpu');
+    if (tfCpu) log(`tfjs cpu: ${tfCpu.value} samples/s, loss ${tfCpu.final_loss}`);
+  }
+}
+
+// Time to 88% test accuracy, interleaved.
+if (!flag('--no-tta')) {
+  for (let r = 0; r < Math.min(REPS, 2); r++) {
+    if (haveNative) {
+      const x = timeToAccuracy('native', 0);
+      res.nativeTta.push(x);
+      log(`native tta rep ${r + 1}: ${x.seconds.toFixed(2)} s, ${x.epochs} epochs, acc ${x.testAccByEpoch.join(' ')}`);
+    }
+    if (haveTorch) {
+      const t = torchRun('tta');
+      if (t) {
+        res.torchTta.push({ seconds: t.value, epochs: t.epochs, reached: t.reached, testAccByEpoch: t.test_acc_by_epoch });
+        log(`torch  tta rep ${r + 1}: ${t.value} s, ${t.epochs} epochs`);
+      }
+    }
+  }
+}
+
+const perOp = perOpOverhead();
+const torchOp = haveTorch ? torchPerOp() : null;
+log(`per-op: ng.add ${perOp.toFixed(3)} us, torch ${torchOp?.toFixed(3) ?? 'n/a'} us`);
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+const medOf = (rows, key) => (rows.length ? median(rows.map((r) => r[key])) : null);
+const torchSps = medOf(res.torch, 'samplesPerS');
+const torchTta = medOf(res.torchTta, 'seconds');
+const rows = [];
+const add = (impl, setting, sps, loss, note = '') => rows.push({ impl, setting, samplesPerS: sps, finalLoss: loss, note });
+if (haveNative) add('nodegrad native', `${machine.nodegrad.simd}, ${ng.backends.native.getNumThreads()} threads`, medOf(res.native, 'samplesPerS'), medOf(res.native, 'finalLoss'));
+if (res.ts.length) add('nodegrad TS', '1 thread', medOf(res.ts, 'samplesPerS'), medOf(res.ts, 'finalLoss'));
+if (torchSps !== null) add('PyTorch 1.13', 'torch 1 thread, OpenBLAS 2', torchSps, medOf(res.torch, 'finalLoss'));
+if (tfWasm) add('TensorFlow.js 4.22 wasm', `SIMD ${tfWasm.simd_supported}, threads ${tfWasm.threads_count}`, tfWasm.value, tfWasm.final_loss);
+if (tfCpu) add('TensorFlow.js 4.22 cpu', 'JS', tfCpu.value, tfCpu.final_loss);
+
+const fmt = (x, d = 0) => (x === null || x === undefined ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const lines = [];
+lines.push(`MLP 784-256(ReLU)-10, softmax cross-entropy, Adam lr 1e-3, batch 256, Fashion-MNIST; ${machine.cpu} x${machine.cores}, Node ${machine.node}, load ${machine.loadavg.join(' ')} at start; median of ${REPS} interleaved reps`);
+lines.push('');
+lines.push('| implementation | setting | samples/s | ms/step | vs PyTorch | loss after timed steps |');
+lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  lines.push(`| ${r.impl} | ${r.setting} | ${fmt(r.samplesPerS)} | ${fmt((B / r.samplesPerS) * 1000, 2)} | ${torchSps ? fmt(r.samplesPerS / torchSps, 2) + 'x' : 'n/a'} | ${fmt(r.finalLoss, 4)} |`);
+}
+const nativeTta = medOf(res.nativeTta, 'seconds');
+lines.push('');
+lines.push('| time to 88% test accuracy | seconds | epochs | vs PyTorch |');
+lines.push('| --- | ---: | ---: | ---: |');
+if (nativeTta !== null) lines.push(`| nodegrad native | ${fmt(nativeTta, 2)} | ${res.nativeTta.map((x) => x.epochs).join(', ')} | ${torchTta ? fmt(nativeTta / torchTta, 2) + 'x' : 'n/a'} |`);
+if (torchTta !== null) lines.push(`| PyTorch 1.13 | ${fmt(torchTta, 2)} | ${res.torchTta.map((x) => x.epochs).join(', ')} | 1.00x |`);
+lines.push('');
+lines.push(`| per-op overhead, a + b on 10 elements | us |`);
+lines.push('| --- | ---: |');
+lines.push(`| nodegrad ng.add | ${fmt(perOp, 3)} |`);
+if (torchOp !== null) lines.push(`| PyTorch a + b | ${fmt(torchOp, 3)} |`);
+
+const ratios = {
+  nativeVsTorch: haveNative && torchSps ? medOf(res.native, 'samplesPerS') / torchSps : null,
+  ttaNativeVsTorch: nativeTta !== null && torchTta ? nativeTta / torchTta : null,
+  tsVsTfjsWasm: res.ts.length && tfWasm ? medOf(res.ts, 'samplesPerS') / tfWasm.value : null,
+  perOpVsTorch: torchOp ? perOp / torchOp : null,
+};
+lines.push('');
+lines.push(`Targets: native >= 2.0x PyTorch: ${fmt(ratios.nativeVsTorch, 2)}x; time to 88% <= 0.5x PyTorch's: ${fmt(ratios.ttaNativeVsTorch, 2)}x; ` +
+  `TS >= 1.0x tfjs-wasm: ${fmt(ratios.tsVsTfjsWasm, 2)}x; per-op <= PyTorch's: ${fmt(perOp, 3)} us vs ${fmt(torchOp, 3)} us.`);
+console.log(lines.join('\n'));
+
+const outDir = path.join(here, 'results');
+fs.mkdirSync(outDir, { recursive: true });
+const out = {
+  when: new Date().toISOString(),
+  seconds: Math.round((performance.now() - started) / 100) / 10,
+  machine,
+  setup: { arch: '784-256-10', batch: B, optimizer: 'Adam lr 1e-3', steps: STEPS, warmup: WARMUP, tsSteps: TS_STEPS, reps: REPS, target: TARGET },
+  rows, ratios, raw: res,
+  tta: { nativeSeconds: nativeTta, torchSeconds: torchTta },
+  perOp: { nodegradUs: perOp, torchUs: torchOp },
+  peers: { tfjsWasm: tfWasm, tfjsCpu: tfCpu },
+};
+fs.writeFileSync(path.join(outDir, 'train.json'), JSON.stringify(out, null, 2) + '\n');
+log(`wrote bench/results/train.json (${out.seconds} s)`);
