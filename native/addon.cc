@@ -28,7 +28,7 @@ constexpr int kMaxThreads = 256;
 // The exports are plain enumerable properties, as a JS module's would be.
 constexpr napi_property_attributes kExported = static_cast<napi_property_attributes>(napi_enumerable);
 
-const ng::Simd kAllSimd[] = {ng::Simd::Scalar, ng::Simd::Avx2, ng::Simd::Neon};
+const ng::Simd kAllSimd[] = {ng::Simd::Scalar, ng::Simd::Avx2, ng::Simd::Avx512, ng::Simd::Neon};
 
 std::string SupportedList() {
   std::string s;
@@ -60,7 +60,7 @@ ng::Simd SimdFromEnv(Napi::Env env) {
   if (v.empty()) return ng::best_simd();
   ng::Simd s;
   if (!ng::parse_simd(v.c_str(), &s)) {
-    throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' is not a SIMD path (expected scalar, avx2 or neon)");
+    throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' is not a SIMD path (expected scalar, avx2, avx512 or neon)");
   }
   if (!ng::simd_supported(s)) {
     throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' cannot run with this CPU and binary (supported: " +

@@ -512,7 +512,7 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
       const supported = k.supportedSimd!();
       expect(supported).toContain('scalar');
       expect(supported).toContain(k.simd());
-      for (const s of supported) expect(['scalar', 'avx2', 'neon']).toContain(s);
+      for (const s of supported) expect(['scalar', 'avx2', 'avx512', 'neon']).toContain(s);
     });
 
     it('computes the same gemm on every supported path', () => {

@@ -12,7 +12,8 @@
  */
 
 export type BackendName = 'native' | 'ts';
-export type SimdPath = 'avx2' | 'neon' | 'scalar';
+/** avx512: the avx2 kernels plus AVX-512F GEMM tiles, on CPUs that have AVX-512F. */
+export type SimdPath = 'avx512' | 'avx2' | 'neon' | 'scalar';
 
 export interface Kernels {
   readonly name: BackendName;

@@ -196,7 +196,8 @@ MicroKernel pick_kernel(Simd simd) {
   if (!simd_supported(simd)) return ukernel_scalar;
   switch (simd) {
 #if defined(__x86_64__) || defined(_M_X64)
-    case Simd::Avx2: return ukernel_avx2;
+    case Simd::Avx2:
+    case Simd::Avx512: return ukernel_avx2;
 #endif
 #if defined(__aarch64__)
     case Simd::Neon: return ukernel_neon;
@@ -448,8 +449,8 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
     return;
   }
   const MicroKernel uk = pick_kernel(simd);
-  // The Avx2 path also runs 12-row tiles with AVX-512 when the CPU has it (same bits).
-  const bool wide = uk != ukernel_scalar && simd == Simd::Avx2 && use_avx512();
+  // The Avx512 path runs 12-row AVX-512 tiles where they fit (the same bits as the 6 x 16 AVX2 tile).
+  const bool wide = uk != ukernel_scalar && simd == Simd::Avx512;
   const int64_t lda = transA ? M : K, ldb = transB ? K : N, ldc = N;
   // Equal k-blocks (784 = 4 x 196, not 3 x 256 + 16); they depend on K alone.
   const int64_t kcs = ceil_div(K, ceil_div(K, KC));

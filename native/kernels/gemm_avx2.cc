@@ -8,7 +8,7 @@
 //
 // This file alone is built with -mavx2 -mfma (the AVX-512 function enables avx512f by a target
 // attribute, so no extra build flag is needed); it is only called after cpu.cc has checked the
-// CPU (see best_simd, use_avx512), so the rest of the binary stays baseline x86-64.
+// CPU (see best_simd, simd_supported), so the rest of the binary stays baseline x86-64.
 //
 // Both kernels compute each element as the same chain of fused multiply-adds in k order and
 // write back alike, so a tile has the same bits whichever kernel computes it.

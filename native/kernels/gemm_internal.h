@@ -71,9 +71,6 @@ void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const floa
                              int64_t rs_b, int64_t cs_b, float* c, int64_t ldc, int64_t mr,
                              int64_t n, float alpha, float beta);
 #endif
-// Whether the Avx2 path may use ukernel_avx512_12: the CPU (and OS) support AVX-512F and
-// NODEGRAD_NO_AVX512 is not set (tests use it to cover the AVX2-only kernel). Decided once.
-bool use_avx512();
 #if defined(__aarch64__)
 void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                   float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);

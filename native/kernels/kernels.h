@@ -17,7 +17,9 @@ namespace ng {
 class ThreadPool;  // threadpool.h
 
 // Which micro-kernels run. Chosen once at load from the CPU's features (see cpu.h).
-enum class Simd { Scalar, Avx2, Neon };
+// Avx512 is the Avx2 path plus AVX-512F GEMM tiles (12 x 32, 12 x 16, narrow-N); every other
+// kernel runs its AVX2 code there.
+enum class Simd { Scalar, Avx2, Avx512, Neon };
 
 // C = alpha * op(A) * op(B) + beta * C. With beta == 0, C is never read (it may hold NaN).
 // A is M x K (K x M when transA), B is K x N (N x K when transB).

@@ -148,7 +148,7 @@ void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, flo
   auto body = [&](int64_t i0, int64_t i1) {
     float* vm = vmax ? vmax + i0 : nullptr;
 #if defined(__x86_64__) || defined(_M_X64)
-    if (simd == Simd::Avx2 && simd_supported(Simd::Avx2)) {
+    if ((simd == Simd::Avx2 || simd == Simd::Avx512) && simd_supported(Simd::Avx2)) {
       adam_step_avx2(param + i0, m + i0, v + i0, vm, grad + i0, i1 - i0, step, lr, beta1, beta2,
                      eps, weight_decay, decoupled, amsgrad);
       return;

@@ -54,7 +54,7 @@ std::vector<float> randv(int64_t n, float lo = -1.0f, float hi = 1.0f) {
 
 std::vector<Simd> paths() {
   std::vector<Simd> out;
-  for (Simd s : {Simd::Scalar, Simd::Avx2, Simd::Neon})
+  for (Simd s : {Simd::Scalar, Simd::Avx2, Simd::Avx512, Simd::Neon})
     if (simd_supported(s)) out.push_back(s);
   return out;
 }
@@ -582,8 +582,7 @@ int main(int argc, char** argv) {
   using clk = std::chrono::steady_clock;
   std::printf("paths:");
   for (Simd s : paths()) std::printf(" %s", simd_name(s));
-  std::printf(" (best: %s)%s\n", simd_name(best_simd()),
-              gemm_detail::use_avx512() ? ", avx2 path uses AVX-512 tiles" : "");
+  std::printf(" (best: %s)\n", simd_name(best_simd()));
 
   struct {
     const char* name;
