@@ -17,7 +17,7 @@ if grep -qE 'package/(build|test)/' "$work/contents.txt"; then echo "FAIL: the t
 # A PATH with node and npm but no compiler, make or python.
 bin="$work/bin"
 mkdir -p "$bin"
-for tool in node npm npx; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
 nocc() { env -u CC -u CXX PATH="$bin" "$@"; }
 if nocc sh -c 'command -v c++ || command -v g++ || command -v cc' >/dev/null 2>&1; then
   echo "FAIL: a compiler is still on the restricted PATH"; exit 1
@@ -33,25 +33,49 @@ check() { # dir expected-backend
     ng.kernels().gemm(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 0, C);
     if (C.join() !== '19,22,43,50') { console.error('wrong gemm', C); process.exit(1); }
     console.log('ok: require, backend', got, JSON.stringify(ng.info()));
-  ")
+  " 2>"$work/require.err")
   (cd "$dir" && nocc node --input-type=module -e "
     import * as ng from 'nodegrad';
     if (ng.backend() !== '$want') process.exit(1);
     console.log('ok: import, backend', ng.backend());
-  ")
+  " 2>/dev/null)
+  # the main job from the installed package: trains, and says once when it falls back to TS
+  (cd "$dir" && nocc npx --no-install nodegrad train --epochs 2 --out "$dir/out" >"$work/train.out" 2>"$work/train.err") ||
+    { echo "FAIL: npx nodegrad train"; cat "$work/train.out" "$work/train.err"; exit 1; }
+  grep -qi 'test accuracy' "$work/train.out" || { echo "FAIL: no test accuracy"; cat "$work/train.out"; exit 1; }
+  [ -s "$dir/out/model.safetensors" ] && [ -s "$dir/out/training.svg" ] || { echo "FAIL: train wrote no model or plot"; exit 1; }
+  count() { grep -ci 'typescript backend' "$1" || true; }
+  if [ "$want" = ts ]; then
+    [ "$(count "$work/train.err")" = 1 ] || { echo "FAIL: train should say once that it uses the TS backend"; cat "$work/train.err"; exit 1; }
+    [ "$(count "$work/require.err")" = 1 ] || { echo "FAIL: require should warn once"; cat "$work/require.err"; exit 1; }
+  elif [ "$(count "$work/train.err")" != 0 ] || [ "$(count "$work/require.err")" != 0 ]; then
+    echo "FAIL: a fallback notice on the native backend"; cat "$work/train.err" "$work/require.err"; exit 1
+  fi
+  echo "ok: npx nodegrad train --epochs 2 ($(grep -i 'test accuracy' "$work/train.out" | head -1))"
+}
+
+install_into() { # dir tarball [extra package.json fields]
+  local dir=$1 tgz=$2 extra=${3:-}
+  mkdir -p "$dir"
+  (cd "$dir" && echo "{\"name\":\"t\",\"version\":\"1.0.0\",\"private\":true$extra}" > package.json &&
+    nocc npm install --no-audit --no-fund --foreground-scripts "$tgz" >"$work/install.out" 2>"$work/install.err") ||
+    { echo "FAIL: npm install into $dir"; cat "$work/install.out" "$work/install.err"; exit 1; }
 }
 
 echo "== install with prebuilds, no compiler"
-mkdir "$work/with"
-(cd "$work/with" && echo '{"name":"t","version":"1.0.0","private":true}' > package.json && nocc npm install --no-audit --no-fund "$work/$tarball" >/dev/null)
+install_into "$work/with" "$work/$tarball"
 check "$work/with" native
 
-echo "== install without prebuilds, no compiler"
-mkdir "$work/strip" "$work/without"
+echo "== install without prebuilds, no compiler (npm 11 skips dependency install scripts by default)"
+mkdir "$work/strip"
 tar -xzf "$work/$tarball" -C "$work/strip"
 rm -rf "$work/strip/package/prebuilds"
 tar -czf "$work/stripped.tgz" -C "$work/strip" package
-(cd "$work/without" && echo '{"name":"t","version":"1.0.0","private":true}' > package.json && nocc npm install --no-audit --no-fund "$work/stripped.tgz" 2>"$work/install.err" >/dev/null)
-grep -q 'TypeScript backend' "$work/install.err" || { echo "FAIL: install did not warn about the fallback"; cat "$work/install.err"; exit 1; }
+install_into "$work/without" "$work/stripped.tgz"
 check "$work/without" ts
+
+echo "== install without prebuilds, no compiler, install script allowed: it warns and exits 0"
+install_into "$work/allowed" "$work/stripped.tgz" ",\"allowScripts\":{\"file:$work/stripped.tgz\":true}"
+grep -q 'TypeScript backend' "$work/install.err" || { echo "FAIL: the install script did not warn about the fallback"; cat "$work/install.out" "$work/install.err"; exit 1; }
+check "$work/allowed" ts
 echo "pack test passed"
