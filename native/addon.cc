@@ -172,9 +172,10 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
-  // biasAdd(x, bias, N, C, y); y may be x.
-  Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
-    Args a(info, "biasAdd", 5);
+  // fn(x, bias, N, C, y) with y = f(x + bias) row by row (biasAdd, biasRelu); y may be x.
+  using BiasKernel = void (*)(float*, const float*, const float*, int64_t, int64_t);
+  Napi::Value BiasForward(const Napi::CallbackInfo& info, const char* fn, BiasKernel kernel) {
+    Args a(info, fn, 5);
     F32 x = a.Float32(0, "x"), bias = a.Float32(1, "bias");
     int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
     F32 y = a.Float32(4, "y");
@@ -184,9 +185,12 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     a.Need(y, "N*C", NC, N, C);
     a.SameOrDisjoint(y, x);
     a.Disjoint(y, bias);
-    if (NC > 0) ng::bias_add(y.data, x.data, bias.data, N, C);  // NC == 0: y is empty
+    if (NC > 0) kernel(y.data, x.data, bias.data, N, C);  // NC == 0: y is empty
     return info.Env().Undefined();
   }
+
+  // biasAdd(x, bias, N, C, y); y may be x.
+  Napi::Value BiasAdd(const Napi::CallbackInfo& info) { return BiasForward(info, "biasAdd", ng::bias_add); }
 
   // biasGrad(dy, N, C, dbias, accumulate).
   Napi::Value BiasGrad(const Napi::CallbackInfo& info) {
@@ -202,20 +206,9 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
-  // biasRelu(x, bias, N, C, y); y may be x.
+  // biasRelu(x, bias, N, C, y) = relu(x + bias); y may be x.
   Napi::Value BiasRelu(const Napi::CallbackInfo& info) {
-    Args a(info, "biasRelu", 5);
-    F32 x = a.Float32(0, "x"), bias = a.Float32(1, "bias");
-    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
-    F32 y = a.Float32(4, "y");
-    int64_t NC = Args::Mul(N, C);
-    a.Need(x, "N*C", NC, N, C);
-    a.Need(bias, "C", C);
-    a.Need(y, "N*C", NC, N, C);
-    a.SameOrDisjoint(y, x);
-    a.Disjoint(y, bias);
-    if (NC > 0) ng::bias_relu_forward(y.data, x.data, bias.data, N, C);  // NC == 0: y is empty
-    return info.Env().Undefined();
+    return BiasForward(info, "biasRelu", ng::bias_relu_forward);
   }
 
   // biasReluBackward(dy, y, N, C, dx, dbias, accumulate); dx may be dy.

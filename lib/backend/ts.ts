@@ -101,10 +101,9 @@ function softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, N:
   }
 }
 
-// y[n, c] = x[n, c] + bias[c]; y may be x.
-function biasAdd(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
-  const fn = 'biasAdd';
-  chk.count(fn, arguments.length, 5);
+// The checks of biasAdd and biasRelu: (x, bias, N, C, y), y may be x.
+function checkBiasForward(fn: string, argc: number, x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
+  chk.count(fn, argc, 5);
   chk.f32(fn, 'x', x);
   chk.f32(fn, 'bias', bias);
   chk.size(fn, 'N', N);
@@ -115,6 +114,11 @@ function biasAdd(x: Float32Array, bias: Float32Array, N: number, C: number, y: F
   chk.need(fn, 'y', y, 'N*C', N * C);
   chk.sameOrDisjoint(fn, 'y', y, 'x', x, N * C);
   chk.disjoint(fn, 'y', y, N * C, 'bias', bias, C);
+}
+
+// y[n, c] = x[n, c] + bias[c]; y may be x.
+function biasAdd(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
+  checkBiasForward('biasAdd', arguments.length, x, bias, N, C, y);
   for (let n = 0, o = 0; n < N; n++, o += C) {
     for (let c = 0; c < C; c++) y[o + c] = x[o + c] + bias[c];
   }
@@ -143,18 +147,7 @@ function biasGrad(dy: Float32Array, N: number, C: number, dbias: Float32Array, a
 
 // y[n, c] = max(x[n, c] + bias[c], 0): biasAdd then relu in one pass; y may be x.
 function biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
-  const fn = 'biasRelu';
-  chk.count(fn, arguments.length, 5);
-  chk.f32(fn, 'x', x);
-  chk.f32(fn, 'bias', bias);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'y', y);
-  chk.need(fn, 'x', x, 'N*C', N * C);
-  chk.need(fn, 'bias', bias, 'C', C);
-  chk.need(fn, 'y', y, 'N*C', N * C);
-  chk.sameOrDisjoint(fn, 'y', y, 'x', x, N * C);
-  chk.disjoint(fn, 'y', y, N * C, 'bias', bias, C);
+  checkBiasForward('biasRelu', arguments.length, x, bias, N, C, y);
   for (let n = 0, o = 0; n < N; n++, o += C) {
     for (let c = 0; c < C; c++) {
       // float32 sum first (as biasAdd stores it), then `s <= 0 ? 0 : s` (as relu)
