@@ -11,11 +11,13 @@
 //       tiles over two A and two B panels, 12 x 16 at an odd panel; leftovers on 6 x 16)
 // Narrow N (N <= NR, e.g. the 10-wide output layer): one B panel, A read in place, tasks over
 // rows -- packing A would cost as much as the product. With AVX-512 and transA, rows of C go
-// along the vector lanes instead (no lanes wasted on N = 10).
+// along the vector lanes instead (no lanes wasted on N = 10); with AVX-512, !transB and
+// several threads, op(B) is read in place too (a shared packed panel crossed cores each call).
 // Transposes are absorbed by the packing (and by the strides of the in-place A reads).
 //
 // Threads: one parallel_for per jc block, tasks over rows (and column panels) of C only,
-// never K. Problems under kParallelFlops run on the calling thread.
+// never K. Problems under kParallelFlops, or output-bound ones (small K, C within one L2),
+// run on the calling thread.
 // Reproducibility: C[i, j] = alpha * (sum over the k-blocks, in order) + ...; the k-blocks
 // depend only on K, and each tile's sum runs in k order inside one micro-kernel call, so the
 // value of C does not depend on how rows/columns are shared among threads.
@@ -234,13 +236,17 @@ class Slots {
     for (int i = 0; i < n; ++i) busy_[i].store(0);
   }
   int acquire() {
-    for (;;) {
-      for (int i = 0; i < n_; ++i) {
-        int expected = 0;
-        if (busy_[i].load(std::memory_order_relaxed) == 0 &&
-            busy_[i].compare_exchange_strong(expected, 1, std::memory_order_acquire))
-          return i;
-      }
+    // Each thread tries its own slot first, so the same buffer stays in the same core's caches
+    // from one gemm to the next (a buffer last written by the other core costs a transfer of
+    // every line when it is packed again).
+    static std::atomic<int> next_id{0};
+    thread_local const int id = next_id.fetch_add(1, std::memory_order_relaxed);
+    for (int j = 0;; ++j) {
+      const int i = (id + j) % n_;
+      int expected = 0;
+      if (busy_[i].load(std::memory_order_relaxed) == 0 &&
+          busy_[i].compare_exchange_strong(expected, 1, std::memory_order_acquire))
+        return i;
     }
   }
   void release(int i) { busy_[i].store(0, std::memory_order_release); }
@@ -273,6 +279,27 @@ void gemm_narrow(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool 
           ukernel_avx512_narrow_t(std::min(kcs, K - p0), A + p0 * lda + i, lda, B + p0 * rs_b,
                                   rs_b, cs_b, C + i * ldc, ldc, mr, N, alpha,
                                   p0 == 0 ? beta : 1.0f);
+      }
+    });
+    return;
+  }
+  if (wide && !transB && threads > 1) {
+    // op(B)'s rows are contiguous: read them in place (masked to N lanes), so no thread reads
+    // a panel another one packed -- on this path the packed panel crossing cores cost more
+    // than the product. Rows in units of 12, the last one clamped. Same bits as below.
+    const int64_t units = ceil_div(M, 2 * MR);
+    const int64_t rs_a = transA ? 1 : lda, cs_a = transA ? lda : 1;
+    const int64_t tasks = threads <= 1 ? 1 : std::min<int64_t>(units, 4 * threads);
+    run(pool, threads, tasks, [&](int64_t t) {
+      const int64_t u0 = units * t / tasks, u1 = units * (t + 1) / tasks;
+      for (int64_t p0 = 0; p0 < K; p0 += kcs) {
+        const int64_t kc = std::min(kcs, K - p0);
+        for (int64_t u = u0; u < u1; ++u) {
+          const int64_t i = u * 2 * MR;
+          ukernel_avx512_12_bn(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, B + p0 * ldb, ldb,
+                               C + i * ldc, ldc, std::min(2 * MR, M - i), N, alpha,
+                               p0 == 0 ? beta : 1.0f);
+        }
       }
     });
     return;
@@ -455,7 +482,8 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
   // Equal k-blocks (784 = 4 x 196, not 3 x 256 + 16); they depend on K alone.
   const int64_t kcs = ceil_div(K, ceil_div(K, KC));
   const double flops = 2.0 * double(M) * double(N) * double(K);
-  const int threads = flops < kParallelFlops ? 1 : pool.size();
+  const bool out_bound = K <= kSerialMaxK && M * N <= kSerialMaxC;
+  const int threads = flops < kParallelFlops || out_bound ? 1 : pool.size();
   if (N <= NR) {
     gemm_narrow(uk, wide, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
                 ldc);

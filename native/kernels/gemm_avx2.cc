@@ -256,6 +256,57 @@ __attribute__((target("avx512f"))) void ukernel_avx512_12(int64_t kc, const floa
   }
 }
 
+// Narrow N, B read in place: C[0:mr, 0:nr] (mr <= 12, nr <= NR) from op(A) unpacked (row i at
+// a + i * rs_a, column stride cs_a) and op(B) row k at b + k * ldb (nr valid columns; the
+// masked lanes are not read, they count as the zero padding of a packed panel). Rows past mr
+// read row mr - 1 and are not written. Same fma chain and write-back as ukernel_avx512_12.
+__attribute__((target("avx512f"))) void ukernel_avx512_12_bn(int64_t kc, const float* a,
+                                                              int64_t rs_a, int64_t cs_a,
+                                                              const float* b, int64_t ldb,
+                                                              float* c, int64_t ldc, int64_t mr,
+                                                              int64_t nr, float alpha,
+                                                              float beta) {
+  const __mmask16 m = nr >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1u);
+  const float* r[12];
+  for (int64_t i = 0; i < 12; ++i) r[i] = a + (i < mr ? i : mr - 1) * rs_a;
+  __m512 acc[12];
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+  __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+  __m512 c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps(), c8 = _mm512_setzero_ps();
+  __m512 c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k, b += ldb) {
+    const int64_t o = k * cs_a;
+    const __m512 bv = _mm512_maskz_loadu_ps(m, b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(r[0][o]), bv, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(r[1][o]), bv, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(r[2][o]), bv, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(r[3][o]), bv, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(r[4][o]), bv, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(r[5][o]), bv, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(r[6][o]), bv, c6);
+    c7 = _mm512_fmadd_ps(_mm512_set1_ps(r[7][o]), bv, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(r[8][o]), bv, c8);
+    c9 = _mm512_fmadd_ps(_mm512_set1_ps(r[9][o]), bv, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(r[10][o]), bv, c10);
+    c11 = _mm512_fmadd_ps(_mm512_set1_ps(r[11][o]), bv, c11);
+  }
+  acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5;
+  acc[6] = c6; acc[7] = c7; acc[8] = c8; acc[9] = c9; acc[10] = c10; acc[11] = c11;
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == 0.0f) {
+    for (int64_t i = 0; i < mr; ++i)
+      _mm512_mask_storeu_ps(c + i * ldc, m, _mm512_mul_ps(va, acc[i]));
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+    for (int64_t i = 0; i < mr; ++i) {
+      float* ci = c + i * ldc;
+      const __m512 old = _mm512_maskz_loadu_ps(m, ci);
+      _mm512_mask_storeu_ps(ci, m,
+                            _mm512_add_ps(_mm512_mul_ps(va, acc[i]), _mm512_mul_ps(vb, old)));
+    }
+  }
+}
+
 // 12 x 32 tile: two packed 6-row A panels (the second at a + MR * kc) times two adjacent packed
 // B panels (the second at b + kc * NR; its valid columns are nr2 <= NR). 24 zmm accumulators;
 // per k, two B loads and twelve broadcasts feed 24 fmas, so the loads no longer bound it.

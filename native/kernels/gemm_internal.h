@@ -26,17 +26,28 @@ namespace gemm_detail {
 // NEON's 32 q registers (24 accumulators, 4 B vectors, 2 A vectors).
 constexpr int64_t MR = 6;
 constexpr int64_t NR = 16;
-constexpr int64_t KC = 256;   // 16 KB B panel in L1 (32 KB), 6 KB A panel
-constexpr int64_t MC = 144;   // 144 KB A block in L2 (512 KB); multiple of MR
+// KC = 512: a 12 x 32 AVX-512 tile then streams a 64 KB B panel pair from L2 (L2 -> L1 keeps
+// up with it), and C is read and written K / KC times instead of twice as often: measured on a
+// Zen 5 (48 KB L1, 1 MB L2), 2 threads, 1024^3 and 2048^3 ran ~10% faster than with KC = 256
+// (KC = 1024 about the same as 512, 384 and below slower).
+constexpr int64_t KC = 512;   // 32 KB B panel, 12 KB A panel
+constexpr int64_t MC = 144;   // 288 KB A block in L2 (1 MB); multiple of MR
 constexpr int64_t NC = 4096;  // multiple of NR
 // The whole K x NC block of B is packed at once (each k-block's KC x NC slice in turn is the
 // one in use); NC shrinks so that it holds at most this many floats (8 MB).
 constexpr int64_t kPackBFloats = int64_t(2) << 20;
 
 // Below this many flops (2*M*N*K) a gemm runs on the calling thread alone: handing work to
-// the pool costs more than it saves. The 10-wide MLP products (1.3 Mflop, ~13 us on one core
-// with AVX-512) still gain ~1.3x from a second thread when the workers are spinning.
+// the pool costs more than it saves. The 10-wide MLP products (1.3 Mflop, ~12 us on one core
+// with AVX-512) are above it: the N = 10 one gains ~1.35x from a second thread.
 constexpr double kParallelFlops = 1.0e6;
+// Output-bound products also run on one thread: with K <= kSerialMaxK (<= 64 flops per
+// element of C) and C no bigger than one core's L2, writing C is the cost, and a second core
+// writing half of it made the whole slower, not faster (measured, 2 threads vs 1:
+// 256x256x10 NT 20 us vs 8.7, 256x256x32 24 vs 22, 1024x256x10 51 vs 35; 256x256x48 and
+// 2048x2048x10, whose C spills to memory, do gain from a second thread).
+constexpr int64_t kSerialMaxK = 32;
+constexpr int64_t kSerialMaxC = int64_t(1) << 18;  // floats of C (1 MB)
 
 // A micro-kernel computes one tile
 //   C[i, j] = alpha * sum_k a(i, k) * b[k * NR + j] + beta * C[i, j]   (i < mr, j < nr)
@@ -60,6 +71,12 @@ void ukernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const 
 // which of the two computes a tile does not change its bits.
 void ukernel_avx512_12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                        float* c, int64_t ldc, int64_t nr, float alpha, float beta);
+// AVX-512F, narrow N with B read in place: C[0:mr, 0:nr] (mr <= 12, nr <= NR), op(A) unpacked
+// as above, op(B)(k, j) = b[k * ldb + j] (j < nr; nothing past column nr is read). Rows past mr
+// read row mr - 1 and are not written. Same per-element arithmetic as ukernel_avx512_12.
+void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                          int64_t ldb, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
+                          float beta);
 // AVX-512F, 12 x (16 + nr2) tile: two packed A panels (second at a + MR * kc) times two adjacent
 // packed B panels (second at b + kc * NR, nr2 <= NR valid columns); the first B panel is full.
 void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
