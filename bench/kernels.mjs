@@ -13,17 +13,12 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, opt } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const { backends, info } = require('../dist/backend/index.js');
 
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : dflt;
-};
 const MIN_TIME = opt('--min-time', 0.3); // seconds per measurement
 const U32 = 2 ** -24;
 

@@ -11,15 +11,11 @@
 // Usage: node bench/smoke.mjs [--min-ratio 5] [--rounds 15] [--threads 1]   (after `npm run build:ts`)
 // Exit 0 when the ratio holds, 1 when it does not (or the check fails), 2 without the addon.
 import { createRequire } from 'node:module';
+import { opt, median } from './util.mjs';
 
 const require = createRequire(import.meta.url);
 const ng = require('../dist/index.js');
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : dflt;
-};
 const MIN_RATIO = opt('--min-ratio', 5);
 const ROUNDS = opt('--rounds', 15);
 const THREADS = opt('--threads', 1);
@@ -71,7 +67,6 @@ function step(s) {
   });
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const started = performance.now();
 const nat = setup('native'), ts = setup('ts');

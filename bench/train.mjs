@@ -25,18 +25,13 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, opt, median } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
 const require = createRequire(import.meta.url);
 const ng = require('../dist/index.js');
 
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : dflt;
-};
 const REPS = opt('--reps', 3);
 const STEPS = opt('--steps', 234); // one epoch of full batches, as train_torch.py
 const WARMUP = 30;
@@ -48,11 +43,6 @@ const ANCHORS = process.env.NODEGRAD_ANCHORS ?? path.join(root, '..', 'shared', 
 const DATA_DIR = process.env.FASHION_MNIST_DIR ?? path.join(root, '..', 'shared', 'data', 'fashion-mnist');
 const PYTHON = '/usr/bin/python3';
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const log = (...a) => console.error('[bench]', ...a);
 
 // ---------------------------------------------------------------------------------------------
