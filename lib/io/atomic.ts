@@ -10,13 +10,16 @@ export type AtomicData = Uint8Array | Iterable<Uint8Array>;
 
 /**
  * Replaces `file` with `data` (a Buffer/Uint8Array, or an iterable of chunks written in order)
- * atomically, synchronously. The temporary file (`.<name>.<random>.tmp` in the same directory,
- * so the rename cannot cross file systems) is removed on any error, and the error is rethrown.
- * An existing target's permission bits are kept.
+ * atomically, synchronously. The temporary file (`.<name>.<pid>-<random>.tmp` in the same
+ * directory, so the rename cannot cross file systems) is removed on any error, and the error is
+ * rethrown. An existing target's permission bits are kept. A process killed mid-save cannot
+ * remove its temporary file; the next successful save of the same file removes those whose
+ * process is no longer running on this machine.
  */
 export function writeFileAtomic(file: string, data: AtomicData): void {
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const base = path.basename(file);
+  const tmp = path.join(dir, `.${base}.${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
   let mode = 0o666;
   try {
     mode = fs.statSync(file).mode & 0o7777;
@@ -51,6 +54,38 @@ export function writeFileAtomic(file: string, data: AtomicData): void {
     throw err;
   }
   fsyncDir(dir);
+  removeStaleTemps(dir, base);
+}
+
+/** Deletes `.<base>.<pid>-<hex>.tmp` files left by processes that no longer run. Best effort. */
+function removeStaleTemps(dir: string, base: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${base}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)-[0-9a-f]{12}$/.exec(name.slice(prefix.length, -4));
+    if (m === null || isRunning(Number(m[1]))) continue;
+    try {
+      fs.unlinkSync(path.join(dir, name));
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true; // our own save in progress (re-entrant use)
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
 }
 
 function writeAll(fd: number, chunk: Uint8Array): void {
