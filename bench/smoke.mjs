@@ -2,7 +2,7 @@
 // cross-entropy, Adam, batch 256) at least MIN_RATIO times as fast as the TS backend, one
 // training step against one, in the same run. Robust to a noisy machine: the two backends
 // alternate round by round, each round takes the best of a few native steps against one TS
-// step, and the verdict is the median over the rounds' ratios.
+// step, and the verdict is the median over the rounds' ratios (up to three attempts, below).
 // Before timing, one step on each backend from the same weights must give the same loss.
 // Native runs on one thread by default (--threads N to change it): one core against one core,
 // so a busy neighbour on a small CI machine cannot stall the pool's hand-off and flip the
@@ -79,28 +79,47 @@ if (!(Math.abs(l0n - l0t) <= 1e-4 * Math.max(1, Math.abs(l0t)))) {
 }
 for (let i = 0; i < 3; i++) { step(nat); step(ts); } // warm-up (JIT, pools, page faults)
 
-const ratios = [], nms = [], tms = [];
-let lastN = 0, lastT = 0;
-for (let r = 0; r < ROUNDS; r++) {
-  const n = [];
-  for (let i = 0; i < 5; i++) { const [ms, l] = step(nat); n.push(ms); lastN = l; }
-  const [t, l] = step(ts);
-  lastT = l;
-  const nBest = Math.min(...n);
-  if (process.env.SMOKE_DEBUG) console.error(n.map((v) => v.toFixed(2)).join(" "), "ts", t.toFixed(1));
-  nms.push(nBest);
-  tms.push(t);
-  ratios.push(t / nBest);
+// One attempt: ROUNDS rounds of (best of 5 native steps, 1 TS step); the median ratio.
+let lastN = 0, lastT = 0, steps = 0;
+function attempt() {
+  const ratios = [], nms = [], tms = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const n = [];
+    for (let i = 0; i < 5; i++) { const [ms, l] = step(nat); n.push(ms); lastN = l; }
+    const [t, l] = step(ts);
+    lastT = l;
+    steps++;
+    const nBest = Math.min(...n);
+    if (process.env.SMOKE_DEBUG) console.error(n.map((v) => v.toFixed(2)).join(' '), 'ts', t.toFixed(1));
+    nms.push(nBest);
+    tms.push(t);
+    ratios.push(t / nBest);
+  }
+  return { ratio: median(ratios), nativeMs: median(nms), tsMs: median(tms) };
 }
-const ratio = median(ratios);
-if (!Number.isFinite(lastN) || !Number.isFinite(lastT)) {
-  console.error(`smoke: FAIL: non-finite loss (native ${lastN}, ts ${lastT})`);
-  process.exit(1);
+
+// A neighbour busy on the same physical core (these are shared VMs) can slow the vector code a
+// few times over for a while; a regression (say, native stuck on its scalar path, about as fast
+// as TS) fails every attempt. So: up to ATTEMPTS attempts, a second apart; one passing is enough.
+const ATTEMPTS = 3;
+let result;
+for (let a = 1; a <= ATTEMPTS; a++) {
+  result = attempt();
+  if (!Number.isFinite(lastN) || !Number.isFinite(lastT)) {
+    console.error(`smoke: FAIL: non-finite loss (native ${lastN}, ts ${lastT})`);
+    process.exit(1);
+  }
+  if (result.ratio >= MIN_RATIO) break;
+  if (a < ATTEMPTS) {
+    console.error(`smoke: attempt ${a}: native is only ${result.ratio.toFixed(1)}x ts (${result.nativeMs.toFixed(2)} vs ${result.tsMs.toFixed(2)} ms/step); trying again`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  }
 }
+const { ratio, nativeMs, tsMs } = result;
 const secs = ((performance.now() - started) / 1000).toFixed(1);
-const msg = `native (${THREADS} thread${THREADS === 1 ? '' : 's'}) ${median(nms).toFixed(2)} ms/step, ts ${median(tms).toFixed(2)} ms/step: native is ${ratio.toFixed(1)}x ts ` +
+const msg = `native (${THREADS} thread${THREADS === 1 ? '' : 's'}) ${nativeMs.toFixed(2)} ms/step, ts ${tsMs.toFixed(2)} ms/step: native is ${ratio.toFixed(1)}x ts ` +
   `(median of ${ROUNDS} rounds; need >= ${MIN_RATIO}x); first-step loss native ${l0n.toFixed(6)}, ts ${l0t.toFixed(6)}; ` +
-  `last loss native ${lastN.toFixed(4)} (${ROUNDS * 5 + 4} steps), ts ${lastT.toFixed(4)} (${ROUNDS + 4} steps); ${secs} s`;
+  `last loss native ${lastN.toFixed(4)} (${steps * 5 + 4} steps), ts ${lastT.toFixed(4)} (${steps + 4} steps); ${secs} s`;
 if (ratio >= MIN_RATIO) {
   console.log(`smoke: ok: ${msg}`);
 } else {
