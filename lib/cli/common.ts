@@ -289,6 +289,14 @@ export function buildOptimizer(name: OptimizerName, params: ReturnType<nn.Module
 
 // ---- backend flags ----
 
+/** What train and lr-sweep train on: the data and the model's shape. */
+export const DATA_MODEL_OPTIONS: OptionSpec[] = [
+  { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'digits' },
+  { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file (quick runs)' },
+  { name: 'model', type: 'string', choices: ['mlp', 'softmax'], help: 'softmax = one Linear layer (linear scores + softmax)', defaultText: 'mlp' },
+  { name: 'hidden', type: 'numbers', min: 1, arg: 'N,N,...', help: 'hidden layer sizes of the MLP', defaultText: '128,64; 256,128 for images' },
+];
+
 export const BACKEND_OPTIONS: OptionSpec[] = [
   { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'kernels to run on', defaultText: 'native when it loads' },
   { name: 'threads', type: 'int', min: 1, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, TrainingDivergedError, type LossFn } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import {
-  BACKEND_OPTIONS, DATA_HELP, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeModel, fitPreprocess,
+  BACKEND_OPTIONS, DATA_MODEL_OPTIONS, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeModel, fitPreprocess,
   loadSplits, standardizeDataset, writeText,
 } from '../common.js';
 import { settings } from './train.js';
@@ -22,10 +22,7 @@ export const spec: CommandSpec = {
   options: [
     { name: 'lrs', type: 'numbers', min: 0, positive: true, arg: 'X,Y,...', help: 'learning rates to try', defaultText: '1e-3,1e-2,1e-1,1,10' },
     { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'the optimizer of every run', defaultText: 'sgd' },
-    { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'digits' },
-    { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file' },
-    { name: 'model', type: 'string', choices: ['mlp', 'softmax'], help: 'softmax = one Linear layer', defaultText: 'mlp' },
-    { name: 'hidden', type: 'numbers', min: 1, arg: 'N,N,...', help: 'hidden layer sizes of the MLP', defaultText: '128,64; 256,128 for images' },
+    ...DATA_MODEL_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs of each run', defaultText: '2' },
     { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32' },
     { name: 'seed', type: 'int', min: 0, arg: 'N', help: 'seed of initialisation and shuffling', defaultText: '1' },

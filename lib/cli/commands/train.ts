@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import {
-  BACKEND_OPTIONS, DATA_HELP, DEFAULT_LR, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeBackend,
+  BACKEND_OPTIONS, DATA_MODEL_OPTIONS, DEFAULT_LR, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeBackend,
   describeModel, fitPreprocess, int, loadSplits, metadataFor, parseDataSpec, pct, requireFile, seconds,
   standardizeDataset, writeText, type DataSpec, type OptimizerName,
 } from '../common.js';
@@ -14,10 +14,7 @@ export const spec: CommandSpec = {
   summary: 'Trains a classifier (an MLP, or softmax regression), prints its test accuracy, and writes\nmodel.safetensors and training.svg.',
   usage: 'nodegrad train [options]',
   options: [
-    { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'digits' },
-    { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file (quick runs)' },
-    { name: 'model', type: 'string', choices: ['mlp', 'softmax'], help: 'softmax = one Linear layer (linear scores + softmax)', defaultText: 'mlp' },
-    { name: 'hidden', type: 'numbers', min: 1, arg: 'N,N,...', help: 'hidden layer sizes of the MLP', defaultText: '128,64; 256,128 for images' },
+    ...DATA_MODEL_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs to train', defaultText: '20 digits/csv, 10 images' },
     { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32 digits/csv, 128 images' },
     { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'momentum/nesterov = SGD with momentum 0.9', defaultText: 'adam' },
