@@ -31,7 +31,9 @@ export {
 } from './data/index.js';
 export type { Batch, DataLoaderOptions, LoaderState, DatasetInit, SplitOptions, Standardizer, CsvOptions } from './data/index.js';
 export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
-export type { EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callbacks, ProgressMode, StepInfo } from './train/index.js';
+export type {
+  EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callback, Callbacks, FitContext, BatchLoss, ProgressMode, StepInfo,
+} from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 
 // plots

@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../lib/tensor/tensor.js';
-import { Adagrad, Adam, SGD, lrScheduler, type Optimizer } from '../lib/optim/index.js';
+import { Adagrad, Adam, AdamW, SGD, lrScheduler, optimizerFromSpec, schedulerFromSpec, type Optimizer } from '../lib/optim/index.js';
 
 interface SchedConfig {
   name: string;
@@ -166,5 +166,38 @@ describe('scheduler semantics', () => {
 
   test('resuming with lastEpoch needs initialLr in every group', () => {
     expect(() => new lrScheduler.StepLR(makeOptimizer('SGD'), { stepSize: 2, lastEpoch: 5 })).toThrow(/initialLr/);
+  });
+});
+
+describe('when a scheduler is stepped, and the factory', () => {
+  test('each scheduler says when fit steps it: OneCycleLR per batch, ReduceLROnPlateau on a metric, the others per epoch', () => {
+    const opt = makeOptimizer('SGD');
+    const kinds = [
+      new lrScheduler.StepLR(opt, { stepSize: 2 }),
+      new lrScheduler.MultiStepLR(makeOptimizer('SGD'), { milestones: [2] }),
+      new lrScheduler.ExponentialLR(makeOptimizer('SGD'), { gamma: 0.9 }),
+      new lrScheduler.CosineAnnealingLR(makeOptimizer('SGD'), { tMax: 5 }),
+      new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: 0.1, totalSteps: 10 }),
+      new lrScheduler.ReduceLROnPlateau(makeOptimizer('SGD')),
+    ].map((s) => s.stepOn);
+    expect(kinds).toEqual(['epoch', 'epoch', 'epoch', 'epoch', 'batch', 'metric']);
+  });
+
+  test('stepOn is not part of the state dict (torch\'s keys only)', () => {
+    const s = new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: 0.1, totalSteps: 10 });
+    expect(Object.keys(s.stateDict())).not.toContain('step_on');
+    expect(Object.keys(s.stateDict())).not.toContain('stepOn');
+  });
+
+  test('optimizerFromSpec and schedulerFromSpec build what a description names, by short or torch name', () => {
+    const p = new Tensor(new Float32Array(2), [2], true);
+    const opt = optimizerFromSpec({ type: 'AdamW', lr: 0.01, weightDecay: 0.1 }, [p]);
+    expect(opt).toBeInstanceOf(AdamW);
+    expect(opt.paramGroups[0]).toMatchObject({ lr: 0.01, weightDecay: 0.1 });
+    expect(optimizerFromSpec({ type: 'sgd', lr: 0.1, momentum: 0.9 }, [p])).toBeInstanceOf(SGD);
+    expect(schedulerFromSpec({ type: 'onecycle', maxLr: 0.1, totalSteps: 5 }, opt)).toBeInstanceOf(lrScheduler.OneCycleLR);
+    expect(schedulerFromSpec({ type: 'ReduceLROnPlateau', patience: 1 }, opt)).toBeInstanceOf(lrScheduler.ReduceLROnPlateau);
+    expect(() => optimizerFromSpec({ type: 'lion' } as never, [p])).toThrow(/optimizer.type must be 'sgd'.*got 'lion'/);
+    expect(() => schedulerFromSpec('step' as never, opt)).toThrow(new TypeError("scheduler must be an object with a string type, got 'step'"));
   });
 });

@@ -13,3 +13,5 @@ export type {
   SGDOptions, SGDHyper, AdagradOptions, AdagradHyper, RMSpropOptions, RMSpropHyper, AdamOptions, AdamHyper,
 } from './optimizers.js';
 export * as lrScheduler from './lr_scheduler.js';
+export { optimizerFromSpec, schedulerFromSpec } from './factory.js';
+export type { OptimizerSpec, SchedulerSpec } from './factory.js';

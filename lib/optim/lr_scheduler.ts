@@ -53,6 +53,12 @@ function restore(obj: object, dict: Record<string, unknown>): void {
   }
 }
 
+/**
+ * When a training loop calls step(): after every batch, after every epoch, or after every epoch
+ * with the monitored metric (fit reads it; torch leaves it to the user's loop).
+ */
+export type StepOn = 'batch' | 'epoch' | 'metric';
+
 export interface SchedulerOptions {
   /** The index of the last epoch when resuming (groups must then hold initialLr); default -1. */
   lastEpoch?: number;
@@ -87,6 +93,12 @@ export abstract class LRScheduler {
     this.lastEpoch = lastEpoch;
     this.stepCount = 0;
     this.step();
+  }
+
+  // A getter, not a field: stateDict() holds own fields only, in torch's key names.
+  /** Stepped once per epoch, unless the subclass says otherwise. */
+  get stepOn(): 'batch' | 'epoch' {
+    return 'epoch';
   }
 
   /** The learning rates for this.lastEpoch, from the groups' current ones (chainable form). */
@@ -325,6 +337,11 @@ export class OneCycleLR extends LRScheduler {
     this.init(lastEpoch);
   }
 
+  /** The 1cycle schedule counts batches, not epochs. */
+  override get stepOn(): 'batch' {
+    return 'batch';
+  }
+
   private setMomentum(g: ParamGroup, m: number): void {
     if (this.useBeta1) g.betas = [m, ...(g.betas as number[]).slice(1)];
     else g.momentum = m;
@@ -433,6 +450,11 @@ export class ReduceLROnPlateau {
     return a > best + this.threshold;
   }
 
+  /** Stepped once per epoch with the monitored value (fit: the validation loss, else the training loss). */
+  get stepOn(): 'metric' {
+    return 'metric';
+  }
+
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
@@ -477,3 +499,6 @@ export class ReduceLROnPlateau {
     if (this.best === null) this.best = this.modeWorse; // JSON turned the initial infinity into null
   }
 }
+
+/** Every scheduler fit can step; `stepOn` tells which kind it is. */
+export type Scheduler = LRScheduler | ReduceLROnPlateau;

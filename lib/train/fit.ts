@@ -5,55 +5,20 @@
  */
 import { Tensor, noGrad, softmaxCrossEntropy, svmLoss, argmax } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
-import { Dataset, DataLoader, type LoaderState } from '../data/index.js';
-import { Optimizer, Adam, lrScheduler } from '../optim/index.js';
-import { globalRng, type RngState } from '../random.js';
-import { makeProgress, type ProgressMode, type StepInfo } from './progress.js';
-import { saveTree, loadTree } from './serialize.js';
+import { Dataset, DataLoader } from '../data/index.js';
+import { Optimizer, Adam, type lrScheduler } from '../optim/index.js';
+import { globalRng } from '../random.js';
+import type { ProgressMode, ProgressStream } from './progress.js';
+import type { EpochRecord, History, StepInfo } from './record.js';
+import {
+  CallbackList, userCallbacks, ProgressCallback, DivergenceStop, SchedulerStep, EarlyStoppingCallback, ModelCheckpoint,
+  resumeFrom, type Callback, type Callbacks, type EarlyStopping, type FitContext,
+} from './callbacks/index.js';
 
-export interface EpochRecord {
-  /** 1-based. */
-  epoch: number;
-  /** Mean training loss over the epoch's batches (weighted by batch size). */
-  loss: number;
-  /** Training accuracy over the epoch, 0..1 (measured on the fly, in training mode). */
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  /** The first group's learning rate during the epoch's last step. */
-  lr: number;
-  seconds: number;
-  samplesPerSecond: number;
-}
-
-export interface History {
-  epochs: EpochRecord[];
-  /** True when early stopping ended the run. */
-  stoppedEarly: boolean;
-  /** The epoch with the best monitored value (with early stopping), else the last. */
-  bestEpoch: number;
-}
+export type { EpochRecord, History, StepInfo, Callback, Callbacks, EarlyStopping, FitContext };
+export { TrainingDivergedError } from './callbacks/index.js';
 
 export type LossFn = (output: Tensor, labels: Int32Array) => Tensor;
-type Scheduler = lrScheduler.LRScheduler | lrScheduler.ReduceLROnPlateau;
-
-export interface EarlyStopping {
-  /** Epochs without improvement before stopping. */
-  patience: number;
-  /** Default 'valLoss' (or 'loss' without validation data). */
-  monitor?: 'valLoss' | 'valAccuracy' | 'loss' | 'accuracy';
-  /** Smallest change that counts as an improvement (default 0). */
-  minDelta?: number;
-  /** Put back the best epoch's weights at the end (default true). */
-  restoreBest?: boolean;
-}
-
-export interface Callbacks {
-  /** After every optimizer step. */
-  onStep?(info: StepInfo): void;
-  /** After every epoch; return false to stop training. */
-  onEpochEnd?(record: EpochRecord, history: History): void | boolean;
-}
 
 export interface FitOptions {
   train: Dataset;
@@ -65,14 +30,15 @@ export interface FitOptions {
   optimizer?: Optimizer<{ lr: number }>;
   /** 'crossEntropy' (default), 'svm' (the lecture's multiclass hinge loss) or a function. */
   loss?: 'crossEntropy' | 'svm' | LossFn;
-  /** Stepped every epoch; OneCycleLR every batch; ReduceLROnPlateau with the monitored loss. */
-  scheduler?: Scheduler;
+  /** Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss (ReduceLROnPlateau). */
+  scheduler?: lrScheduler.Scheduler;
+  /** Hooks called around the loop (see Callback); run after fit's own progress output and before early stopping. */
   callbacks?: Callbacks;
   earlyStopping?: EarlyStopping;
   /** 'auto' (a bar on a terminal, lines otherwise), 'bar', 'lines', 'json', 'silent' or false. */
   progress?: ProgressMode | boolean;
   /** Where progress goes (default process.stderr). */
-  progressStream?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  progressStream?: ProgressStream;
   /** Shuffle each epoch (default true), seeded by `seed` (default: drawn from the global generator). */
   shuffle?: boolean;
   seed?: number;
@@ -81,19 +47,6 @@ export interface FitOptions {
   checkpointEvery?: number;
   /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. */
   resume?: string;
-}
-
-/** Thrown when the loss stops being finite. */
-export class TrainingDivergedError extends Error {
-  constructor(
-    message: string,
-    readonly epoch: number,
-    readonly step: number,
-    readonly parameter: string | null,
-  ) {
-    super(message);
-    this.name = 'TrainingDivergedError';
-  }
 }
 
 function lossFunction(loss: FitOptions['loss']): LossFn {
@@ -142,194 +95,148 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
   }
 }
 
-interface CheckpointState {
-  epoch: number;
-  model: Record<string, Float32Array>;
-  optimizer: unknown;
-  scheduler: unknown;
-  rng: RngState;
-  loader: LoaderState;
-  history: History;
-  best: { value: number; epoch: number; bad: number; weights: Record<string, Float32Array> | null };
+/** The run's state as callbacks see it (FitContext). */
+class Run implements FitContext {
+  epoch = 0;
+  stopRequested = false;
+  readonly history: History = { epochs: [], stoppedEarly: false, bestEpoch: 0 };
+  readonly steps: number;
+  readonly callbacks: CallbackList;
+
+  constructor(
+    readonly model: Module,
+    readonly optimizer: Optimizer<{ lr: number }>,
+    readonly loader: DataLoader,
+    readonly epochs: number,
+    callbacks: Callback[],
+  ) {
+    this.steps = loader.length;
+    this.callbacks = new CallbackList(callbacks, this);
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  log(text: string): void {
+    this.callbacks.log(text);
+  }
 }
 
-export function fit(model: Module, options: FitOptions): History {
-  const { train, validation } = options;
+/** The options' checks, in the order users meet them; gives the defaulted sizes. */
+function checkOptions(model: Module, { train, validation, ...o }: FitOptions): { epochs: number; batchSize: number } {
   if (!(train instanceof Dataset)) throw new TypeError('fit: train must be a Dataset');
   if (validation !== undefined && !(validation instanceof Dataset)) throw new TypeError('fit: validation must be a Dataset');
-  const epochs = options.epochs ?? 10;
+  const epochs = o.epochs ?? 10;
   checkInt('epochs', epochs, 0);
-  const batchSize = options.batchSize ?? 256;
+  const batchSize = o.batchSize ?? 256;
   checkInt('batchSize', batchSize, 1);
   if (train.length === 0) throw new RangeError('fit: the training set is empty');
   checkFinite(train, 'the training set');
   if (validation !== undefined) checkFinite(validation, 'the validation set');
   checkModelFits(model, train, 'the training set');
   if (validation !== undefined && validation.length > 0) checkModelFits(model, validation, 'the validation set');
+  return { epochs, batchSize };
+}
+
+/**
+ * Trains `model` on `options.train`: each epoch one shuffled pass of optimizer steps, then the
+ * validation figures, then the callbacks (see Callback for the order of hooks).
+ */
+export function fit(model: Module, options: FitOptions): History {
+  const { epochs, batchSize } = checkOptions(model, options);
+  const { validation } = options;
   const lossFn = lossFunction(options.loss);
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
-  const scheduler = options.scheduler;
-  const perBatchScheduler = scheduler instanceof lrScheduler.OneCycleLR;
-  const progress = makeProgress(options.progress, options.progressStream);
-  const early = options.earlyStopping;
-  const monitor = early?.monitor ?? (validation ? 'valLoss' : 'loss');
-  if (early !== undefined) checkInt('earlyStopping.patience', early.patience, 0);
-  const maximize = monitor === 'valAccuracy' || monitor === 'accuracy';
-  const minDelta = early?.minDelta ?? 0;
+  const callbacks: Callback[] = [
+    new DivergenceStop(),
+    ...(options.scheduler !== undefined ? [new SchedulerStep(options.scheduler)] : []),
+    new ProgressCallback(options.progress, options.progressStream),
+    ...userCallbacks(options.callbacks),
+    new EarlyStoppingCallback(options.earlyStopping, validation !== undefined),
+  ];
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkInt('checkpointEvery', checkpointEvery, 1);
+  if (options.checkpoint !== undefined) callbacks.push(new ModelCheckpoint(options.checkpoint, checkpointEvery, () => run.callbacks));
 
-  const loader = new DataLoader(train, {
+  const loader = new DataLoader(options.train, {
     batchSize,
     shuffle: options.shuffle ?? true,
     seed: options.seed ?? globalRng.int(2 ** 31),
   });
-  const named = model.namedParameters();
-  const history: History = { epochs: [], stoppedEarly: false, bestEpoch: 0 };
-  let best = { value: maximize ? -Infinity : Infinity, epoch: 0, bad: 0, weights: null as Record<string, Float32Array> | null };
-  let startEpoch = 0;
-
+  const run = new Run(model, optimizer, loader, epochs, callbacks);
   if (options.resume !== undefined) {
-    const ck = loadTree(options.resume) as unknown as CheckpointState;
-    try {
-      model.loadStateDict(Object.fromEntries(named.map(([n, p]) => [n, { shape: p.shape, data: ck.model[n] }])));
-      optimizer.loadStateDict(ck.optimizer as Parameters<Optimizer['loadStateDict']>[0]);
-      if (scheduler !== undefined && ck.scheduler != null) scheduler.loadStateDict(ck.scheduler as Record<string, unknown>);
-      globalRng.setState(ck.rng);
-      loader.setState(ck.loader);
-    } catch (err) {
-      throw new Error(`${options.resume}: cannot resume from this checkpoint: ${(err as Error).message}`);
-    }
-    history.epochs.push(...ck.history.epochs);
-    history.bestEpoch = ck.history.bestEpoch;
-    best = ck.best;
-    startEpoch = ck.epoch;
-    progress.message(`resumed from ${options.resume} after epoch ${startEpoch}`);
+    run.epoch = resumeFrom(options.resume, run, run.callbacks);
+    run.log(`resumed from ${options.resume} after epoch ${run.epoch}`);
   }
+  const validate = validation === undefined
+    ? null
+    : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn });
 
   const wasTraining = model.training;
-  const D = train.features;
-  const steps = loader.length;
   try {
-    for (let epoch = startEpoch + 1; epoch <= epochs; epoch++) {
-      model.train();
-      const t0 = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let step = 0;
-      for (const batch of loader) {
-        step++;
-        const x = new Tensor(batch.x, [batch.size, D]);
-        optimizer.zeroGrad();
-        const out = model.forward(x);
-        const loss = lossFn(out, batch.y);
-        const lossValue = loss.item();
-        loss.backward();
-        if (!Number.isFinite(lossValue)) throw diverged(lossValue, epoch, step, named);
-        optimizer.step();
-        if (perBatchScheduler) (scheduler as lrScheduler.LRScheduler).step();
-        lossSum += lossValue * batch.size;
-        correct += countCorrect(out, batch.y);
-        seen += batch.size;
-        const info: StepInfo = {
-          epoch, epochs, step, steps,
-          loss: lossSum / seen,
-          accuracy: correct / seen,
-          samplesPerSecond: seen / ((performance.now() - t0) / 1000),
-        };
-        progress.step(info);
-        options.callbacks?.onStep?.(info);
-      }
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const record: EpochRecord = {
-        epoch,
-        loss: lossSum / seen,
-        accuracy: correct / seen,
-        lr: optimizer.paramGroups[0].lr,
-        seconds: 0,
-        samplesPerSecond: seen / trainSeconds,
-      };
-      if (validation !== undefined) {
-        const v = evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn });
-        record.valLoss = v.loss;
-        record.valAccuracy = v.accuracy;
-      }
-      record.seconds = (performance.now() - t0) / 1000;
-      if (scheduler instanceof lrScheduler.ReduceLROnPlateau) scheduler.step(record.valLoss ?? record.loss);
-      else if (scheduler !== undefined && !perBatchScheduler) scheduler.step();
-      history.epochs.push(record);
-      progress.epoch(record, epochs);
-
-      let stop = options.callbacks?.onEpochEnd?.(record, history) === false;
-      const value = record[monitor];
-      if (value === undefined) throw new RangeError(`earlyStopping.monitor '${monitor}' needs validation data`);
-      const improved = maximize ? value > best.value + minDelta : value < best.value - minDelta;
-      if (improved) {
-        best = { value, epoch, bad: 0, weights: early?.restoreBest === false || !early ? null : snapshot(named) };
-        history.bestEpoch = epoch;
-      } else {
-        best.bad++;
-        if (early !== undefined && best.bad > early.patience) {
-          history.stoppedEarly = true;
-          progress.message(`early stopping: ${monitor} has not improved for ${best.bad} epochs (best ${value === best.value ? value : best.value} at epoch ${best.epoch})`);
-          stop = true;
-        }
-      }
-      if (options.checkpoint !== undefined && (epoch % checkpointEvery === 0 || epoch === epochs || stop)) {
-        const state: CheckpointState = {
-          epoch,
-          model: Object.fromEntries(named.map(([n, p]) => [n, p.data])),
-          optimizer: optimizer.stateDict(),
-          scheduler: scheduler?.stateDict() ?? null,
-          rng: globalRng.getState(),
-          loader: loader.state(),
-          history,
-          best,
-        };
-        saveTree(options.checkpoint, state as unknown as Record<string, unknown>);
-      }
-      if (stop) break;
+    run.callbacks.trainBegin();
+    while (run.epoch < epochs && !run.stopRequested) {
+      run.epoch++;
+      run.callbacks.epochBegin(run.epoch);
+      const record = trainEpoch(run, lossFn, validate);
+      run.history.epochs.push(record);
+      run.callbacks.epochEnd(record);
     }
+    run.callbacks.trainEnd();
   } finally {
     model.train(wasTraining);
   }
-  if (history.stoppedEarly && best.weights !== null) {
-    for (const [n, p] of named) p.data.set(best.weights[n]);
-  }
+  const { history } = run;
   if (history.bestEpoch === 0 && history.epochs.length > 0) history.bestEpoch = history.epochs[history.epochs.length - 1].epoch;
   return history;
 }
 
-function snapshot(named: [string, Tensor][]): Record<string, Float32Array> {
-  return Object.fromEntries(named.map(([n, p]) => [n, p.data.slice()]));
-}
-
-function diverged(loss: number, epoch: number, step: number, named: [string, Tensor][]): TrainingDivergedError {
-  let culprit: string | null = null;
-  let what = '';
-  for (const [name, p] of named) {
-    if (!allFinite(p.data)) {
-      culprit = name;
-      what = `parameter ${name} holds non-finite values`;
-      break;
-    }
-    if (p.grad !== null && !allFinite(p.grad.data)) {
-      culprit = name;
-      what = `first non-finite gradient: ${name}`;
-      break;
-    }
+/** One pass of optimizer steps over the training set, then the validation figures. */
+function trainEpoch(run: Run, lossFn: LossFn, validate: (() => { loss: number; accuracy: number }) | null): EpochRecord {
+  const { model, optimizer, loader, epoch, epochs, steps } = run;
+  model.train();
+  const t0 = performance.now();
+  const D = loader.dataset.features;
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  let step = 0;
+  for (const batch of loader) {
+    step++;
+    optimizer.zeroGrad();
+    const out = model.forward(new Tensor(batch.x, [batch.size, D]));
+    const loss = lossFn(out, batch.y);
+    const batchLoss = loss.item();
+    loss.backward();
+    run.callbacks.afterBackward({ epoch, step, loss: batchLoss });
+    optimizer.step();
+    lossSum += batchLoss * batch.size;
+    correct += countCorrect(out, batch.y);
+    seen += batch.size;
+    run.callbacks.batchEnd({
+      epoch, epochs, step, steps,
+      loss: lossSum / seen,
+      batchLoss,
+      accuracy: correct / seen,
+      samplesPerSecond: seen / ((performance.now() - t0) / 1000),
+    });
   }
-  const detail = culprit === null ? 'every gradient is finite' : what;
-  return new TrainingDivergedError(
-    `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (${detail}); try a smaller learning rate`,
-    epoch, step, culprit,
-  );
-}
-
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
-  return true;
+  const record: EpochRecord = {
+    epoch,
+    loss: lossSum / seen,
+    accuracy: correct / seen,
+    lr: optimizer.paramGroups[0].lr,
+    seconds: 0,
+    samplesPerSecond: seen / ((performance.now() - t0) / 1000),
+  };
+  if (validate !== null) {
+    const v = validate();
+    record.valLoss = v.loss;
+    record.valAccuracy = v.accuracy;
+  }
+  record.seconds = (performance.now() - t0) / 1000;
+  return record;
 }
 
 function countCorrect(out: Tensor, y: Int32Array): number {

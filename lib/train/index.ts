@@ -1,5 +1,7 @@
 export { fit, evaluate, predict, predictClasses, checkFinite, TrainingDivergedError } from './fit.js';
-export type { EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callbacks } from './fit.js';
+export type { FitOptions, LossFn } from './fit.js';
+export type { EpochRecord, History, StepInfo } from './record.js';
+export type { Callback, Callbacks, FitContext, BatchLoss, EarlyStopping } from './callbacks/index.js';
 export { save, load, loadModel, saveTree, loadTree } from './serialize.js';
 export { makeProgress, epochLine } from './progress.js';
-export type { ProgressMode, Progress, StepInfo } from './progress.js';
+export type { ProgressMode, Progress, ProgressStream } from './progress.js';

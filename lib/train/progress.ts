@@ -2,19 +2,10 @@
  * Training progress: a live bar on a terminal, one plain line per epoch elsewhere, JSON lines
  * for machines, or nothing.
  */
-import type { EpochRecord } from './fit.js';
+import type { EpochRecord, StepInfo } from './record.js';
 
+export type { StepInfo };
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'json' | 'silent';
-
-export interface StepInfo {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  loss: number;
-  accuracy: number;
-  samplesPerSecond: number;
-}
 
 export interface Progress {
   step(info: StepInfo): void;
@@ -22,13 +13,14 @@ export interface Progress {
   message(text: string): void;
 }
 
-interface Stream {
+/** Where progress goes: process.stderr or anything with its write (and isTTY, columns). */
+export interface ProgressStream {
   write(s: string): unknown;
   isTTY?: boolean;
   columns?: number;
 }
 
-export function makeProgress(mode: ProgressMode | boolean | undefined, stream: Stream = process.stderr): Progress {
+export function makeProgress(mode: ProgressMode | boolean | undefined, stream: ProgressStream = process.stderr): Progress {
   let m: ProgressMode;
   if (mode === false) m = 'silent';
   else if (mode === undefined || mode === true || mode === 'auto') m = stream.isTTY ? 'bar' : 'lines';
@@ -63,7 +55,7 @@ export function makeProgress(mode: ProgressMode | boolean | undefined, stream: S
   }
 }
 
-function barProgress(stream: Stream): Progress {
+function barProgress(stream: ProgressStream): Progress {
   let last = 0;
   let drawn = false;
   const clear = (): void => {

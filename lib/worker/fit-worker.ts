@@ -17,6 +17,8 @@
  * - Cancellation: an AbortSignal sets a flag in shared memory that the worker reads at every
  *   step boundary; the worker throws an AbortError there and exits. A worker that does not
  *   reach a step boundary within `abortGraceMs` is terminated.
+ * - Progress: the worker's fit runs a callback that posts each of its events (step, epoch,
+ *   log line) as a message; they arrive here as 'step', 'epoch' and 'message' events.
  * - Results come back by transfer (no copy): the trained weights and the history.
  *
  * The worker runs the compiled script `worker-entry.js`: beside this file in dist/, or, when
@@ -28,163 +30,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Dataset } from '../data/index.js';
-import type { Module, ModuleSpec } from '../nn/index.js';
-import { SGD, Adam, AdamW, RMSprop, Adagrad, lrScheduler, type Optimizer, type Param } from '../optim/index.js';
-import type { SGDOptions, AdamOptions, RMSpropOptions, AdagradOptions } from '../optim/index.js';
-import { TrainingDivergedError, type EarlyStopping, type EpochRecord, type History } from '../train/fit.js';
-import type { StepInfo } from '../train/progress.js';
-import type { BackendName, SimdPath } from '../backend/types.js';
 import { globalRng } from '../random.js';
+import { Channel } from './channel.js';
+import { toWireDataset } from './datasets.js';
+import { toWireModel } from './model-source.js';
+import {
+  WORKER_PROTOCOL, AbortError, deserializeError, describe,
+  type WireFitOptions, type WorkerInit, type WorkerMessage,
+} from './protocol.js';
+import type {
+  ModelSource, WorkerFitOptions, WorkerFitResult, TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
+} from './types.js';
 
-/** Bumped whenever the messages between this file and worker-entry.ts change. */
-export const WORKER_PROTOCOL = 1;
-
-// ---- descriptions of optimizers and schedulers ----
-
-export type OptimizerSpec =
-  | ({ type: 'sgd' | 'SGD' } & SGDOptions)
-  | ({ type: 'adam' | 'Adam' } & AdamOptions)
-  | ({ type: 'adamw' | 'AdamW' } & AdamOptions)
-  | ({ type: 'rmsprop' | 'RMSprop' } & RMSpropOptions)
-  | ({ type: 'adagrad' | 'Adagrad' } & AdagradOptions);
-
-export type SchedulerSpec =
-  | ({ type: 'step' | 'StepLR' } & lrScheduler.StepLROptions)
-  | ({ type: 'multistep' | 'MultiStepLR' } & lrScheduler.MultiStepLROptions)
-  | ({ type: 'exponential' | 'ExponentialLR' } & lrScheduler.ExponentialLROptions)
-  | ({ type: 'cosine' | 'CosineAnnealingLR' } & lrScheduler.CosineAnnealingLROptions)
-  | ({ type: 'onecycle' | 'OneCycleLR' } & lrScheduler.OneCycleLROptions)
-  | ({ type: 'plateau' | 'ReduceLROnPlateau' } & lrScheduler.ReduceLROnPlateauOptions);
-
-function specType(kind: string, spec: unknown): [string, Record<string, unknown>] {
-  if (spec === null || typeof spec !== 'object' || typeof (spec as { type?: unknown }).type !== 'string') {
-    throw new TypeError(`${kind} must be an object with a string type, got ${describe(spec)}`);
-  }
-  const { type, ...options } = spec as { type: string } & Record<string, unknown>;
-  return [type.toLowerCase(), options];
-}
-
-/** Builds the optimizer a description names, over `params` (what the worker does). */
-export function optimizerFromSpec(spec: OptimizerSpec, params: Param[]): Optimizer<{ lr: number }> {
-  const [type, o] = specType('optimizer', spec);
-  switch (type) {
-    case 'sgd':
-      return new SGD(params, o as unknown as SGDOptions) as unknown as Optimizer<{ lr: number }>;
-    case 'adam':
-      return new Adam(params, o as AdamOptions) as unknown as Optimizer<{ lr: number }>;
-    case 'adamw':
-      return new AdamW(params, o as AdamOptions) as unknown as Optimizer<{ lr: number }>;
-    case 'rmsprop':
-      return new RMSprop(params, o as RMSpropOptions) as unknown as Optimizer<{ lr: number }>;
-    case 'adagrad':
-      return new Adagrad(params, o as AdagradOptions) as unknown as Optimizer<{ lr: number }>;
-    default:
-      throw new RangeError(`optimizer.type must be 'sgd', 'adam', 'adamw', 'rmsprop' or 'adagrad', got '${spec.type}'`);
-  }
-}
-
-type AnyScheduler = lrScheduler.LRScheduler | lrScheduler.ReduceLROnPlateau;
-
-/** Builds the learning-rate scheduler a description names, for `optimizer`. */
-export function schedulerFromSpec(spec: SchedulerSpec, optimizer: Optimizer<{ lr: number }>): AnyScheduler {
-  const [type, o] = specType('scheduler', spec);
-  const opt = optimizer as ConstructorParameters<typeof lrScheduler.StepLR>[0];
-  switch (type) {
-    case 'step': case 'steplr':
-      return new lrScheduler.StepLR(opt, o as unknown as lrScheduler.StepLROptions);
-    case 'multistep': case 'multisteplr':
-      return new lrScheduler.MultiStepLR(opt, o as unknown as lrScheduler.MultiStepLROptions);
-    case 'exponential': case 'exponentiallr':
-      return new lrScheduler.ExponentialLR(opt, o as unknown as lrScheduler.ExponentialLROptions);
-    case 'cosine': case 'cosineannealinglr':
-      return new lrScheduler.CosineAnnealingLR(opt, o as unknown as lrScheduler.CosineAnnealingLROptions);
-    case 'onecycle': case 'onecyclelr':
-      return new lrScheduler.OneCycleLR(opt, o as unknown as lrScheduler.OneCycleLROptions);
-    case 'plateau': case 'reducelronplateau':
-      return new lrScheduler.ReduceLROnPlateau(opt, o as lrScheduler.ReduceLROnPlateauOptions);
-    default:
-      throw new RangeError(
-        `scheduler.type must be 'step', 'multistep', 'exponential', 'cosine', 'onecycle' or 'plateau', got '${spec.type}'`,
-      );
-  }
-}
-
-// ---- the model and the data ----
-
-/** Weights as `{ shape, data }` records (what `Module.stateDict()` and `load()` give, too). */
-export type WeightRecords = Record<string, { shape: readonly number[]; data: Float32Array }>;
-
-/**
- * Where the worker gets its model:
- * - `{ spec, stateDict? }`: `moduleFromSpec(spec)`, then the weights if given (else freshly
- *   initialised from the seed);
- * - `{ modulePath, exportName?, args? }`: the worker imports the file (a path relative to the
- *   current directory, or absolute) and takes the export (default `'default'`): a Module, a
- *   function returning one (called with `args`, may be async), or a Module class (`new`ed with
- *   `args`). The file runs in the worker: it should import nodegrad itself;
- * - a Module: its spec and current weights (the Module is not changed; load the result into it).
- */
-export type ModelSource =
-  | { spec: ModuleSpec; stateDict?: WeightRecords }
-  | { modulePath: string; exportName?: string; args?: unknown[] }
-  | Module;
-
-export interface WorkerFitOptions {
-  train: Dataset;
-  validation?: Dataset;
-  epochs?: number;
-  batchSize?: number;
-  /** Default Adam(lr = 1e-3), as in fit. */
-  optimizer?: OptimizerSpec;
-  scheduler?: SchedulerSpec;
-  /** Only the built-in losses: a function cannot cross a thread boundary. */
-  loss?: 'crossEntropy' | 'svm';
-  earlyStopping?: EarlyStopping;
-  shuffle?: boolean;
-  /**
-   * Seeds the worker's global generator (model initialisation, dropout) and the shuffling, so
-   * the run equals `manualSeed(seed); const m = moduleFromSpec(spec); fit(m, { seed, ... })` on
-   * one thread, bit for bit on the same backend. Default: drawn from this thread's global
-   * generator (so `manualSeed` here makes the worker reproducible too).
-   */
-  seed?: number;
-  checkpoint?: string;
-  checkpointEvery?: number;
-  resume?: string;
-  /** Cancels training: the result rejects with an AbortError and the worker exits. */
-  signal?: AbortSignal;
-  /** The worker's backend (default: the worker's own choice, native when the addon loads). */
-  backend?: BackendName;
-  /** The worker's native thread-pool size (default NODEGRAD_THREADS, else the core count). */
-  threads?: number;
-  /** At most one 'step' event every this many ms, plus each epoch's last step (default 100; 0: every step). */
-  progressIntervalMs?: number;
-  /** How long an aborted worker may take to reach a step boundary before it is terminated (default 5000 ms). */
-  abortGraceMs?: number;
-}
-
-// ---- events ----
-
-export type TrainingStepEvent = { type: 'step' } & StepInfo;
-export type TrainingEpochEvent = { type: 'epoch'; epochs: number } & EpochRecord;
-/** fit's progress messages (resumed from a checkpoint, early stopping). */
-export interface TrainingMessageEvent {
-  type: 'message';
-  text: string;
-}
-export type TrainingEvent = TrainingStepEvent | TrainingEpochEvent | TrainingMessageEvent;
-
-export interface WorkerFitResult {
-  /** The trained weights by parameter name: `moduleFromSpec(spec).loadStateDict(stateDict)`. */
-  stateDict: Record<string, { shape: number[]; data: Float32Array }>;
-  history: History;
-  /** The model's spec (also for a model built from a module file), when it has one. */
-  spec: ModuleSpec | null;
-  /** The backend, SIMD path and thread count the worker trained with. */
-  backend: BackendName;
-  simd: SimdPath | null;
-  threads: number;
-}
+export { AbortError } from './protocol.js';
+export { shareDataset } from './datasets.js';
 
 interface EventMap {
   step: TrainingStepEvent;
@@ -194,173 +53,19 @@ interface EventMap {
   progress: TrainingEvent;
 }
 
-/** Rejects `result` when training is cancelled. `cause` is the signal's reason. */
-export class AbortError extends Error {
-  readonly code = 'ABORT_ERR';
-  constructor(message = 'training was aborted', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AbortError';
-  }
-}
-
-// ---- wire format (shared with worker-entry.ts) ----
-
-/** A Dataset's fields, with x and y on SharedArrayBuffers. */
-export interface SharedDatasetInit {
-  x: Float32Array;
-  y: Int32Array;
-  features: number;
-  shape: number[];
-  numClasses: number;
-  classNames?: string[];
-}
-
-export type WireModel =
-  | { kind: 'spec'; spec: ModuleSpec; stateDict?: Record<string, { shape: number[]; data: Float32Array }> }
-  | { kind: 'module'; modulePath: string; exportName: string; args: unknown[] };
-
-export interface WorkerInit {
-  protocol: number;
-  model: WireModel;
-  train: SharedDatasetInit;
-  validation?: SharedDatasetInit;
-  fit: {
-    epochs?: number;
-    batchSize?: number;
-    loss?: 'crossEntropy' | 'svm';
-    earlyStopping?: EarlyStopping;
-    shuffle?: boolean;
-    seed: number;
-    checkpoint?: string;
-    checkpointEvery?: number;
-    resume?: string;
-  };
-  optimizer?: OptimizerSpec;
-  scheduler?: SchedulerSpec;
-  backend?: BackendName;
-  threads?: number;
-  progressIntervalMs: number;
-  /** [0] != 0: stop at the next step boundary. */
-  control: Int32Array;
-}
-
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-  /** Own primitive properties (code, epoch, step, parameter, errno, path, ...). */
-  props: Record<string, string | number | boolean | null>;
-}
-
-export type WorkerMessage =
-  | ({ type: 'step' } & StepInfo)
-  | ({ type: 'epoch'; epochs: number } & EpochRecord)
-  | { type: 'message'; text: string }
-  | ({ type: 'result' } & WorkerFitResult)
-  | { type: 'error'; error: SerializedError };
-
-export function serializeError(err: unknown): SerializedError {
-  if (!(err instanceof Error)) return { name: 'Error', message: `non-error thrown: ${String(err)}`, props: {} };
-  const props: SerializedError['props'] = {};
-  for (const [k, v] of Object.entries(err)) {
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) props[k] = v as string | number | boolean | null;
-  }
-  return { name: err.name, message: err.message, stack: err.stack, props };
-}
-
-/** The worker's error as this thread's class of the same name (TypeError, TrainingDivergedError, ...). */
-export function deserializeError(e: SerializedError, abortReason?: unknown): Error {
-  let err: Error;
-  const p = e.props;
-  switch (e.name) {
-    case 'TypeError': err = new TypeError(e.message); break;
-    case 'RangeError': err = new RangeError(e.message); break;
-    case 'SyntaxError': err = new SyntaxError(e.message); break;
-    case 'ReferenceError': err = new ReferenceError(e.message); break;
-    case 'EvalError': err = new EvalError(e.message); break;
-    case 'URIError': err = new URIError(e.message); break;
-    case 'AbortError': err = new AbortError(e.message, { cause: abortReason }); break;
-    case 'TrainingDivergedError':
-      err = new TrainingDivergedError(e.message, Number(p.epoch), Number(p.step), typeof p.parameter === 'string' ? p.parameter : null);
-      break;
-    default:
-      err = new Error(e.message);
-      if (e.name !== 'Error') Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
-  }
-  for (const [k, v] of Object.entries(p)) {
-    if (!(k in err)) (err as unknown as Record<string, unknown>)[k] = v;
-  }
-  if (e.stack !== undefined) err.stack = `${e.stack}\n    at <nodegrad training worker>`;
-  return err;
-}
-
-// ---- the main-thread side ----
-
 /**
- * A Dataset whose x and y live in SharedArrayBuffers (copied once), for training in several
- * workers at once without copying the data for each. Returns `ds` itself when it already is.
+ * The fit options sent to the worker as they are: every key of WireFitOptions but the seed,
+ * listed so the compiler says when fit gains an option this list lacks.
  */
-export function shareDataset(ds: Dataset): Dataset {
-  if (!(ds instanceof Dataset)) throw new TypeError(`expected a Dataset, got ${describe(ds)}`);
-  if (isShared(ds.x) && isShared(ds.y)) return ds;
-  return new Dataset({ ...datasetFields(ds), x: sharedCopy(ds.x), y: sharedCopy(ds.y) });
-}
+const SENT_FIT_OPTIONS: Record<Exclude<keyof WireFitOptions, 'seed'>, true> = {
+  epochs: true, batchSize: true, loss: true, earlyStopping: true, shuffle: true,
+  checkpoint: true, checkpointEvery: true, resume: true,
+};
 
-function isShared(a: ArrayBufferView): boolean {
-  return a.buffer instanceof SharedArrayBuffer;
-}
-
-function sharedCopy<T extends Float32Array | Int32Array>(a: T): T {
-  const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
-  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
-  out.set(a);
-  return out;
-}
-
-function datasetFields(ds: Dataset): Omit<SharedDatasetInit, 'x' | 'y'> {
-  return {
-    features: ds.features,
-    shape: [...ds.shape],
-    numClasses: ds.numClasses,
-    ...(ds.classNames !== undefined ? { classNames: [...ds.classNames] } : {}),
-  };
-}
-
-function toWireDataset(ds: Dataset): SharedDatasetInit {
-  const shared = shareDataset(ds);
-  return { x: shared.x, y: shared.y, ...datasetFields(ds) };
-}
-
-function toWireModel(source: ModelSource): WireModel {
-  if (source === null || typeof source !== 'object') throw new TypeError(`model must be { spec }, { modulePath } or a Module, got ${describe(source)}`);
-  if (typeof (source as Module).namedParameters === 'function' && typeof (source as Module).spec === 'function') {
-    const m = source as Module;
-    return { kind: 'spec', spec: m.spec(), stateDict: copyWeights(Object.fromEntries(m.namedParameters())) };
-  }
-  if ('modulePath' in source) {
-    if (typeof source.modulePath !== 'string' || source.modulePath === '') throw new TypeError('model.modulePath must be a non-empty string');
-    const exportName = source.exportName ?? 'default';
-    if (typeof exportName !== 'string') throw new TypeError('model.exportName must be a string');
-    if (source.args !== undefined && !Array.isArray(source.args)) throw new TypeError('model.args must be an array');
-    return { kind: 'module', modulePath: path.resolve(source.modulePath), exportName, args: source.args ?? [] };
-  }
-  if ('spec' in source) {
-    const { spec, stateDict: sd } = source as { spec: ModuleSpec; stateDict?: WeightRecords };
-    if (sd !== undefined && (sd === null || typeof sd !== 'object')) throw new TypeError('model.stateDict must be an object of { shape, data }');
-    return { kind: 'spec', spec, ...(sd !== undefined ? { stateDict: copyWeights(sd) } : {}) };
-  }
-  throw new TypeError('model must be { spec, stateDict? }, { modulePath, exportName?, args? } or a Module');
-}
-
-function copyWeights(sd: WeightRecords): Record<string, { shape: number[]; data: Float32Array }> {
-  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of Object.entries(sd)) {
-    if (t === null || typeof t !== 'object' || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
-      throw new TypeError(`model.stateDict['${name}'] must be { shape, data: Float32Array } or a Tensor`);
-    }
-    out[name] = { shape: [...t.shape], data: t.data.slice() };
-  }
-  return out;
+function wireFitOptions(options: WorkerFitOptions): WireFitOptions {
+  const out: Record<string, unknown> = { seed: options.seed ?? globalRng.int(2 ** 31) };
+  for (const k of Object.keys(SENT_FIT_OPTIONS) as (keyof typeof SENT_FIT_OPTIONS)[]) out[k] = options[k];
+  return out as WireFitOptions;
 }
 
 /** Where the compiled worker script is: beside this file in dist/, else in dist/ under the package root. */
@@ -465,23 +170,13 @@ export class WorkerTraining {
       this.abortReason = signal.reason;
       throw new AbortError('training was aborted before it started', { cause: signal.reason });
     }
-    const seed = options.seed ?? globalRng.int(2 ** 31);
+    const fit = wireFitOptions(options); // draws the seed first, as fit would
     const init: WorkerInit = {
       protocol: WORKER_PROTOCOL,
       model: toWireModel(source),
       train: toWireDataset(train),
       ...(validation !== undefined ? { validation: toWireDataset(validation) } : {}),
-      fit: {
-        epochs: options.epochs,
-        batchSize: options.batchSize,
-        loss: options.loss,
-        earlyStopping: options.earlyStopping,
-        shuffle: options.shuffle,
-        seed,
-        checkpoint: options.checkpoint,
-        checkpointEvery: options.checkpointEvery,
-        resume: options.resume,
-      },
+      fit,
       optimizer: options.optimizer,
       scheduler: options.scheduler,
       backend: options.backend,
@@ -575,62 +270,6 @@ export class WorkerTraining {
   }
 }
 
-/** A queue of events for one async iterator. */
-class Channel implements AsyncIterator<TrainingEvent> {
-  private readonly queue: TrainingEvent[] = [];
-  private waiter: { resolve(r: IteratorResult<TrainingEvent>): void; reject(e: Error): void } | null = null;
-  private done = false;
-  private error: Error | null = null;
-
-  constructor(private readonly detach: () => void) {}
-
-  push(ev: TrainingEvent): void {
-    if (this.done) return;
-    if (this.waiter !== null) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.resolve({ value: ev, done: false });
-    } else {
-      this.queue.push(ev);
-    }
-  }
-
-  end(err: Error | null): void {
-    if (this.done) return;
-    this.done = true;
-    this.error = err;
-    this.detach();
-    if (this.waiter !== null && this.queue.length === 0) {
-      const w = this.waiter;
-      this.waiter = null;
-      this.settleEnd(w);
-    }
-  }
-
-  next(): Promise<IteratorResult<TrainingEvent>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as TrainingEvent, done: false });
-    if (this.done) return new Promise((resolve, reject) => this.settleEnd({ resolve, reject }));
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
-  }
-
-  /** A `break` out of for-await: stop queueing (training goes on). */
-  return(): Promise<IteratorResult<TrainingEvent>> {
-    this.queue.length = 0;
-    this.error = null;
-    this.end(null);
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  private settleEnd(w: { resolve(r: IteratorResult<TrainingEvent>): void; reject(e: Error): void }): void {
-    const err = this.error;
-    this.error = null; // reported once; later next() calls just say done
-    if (err !== null) w.reject(err);
-    else w.resolve({ value: undefined, done: true });
-  }
-}
-
 /**
  * Trains a model in a worker thread; see the top of this file. Never throws: every problem
  * (bad options, a bad spec, data with NaN, divergence, a missing build) rejects `result`.
@@ -639,8 +278,3 @@ export function fitInWorker(model: ModelSource, options: WorkerFitOptions): Work
   return new WorkerTraining(model, options);
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v === 'string' ? `'${v}'` : `${typeof v} ${String(v)}`;
-}

@@ -1,0 +1,130 @@
+/**
+ * Callbacks: what fit calls around its loop, in the spirit of Keras's and Lightning's. fit's own
+ * behaviours (progress output, the divergence stop, scheduler stepping, early stopping,
+ * checkpoints) are callbacks too; the user's run between fit's and early stopping, so they see
+ * each epoch's record before early stopping judges it, and a checkpoint sees their stop.
+ *
+ * Order within one step: forward, loss, backward, onAfterBackward, optimizer.step(), onBatchEnd.
+ */
+import type { Module } from '../../nn/index.js';
+import type { Optimizer } from '../../optim/index.js';
+import type { DataLoader } from '../../data/index.js';
+import type { EpochRecord, History, StepInfo } from '../record.js';
+
+/** The run as callbacks see it: live objects, not copies. */
+export interface FitContext {
+  readonly model: Module;
+  readonly optimizer: Optimizer<{ lr: number }>;
+  /** The shuffling loader of the training set (its state goes into checkpoints). */
+  readonly loader: DataLoader;
+  /** The epochs so far; fit pushes each record before onEpochEnd. */
+  readonly history: History;
+  /** The run's total number of epochs. */
+  readonly epochs: number;
+  /** Batches (optimizer steps) an epoch. */
+  readonly steps: number;
+  /** The epoch running or just ended (1-based; the last finished one before the first onEpochBegin). */
+  readonly epoch: number;
+  /** True once a callback asked to stop. */
+  readonly stopRequested: boolean;
+  /** Ends training after the current epoch, once every onEpochEnd (and the checkpoint) has run. */
+  stop(): void;
+  /** A line for the user (resumed from a checkpoint, early stopping): every callback's onLog gets it. */
+  log(text: string): void;
+}
+
+/** The batch whose gradients have just been computed, before the optimizer uses them. */
+export interface BatchLoss {
+  epoch: number;
+  step: number;
+  /** This batch's loss. */
+  loss: number;
+}
+
+export interface Callback {
+  /** After the checks and any resume, before the first epoch. */
+  onTrainBegin?(ctx: FitContext): void;
+  onEpochBegin?(epoch: number, ctx: FitContext): void;
+  /** After backward, before optimizer.step(): the gradients are there to inspect. */
+  onAfterBackward?(batch: BatchLoss, ctx: FitContext): void;
+  /** After every optimizer step. */
+  onBatchEnd?(info: StepInfo, ctx: FitContext): void;
+  /** The old name of onBatchEnd, still called (after onBatchEnd) for callbacks that have it. */
+  onStep?(info: StepInfo, ctx: FitContext): void;
+  /** After every epoch (the record is already in history); return false to stop training, like ctx.stop(). */
+  onEpochEnd?(record: EpochRecord, history: History, ctx: FitContext): void | boolean;
+  /** Once the loop is over (not after an error), before early stopping's best weights are put back. */
+  onTrainEnd?(history: History, ctx: FitContext): void;
+  onLog?(text: string, ctx: FitContext): void;
+  /** Checkpoints store what stateDict() returns under this key, and resume hands it back. */
+  readonly stateKey?: string;
+  stateDict?(): unknown;
+  loadStateDict?(state: unknown): void;
+}
+
+/** `callbacks` as fit takes it: one callback object (the old `{ onStep, onEpochEnd }` is one) or several. */
+export type Callbacks = Callback | Callback[];
+
+/** Runs a hook on every callback, in order. */
+export class CallbackList {
+  constructor(readonly callbacks: Callback[], private readonly ctx: FitContext) {}
+
+  trainBegin(): void {
+    for (const c of this.callbacks) c.onTrainBegin?.(this.ctx);
+  }
+
+  epochBegin(epoch: number): void {
+    for (const c of this.callbacks) c.onEpochBegin?.(epoch, this.ctx);
+  }
+
+  afterBackward(batch: BatchLoss): void {
+    for (const c of this.callbacks) c.onAfterBackward?.(batch, this.ctx);
+  }
+
+  batchEnd(info: StepInfo): void {
+    for (const c of this.callbacks) {
+      c.onBatchEnd?.(info, this.ctx);
+      c.onStep?.(info, this.ctx);
+    }
+  }
+
+  epochEnd(record: EpochRecord): void {
+    for (const c of this.callbacks) {
+      if (c.onEpochEnd?.(record, this.ctx.history, this.ctx) === false) this.ctx.stop();
+    }
+  }
+
+  trainEnd(): void {
+    for (const c of this.callbacks) c.onTrainEnd?.(this.ctx.history, this.ctx);
+  }
+
+  log(text: string): void {
+    for (const c of this.callbacks) c.onLog?.(text, this.ctx);
+  }
+
+  /** Each stateful callback's state by its key. */
+  stateDicts(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const c of this.callbacks) if (c.stateKey !== undefined && c.stateDict) out[c.stateKey] = c.stateDict();
+    return out;
+  }
+
+  /** Hands each stateful callback its part of a checkpoint (a missing part is left alone). */
+  loadStateDicts(states: Record<string, unknown>): void {
+    for (const c of this.callbacks) {
+      if (c.stateKey !== undefined && c.loadStateDict && states[c.stateKey] != null) c.loadStateDict(states[c.stateKey]);
+    }
+  }
+}
+
+/** Checks the `callbacks` option and gives the list. */
+export function userCallbacks(callbacks: Callbacks | undefined): Callback[] {
+  if (callbacks === undefined) return [];
+  const list = Array.isArray(callbacks) ? callbacks : [callbacks];
+  list.forEach((c, i) => {
+    if (c === null || typeof c !== 'object') {
+      throw new TypeError(`fit: callbacks${Array.isArray(callbacks) ? `[${i}]` : ''} must be an object of hooks (onEpochEnd, ...), got ${c === null ? 'null' : typeof c}`);
+    }
+  });
+  return list;
+}
