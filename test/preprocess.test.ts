@@ -219,3 +219,24 @@ describe('loading checks the file against the architecture', () => {
     expect(() => loadModel(file)).toThrow(/missing: 0\.bias; unexpected: extra/);
   });
 });
+
+describe('resuming with another architecture', () => {
+  const x = new Float32Array(40 * 8).map((_, i) => Math.sin(i));
+  const train = new Dataset({ x, y: Int32Array.from({ length: 40 }, (_, i) => i % 3) });
+
+  it('names the checkpoint\'s shape and the parameter\'s', () => {
+    const ck = path.join(tmp, 'arch.ckpt');
+    manualSeed(1);
+    fit(nn.mlp(8, [16], 3), { train, epochs: 1, seed: 1, progress: false, checkpoint: ck });
+    expect(() => fit(nn.mlp(8, [12], 3), { train, epochs: 2, seed: 1, progress: false, resume: ck })).toThrow(
+      /0\.weight: shape \[16,8\] does not match the parameter's \[12,8\]/,
+    );
+  });
+
+  it('a flat entry of the wrong size (a checkpoint without shapes) says how many values it has', () => {
+    const m = nn.mlp(4, [], 5);
+    expect(() => m.loadStateDict({ '0.weight': { shape: [5, 4], data: new Float32Array(3) }, '0.bias': { shape: [5], data: new Float32Array(5) } })).toThrow(
+      /0\.weight: 3 values do not fill shape \[5,4\] \(20 values\)/,
+    );
+  });
+});

@@ -146,6 +146,8 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
 interface CheckpointState {
   epoch: number;
   model: Record<string, Float32Array>;
+  /** The parameters' shapes, so resuming with another architecture names both; absent in older checkpoints. */
+  shapes?: Record<string, number[]>;
   optimizer: unknown;
   scheduler: unknown;
   rng: RngState;
@@ -193,7 +195,7 @@ export function fit(model: Module, options: FitOptions): History {
   if (options.resume !== undefined) {
     const ck = loadTree(options.resume) as unknown as CheckpointState;
     try {
-      model.loadStateDict(Object.fromEntries(named.map(([n, p]) => [n, { shape: p.shape, data: ck.model[n] }])));
+      model.loadStateDict(Object.fromEntries(named.map(([n, p]) => [n, { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] }])));
       optimizer.loadStateDict(ck.optimizer as Parameters<Optimizer['loadStateDict']>[0]);
       if (scheduler !== undefined && ck.scheduler != null) scheduler.loadStateDict(ck.scheduler as Record<string, unknown>);
       globalRng.setState(ck.rng);
@@ -281,6 +283,7 @@ export function fit(model: Module, options: FitOptions): History {
         const state: CheckpointState = {
           epoch,
           model: Object.fromEntries(named.map(([n, p]) => [n, p.data])),
+          shapes: Object.fromEntries(named.map(([n, p]) => [n, [...p.shape]])),
           optimizer: optimizer.stateDict(),
           scheduler: scheduler?.stateDict() ?? null,
           rng: globalRng.getState(),
