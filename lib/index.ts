@@ -25,14 +25,17 @@ import * as nn from './nn/index.js';
 import * as optim from './optim/index.js';
 export { nn, optim };
 export {
-  Dataset, DataLoader, trainValTestSplit, split, fitStandardizer, scale,
+  Dataset, DataLoader, trainValTestSplit, split, fitStandardizer, standardizer, scale, Preprocessor,
   loadDigits, loadIdx, parseIdx, loadFashionMnist, loadMnist, loadCifar10, loadCsv, parseCsv,
   FASHION_MNIST_CLASSES, CIFAR10_CLASSES,
 } from './data/index.js';
-export type { Batch, DataLoaderOptions, LoaderState, DatasetInit, SplitOptions, Standardizer, CsvOptions } from './data/index.js';
+export type {
+  Batch, DataLoaderOptions, LoaderState, DatasetInit, SplitOptions, Standardizer, CsvOptions, PreprocessorInit, PreprocessorJSON, Task,
+} from './data/index.js';
 export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
 export type {
   EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callback, Callbacks, FitContext, BatchLoss, ProgressMode, StepInfo,
+  InferenceOptions, LoadedModel, SaveOptions,
 } from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 

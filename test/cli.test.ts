@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { main } from '../lib/cli/main.js';
+import { cli } from './helpers/cli.js';
 import { editDistance } from '../lib/cli/args.js';
 import { info } from '../lib/backend/index.js';
 
@@ -12,17 +12,6 @@ const root = path.join(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-cli-'));
 const FASHION = path.join(root, '..', 'shared', 'data', 'fashion-mnist');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function cli(args: string[], stdin = '') {
-  let stdout = '';
-  let stderr = '';
-  const code = main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    readStdin: () => stdin,
-  });
-  return { code, stdout, stderr };
-}
 
 function dir(name: string): string {
   const d = path.join(tmp, name);

@@ -9,7 +9,7 @@
  */
 import { info, version } from '../index.js';
 import { UsageError, helpText, parseArgs, suggest, type CommandSpec, type Parsed } from './args.js';
-import { Out, type Io } from './common.js';
+import { Out, type Io } from './io.js';
 import * as train from './commands/train.js';
 import * as evalCmd from './commands/eval.js';
 import * as predict from './commands/predict.js';
@@ -18,7 +18,7 @@ import * as bench from './commands/bench.js';
 import * as lrSweep from './commands/lr-sweep.js';
 import * as graph from './commands/graph.js';
 
-export type { Io } from './common.js';
+export type { Io } from './io.js';
 
 interface Command {
   spec: CommandSpec;

@@ -205,6 +205,37 @@ export interface Standardizer {
   readonly std: Float32Array;
   /** A new dataset with (x - mean) / std per feature. */
   apply(ds: Dataset): Dataset;
+  /** (x - mean) / std per feature of N x D row-major values, into a new array. */
+  transform(x: Float32Array): Float32Array;
+}
+
+/**
+ * A standardizer from known statistics (what a model file stores). Each value is computed as
+ * (x - mean) / std in double precision and rounded once to float32, so training, evaluation and
+ * prediction see bit-identical inputs.
+ */
+export function standardizer(mean: Float32Array, std: Float32Array): Standardizer {
+  const d = mean.length;
+  if (std.length !== d) throw new RangeError(`mean and std must have the same length, got ${d} and ${std.length}`);
+  const transform = (x: Float32Array): Float32Array => {
+    if (x.length % d !== 0) throw new RangeError(`the standardizer was fitted on ${d} features, got ${x.length} values (not a multiple)`);
+    const out = new Float32Array(x.length);
+    for (let o = 0; o < x.length; o += d) {
+      for (let j = 0; j < d; j++) out[o + j] = (x[o + j] - mean[j]) / std[j];
+    }
+    return out;
+  };
+  return {
+    mean,
+    std,
+    transform,
+    apply(other: Dataset): Dataset {
+      if (other.features !== d) {
+        throw new RangeError(`the standardizer was fitted on ${d} features, the dataset has ${other.features}`);
+      }
+      return other.like(transform(other.x), other.y.slice());
+    },
+  };
 }
 
 /**
@@ -233,26 +264,11 @@ export function fitStandardizer(ds: Dataset, options: { minStd?: number } = {}):
       sq[j] += dev * dev;
     }
   }
-  const mean = Float32Array.from(meanF64);
   const std = Float32Array.from(sq, (s) => {
     const v = Math.sqrt(s / n);
     return v < minStd ? 1 : v;
   });
-  return {
-    mean,
-    std,
-    apply(other: Dataset): Dataset {
-      if (other.features !== d) {
-        throw new RangeError(`the standardizer was fitted on ${d} features, the dataset has ${other.features}`);
-      }
-      const x = new Float32Array(other.x.length);
-      for (let i = 0; i < other.length; i++) {
-        const o = i * d;
-        for (let j = 0; j < d; j++) x[o + j] = (other.x[o + j] - mean[j]) / std[j];
-      }
-      return other.like(x, other.y.slice());
-    },
-  };
+  return standardizer(Float32Array.from(meanF64), std);
 }
 
 /** A new dataset with every feature multiplied by `factor` (e.g. 1 / 255). */

@@ -1,4 +1,6 @@
-export { Dataset, trainValTestSplit, split, fitStandardizer, scale } from './dataset.js';
+export { Dataset, trainValTestSplit, split, fitStandardizer, standardizer, scale } from './dataset.js';
+export { Preprocessor } from './preprocess.js';
+export type { PreprocessorInit, PreprocessorJSON, Task } from './preprocess.js';
 export type { DatasetInit, SplitOptions, Standardizer } from './dataset.js';
 export { DataLoader } from './loader.js';
 export type { Batch, DataLoaderOptions, LoaderState } from './loader.js';

@@ -175,6 +175,32 @@ export function moduleFromSpec(spec: ModuleSpec): Module {
   }
 }
 
+/**
+ * The parameters `moduleFromSpec(spec)` would create, by dotted name, without allocating them:
+ * a file's weights are checked against its architecture before anything is built, so a spec
+ * that claims a huge layer costs nothing when its weights do not match.
+ */
+export function specParameterShapes(spec: ModuleSpec, prefix = ''): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  switch (spec?.type) {
+    case 'Linear':
+      checkSize('inFeatures', spec.inFeatures);
+      checkSize('outFeatures', spec.outFeatures);
+      out.set(`${prefix}weight`, [spec.outFeatures, spec.inFeatures]);
+      if (spec.bias ?? true) out.set(`${prefix}bias`, [spec.outFeatures]);
+      return out;
+    case 'Sequential':
+      if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
+      spec.layers.forEach((layer, i) => {
+        for (const [name, shape] of specParameterShapes(layer, `${prefix}${i}.`)) out.set(name, shape);
+      });
+      return out;
+    default:
+      moduleFromSpec(spec); // the parameterless layers: cheap, and it names an unknown type
+      return out;
+  }
+}
+
 /** An MLP as nodegrad's CLI builds it: Linear-ReLU pairs then a Linear to the classes. */
 export function mlp(inFeatures: number, hidden: readonly number[], outFeatures: number): Sequential {
   const layers: Module[] = [];

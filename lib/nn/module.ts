@@ -118,7 +118,10 @@ export abstract class Module {
       if (s === undefined) continue;
       if (!(s.data instanceof Float32Array)) {
         problems.push(`${name}: data must be a Float32Array`);
-      } else if (!sameShape(s.shape, p.shape) || s.data.length !== p.data.length) {
+      } else if (s.data.length !== numel(s.shape)) {
+        // a flat buffer under a borrowed shape: its size is all there is to report
+        problems.push(`${name}: ${s.data.length} values do not fill shape ${fmtShape(s.shape)} (${numel(s.shape)} values)`);
+      } else if (!sameShape(s.shape, p.shape)) {
         problems.push(`${name}: shape ${fmtShape(s.shape)} does not match the parameter's ${fmtShape(p.shape)}`);
       }
     }
@@ -148,6 +151,10 @@ export abstract class Module {
     const lines = kids.map(([k, m]) => `  (${k}): ${m.toString().split('\n').join('\n  ')}`);
     return `${name}(\n${lines.join('\n')}\n)`;
   }
+}
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -10,6 +10,8 @@ import { Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
 import type { ProgressMode, ProgressStream } from './progress.js';
 import type { EpochRecord, History, StepInfo } from './record.js';
+import type { LoadedModel } from './serialize.js';
+import type { Preprocessor } from '../data/preprocess.js';
 import {
   CallbackList, userCallbacks, ProgressCallback, DivergenceStop, SchedulerStep, EarlyStoppingCallback, ModelCheckpoint,
   resumeFrom, type Callback, type Callbacks, type EarlyStopping, type FitContext,
@@ -171,7 +173,7 @@ export function fit(model: Module, options: FitOptions): History {
   }
   const validate = validation === undefined
     ? null
-    : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn });
+    : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn, preprocess: false });
 
   const wasTraining = model.training;
   try {
@@ -259,15 +261,31 @@ function countCorrect(out: Tensor, y: Int32Array): number {
   return correct;
 }
 
-/** Loss and accuracy over a data set, in eval mode, without building a graph. */
+/** Inference options: `preprocess: false` feeds the data as it is, past the model's preprocessor. */
+export interface InferenceOptions {
+  batchSize?: number;
+  preprocess?: boolean;
+}
+
+/** The model's preprocessor (see loadModel), unless the caller opted out. */
+function preprocessorOf(model: Module, opts: InferenceOptions): Preprocessor | undefined {
+  return opts.preprocess === false ? undefined : (model as LoadedModel).preprocessor;
+}
+
+/**
+ * Loss and accuracy over a data set, in eval mode, without building a graph. A model that
+ * carries a preprocessor (one from loadModel) is given the data's features and standardises them itself.
+ */
 export function evaluate(
   model: Module,
   data: Dataset,
-  opts: { batchSize?: number; loss?: 'crossEntropy' | 'svm' | LossFn } = {},
+  opts: InferenceOptions & { loss?: 'crossEntropy' | 'svm' | LossFn } = {},
 ): { loss: number; accuracy: number } {
   if (!(data instanceof Dataset)) throw new TypeError('evaluate: data must be a Dataset');
   if (data.length === 0) throw new RangeError('evaluate: the data set is empty');
   const lossFn = lossFunction(opts.loss);
+  const pre = preprocessorOf(model, opts);
+  if (pre !== undefined) data = pre.transform(data);
   const loader = new DataLoader(data, { batchSize: opts.batchSize ?? 1024, shuffle: false });
   const wasTraining = model.training;
   model.eval();
@@ -289,13 +307,18 @@ export function evaluate(
 
 /**
  * The model's outputs for x ([N, D] tensor, Float32Array of N x D, or a Dataset), in eval mode,
- * without building a graph, in batches.
+ * without building a graph, in batches; through the model's preprocessor when it has one.
  */
-export function predict(model: Module, x: Tensor | Dataset, opts: { batchSize?: number } = {}): Tensor {
+export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptions = {}): Tensor {
   const ds = x instanceof Dataset ? x : null;
-  const data = ds ? ds.x : x instanceof Tensor ? x.data : null;
+  let data = ds ? ds.x : x instanceof Tensor ? x.data : null;
   if (data === null) throw new TypeError('predict: x must be a Tensor [N, D] or a Dataset');
   const D = ds ? ds.features : (x as Tensor).shape[(x as Tensor).shape.length - 1];
+  const pre = preprocessorOf(model, opts);
+  if (pre !== undefined) {
+    if (D !== pre.features) throw new RangeError(`predict: x has ${D} features a sample, the model's preprocessing takes ${pre.features}`);
+    data = pre.transform(data);
+  }
   const N = data.length / D;
   const batchSize = opts.batchSize ?? 1024;
   checkInt('batchSize', batchSize, 1);
@@ -322,6 +345,6 @@ export function predict(model: Module, x: Tensor | Dataset, opts: { batchSize?: 
 }
 
 /** Predicted classes (argmax of the outputs). */
-export function predictClasses(model: Module, x: Tensor | Dataset, opts: { batchSize?: number } = {}): Int32Array {
+export function predictClasses(model: Module, x: Tensor | Dataset, opts: InferenceOptions = {}): Int32Array {
   return argmax(predict(model, x, opts), -1);
 }

@@ -9,7 +9,7 @@ import {
   type BackendName,
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import { CliError, Out, int } from '../common.js';
+import { CliError, Out, int } from '../io.js';
 
 export const spec: CommandSpec = {
   name: 'bench',

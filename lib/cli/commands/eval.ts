@@ -1,10 +1,10 @@
 /** `nodegrad eval`: a saved model's loss and accuracy on a data set's test split. */
 import { evaluate, loadModel } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import {
-  BACKEND_OPTIONS, CliError, DATA_HELP, Out, applyBackend, describeModel, int, loadSplits, parseDataSpec, pct,
-  readModelMeta, requireFile, standardizeDataset,
-} from '../common.js';
+import { CliError, Out, int, pct, requireFile } from '../io.js';
+import { DATA_HELP, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
+import { describeModel } from '../model.js';
+import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -25,16 +25,19 @@ export function run(args: Parsed, out: Out): number {
   const file = o.model as string | undefined;
   if (file === undefined) throw new UsageError('missing --model FILE', 'eval');
   requireFile(file, 'the --model file');
-  const meta = readModelMeta(file);
+  const meta = readRunMeta(file);
   const dataText = (o.data as string | undefined) ?? meta.data;
   if (dataText === undefined) throw new UsageError(`${file} does not record its data set: pass --data SPEC`, 'eval');
   const data = parseDataSpec(dataText, 'eval');
-  if (meta.preprocess === undefined) throw new CliError(`${file}: no preprocessing in the metadata (not written by 'nodegrad train')`);
   applyBackend(o);
   const model = loadModel(file);
+  // Without its preprocessing the model would be fed unstandardised features: refuse, not guess.
+  if (model.preprocessor === undefined) {
+    throw new CliError(`${file}: no preprocessing in the metadata, so the model's inputs are unknown; save it with save(model, file, { preprocess })`);
+  }
   const limit = (o.limit as number | undefined) ?? (o.data === undefined ? meta.limit : undefined);
   const splits = loadSplits(data, limit);
-  const test = standardizeDataset(splits.test, meta.preprocess);
+  const test = splits.test;
   const r = evaluate(model, test);
   if (o.json === true) {
     out.json({ event: 'eval', model: file, data: data.text, testLoss: r.loss, testAccuracy: r.accuracy, testSamples: test.length });

@@ -5,7 +5,7 @@
 import { parseExpression, toDot, toSvg } from '../../index.js';
 import { formatNumber } from '../../autograd/index.js';
 import { UsageError, suggest, type CommandSpec, type Parsed } from '../args.js';
-import { Out, writeText } from '../common.js';
+import { Out, writeText } from '../io.js';
 
 interface Preset {
   expression: string;

@@ -1,7 +1,8 @@
 /** `nodegrad info`: version, backend, SIMD path, threads, and where the native binary came from. */
 import { info, backends } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import { BACKEND_OPTIONS, Out, applyBackend } from '../common.js';
+import { Out } from '../io.js';
+import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'info',

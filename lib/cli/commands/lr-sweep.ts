@@ -5,12 +5,12 @@
  * diverged.
  */
 import * as path from 'node:path';
-import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, TrainingDivergedError, type LossFn } from '../../index.js';
+import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, Preprocessor, TrainingDivergedError, type LossFn } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import {
-  BACKEND_OPTIONS, DATA_MODEL_OPTIONS, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeModel, fitPreprocess,
-  loadSplits, standardizeDataset, writeText,
-} from '../common.js';
+import { Out, writeText } from '../io.js';
+import { loadSplits } from '../data.js';
+import { OPTIMIZERS, buildModel, buildOptimizer, describeModel } from '../model.js';
+import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend } from '../options.js';
 import { settings } from './train.js';
 
 export const spec: CommandSpec = {
@@ -63,8 +63,7 @@ export function run(args: Parsed, out: Out): number {
   applyBackend(o);
 
   const splits = loadSplits(s.data, s.limit);
-  const pre = fitPreprocess(splits.train, splits.inputScale);
-  const train = standardizeDataset(splits.train, pre);
+  const train = Preprocessor.fit(splits.train).transform(splits.train);
   let arch = '';
   const runs: Run[] = [];
   for (const lr of lrs) {

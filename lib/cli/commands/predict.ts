@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import { Tensor, loadModel, predict } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { BACKEND_OPTIONS, CliError, Out, applyBackend, readModelMeta, requireFile, standardize } from '../common.js';
+import { CliError, Out, requireFile } from '../io.js';
+import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'predict',
@@ -54,28 +55,32 @@ export function run(args: Parsed, out: Out): number {
   if (input === undefined) throw new UsageError('missing --input FILE (a CSV file, or - for stdin)', 'predict');
   requireFile(file, 'the --model file');
   if (input !== '-') requireFile(input, 'the --input file');
-  const meta = readModelMeta(file);
   applyBackend(o);
   const model = loadModel(file);
-  const p = meta.preprocess;
-  const d = p?.mean.length ?? firstLayerInputs(model);
+  const p = model.preprocessor;
+  const d = p?.features ?? firstLayerInputs(model);
+  if (p === undefined) {
+    out.note(`nodegrad: warning: ${file} records no preprocessing, so the rows go to the model as they are; if it was trained on scaled or standardised features, save it with save(model, file, { preprocess })`);
+  }
 
   const name = input === '-' ? 'stdin' : input;
   const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : fs.readFileSync(input, 'utf8');
   const { rows, lines } = parseRows(text, name);
   if (rows.length === 0) throw new CliError(`${name}: no rows to predict`);
-  const x = new Float32Array(rows.length * d);
+  const units = new Float64Array(rows.length * d);
   const labels: (number | null)[] = [];
   rows.forEach((r, i) => {
     if (r.length !== d && r.length !== d + 1) {
       throw new CliError(`${name}: line ${lines[i]} has ${r.length} values; the model takes ${d} features (or ${d} then a label)`);
     }
-    for (let j = 0; j < d; j++) x[i * d + j] = r[j] * (p?.inputScale ?? 1);
+    for (let j = 0; j < d; j++) units[i * d + j] = r[j];
     labels.push(r.length === d + 1 ? r[d] : null);
   });
-  const logits = predict(model, new Tensor(p ? standardize(x, p) : x, [rows.length, d]));
+  // The rows are in the data set's units (pixels 0..255); predict() takes features (pixels 0..1).
+  const x = p ? p.fromUnits(units) : Float32Array.from(units);
+  const logits = predict(model, new Tensor(x, [rows.length, d]));
   const c = logits.shape[1];
-  const names = meta.classNames;
+  const names = p?.classNames;
   let correct = 0;
   let labelled = 0;
   for (let i = 0; i < rows.length; i++) {

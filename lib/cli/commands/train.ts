@@ -1,13 +1,12 @@
 /** `nodegrad train`: a classifier on a data set, its test accuracy, the model file and a plot. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, type History } from '../../index.js';
+import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import {
-  BACKEND_OPTIONS, DATA_MODEL_OPTIONS, DEFAULT_LR, OPTIMIZERS, Out, applyBackend, buildModel, buildOptimizer, describeBackend,
-  describeModel, fitPreprocess, int, loadSplits, metadataFor, parseDataSpec, pct, requireFile, seconds,
-  standardizeDataset, writeText, type DataSpec, type OptimizerName,
-} from '../common.js';
+import { Out, int, pct, requireFile, seconds, writeText } from '../io.js';
+import { loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
+import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
+import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'train',
@@ -75,22 +74,16 @@ export function settings(o: Parsed['options'], command: string, defaults: { opti
   };
 }
 
-type Scheduler = optim.lrScheduler.LRScheduler | optim.lrScheduler.ReduceLROnPlateau;
+type Scheduler = optim.lrScheduler.Scheduler;
 
 function buildScheduler(name: string, opt: optim.Optimizer<{ lr: number }>, s: TrainSettings, stepsPerEpoch: number): Scheduler | undefined {
-  const { lrScheduler } = optim;
-  switch (name) {
-    case 'step':
-      return new lrScheduler.StepLR(opt, { stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 });
-    case 'cosine':
-      return new lrScheduler.CosineAnnealingLR(opt, { tMax: s.epochs });
-    case 'onecycle':
-      return new lrScheduler.OneCycleLR(opt, { maxLr: s.lr, epochs: s.epochs, stepsPerEpoch });
-    case 'plateau':
-      return new lrScheduler.ReduceLROnPlateau(opt, { factor: 0.5, patience: 2 });
-    default:
-      return undefined;
-  }
+  const spec: optim.SchedulerSpec | undefined =
+    name === 'step' ? { type: 'step', stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 }
+    : name === 'cosine' ? { type: 'cosine', tMax: s.epochs }
+    : name === 'onecycle' ? { type: 'onecycle', maxLr: s.lr, epochs: s.epochs, stepsPerEpoch }
+    : name === 'plateau' ? { type: 'plateau', factor: 0.5, patience: 2 }
+    : undefined;
+  return spec === undefined ? undefined : optim.schedulerFromSpec(spec, opt);
 }
 
 export function run(args: Parsed, out: Out): number {
@@ -107,10 +100,10 @@ export function run(args: Parsed, out: Out): number {
 
   const t0 = performance.now();
   const splits = loadSplits(s.data, s.limit);
-  const pre = fitPreprocess(splits.train, splits.inputScale);
-  const train = standardizeDataset(splits.train, pre);
-  const validation = standardizeDataset(splits.validation, pre);
-  const test = standardizeDataset(splits.test, pre);
+  const pre = Preprocessor.fit(splits.train, { inputScale: splits.inputScale });
+  const train = pre.transform(splits.train);
+  const validation = pre.transform(splits.validation);
+  const test = pre.transform(splits.test);
 
   manualSeed(s.seed);
   const model = buildModel(s.model, train.features, s.hidden, train.numClasses);
@@ -142,7 +135,7 @@ export function run(args: Parsed, out: Out): number {
   const result = evaluate(model, test);
 
   fs.mkdirSync(outDir, { recursive: true });
-  save(model, modelFile, metadataFor({ data: s.data.text, limit: s.limit, preprocess: pre, classNames: splits.train.classNames }));
+  save(model, modelFile, { preprocess: pre, metadata: runMetadata({ data: s.data.text, limit: s.limit }) });
   if (plotFile !== null) {
     const title = `${arch} on ${splits.name}: test accuracy ${pct(result.accuracy)}`;
     writeText(plotFile, trainingPlot(history.epochs, { title }));

@@ -15,6 +15,8 @@ import type { Callback, CallbackList, FitContext } from './callback.js';
 interface CheckpointState {
   epoch: number;
   model: Record<string, Float32Array>;
+  /** The parameters' shapes, so resuming with another architecture names both; absent in older checkpoints. */
+  shapes?: Record<string, number[]>;
   optimizer: unknown;
   rng: RngState;
   loader: LoaderState;
@@ -36,6 +38,7 @@ export class ModelCheckpoint implements Callback {
     const state: CheckpointState = {
       epoch,
       model: Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, p.data])),
+      shapes: Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, [...p.shape]])),
       optimizer: ctx.optimizer.stateDict(),
       rng: globalRng.getState(),
       loader: ctx.loader.state(),
@@ -53,7 +56,7 @@ export class ModelCheckpoint implements Callback {
 export function resumeFrom(file: string, ctx: FitContext, callbacks: CallbackList): number {
   const ck = loadTree(file) as unknown as CheckpointState;
   try {
-    ctx.model.loadStateDict(Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, { shape: p.shape, data: ck.model[n] }])));
+    ctx.model.loadStateDict(Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] }])));
     ctx.optimizer.loadStateDict(ck.optimizer as Parameters<Optimizer['loadStateDict']>[0]);
     callbacks.loadStateDicts(ck);
     globalRng.setState(ck.rng);

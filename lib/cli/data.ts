@@ -1,0 +1,147 @@
+/**
+ * Data sets on the command line: the --data spec, loading and splitting, and what a model file
+ * records of the run that trained it (the spec and --limit, so `eval` finds the same test split).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
+import { FASHION_MNIST_DIR } from '../data/index.js';
+import { UsageError } from './args.js';
+import { CliError, requireFile } from './io.js';
+
+export type DataKind = 'digits' | 'fashion-mnist' | 'cifar10' | 'csv';
+
+export interface DataSpec {
+  kind: DataKind;
+  /** The directory or file after the colon. */
+  path?: string;
+  /** As given on the command line (and saved in the model file). */
+  text: string;
+}
+
+export const DATA_HELP = 'digits | fashion-mnist[:DIR] | cifar10:DIR | csv:FILE';
+
+export function parseDataSpec(text: string, command: string): DataSpec {
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const rest = colon < 0 ? undefined : text.slice(colon + 1);
+  const bad = (msg: string): never => {
+    throw new UsageError(msg, command);
+  };
+  switch (kind) {
+    case 'digits':
+      if (rest !== undefined) bad(`--data digits takes no path (it is bundled), got '${text}'`);
+      return { kind, text };
+    case 'fashion-mnist':
+      if (rest === '') bad(`--data fashion-mnist:DIR needs a directory after the colon`);
+      return { kind, path: rest, text };
+    case 'cifar10':
+      if (!rest) bad(`--data cifar10 needs the directory of the binary version: --data cifar10:DIR`);
+      return { kind, path: rest, text };
+    case 'csv':
+      if (!rest) bad(`--data csv needs a file: --data csv:FILE`);
+      return { kind, path: rest, text };
+    default: {
+      const kinds = ['digits', 'fashion-mnist', 'cifar10', 'csv'];
+      const near = kinds.find((k) => k.startsWith(kind.slice(0, 3)));
+      return bad(`option --data must be ${DATA_HELP}, got '${text}'${near ? ` (did you mean ${near}?)` : ''}`);
+    }
+  }
+}
+
+export interface Splits {
+  name: string;
+  train: Dataset;
+  validation: Dataset;
+  test: Dataset;
+  /** What the loader multiplied raw values by (1/16 digits, 1/255 images, 1 CSV). */
+  inputScale: number;
+  /** 'held-out 20%' or 'the test split'. */
+  testSource: string;
+}
+
+/** The split of digits and CSV data is always the same, whatever --seed says. */
+export const SPLIT_SEED = 1234;
+
+function first(ds: Dataset, limit: number | undefined): Dataset {
+  if (limit === undefined || limit >= ds.length) return ds;
+  return ds.subset(Array.from({ length: limit }, (_, i) => i));
+}
+
+/**
+ * Loads a data set and splits it: validation = 10% of the training data; test = the data set's
+ * own test split when it has one, else a held-out 20%. `limit` keeps the first N samples of
+ * each file (train and test) for quick runs. Features are not standardised here.
+ */
+export function loadSplits(spec: DataSpec, limit?: number): Splits {
+  let all: Dataset | null = null;
+  let pair: { train: Dataset; test: Dataset } | null = null;
+  let inputScale = 1;
+  let name: string = spec.kind;
+  switch (spec.kind) {
+    case 'digits':
+      all = loadDigits();
+      inputScale = 1 / 16;
+      break;
+    case 'csv':
+      requireFile(spec.path!, 'the --data csv file');
+      all = loadCsv(spec.path!);
+      name = `csv:${path.basename(spec.path!)}`;
+      break;
+    case 'fashion-mnist': {
+      const dir = spec.path ?? FASHION_MNIST_DIR;
+      if (!fs.existsSync(dir)) {
+        throw new CliError(
+          spec.path === undefined
+            ? `Fashion-MNIST is not installed in ${dir}: install it with 'apt install dataset-fashion-mnist', or pass --data fashion-mnist:DIR with the four IDX files`
+            : `${dir}: directory not found (--data fashion-mnist:DIR needs the four IDX files)`,
+        );
+      }
+      pair = loadFashionMnist(dir);
+      inputScale = 1 / 255;
+      break;
+    }
+    case 'cifar10':
+      if (!fs.existsSync(spec.path!)) throw new CliError(`${spec.path}: directory not found (--data cifar10:DIR needs the binary version's .bin files)`);
+      pair = loadCifar10(spec.path!);
+      inputScale = 1 / 255;
+      break;
+  }
+  if (pair !== null) {
+    const { train, validation } = trainValTestSplit(first(pair.train, limit), { validation: 0.1, test: 0, seed: SPLIT_SEED, stratify: true });
+    return { name, train, validation, test: first(pair.test, limit), inputScale, testSource: 'the test split' };
+  }
+  const ds = first(all!, limit);
+  const { train, validation, test } = trainValTestSplit(ds, { validation: 0.1, test: 0.2, seed: SPLIT_SEED, stratify: true });
+  return { name, train, validation, test, inputScale, testSource: 'held-out 20%' };
+}
+
+// ---- the run a model file records ----
+
+const META = { data: 'nodegrad.cli.data', limit: 'nodegrad.cli.limit' } as const;
+
+export interface RunMeta {
+  data?: string;
+  limit?: number;
+}
+
+/** Metadata entries for save(): the data spec and limit `train` used. */
+export function runMetadata(m: RunMeta): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (m.data !== undefined) out[META.data] = m.data;
+  if (m.limit !== undefined) out[META.limit] = String(m.limit);
+  return out;
+}
+
+/** The data spec and limit `train` saved next to the weights (absent in files from elsewhere). */
+export function readRunMeta(file: string): RunMeta {
+  const { metadata } = loadSafetensors(file);
+  const out: RunMeta = {};
+  if (metadata[META.data] !== undefined) out.data = metadata[META.data];
+  if (metadata[META.limit] !== undefined) {
+    const limit = Number(metadata[META.limit]);
+    if (!Number.isInteger(limit) || limit < 1) throw new CliError(`${file}: corrupt nodegrad metadata (limit '${metadata[META.limit]}' is not an integer >= 1)`);
+    out.limit = limit;
+  }
+  return out;
+}
