@@ -1,6 +1,7 @@
 /** `nodegrad predict`: the class and its probability for each row of a CSV file. */
 import * as fs from 'node:fs';
 import { Tensor, loadModel, predict } from '../../index.js';
+import { readTextFile } from '../../io/read.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { BACKEND_OPTIONS, CliError, Out, applyBackend, readModelMeta, requireFile, standardize } from '../common.js';
 
@@ -61,7 +62,7 @@ export function run(args: Parsed, out: Out): number {
   const d = p?.mean.length ?? firstLayerInputs(model);
 
   const name = input === '-' ? 'stdin' : input;
-  const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : fs.readFileSync(input, 'utf8');
+  const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : readTextFile(input);
   const { rows, lines } = parseRows(text, name);
   if (rows.length === 0) throw new CliError(`${name}: no rows to predict`);
   const x = new Float32Array(rows.length * d);
