@@ -9,6 +9,7 @@ import {
   loadSafetensors, nn, optim, info, setBackend, setNumThreads, type BackendName,
 } from '../index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { UsageError, type OptionSpec } from './args.js';
 
 export interface Stream {
@@ -331,5 +332,5 @@ export function seconds(s: number): string {
 export function writeText(file: string, text: string): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, text);
+  writeFileAtomic(file, Buffer.from(text)); // a failed write (a full disk) leaves the old file whole
 }
