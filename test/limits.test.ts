@@ -1,6 +1,6 @@
 // Hostile inputs to the readers (issue 16): every read is bounded and refused with one error
 // naming the file and the limit; a device, FIFO or gzip bomb never hangs or exhausts memory.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -150,5 +150,37 @@ describe('tensor names that are Object.prototype keys', () => {
     expect(Object.hasOwn(loaded, '__proto__')).toBe(true);
     expect(Array.from(loaded['__proto__']!.data)).toEqual([1, 2]);
     expect(Array.from(loaded.constructor.data)).toEqual([3]);
+  });
+});
+
+describe('nodegrad graph limits the expression', () => {
+  it('refuses a 60 KB expression with one line, exit 1, before drawing it', () => {
+    const expression = Array.from({ length: 9000 }, (_, i) => `x*${i}`).join('+');
+    expect(expression.length).toBeGreaterThan(60_000);
+    const r = cli(['graph', expression, '--x=1', '--out', path.join(dir, 'g.svg')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`nodegrad: the expression is ${expression.length} characters long; graph draws at most 1000\n`);
+    expect(fs.existsSync(path.join(dir, 'g.svg'))).toBe(false);
+  });
+  it('refuses a short expression with too many nodes, and draws one within the limit', () => {
+    const out = path.join(dir, 'g2.svg');
+    const r = cli(['graph', Array(126).fill('1').join('+'), '--out', out]); // 126 leaves + 125 sums
+    expect(r).toEqual({ code: 1, stderr: "nodegrad: the expression's graph has more than 250 nodes; graph draws at most 250\n" });
+    expect(cli(['graph', Array(125).fill('1').join('+'), '--out', out]).code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/<\/svg>\n$/);
+  });
+});
+
+describe('files the CLI writes', () => {
+  it.skipIf(!unix)('a failed SVG write (the disk full) leaves the existing file whole and names it', () => {
+    const svg = path.join(dir, 'existing.svg');
+    fs.writeFileSync(svg, 'the previous drawing');
+    const bin = path.join(__dirname, '..', 'bin', 'nodegrad.js');
+    // ulimit -f 1: writes past 1 KiB fail (EFBIG) as they would on a full disk (ENOSPC).
+    const r = spawnSync('sh', ['-c', `ulimit -f 1; exec "${process.execPath}" "${bin}" graph --out "${svg}"`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`nodegrad: ${svg}: cannot write: EFBIG: file too large\n`);
+    expect(fs.readFileSync(svg, 'utf8')).toBe('the previous drawing');
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
