@@ -450,3 +450,35 @@ describe.runIf(!!outDir)('examples', () => {
     }));
   });
 });
+
+describe('output is byte-for-byte stable', () => {
+  // Rendered by the single 320-line renderChart before it was split into named steps: the
+  // split (and any later refactoring) must reproduce them exactly.
+  const golden = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', 'plot', `golden-${name}.svg`), 'utf8');
+  const hist = <T>(n: number, f: (e: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i + 1));
+
+  it('training plot with validation curves', () => {
+    expect(trainingPlot(hist(20, (e) => ({ epoch: e, loss: 2 / e, valLoss: 2.2 / e + 0.01 * e, accuracy: 1 - 0.5 / e, valAccuracy: 0.95 - 0.4 / e })), { title: 'mlp on digits' }))
+      .toBe(golden('train'));
+  });
+  it('training plot that diverges', () => {
+    expect(trainingPlot(hist(6, (e) => ({ epoch: e, loss: e > 4 ? NaN : 1 / e, accuracy: 0.5 })), { title: 'diverged' })).toBe(golden('trainDiv'));
+  });
+  it('learning-rate sweep with a diverging run and a best run', () => {
+    const runs = [1e-4, 1e-3, 1e-2, 1e-1, 1].map((lr, k) => ({
+      lr, losses: hist(50, (i) => (lr > 0.5 && i > 20 ? Infinity : 2 * Math.exp(-i * lr * 3) + 0.05 * k)), best: k === 2,
+    }));
+    expect(lrSweepPlot(runs, { title: 'sweep' })).toBe(golden('sweep'));
+  });
+  it('log scale with fixed x bounds, a diverged series and non-positive values', () => {
+    expect(lineChart({
+      yScale: 'log', xMin: 0, xMax: 100, width: 300, height: 200,
+      series: [{ name: 'l', points: hist(100, (i) => 1 / i), diverged: true }, { name: 'neg', points: [-1, 0, 2] }],
+    })).toBe(golden('lineLog'));
+  });
+  it('every legend position', () => {
+    const charts = (['top-left', 'bottom-right', 'right', 'none', 'auto', 'bottom-left', 'top-right'] as const).map((legend) =>
+      lineChart({ legend, yMin: -0.5, yMax: 2, series: [{ name: 'up', points: hist(20, (i) => i / 10) }, { name: 'flat', points: hist(20, () => 1) }] }));
+    expect(charts.join('\n')).toBe(golden('lineLegends'));
+  });
+});

@@ -264,3 +264,46 @@ describe('writeFileAtomic', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('writeFileAtomic errors name the target, never the temporary file', () => {
+  const canCreateIn = (d: string): boolean => {
+    try {
+      fs.closeSync(fs.openSync(path.join(d, '.nodegrad-probe'), 'wx'));
+      fs.unlinkSync(path.join(d, '.nodegrad-probe'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('in a directory it may not write to (a read-only dir, or /sys for root)', () => {
+    const ro = path.join(dir, 'read-only');
+    fs.mkdirSync(ro, { recursive: true });
+    fs.chmodSync(ro, 0o555);
+    const target = canCreateIn(ro) ? '/sys/nodegrad-model.safetensors' : path.join(ro, 'model.safetensors');
+    if (canCreateIn(path.dirname(target))) return; // neither is read-only here (Windows)
+    let err: (Error & { code?: string; path?: string }) | undefined;
+    try {
+      saveSafetensors(target, { w: { shape: [1], data: Float32Array.from([1]) } });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(new RegExp(`^${target.replace(/[/\\.]/g, '\\$&')}: cannot write: (EACCES|EROFS|EPERM): [a-z -]+$`));
+    expect(err?.message).not.toMatch(/\.tmp/);
+    expect(err?.path).toBe(target);
+    fs.chmodSync(ro, 0o755);
+  });
+
+  it.skipIf(process.platform === 'win32')('when the disk fills mid-write (a file size limit), keeping the old file', () => {
+    const file = path.join(dir, 'big.bin');
+    writeFileAtomic(file, Buffer.from('old'));
+    const script =
+      `const { writeFileAtomic } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'io', 'atomic.js'))});` +
+      `try { writeFileAtomic(${JSON.stringify(file)}, Buffer.alloc(1 << 20)); } catch (e) { console.log(e.code + '|' + e.message); }`;
+    // ulimit -f: writes past 4 KiB fail with EFBIG, as they would with ENOSPC on a full disk.
+    const out = require('node:child_process').execFileSync('sh', ['-c', `ulimit -f 4; exec "${process.execPath}" -e "$0"`, script], { encoding: 'utf8' });
+    expect(out.trim()).toBe(`EFBIG|${file}: cannot write: EFBIG: file too large`);
+    expect(fs.readFileSync(file, 'utf8')).toBe('old');
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 /** The CLI's output: streams, one-line errors, files it checks or writes, and number formats. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export interface Stream {
   write(s: string): unknown;
@@ -48,7 +49,7 @@ export function requireFile(file: string, what: string): void {
 export function writeText(file: string, text: string): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, text);
+  writeFileAtomic(file, Buffer.from(text)); // a failed write (a full disk) leaves the old file whole
 }
 
 export function pct(v: number): string {

@@ -20,11 +20,19 @@ export interface CsvOptions {
   classNames?: readonly string[];
   /** The shape of one sample (product = number of feature columns); default [features]. */
   shape?: readonly number[];
+  /**
+   * The most loadCsv reads from the file, and decompresses from a gzipped one: default
+   * 512 MiB (about the longest string JavaScript can hold).
+   */
+  maxBytes?: number;
 }
 
-/** Reads a CSV file (gzipped or not, detected by its magic bytes) into a Dataset. */
+/**
+ * Reads a CSV file (gzipped or not, detected by its magic bytes) into a Dataset. Refuses a file
+ * that is not regular, or that holds or decompresses to more than `maxBytes`.
+ */
 export function loadCsv(file: string, options: CsvOptions = {}): Dataset {
-  return parseCsv(readMaybeGzip(file).toString('utf8'), options, file);
+  return parseCsv(readMaybeGzip(file, { maxBytes: options.maxBytes }).toString('utf8'), options, file);
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -84,6 +92,12 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
       const v = parseCell(cells[c]);
       if (Number.isNaN(v)) {
         throw new Error(`${file}: line ${li + 1}, column ${c + 1}: '${cells[c].trim()}' is not a number`);
+      }
+      // Rounded to float32 it would be Infinity, and every loss computed from it NaN.
+      if (!Number.isFinite(Math.fround(v))) {
+        throw new Error(
+          `${file}: line ${li + 1}, column ${c + 1}: '${cells[c].trim()}' is beyond the float32 range (largest magnitude 3.4028235e38)`,
+        );
       }
       if (c === label) {
         if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { Dataset } from './dataset.js';
-import { BYTE_TO_UNIT, findFile, readMaybeGzip } from './files.js';
+import { BYTE_TO_UNIT, findFile, readMaybeGzip, type ReadOptions } from './files.js';
 
 export interface IdxArray {
   /** e.g. [60000, 28, 28]. */
@@ -58,9 +58,25 @@ export function parseIdx(buf: Uint8Array, file = 'IDX data'): IdxArray {
   return { dims, data: buf.subarray(headerBytes) };
 }
 
-/** Reads an IDX file, gzipped (detected by its magic bytes 1f 8b) or raw. */
-export function readIdx(file: string, hint?: string): IdxArray {
-  return parseIdx(readMaybeGzip(file, hint), file);
+/**
+ * Reads an IDX file, gzipped (detected by its magic bytes 1f 8b) or raw. A raw file is read
+ * whole (at most `maxBytes`, default 512 MiB); a gzipped one is decompressed no further than
+ * the size its header's dimensions declare, so a gzip bomb is refused early. A string second
+ * argument is a hint for a missing file.
+ */
+export function readIdx(file: string, options: ReadOptions | string = {}): IdxArray {
+  const o = typeof options === 'string' ? { hint: options } : options;
+  return parseIdx(readMaybeGzip(file, { ...o, declaredSize: idxDeclaredSize }), file);
+}
+
+/** Header plus data bytes, as the dimensions in `head` declare them; undefined if it is no IDX header. */
+function idxDeclaredSize(head: Buffer): number | undefined {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return undefined;
+  const headerBytes = 4 + 4 * head[3];
+  if (head.length < headerBytes) return undefined;
+  let size = 1;
+  for (let i = 0; i < head[3]; i++) size *= head.readUInt32BE(4 + 4 * i);
+  return headerBytes + size;
 }
 
 export interface IdxOptions {
@@ -69,6 +85,8 @@ export interface IdxOptions {
   classNames?: readonly string[];
   /** Keep pixel values 0..255 instead of scaling them to [0, 1] (default false). */
   raw?: boolean;
+  /** The most read or decompressed from one file (default 512 MiB; a gzipped file also stops at its declared size). */
+  maxBytes?: number;
 }
 
 /**
@@ -77,8 +95,8 @@ export interface IdxOptions {
  * shape [1, H, W]; other ranks keep their per-sample dims.
  */
 export function loadIdx(imagesPath: string, labelsPath: string, options: IdxOptions = {}, hint?: string): Dataset {
-  const images = readIdx(imagesPath, hint);
-  const labels = readIdx(labelsPath, hint);
+  const images = readIdx(imagesPath, { hint, maxBytes: options.maxBytes });
+  const labels = readIdx(labelsPath, { hint, maxBytes: options.maxBytes });
   return idxDataset(images, imagesPath, labels, labelsPath, options);
 }
 
@@ -136,12 +154,12 @@ const FASHION_HINT =
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte.
  * Samples are [1, 28, 28] in [0, 1]; 10 classes with their names.
  */
-export function loadFashionMnist(dir: string = FASHION_MNIST_DIR, options: { raw?: boolean } = {}): { train: Dataset; test: Dataset } {
+export function loadFashionMnist(dir: string = FASHION_MNIST_DIR, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
   return loadMnistFiles(dir, { ...options, numClasses: 10, classNames: FASHION_MNIST_CLASSES }, FASHION_HINT);
 }
 
 /** MNIST from `dir`: the same four file names and format as Fashion-MNIST; classes '0'..'9'. */
-export function loadMnist(dir: string, options: { raw?: boolean } = {}): { train: Dataset; test: Dataset } {
+export function loadMnist(dir: string, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
   const classNames = Array.from({ length: 10 }, (_, i) => String(i));
   return loadMnistFiles(dir, { ...options, numClasses: 10, classNames }, 'MNIST: the four IDX files from the MNIST database (LeCun, Cortes, Burges)');
 }

@@ -12,7 +12,7 @@ export type AtomicData = Uint8Array | Iterable<Uint8Array>;
  * Replaces `file` with `data` (a Buffer/Uint8Array, or an iterable of chunks written in order)
  * atomically, synchronously. The temporary file (`.<name>.<pid>-<random>.tmp` in the same
  * directory, so the rename cannot cross file systems) is removed on any error, and the error is
- * rethrown. An existing target's permission bits are kept. A process killed mid-save cannot
+ * rethrown; a file system error names `file`, never the temporary file. An existing target's permission bits are kept. A process killed mid-save cannot
  * remove its temporary file; the next successful save of the same file removes those whose
  * process is no longer running on this machine.
  */
@@ -51,10 +51,28 @@ export function writeFileAtomic(file: string, data: AtomicData): void {
     } catch {
       // never created, or already renamed
     }
-    throw err;
+    throw nameTarget(err, file, dir);
   }
   fsyncDir(dir);
   removeStaleTemps(dir, base);
+}
+
+/**
+ * A file system error (ENOSPC, EROFS, EACCES, ...) restated for the file the user named: Node's
+ * own message names the temporary file, which the user never asked for and which is gone.
+ * Other errors (a failing data iterable, a TypeError) pass through unchanged.
+ */
+function nameTarget(err: unknown, file: string, dir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return err;
+  const reason = e.message.split(`, ${e.syscall}`)[0]; // "ENOSPC: no space left on device"
+  const where = e.code === 'ENOENT' ? ` (directory ${dir})` : '';
+  const out = new Error(`${file}: cannot write: ${reason}${where}`) as NodeJS.ErrnoException;
+  out.code = e.code;
+  out.errno = e.errno;
+  out.syscall = e.syscall;
+  out.path = file;
+  return out;
 }
 
 /** Deletes `.<base>.<pid>-<hex>.tmp` files left by processes that no longer run. Best effort. */

@@ -7,9 +7,9 @@
 // Reading validates everything against the file's real size before allocating from it: a
 // corrupt or hostile file gets an Error naming the file and the problem, never a crash.
 
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { writeFileAtomic } from './atomic.js';
+import { RegularFile } from './read.js';
 
 /** A tensor to save: shape and row-major float32 data (a nodegrad Tensor fits as it is). */
 export interface TensorData {
@@ -112,21 +112,42 @@ export function encodeSafetensors(
 
 /** Decodes a safetensors buffer; `file` names it in errors. */
 export function decodeSafetensors(buf: Uint8Array, file = 'safetensors data'): Safetensors {
-  const fail = (problem: string): never => {
+  const n = headerLength(buf, buf.length, file);
+  const layout = parseHeader(buf.subarray(8, 8 + n), buf.length - 8 - n, file);
+  return decodeTensors(layout, buf.subarray(8 + n), file);
+}
+
+interface Entry { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }
+interface Layout { metadata: Record<string, string>; entries: Entry[] }
+
+function failer(file: string): (problem: string) => never {
+  return (problem) => {
     throw new Error(`${file}: ${problem}`);
   };
-  if (buf.length < 8) fail(`not a safetensors file: ${buf.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = view.getBigUint64(0, true);
+}
+
+/** The header length from the first 8 bytes of a file of `size` bytes, checked against that size. */
+function headerLength(first: Uint8Array, size: number, file: string): number {
+  const fail = failer(file);
+  if (size < 8) fail(`not a safetensors file: ${size} bytes, shorter than the 8-byte header length`);
+  const headerLen = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(MAX_HEADER_BYTES)) {
     fail(`header length ${headerLen} is over the ${MAX_HEADER_BYTES}-byte limit (corrupt, or not a safetensors file)`);
   }
   const n = Number(headerLen);
-  if (n > buf.length - 8) fail(`header length ${n} runs past the end of the file (${buf.length} bytes): truncated or corrupt`);
+  if (n > size - 8) fail(`header length ${n} runs past the end of the file (${size} bytes): truncated or corrupt`);
+  return n;
+}
 
+/**
+ * The header's tensors and metadata, every offset checked against `dataLen`, the real size of
+ * the data buffer: tensors must tile it exactly before a byte of it is read.
+ */
+function parseHeader(headerBytes: Uint8Array, dataLen: number, file: string): Layout {
+  const fail = failer(file);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     return fail('header is not valid UTF-8');
   }
@@ -138,10 +159,7 @@ export function decodeSafetensors(buf: Uint8Array, file = 'safetensors data'): S
   }
   if (!isObject(header)) fail(`header must be a JSON object, got ${describe(header)}`);
 
-  const dataStart = 8 + n;
-  const dataLen = buf.length - dataStart;
   const metadata: Record<string, string> = Object.create(null);
-  interface Entry { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -186,9 +204,15 @@ export function decodeSafetensors(buf: Uint8Array, file = 'safetensors data'): S
   }
   if (expected !== dataLen) fail(`${dataLen - expected} bytes after the last tensor's data belong to no tensor`);
 
+  return { metadata, entries };
+}
+
+/** The tensors of a checked layout, converted to float32 from `data` (the data buffer). */
+function decodeTensors({ metadata, entries }: Layout, buffer: Uint8Array, file: string): Safetensors {
+  const fail = failer(file);
   const tensors: Record<string, LoadedTensor> = Object.create(null);
   for (const e of entries) {
-    const bytes = buf.subarray(dataStart + e.begin, dataStart + e.end);
+    const bytes = buffer.subarray(e.begin, e.end);
     let data: Float32Array;
     try {
       data = toFloat32(bytes, e.dtype);
@@ -209,16 +233,23 @@ export function saveSafetensors(
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-/** Reads a safetensors file, converting every tensor to float32. */
-export function loadSafetensors(file: string): Safetensors {
-  let buf: Buffer;
+/** The largest file loadSafetensors reads unless given `maxBytes`: 2 GiB. */
+export const MAX_SAFETENSORS_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Reads a safetensors file, converting every tensor to float32. Only a regular file of at most
+ * `maxBytes` (default 2 GiB) is read, and its header is read and checked first: the data is read
+ * only once the tensors' declared offsets tile exactly the bytes the file holds.
+ */
+export function loadSafetensors(file: string, options: { maxBytes?: number } = {}): Safetensors {
+  const f = new RegularFile(file, { maxBytes: options.maxBytes ?? MAX_SAFETENSORS_BYTES });
   try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(`${file}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`);
+    const n = headerLength(f.read(0, Math.min(8, f.size)), f.size, file);
+    const layout = parseHeader(f.read(8, n), f.size - 8 - n, file);
+    return decodeTensors(layout, f.read(8 + n, f.size - 8 - n), file);
+  } finally {
+    f.close();
   }
-  return decodeSafetensors(buf, file);
 }
 
 /** Little-endian elements of `dtype` to float32 (rounding F64, I32, I64, U32, U64 as float32 does). */

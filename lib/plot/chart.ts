@@ -5,6 +5,7 @@
  * Every function returns a standalone SVG document as a string (no dependencies, no DOM).
  * Output is deterministic: the same input gives the same bytes.
  */
+import type { EpochRecord as Rec } from '../train/record.js';
 import { clean, el, escapeXml, formatSci, formatTick, num, text, textWidth } from './svg.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -346,11 +347,18 @@ function decimate(run: Pt[], x0: number, bucketW: number): Pt[] {
   return out;
 }
 
-/** Renders one chart into `box`; returns `<defs>` content and body markup. */
-function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 0): { defs: string; body: string } {
-  const log = spec.yScale === 'log';
-  const series = prepare(spec, log);
-  // Data extents in one pass (series can be long).
+/** What the drawable points span, and whether every x is an integer (epochs, steps). */
+interface Extents {
+  hasData: boolean;
+  yMin: number;
+  yMax: number;
+  xMin: number;
+  xMax: number;
+  xInteger: boolean;
+}
+
+/** Data extents in one pass (series can be long); only points inside fixed y bounds set the y range. */
+function dataExtents(spec: LineChartSpec, series: PreparedSeries[]): Extents {
   let hasData = false;
   let dataYMin = Infinity, dataYMax = -Infinity, inYMin = Infinity, inYMax = -Infinity;
   let dataXMin = Infinity, dataXMax = -Infinity;
@@ -372,171 +380,157 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
     }
   }
   xInteger &&= hasData;
-  const yFmt = spec.yFormat ?? formatTick;
-  const xFmt = spec.xFormat ?? formatTick;
   // Only points inside fixed bounds count towards the automatic end of the range.
   if (inYMin <= inYMax) { dataYMin = inYMin; dataYMax = inYMax; }
+  return { hasData, yMin: dataYMin, yMax: dataYMax, xMin: dataXMin, xMax: dataXMax, xInteger };
+}
 
+/** Space above the plot area (title, subtitle) and below it (ticks, x label). */
+function verticalMargins(spec: LineChartSpec): { top: number; bottom: number } {
   const titleH = (spec.title ? TITLE_SIZE + 10 : 0) + (spec.subtitle ? SUBTITLE_SIZE + 6 : 0);
   const top = 12 + titleH + (titleH ? 6 : 0);
-  const bottomBase = 6 + 5 + TICK_SIZE + 6 + (spec.xLabel ? LABEL_SIZE + 10 : 0) + 6;
-  const approxPh = Math.max(60, box.h - top - bottomBase);
-  const yTarget = Math.max(2, Math.min(10, Math.floor(approxPh / 42)));
+  const bottom = 6 + 5 + TICK_SIZE + 6 + (spec.xLabel ? LABEL_SIZE + 10 : 0) + 6;
+  return { top, bottom };
+}
 
-  let yScale: Scale;
-  let yMajor: number[];
-  let yMinor: number[] = [];
-  if (log) {
-    const [dlo, dhi] = hasData ? logDomain(dataYMin, dataYMax) : [1, 10];
+/** The y range and its ticks: log decades, or nice linear steps about 42 px apart. */
+function yAxis(spec: LineChartSpec, ext: Extents, approxPh: number): { scale: Scale; major: number[]; minor: number[] } {
+  const yTarget = Math.max(2, Math.min(10, Math.floor(approxPh / 42)));
+  if (spec.yScale === 'log') {
+    const [dlo, dhi] = ext.hasData ? logDomain(ext.yMin, ext.yMax) : [1, 10];
     const lo = spec.yMin !== undefined && spec.yMin > 0 ? spec.yMin : dlo;
     let hi = spec.yMax !== undefined && spec.yMax > 0 ? spec.yMax : dhi;
     if (hi <= lo) hi = lo * 10;
-    yScale = { lo, hi, log: true };
     const t = logTicks(lo, hi);
-    yMajor = t.major;
-    yMinor = t.minor;
-  } else {
-    let lo = spec.yMin ?? (hasData ? dataYMin : 0);
-    let hi = spec.yMax ?? (hasData ? dataYMax : 1);
-    if (spec.yMin === undefined && spec.yMax !== undefined && lo >= hi) lo = hi - 1;
-    if (spec.yMax === undefined && spec.yMin !== undefined && hi <= lo) hi = lo + 1;
-    const nt = niceTicks(lo, hi, yTarget);
-    if (spec.yMin === undefined) lo = nt.lo;
-    if (spec.yMax === undefined) hi = nt.hi;
-    if (hi <= lo) { hi = lo + 1; }
-    yScale = { lo, hi, log: false };
-    yMajor = ticksWithin(lo, hi, nt.step);
+    return { scale: { lo, hi, log: true }, major: t.major, minor: t.minor };
   }
+  let lo = spec.yMin ?? (ext.hasData ? ext.yMin : 0);
+  let hi = spec.yMax ?? (ext.hasData ? ext.yMax : 1);
+  if (spec.yMin === undefined && spec.yMax !== undefined && lo >= hi) lo = hi - 1;
+  if (spec.yMax === undefined && spec.yMin !== undefined && hi <= lo) hi = lo + 1;
+  const nt = niceTicks(lo, hi, yTarget);
+  if (spec.yMin === undefined) lo = nt.lo;
+  if (spec.yMax === undefined) hi = nt.hi;
+  if (hi <= lo) { hi = lo + 1; }
+  return { scale: { lo, hi, log: false }, major: ticksWithin(lo, hi, nt.step), minor: [] };
+}
 
-  // ---- x domain ----
-  let xlo = spec.xMin ?? (hasData ? dataXMin : 0);
-  let xhi = spec.xMax ?? (hasData ? dataXMax : 1);
+/** The x range: the data's (or the fixed bounds), widened when empty, padded for end markers. */
+function xDomain(spec: LineChartSpec, ext: Extents, series: PreparedSeries[]): [number, number] {
+  let xlo = spec.xMin ?? (ext.hasData ? ext.xMin : 0);
+  let xhi = spec.xMax ?? (ext.hasData ? ext.xMax : 1);
   if (xhi < xlo) [xlo, xhi] = [xhi, xlo];
   if (xhi === xlo) {
-    const d = xInteger ? 1 : xlo === 0 ? 1 : Math.abs(xlo) * 0.1;
+    const d = ext.xInteger ? 1 : xlo === 0 ? 1 : Math.abs(xlo) * 0.1;
     if (spec.xMin === undefined) xlo -= d;
     if (spec.xMax === undefined) xhi += d;
     if (xhi === xlo) xhi = xlo + d;
   }
-
   // Room for markers at the ends (only for automatic bounds).
-  if (series.some((p) => p.s.markers || p.single) && hasData) {
+  if (series.some((p) => p.s.markers || p.single) && ext.hasData) {
     const padX = (xhi - xlo) * 0.025;
     if (spec.xMin === undefined) xlo -= padX;
     if (spec.xMax === undefined) xhi += padX;
   }
+  return [xlo, xhi];
+}
 
-  // ---- horizontal layout ----
-  const yLabels = yMajor.map(yFmt);
-  const yLabelW = Math.max(textWidth('0', TICK_SIZE), ...yLabels.map((s) => textWidth(s, TICK_SIZE)));
-  const left = Math.max(minLeft, 10 + (spec.yLabel ? LABEL_SIZE + 10 : 0) + yLabelW + 6 + 5);
-  const legendPos: LegendPosition = series.length === 0 ? 'none' : spec.legend ?? 'auto';
-  const lg = legendGeom(series);
+/** The x ticks for a plot `pw` px wide: the nicest step whose labels do not collide. */
+function xTicksFor(xlo: number, xhi: number, xInteger: boolean, xFmt: (v: number) => string, pw: number): { ticks: number[]; labels: string[] } {
+  const target = Math.max(2, Math.min(12, Math.floor(pw / 70)));
+  let step = niceTicks(xlo, xhi, target, { integer: xInteger }).step;
+  for (let guard = 0; guard < 20; guard++) {
+    const ticks = ticksWithin(xlo, xhi, step);
+    const labels = ticks.map(xFmt);
+    const maxW = Math.max(0, ...labels.map((s) => textWidth(s, TICK_SIZE)));
+    const spacing = ticks.length > 1 ? (step / (xhi - xlo)) * pw : Infinity;
+    if (spacing >= maxW + 14 || ticks.length <= 2) return { ticks, labels };
+    step = nextStep(step);
+  }
+  return { ticks: [], labels: [] };
+}
 
-  const xTicksFor = (pw: number): { ticks: number[]; labels: string[] } => {
-    let target = Math.max(2, Math.min(12, Math.floor(pw / 70)));
-    let step = niceTicks(xlo, xhi, target, { integer: xInteger }).step;
-    for (let guard = 0; guard < 20; guard++) {
-      const ticks = ticksWithin(xlo, xhi, step);
-      const labels = ticks.map(xFmt);
-      const maxW = Math.max(0, ...labels.map((s) => textWidth(s, TICK_SIZE)));
-      const spacing = ticks.length > 1 ? (step / (xhi - xlo)) * pw : Infinity;
-      if (spacing >= maxW + 14 || ticks.length <= 2) return { ticks, labels };
-      step = nextStep(step);
-    }
-    return { ticks: [], labels: [] };
+/** The plot area and the maps from data to pixels. */
+interface Frame {
+  plot: Box;
+  sx(x: number): number;
+  sy(y: number): number;
+}
+
+function frame(plot: Box, xlo: number, xhi: number, yScale: Scale): Frame {
+  return {
+    plot,
+    sx: (x) => plot.x + ((x - xlo) / (xhi - xlo)) * plot.w,
+    sy: (y) => {
+      const t = yScale.log
+        ? (Math.log10(y) - Math.log10(yScale.lo)) / (Math.log10(yScale.hi) - Math.log10(yScale.lo))
+        : (y - yScale.lo) / (yScale.hi - yScale.lo);
+      return plot.y + plot.h - t * plot.h;
+    },
   };
+}
 
-  const layout = (outside: boolean) => {
-    const lastLabel = xFmt(xhi);
-    let right = Math.max(16, textWidth(lastLabel, TICK_SIZE) / 2 + 6);
-    if (outside) right += lg.w + 10;
-    const plot: Box = {
-      x: box.x + left, y: box.y + top,
-      w: Math.max(40, box.w - left - right), h: Math.max(40, box.h - top - bottomBase),
-    };
-    return plot;
-  };
-
-  let outside = legendPos === 'right';
-  let plot = layout(outside);
-
-  // Long series: keep the envelope at about 2 buckets per pixel column.
-  const bucketW = (xhi - xlo) / (plot.w * 2);
-  for (const p of series) p.runs = p.runs.map((r) => decimate(r, xlo, bucketW));
-
-  const sx = (x: number) => plot.x + ((x - xlo) / (xhi - xlo)) * plot.w;
-  const sy = (y: number) => {
-    const t = yScale.log
-      ? (Math.log10(y) - Math.log10(yScale.lo)) / (Math.log10(yScale.hi) - Math.log10(yScale.lo))
-      : (y - yScale.lo) / (yScale.hi - yScale.lo);
-    return plot.y + plot.h - t * plot.h;
-  };
-
-  // ---- legend placement ----
-  let legendXY: [number, number] | null = null;
-  if (legendPos !== 'none' && series.length) {
-    const corners = (): Array<[LegendPosition, number, number]> => [
-      ['top-right', plot.x + plot.w - lg.w - 8, plot.y + 8],
-      ['top-left', plot.x + 8, plot.y + 8],
-      ['bottom-right', plot.x + plot.w - lg.w - 8, plot.y + plot.h - lg.h - 8],
-      ['bottom-left', plot.x + 8, plot.y + plot.h - lg.h - 8],
-    ];
-    const score = (lx: number, ly: number): number => {
-      let hits = 0;
-      const inBox = (x: number, y: number) => x >= lx - 4 && x <= lx + lg.w + 4 && y >= ly - 4 && y <= ly + lg.h + 4;
-      for (const p of series) {
-        for (const run of p.runs) {
-          for (let i = 0; i < run.length; i++) {
-            const a = run[i]!;
-            const ax = sx(a.x), ay = sy(a.y);
-            if (inBox(ax, ay)) hits++;
-            const b = run[i + 1];
-            if (!b) continue;
-            const bx = sx(b.x), by = sy(b.y);
-            const steps = Math.min(40, Math.ceil(Math.hypot(bx - ax, by - ay) / 6));
-            for (let k = 1; k < steps; k++) if (inBox(ax + ((bx - ax) * k) / steps, ay + ((by - ay) * k) / steps)) hits++;
-          }
-        }
+/** How many drawn points and line samples fall under a legend at (lx, ly): fewer is better. */
+function legendOverlap(series: PreparedSeries[], f: Frame, lg: LegendGeom, lx: number, ly: number): number {
+  let hits = 0;
+  const inBox = (x: number, y: number) => x >= lx - 4 && x <= lx + lg.w + 4 && y >= ly - 4 && y <= ly + lg.h + 4;
+  for (const p of series) {
+    for (const run of p.runs) {
+      for (let i = 0; i < run.length; i++) {
+        const a = run[i]!;
+        const ax = f.sx(a.x), ay = f.sy(a.y);
+        if (inBox(ax, ay)) hits++;
+        const b = run[i + 1];
+        if (!b) continue;
+        const bx = f.sx(b.x), by = f.sy(b.y);
+        const steps = Math.min(40, Math.ceil(Math.hypot(bx - ax, by - ay) / 6));
+        for (let k = 1; k < steps; k++) if (inBox(ax + ((bx - ax) * k) / steps, ay + ((by - ay) * k) / steps)) hits++;
       }
-      return hits;
-    };
-    if (legendPos === 'right') {
-      legendXY = [plot.x + plot.w + 14, plot.y + 4];
-    } else if (legendPos === 'auto') {
-      const fits = lg.w + 16 <= plot.w && lg.h + 16 <= plot.h;
-      let best: [number, number] | null = null;
-      let bestScore = Infinity;
-      if (fits) {
-        for (const [, lx, ly] of corners()) {
-          const sc = score(lx, ly);
-          if (sc < bestScore) { bestScore = sc; best = [lx, ly]; }
-        }
-      }
-      if (bestScore > 0 && lg.w + 10 < box.w * 0.35) {
-        outside = true;
-        plot = layout(true);
-        legendXY = [plot.x + plot.w + 14, plot.y + 4];
-      } else {
-        legendXY = best ?? [plot.x + plot.w - lg.w - 8, plot.y + 8];
-      }
-    } else {
-      const c = corners().find(([name]) => name === legendPos)!;
-      legendXY = [c[1], c[2]];
     }
   }
+  return hits;
+}
 
-  const { ticks: xTicks, labels: xLabels } = xTicksFor(plot.w);
+/**
+ * Where the legend goes: a fixed corner, outside right, or ('auto') the inside corner that hides
+ * the least data, else outside right when that leaves the plot wide enough. Moving it outside
+ * narrows the plot, so the frame to draw with is returned too.
+ */
+function placeLegend(
+  pos: LegendPosition, series: PreparedSeries[], lg: LegendGeom, f: Frame, box: Box, relayout: () => Frame,
+): { at: [number, number] | null; frame: Frame } {
+  if (pos === 'none' || !series.length) return { at: null, frame: f };
+  const { plot } = f;
+  const corners: Array<[LegendPosition, number, number]> = [
+    ['top-right', plot.x + plot.w - lg.w - 8, plot.y + 8],
+    ['top-left', plot.x + 8, plot.y + 8],
+    ['bottom-right', plot.x + plot.w - lg.w - 8, plot.y + plot.h - lg.h - 8],
+    ['bottom-left', plot.x + 8, plot.y + plot.h - lg.h - 8],
+  ];
+  if (pos === 'right') return { at: [plot.x + plot.w + 14, plot.y + 4], frame: f };
+  if (pos !== 'auto') {
+    const c = corners.find(([name]) => name === pos)!;
+    return { at: [c[1], c[2]], frame: f };
+  }
+  const fits = lg.w + 16 <= plot.w && lg.h + 16 <= plot.h;
+  let best: [number, number] | null = null;
+  let bestScore = Infinity;
+  if (fits) {
+    for (const [, lx, ly] of corners) {
+      const sc = legendOverlap(series, f, lg, lx, ly);
+      if (sc < bestScore) { bestScore = sc; best = [lx, ly]; }
+    }
+  }
+  if (bestScore > 0 && lg.w + 10 < box.w * 0.35) {
+    const outside = relayout();
+    return { at: [outside.plot.x + outside.plot.w + 14, outside.plot.y + 4], frame: outside };
+  }
+  return { at: best ?? [plot.x + plot.w - lg.w - 8, plot.y + 8], frame: f };
+}
 
-  // ---- drawing ----
-  const clipId = `${idPrefix}-clip`;
-  const pad = 3; // so lines along the plot edges are not cut in half
-  const defs = el('clipPath', { id: clipId }, el('rect', {
-    x: plot.x - pad, y: plot.y - pad, width: plot.w + 2 * pad, height: plot.h + 2 * pad,
-  }));
+/** Title and subtitle, centred over the plot area but kept inside the box. */
+function renderTitles(spec: LineChartSpec, box: Box, plot: Box): string[] {
   const out: string[] = [];
-
-  // Title and subtitle, centred over the plot area.
   let ty = box.y + 12;
   const cx = plot.x + plot.w / 2;
   if (spec.title) {
@@ -554,43 +548,53 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
     const x = Math.min(Math.max(cx, box.x + 8 + w / 2), box.x + box.w - 8 - w / 2);
     out.push(text(x, ty, t.s, { 'font-size': t.size, 'text-anchor': 'middle', fill: MUTED, class: 'subtitle' }));
   }
+  return out;
+}
 
-  // Grid.
+function renderGrid(f: Frame, yMinor: number[], yMajor: number[], xTicks: number[]): string {
+  const { plot } = f;
   const grid: string[] = [];
   for (const v of yMinor) {
-    const y = sy(v);
+    const y = f.sy(v);
     grid.push(el('line', { x1: plot.x, y1: y, x2: plot.x + plot.w, y2: y, stroke: GRID_MINOR, 'stroke-width': 1 }));
   }
   for (const v of yMajor) {
-    const y = sy(v);
+    const y = f.sy(v);
     grid.push(el('line', { x1: plot.x, y1: y, x2: plot.x + plot.w, y2: y, stroke: GRID, 'stroke-width': 1 }));
   }
   for (const v of xTicks) {
-    const x = sx(v);
+    const x = f.sx(v);
     grid.push(el('line', { x1: x, y1: plot.y, x2: x, y2: plot.y + plot.h, stroke: GRID, 'stroke-width': 1 }));
   }
-  out.push(el('g', { class: 'grid' }, grid));
+  return el('g', { class: 'grid' }, grid);
+}
 
-  // Axes, tick marks and tick labels.
+/** Axis lines, tick marks and tick labels. */
+function renderAxes(f: Frame, yMajor: number[], yLabels: string[], xTicks: number[], xLabels: string[]): string {
+  const { plot } = f;
   const axes: string[] = [];
   const bottomY = plot.y + plot.h;
   axes.push(el('line', { x1: plot.x, y1: bottomY, x2: plot.x + plot.w, y2: bottomY, stroke: AXIS, 'stroke-width': 1 }));
   axes.push(el('line', { x1: plot.x, y1: plot.y, x2: plot.x, y2: bottomY, stroke: AXIS, 'stroke-width': 1 }));
   yMajor.forEach((v, i) => {
-    const y = sy(v);
+    const y = f.sy(v);
     axes.push(el('line', { x1: plot.x - 5, y1: y, x2: plot.x, y2: y, stroke: AXIS, 'stroke-width': 1 }));
     axes.push(text(plot.x - 8, y + TICK_SIZE * 0.35, yLabels[i]!, { 'font-size': TICK_SIZE, 'text-anchor': 'end', fill: MUTED }));
   });
   xTicks.forEach((v, i) => {
-    const x = sx(v);
+    const x = f.sx(v);
     axes.push(el('line', { x1: x, y1: bottomY, x2: x, y2: bottomY + 5, stroke: AXIS, 'stroke-width': 1 }));
     axes.push(text(x, bottomY + 6 + TICK_SIZE, xLabels[i]!, { 'font-size': TICK_SIZE, 'text-anchor': 'middle', fill: MUTED }));
   });
-  out.push(el('g', { class: 'axes' }, axes));
+  return el('g', { class: 'axes' }, axes);
+}
 
+/** The x label under the tick labels, the y label rotated along the left edge. */
+function renderAxisLabels(spec: LineChartSpec, box: Box, plot: Box): string[] {
+  const out: string[] = [];
   if (spec.xLabel) {
     const t = fitText(spec.xLabel, LABEL_SIZE, plot.w);
-    out.push(text(plot.x + plot.w / 2, bottomY + 6 + TICK_SIZE + 8 + LABEL_SIZE, t.s, {
+    out.push(text(plot.x + plot.w / 2, plot.y + plot.h + 6 + TICK_SIZE + 8 + LABEL_SIZE, t.s, {
       'font-size': t.size, 'text-anchor': 'middle', fill: TEXT, class: 'x-label',
     }));
   }
@@ -603,8 +607,38 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
       transform: `rotate(-90 ${num(lx)} ${num(ly)})`, class: 'y-label',
     }));
   }
+  return out;
+}
 
-  // Series: lines (clipped), then markers and divergence crosses (unclipped, only when inside).
+/** Where a diverged series gets its cross: its last point, or where it leaves the plot for good. */
+function divergencePoint(run: Pt[], f: Frame, inside: (x: number, y: number) => boolean): [number, number] {
+  const { plot } = f;
+  const scr = run.map((pt) => [f.sx(pt.x), f.sy(pt.y)] as const);
+  let j = scr.length - 1;
+  while (j >= 0 && !inside(scr[j]![0], scr[j]![1])) j--;
+  let x: number, y: number;
+  if (j === scr.length - 1 || j < 0) {
+    [x, y] = scr[scr.length - 1]!;
+  } else {
+    const [ax, ay] = scr[j]!;
+    const [bx, by] = scr[j + 1]!;
+    const edge = by < plot.y ? plot.y : by > plot.y + plot.h ? plot.y + plot.h : NaN;
+    if (Number.isFinite(edge) && by !== ay) {
+      const t = (edge - ay) / (by - ay);
+      x = ax + (bx - ax) * t;
+      y = edge;
+    } else {
+      x = bx; y = by;
+    }
+  }
+  x = Math.min(Math.max(x, plot.x), plot.x + plot.w);
+  y = Math.min(Math.max(y, plot.y), plot.y + plot.h);
+  return [x, y];
+}
+
+/** Series: lines (clipped), then markers and divergence crosses (unclipped, only when inside). */
+function renderSeries(series: PreparedSeries[], f: Frame, clipId: string): string[] {
+  const { plot } = f;
   const inside = (x: number, y: number) =>
     x >= plot.x - 0.5 && x <= plot.x + plot.w + 0.5 && y >= plot.y - 0.5 && y <= plot.y + plot.h + 0.5;
   const order = [...series.filter((p) => !p.s.front), ...series.filter((p) => p.s.front)];
@@ -614,7 +648,7 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
     let d = '';
     for (const run of p.runs) {
       if (run.length < 2) continue;
-      d += run.map((pt, i) => `${i ? 'L' : 'M'}${num(sx(pt.x))},${num(sy(pt.y))}`).join('');
+      d += run.map((pt, i) => `${i ? 'L' : 'M'}${num(f.sx(pt.x))},${num(f.sy(pt.y))}`).join('');
     }
     if (d) {
       lines.push(el('path', {
@@ -626,47 +660,77 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
     for (const run of p.runs) {
       if (!(p.s.markers || run.length === 1)) continue;
       for (const pt of run) {
-        const x = sx(pt.x), y = sy(pt.y);
+        const x = f.sx(pt.x), y = f.sy(pt.y);
         if (!inside(x, y)) continue;
         marks.push(el('circle', { cx: x, cy: y, r: p.s.markers ? 3 : 3.5, fill: p.color, stroke: '#fff', 'stroke-width': 1 }));
       }
     }
     if (p.diverged && p.runs.length) {
-      // At the last point, or where the curve leaves the plot area for good.
-      const run = p.runs[p.runs.length - 1]!;
-      const scr = run.map((pt) => [sx(pt.x), sy(pt.y)] as const);
-      let j = scr.length - 1;
-      while (j >= 0 && !inside(scr[j]![0], scr[j]![1])) j--;
-      let x: number, y: number;
-      if (j === scr.length - 1 || j < 0) {
-        [x, y] = scr[scr.length - 1]!;
-      } else {
-        const [ax, ay] = scr[j]!;
-        const [bx, by] = scr[j + 1]!;
-        const edge = by < plot.y ? plot.y : by > plot.y + plot.h ? plot.y + plot.h : NaN;
-        if (Number.isFinite(edge) && by !== ay) {
-          const t = (edge - ay) / (by - ay);
-          x = ax + (bx - ax) * t;
-          y = edge;
-        } else {
-          x = bx; y = by;
-        }
-      }
-      x = Math.min(Math.max(x, plot.x), plot.x + plot.w);
-      y = Math.min(Math.max(y, plot.y), plot.y + plot.h);
+      const [x, y] = divergencePoint(p.runs[p.runs.length - 1]!, f, inside);
       marks.push(cross(x, y, p.color));
     }
   }
-  out.push(el('g', { 'clip-path': `url(#${clipId})`, class: 'lines' }, lines));
-  out.push(el('g', { class: 'markers' }, marks));
+  return [el('g', { 'clip-path': `url(#${clipId})`, class: 'lines' }, lines), el('g', { class: 'markers' }, marks)];
+}
 
-  if (!hasData) {
+/**
+ * Renders one chart into `box`; returns `<defs>` content and body markup. Steps: the data's
+ * extents, the y axis, the x domain, the horizontal layout, thinning long series, the legend's
+ * place (which may narrow the plot), then drawing: titles, grid, axes, labels, series, legend.
+ */
+function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 0): { defs: string; body: string } {
+  const series = prepare(spec, spec.yScale === 'log');
+  const ext = dataExtents(spec, series);
+  const yFmt = spec.yFormat ?? formatTick;
+  const xFmt = spec.xFormat ?? formatTick;
+  const { top, bottom } = verticalMargins(spec);
+  const y = yAxis(spec, ext, Math.max(60, box.h - top - bottom));
+  const [xlo, xhi] = xDomain(spec, ext, series);
+
+  // Horizontal layout: the y tick labels set the left margin, the last x label (and an outside legend) the right.
+  const yLabels = y.major.map(yFmt);
+  const yLabelW = Math.max(textWidth('0', TICK_SIZE), ...yLabels.map((s) => textWidth(s, TICK_SIZE)));
+  const left = Math.max(minLeft, 10 + (spec.yLabel ? LABEL_SIZE + 10 : 0) + yLabelW + 6 + 5);
+  const legendPos: LegendPosition = series.length === 0 ? 'none' : spec.legend ?? 'auto';
+  const lg = legendGeom(series);
+  const layout = (outside: boolean): Frame => {
+    let right = Math.max(16, textWidth(xFmt(xhi), TICK_SIZE) / 2 + 6);
+    if (outside) right += lg.w + 10;
+    const plot: Box = {
+      x: box.x + left, y: box.y + top,
+      w: Math.max(40, box.w - left - right), h: Math.max(40, box.h - top - bottom),
+    };
+    return frame(plot, xlo, xhi, y.scale);
+  };
+  const first = layout(legendPos === 'right');
+
+  // Long series: keep the envelope at about 2 buckets per pixel column.
+  const bucketW = (xhi - xlo) / (first.plot.w * 2);
+  for (const p of series) p.runs = p.runs.map((r) => decimate(r, xlo, bucketW));
+
+  const legend = placeLegend(legendPos, series, lg, first, box, () => layout(true));
+  const f = legend.frame;
+  const { plot } = f;
+  const { ticks: xTicks, labels: xLabels } = xTicksFor(xlo, xhi, ext.xInteger, xFmt, plot.w);
+
+  const clipId = `${idPrefix}-clip`;
+  const pad = 3; // so lines along the plot edges are not cut in half
+  const defs = el('clipPath', { id: clipId }, el('rect', {
+    x: plot.x - pad, y: plot.y - pad, width: plot.w + 2 * pad, height: plot.h + 2 * pad,
+  }));
+  const out: string[] = [
+    ...renderTitles(spec, box, plot),
+    renderGrid(f, y.minor, y.major, xTicks),
+    renderAxes(f, y.major, yLabels, xTicks, xLabels),
+    ...renderAxisLabels(spec, box, plot),
+    ...renderSeries(series, f, clipId),
+  ];
+  if (!ext.hasData) {
     out.push(text(plot.x + plot.w / 2, plot.y + plot.h / 2, 'no data', {
       'font-size': 13, 'text-anchor': 'middle', fill: '#999', 'font-style': 'italic',
     }));
   }
-
-  if (legendXY) out.push(renderLegend(series, lg, legendXY[0], legendXY[1]));
+  if (legend.at) out.push(renderLegend(series, lg, legend.at[0], legend.at[1]));
   return { defs, body: el('g', { class: 'chart' }, out) };
 }
 
@@ -703,15 +767,8 @@ export function lineChart(spec: LineChartSpec): string {
 }
 
 /** One epoch of a training run; `accuracy` and `valAccuracy` are fractions in [0, 1]. */
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  lr?: number;
-  seconds?: number;
-}
+/** What the plot reads of fit's EpochRecord (lr and seconds optional, for histories from elsewhere). */
+export type EpochRecord = Pick<Rec, 'epoch' | 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy'> & Partial<Pick<Rec, 'lr' | 'seconds'>>;
 
 export interface TrainingPlotOptions {
   title?: string;

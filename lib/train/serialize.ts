@@ -63,7 +63,7 @@ export function save(module: Module, path: string, options: SaveOptions | Record
 /** The named tensors of a safetensors file (written by nodegrad or by PyTorch). */
 export function load(path: string): Record<string, Tensor> {
   const { tensors } = loadSafetensors(path);
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, Tensor> = Object.create(null); // so a tensor named __proto__ is kept
   for (const [name, t] of Object.entries(tensors)) out[name] = new Tensor(t.data, t.shape);
   return out;
 }

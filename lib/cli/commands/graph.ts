@@ -3,9 +3,16 @@
  * printed as DOT). A preset name or an expression, with variable values from --NAME=VALUE.
  */
 import { parseExpression, toDot, toSvg } from '../../index.js';
-import { formatNumber } from '../../autograd/index.js';
+import { formatNumber, type Value } from '../../autograd/index.js';
 import { UsageError, suggest, type CommandSpec, type Parsed } from '../args.js';
-import { Out, writeText } from '../io.js';
+import { CliError, Out, writeText } from '../io.js';
+
+/**
+ * The drawing's size grows with the square of the graph (800 terms: 22 MB of SVG in a minute),
+ * and a graph of hundreds of nodes is unreadable anyway: longer expressions are refused.
+ */
+export const MAX_EXPRESSION_CHARS = 1000;
+export const MAX_GRAPH_NODES = 250;
 
 interface Preset {
   expression: string;
@@ -66,6 +73,9 @@ export function run(args: Parsed, out: Out): number {
   }
   Object.assign(vars, args.variables);
 
+  if (expression.length > MAX_EXPRESSION_CHARS) {
+    throw new CliError(`the expression is ${expression.length} characters long; graph draws at most ${MAX_EXPRESSION_CHARS}`);
+  }
   let parsed: ReturnType<typeof parseExpression>;
   try {
     parsed = parseExpression(expression, vars);
@@ -78,6 +88,10 @@ export function run(args: Parsed, out: Out): number {
     throw new UsageError(`cannot parse '${expression}': ${msg}${hint}`, 'graph');
   }
   const { root } = parsed;
+  const nodes = countNodes(root, MAX_GRAPH_NODES);
+  if (nodes > MAX_GRAPH_NODES) {
+    throw new CliError(`the expression's graph has more than ${MAX_GRAPH_NODES} nodes; graph draws at most ${MAX_GRAPH_NODES}`);
+  }
   root.backward();
 
   const digits = (o.digits as number | undefined) ?? 4;
@@ -108,4 +122,19 @@ export function run(args: Parsed, out: Out): number {
   for (const [name, v] of used) out.line(`${name.padEnd(w)}  ${fmt(v.data).padEnd(10)}  df/d${name} = ${fmt(v.grad)}`);
   out.line(`wrote ${file}`);
   return 0;
+}
+
+/** The distinct values `root` depends on, itself included; stops counting past `limit`. */
+function countNodes(root: Value, limit: number): number {
+  const seen = new Set<Value>([root]);
+  const stack = [root];
+  while (stack.length > 0 && seen.size <= limit) {
+    for (const p of stack.pop()!.parents) {
+      if (!seen.has(p)) {
+        seen.add(p);
+        stack.push(p);
+      }
+    }
+  }
+  return seen.size;
 }

@@ -1,6 +1,7 @@
 /** `nodegrad predict`: the class and its probability for each row of a CSV file. */
 import * as fs from 'node:fs';
 import { Tensor, loadModel, predict } from '../../index.js';
+import { readTextFile } from '../../io/read.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { CliError, Out, requireFile } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
@@ -64,7 +65,7 @@ export function run(args: Parsed, out: Out): number {
   }
 
   const name = input === '-' ? 'stdin' : input;
-  const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : fs.readFileSync(input, 'utf8');
+  const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : readTextFile(input);
   const { rows, lines } = parseRows(text, name);
   if (rows.length === 0) throw new CliError(`${name}: no rows to predict`);
   const units = new Float64Array(rows.length * d);
