@@ -20,7 +20,7 @@
  * kept for inference code or inside `noGrad`.
  */
 import { globalRng, Rng } from '../random.js';
-import { topologicalOrder } from '../autograd/value.js';
+import { topologicalOrder } from '../graph/topo-sort.js';
 import * as ops from './ops.js';
 import * as red from './reduce.js';
 import * as losses from './losses.js';

@@ -3,7 +3,7 @@
  * printed as DOT). A preset name or an expression, with variable values from --NAME=VALUE.
  */
 import { parseExpression, toDot, toSvg } from '../../index.js';
-import { formatNumber } from '../../autograd/index.js';
+import { formatNumber } from '../../graph/index.js';
 import { UsageError, suggest, type CommandSpec, type Parsed } from '../args.js';
 import { Out, writeText } from '../common.js';
 
