@@ -10,7 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tensor } from '../lib/tensor/tensor.js';
+import { Tensor } from '../lib/tensor/index.js';
 import { Adagrad, Adam, SGD, lrScheduler, type Optimizer } from '../lib/optim/index.js';
 
 interface SchedConfig {
