@@ -12,4 +12,4 @@ export { SGD, Adagrad, RMSprop, Adam, AdamW } from './optimizers.js';
 export type {
   SGDOptions, SGDHyper, AdagradOptions, AdagradHyper, RMSpropOptions, RMSpropHyper, AdamOptions, AdamHyper,
 } from './optimizers.js';
-export * as lrScheduler from './lr_scheduler.js';
+export * as lrScheduler from './lr-scheduler.js';
