@@ -15,8 +15,10 @@ export type { BackendName, Kernels, SimdPath, Info } from './backend/index.js';
 
 // tensors and autograd
 export * from './tensor/index.js';
-export { Value, topologicalOrder, parseExpression, toDot, toSvg } from './autograd/index.js';
-export type { Operand, GraphNode, DrawOptions, DotOptions, SvgOptions } from './autograd/index.js';
+export { Value, parseExpression } from './scalar/index.js';
+export type { Operand } from './scalar/index.js';
+export { topologicalOrder, toDot, toSvg } from './graph/index.js';
+export type { GraphNode, DrawOptions, DotOptions, SvgOptions } from './graph/index.js';
 export { Rng, manualSeed, globalRng } from './random.js';
 export type { RngState } from './random.js';
 

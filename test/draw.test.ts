@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { Value, topologicalOrder } from '../lib/autograd/value.js';
-import { parseExpression } from '../lib/autograd/expr.js';
-import { formatNumber, toDot, toSvg, type GraphNode } from '../lib/autograd/draw.js';
+import { Value } from '../lib/scalar/value.js';
+import { topologicalOrder } from '../lib/graph/topo-sort.js';
+import { parseExpression } from '../lib/scalar/expr.js';
+import { formatNumber, toDot, toSvg, type GraphNode } from '../lib/graph/draw.js';
 
 // ---------------------------------------------------------------------------------------------
 // A small XML parser: enough to check well-formedness of what we emit and to read it back.

@@ -12,9 +12,7 @@ import { describe, expect, test, vi } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backends, kernels, withBackend, type BackendName } from '../lib/backend/index.js';
-import { Tensor } from '../lib/tensor/tensor.js';
-import { linear, relu } from '../lib/tensor/ops.js';
-import { softmaxCrossEntropy } from '../lib/tensor/losses.js';
+import { linear, relu, softmaxCrossEntropy, Tensor } from '../lib/tensor/index.js';
 import {
   Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD, lrScheduler,
   type OptimizerStateDict, type Param, type ParamGroupInit,

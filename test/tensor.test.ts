@@ -360,3 +360,21 @@ describe('random (xoshiro128**)', () => {
     expect(() => new Rng(1.5)).toThrow(RangeError);
   });
 });
+
+describe('methods (attached to the prototype by lib/tensor/methods.ts)', () => {
+  it('are non-enumerable functions, as class methods are, so a tensor enumerates only its fields', () => {
+    const t = tensor([[1, 2], [3, 4]]);
+    const keys: string[] = [];
+    for (const k in t) keys.push(k);
+    expect(keys).toEqual(Object.keys(t));
+    for (const name of ['add', 'sum', 'softmaxCrossEntropy', 'backward']) {
+      const d = Object.getOwnPropertyDescriptor(Tensor.prototype, name);
+      expect(d?.enumerable, name).toBe(false);
+      expect(typeof d?.value, name).toBe('function');
+    }
+    const T = Object.getOwnPropertyDescriptor(Tensor.prototype, 'T');
+    expect(T?.enumerable).toBe(false);
+    expect(T?.set).toBeUndefined();
+    expect(t.T.toArray()).toEqual([[1, 3], [2, 4]]);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { Value, topologicalOrder } from '../lib/autograd/value.js';
-import { parseExpression } from '../lib/autograd/expr.js';
+import { Value } from '../lib/scalar/value.js';
+import { topologicalOrder } from '../lib/graph/topo-sort.js';
+import { parseExpression } from '../lib/scalar/expr.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 

@@ -5,7 +5,7 @@
  * torch.nn.Sequential unchanged.
  */
 import { Tensor, fmtShape } from '../tensor/index.js';
-import { releaseGrad } from '../tensor/tensor.js';
+import { releaseGrad } from '../tensor/grad-buffers.js';
 
 /** Name -> tensor, in registration order. The tensors share the parameters' data. */
 export type StateDict = Record<string, Tensor>;

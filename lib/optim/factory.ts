@@ -6,7 +6,7 @@
 import type { Optimizer, Param } from './optimizer.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad } from './optimizers.js';
 import type { SGDOptions, AdamOptions, RMSpropOptions, AdagradOptions } from './optimizers.js';
-import * as lrScheduler from './lr_scheduler.js';
+import * as lrScheduler from './lr-scheduler.js';
 
 export type OptimizerSpec =
   | ({ type: 'sgd' | 'SGD' } & SGDOptions)

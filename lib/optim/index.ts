@@ -12,6 +12,6 @@ export { SGD, Adagrad, RMSprop, Adam, AdamW } from './optimizers.js';
 export type {
   SGDOptions, SGDHyper, AdagradOptions, AdagradHyper, RMSpropOptions, RMSpropHyper, AdamOptions, AdamHyper,
 } from './optimizers.js';
-export * as lrScheduler from './lr_scheduler.js';
+export * as lrScheduler from './lr-scheduler.js';
 export { optimizerFromSpec, schedulerFromSpec } from './factory.js';
 export type { OptimizerSpec, SchedulerSpec } from './factory.js';

@@ -13,7 +13,8 @@
  *   snake_case names (weight_decay, initial_lr) and loadStateDict() reads either.
  */
 
-import { Tensor, releaseGrad } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/index.js';
+import { releaseGrad } from '../tensor/grad-buffers.js';
 
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
 export interface Param {

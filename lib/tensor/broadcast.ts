@@ -8,7 +8,7 @@
  * loop over a row, so the per-call overhead is per row, and the common cases (same shape,
  * scalar, [M, N] op [N]) are a single call or one call per row.
  */
-import { fmtShape } from './tensor.js';
+import { fmtShape } from './shape.js';
 
 /**
  * y[yo + i] = f(a[ao + i * as], b[bo + i * bs]) for i < n, where as, bs are 0 or 1 (never

@@ -17,7 +17,9 @@
  *   times above that noise, yet far below a real bug (a wrong factor, a missing term).
  */
 import { Rng } from '../random.js';
-import { noGrad, Tensor } from './tensor.js';
+import { backward } from './backward.js';
+import { noGrad } from './graph.js';
+import { checkTensor, type Tensor } from './tensor.js';
 
 export interface GradcheckOptions {
   /** Relative step: h = eps * max(1, |x|). Default 1e-2. */
@@ -64,7 +66,7 @@ export function gradcheck(
     throw new RangeError(`gradcheck: atol and rtol must be >= 0 and not both 0, got ${atol}, ${rtol}`);
   }
   inputs.forEach((t, i) => {
-    if (!(t instanceof Tensor)) throw new TypeError(`gradcheck: inputs[${i}] must be a Tensor`);
+    checkTensor(t, 'gradcheck', `inputs[${i}]`);
     if (!t.isLeaf) throw new RangeError(`gradcheck: inputs[${i}] must be a leaf tensor`);
   });
   const saved = inputs.map((t) => t.grad);
@@ -75,7 +77,7 @@ export function gradcheck(
     const out = fn(...inputs);
     if (!out.requiresGrad) throw new Error('gradcheck: the output does not depend on any input that requires grad');
     w = new Rng(opts.seed ?? 0).fillUniform(new Float32Array(out.data.length), -1, 1) as Float32Array;
-    out.backward(w);
+    backward(out, w, false);
     analytic = inputs.map((t) => (t.requiresGrad ? (t.grad?.data ?? new Float32Array(t.data.length)) : null));
   } finally {
     inputs.forEach((t, i) => { t.grad = saved[i]; });

@@ -1,9 +1,14 @@
 /** The tensor API: the Tensor class, factories, differentiable ops, losses and gradcheck. */
-export {
-  Tensor, tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange,
-  noGrad, isGradEnabled, makeResult, accumulateGrad, gradTarget, needsGrad, fmtShape,
-} from './tensor.js';
-export type { BackwardFn, NestedArray, TensorOptions, RandomOptions } from './tensor.js';
+// First, so that every importer of this module gets tensors with their methods attached.
+import './methods.js';
+
+export { Tensor } from './tensor.js';
+export type { BackwardFn, NestedArray } from './tensor.js';
+export { tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from './create.js';
+export type { TensorOptions, RandomOptions } from './create.js';
+export { noGrad, isGradEnabled, makeResult, needsGrad } from './graph.js';
+export { accumulateGrad, gradTarget } from './grad-buffers.js';
+export { fmtShape } from './shape.js';
 export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, pow, relu, sigmoid, tanh,
   matmul, linear, linearRelu, reshape, flatten, transpose,

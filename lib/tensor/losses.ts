@@ -6,14 +6,13 @@
  * They are validated (count, integer, in [0, C)) before any kernel runs: RangeError otherwise.
  */
 import { kernels } from '../backend/index.js';
-import { accumulateGrad, fmtShape, gradScratch, makeResult, Tensor } from './tensor.js';
+import { accumulateGrad, gradScratch } from './grad-buffers.js';
+import { makeResult } from './graph.js';
+import { fmtShape } from './shape.js';
+import { checkTensor, type Tensor } from './tensor.js';
 
 /** Class indices, one per row. */
 export type Labels = Int32Array | ArrayLike<number>;
-
-function checkTensor(x: unknown, op: string, name: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
-}
 
 function check2d(x: Tensor, op: string, name: string): [number, number] {
   if (x.shape.length !== 2 || x.shape[0] < 1 || x.shape[1] < 1) {

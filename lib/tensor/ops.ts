@@ -2,7 +2,7 @@
  * Differentiable ops. Each op checks shapes before any kernel runs, computes its output and,
  * right beside it, the closure applying the chain rule.
  *
- * Gradient closures follow one contract (see tensor.ts): `g` is the output's gradient and
+ * Gradient closures follow one contract (see grad-buffers.ts): `g` is the output's gradient and
  * belongs to the closure, which may overwrite it and hand it once to `accumulateGrad(p, g,
  * true)`; any other buffer handed over as owned must be freshly allocated.
  *
@@ -10,9 +10,10 @@
  * elementwise ops have no kernel in the interface and run as plain typed-array loops here.
  */
 import { kernels } from '../backend/index.js';
-import {
-  accumulateGrad, fmtShape, gradOut, gradTarget, makeResult, Tensor,
-} from './tensor.js';
+import { accumulateGrad, gradOut, gradTarget } from './grad-buffers.js';
+import { makeResult } from './graph.js';
+import { fmtShape } from './shape.js';
+import { checkTensor, Tensor } from './tensor.js';
 import {
   addRow, binaryBroadcast, broadcastShapes, divRow, maxRow, maxShareRow, minRow, minShareRow,
   mulRow, negDivSqRow, type RowFn, subRow, sumToShapeInto,
@@ -121,10 +122,6 @@ export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
 }
 
 // ---- unary ops ---------------------------------------------------------------------------------
-
-function checkTensor(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-}
 
 export function neg(x: Tensor): Tensor {
   checkTensor(x, 'neg');

@@ -5,11 +5,10 @@
  * before d, n = shape[d], inner = product of the dims after), so element (o, k, i) sits at
  * (o * n + k) * inner + i. Sums accumulate in float64, in a fixed order.
  */
-import { accumulateGrad, fmtShape, makeResult, Tensor } from './tensor.js';
-
-function checkTensor(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-}
+import { accumulateGrad } from './grad-buffers.js';
+import { makeResult } from './graph.js';
+import { fmtShape } from './shape.js';
+import { checkTensor, type Tensor } from './tensor.js';
 
 /** dim in [-ndim, ndim) normalised to [0, ndim); a scalar accepts 0 and -1 (as PyTorch). */
 export function normDim(dim: number, ndim: number, op: string): number {

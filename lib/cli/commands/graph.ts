@@ -3,7 +3,8 @@
  * printed as DOT). A preset name or an expression, with variable values from --NAME=VALUE.
  */
 import { parseExpression, toDot, toSvg } from '../../index.js';
-import { formatNumber, type Value } from '../../autograd/index.js';
+import { formatNumber } from '../../graph/index.js';
+import type { Value } from '../../scalar/index.js';
 import { UsageError, suggest, type CommandSpec, type Parsed } from '../args.js';
 import { CliError, Out, writeText } from '../io.js';
 

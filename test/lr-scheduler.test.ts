@@ -1,6 +1,6 @@
 /**
  * The learning-rate schedulers against PyTorch 1.13 (test/fixtures/torch/gen_optim.py ->
- * lr_scheduler.json): the lr of each of two groups (and momentum / beta1 for OneCycleLR) after
+ * lr-scheduler.json): the lr of each of two groups (and momentum / beta1 for OneCycleLR) after
  * construction and after each of 30 steps; ReduceLROnPlateau on a scripted metric sequence.
  *
  * Tolerance: rel 1e-13. The schedulers do torch's double arithmetic in torch's order; only
@@ -10,7 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tensor } from '../lib/tensor/tensor.js';
+import { Tensor } from '../lib/tensor/index.js';
 import { Adagrad, Adam, AdamW, SGD, lrScheduler, optimizerFromSpec, schedulerFromSpec, type Optimizer } from '../lib/optim/index.js';
 
 interface SchedConfig {
@@ -23,7 +23,7 @@ interface SchedConfig {
   metrics?: number[];
 }
 const fixture = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'lr_scheduler.json'), 'utf8'),
+  fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'lr-scheduler.json'), 'utf8'),
 ) as { groupLrs: number[]; configs: SchedConfig[] };
 const RTOL = 1e-13;
 

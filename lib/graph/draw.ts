@@ -15,7 +15,7 @@
 // Inside a column every wire is horizontal; wires only curve in the gaps between columns, so an
 // edge never runs through a node. A node's inputs enter at ports top to bottom in parent order.
 
-import { topologicalOrder } from './value.js';
+import { topologicalOrder } from './topo-sort.js';
 import { escapeXml } from '../plot/svg.js';
 
 export { escapeXml };

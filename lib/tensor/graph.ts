@@ -1,0 +1,58 @@
+/**
+ * Building the graph: grad mode, and the output of every op. An op whose inputs need gradients
+ * (and that runs with grad mode on) records its inputs in `parents` and, right beside its
+ * forward code, a closure applying the chain rule (walked by backward.ts).
+ */
+import { Tensor, type BackwardFn } from './tensor.js';
+
+let gradEnabled = true;
+
+/** Whether ops currently record the graph (false inside `noGrad`). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs fn without building any graph: ops inside return tensors that do not require grad.
+ * Nests, and restores the previous mode even when fn throws. fn must be synchronous (the mode
+ * is restored when fn returns, not when a promise it returns settles).
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Builds an op's output tensor. When grad mode is on and some parent requires grad, the
+ * output requires grad, records `op` and `parents`, and keeps `backwardFn`; otherwise the
+ * output is a plain leaf and backwardFn is dropped. This is also the mechanism for custom ops:
+ * backwardFn receives the output's gradient and calls `accumulateGrad`/`gradTarget` for each
+ * parent that requires grad.
+ */
+export function makeResult(
+  data: Float32Array, shape: readonly number[], op: string, parents: Tensor[], backwardFn: BackwardFn,
+): Tensor {
+  const out = new Tensor(data, shape);
+  if (gradEnabled) {
+    for (let i = 0; i < parents.length; i++) {
+      if (parents[i].requiresGrad) {
+        out.requiresGrad = true;
+        out.op = op;
+        out.parents = parents;
+        out._backward = backwardFn;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether an op on these inputs records the graph (grad mode on and an input requires grad). */
+export function needsGrad(a: Tensor, b?: Tensor | null, c?: Tensor | null): boolean {
+  return gradEnabled && (a.requiresGrad || (b != null && b.requiresGrad) || (c != null && c.requiresGrad));
+}

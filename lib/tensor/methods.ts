@@ -1,0 +1,91 @@
+/**
+ * The Tensor methods (`x.add(y)`, `x.sum()`, `loss.backward()`), attached to the prototype here
+ * so that tensor.ts need not import the ops that import it (TensorFlow.js attaches its chained
+ * ops the same way). Declaration merging gives the class their types; lib/tensor/index.ts
+ * imports this module, so anything that reaches Tensor through index.ts has them.
+ */
+import { backward } from './backward.js';
+import * as losses from './losses.js';
+import * as ops from './ops.js';
+import * as red from './reduce.js';
+import { Tensor } from './tensor.js';
+
+interface TensorMethods {
+  /**
+   * Backpropagates from this tensor. Without `grad` the tensor must have one element (the
+   * seed is 1); otherwise `grad` has this tensor's shape. Gradients accumulate into the
+   * `grad` of every leaf that requires grad. The graph's closures are freed as they run
+   * unless `retainGraph`; a second backward through a freed graph throws.
+   */
+  backward(grad?: Tensor | Float32Array | null, opts?: { retainGraph?: boolean }): void;
+
+  // ---- ops (see ops.ts, reduce.ts and losses.ts for the semantics) ----
+  add(b: Tensor | number): Tensor;
+  sub(b: Tensor | number): Tensor;
+  mul(b: Tensor | number): Tensor;
+  div(b: Tensor | number): Tensor;
+  maximum(b: Tensor | number): Tensor;
+  minimum(b: Tensor | number): Tensor;
+  pow(exponent: number): Tensor;
+  neg(): Tensor;
+  exp(): Tensor;
+  log(): Tensor;
+  sqrt(): Tensor;
+  relu(): Tensor;
+  sigmoid(): Tensor;
+  tanh(): Tensor;
+  matmul(b: Tensor): Tensor;
+  /** this W^T + b, this [N, in], W [out, in]. */
+  linear(W: Tensor, b?: Tensor | null): Tensor;
+  reshape(shape: readonly number[]): Tensor;
+  transpose(): Tensor;
+  /** Same as transpose() (2-D). */
+  readonly T: Tensor;
+  sum(dim?: number | null, keepdim?: boolean): Tensor;
+  mean(dim?: number | null, keepdim?: boolean): Tensor;
+  max(dim?: number | null, keepdim?: boolean): Tensor;
+  argmax(dim?: number): Int32Array;
+  softmax(dim?: number): Tensor;
+  logSoftmax(dim?: number): Tensor;
+  /** Cross-entropy of these logits [N, C] against labels (see losses.ts). */
+  softmaxCrossEntropy(labels: losses.Labels): Tensor;
+}
+
+declare module './tensor.js' {
+  interface Tensor extends TensorMethods {}
+}
+
+const methods: TensorMethods & ThisType<Tensor> = {
+  backward(grad, opts = {}) { backward(this, grad ?? null, opts.retainGraph === true); },
+  add(b) { return ops.add(this, b); },
+  sub(b) { return ops.sub(this, b); },
+  mul(b) { return ops.mul(this, b); },
+  div(b) { return ops.div(this, b); },
+  maximum(b) { return ops.maximum(this, b); },
+  minimum(b) { return ops.minimum(this, b); },
+  pow(exponent) { return ops.pow(this, exponent); },
+  neg() { return ops.neg(this); },
+  exp() { return ops.exp(this); },
+  log() { return ops.log(this); },
+  sqrt() { return ops.sqrt(this); },
+  relu() { return ops.relu(this); },
+  sigmoid() { return ops.sigmoid(this); },
+  tanh() { return ops.tanh(this); },
+  matmul(b) { return ops.matmul(this, b); },
+  linear(W, b) { return ops.linear(this, W, b); },
+  reshape(shape) { return ops.reshape(this, shape); },
+  transpose() { return ops.transpose(this); },
+  get T() { return ops.transpose(this); },
+  sum(dim, keepdim = false) { return red.sum(this, dim, keepdim); },
+  mean(dim, keepdim = false) { return red.mean(this, dim, keepdim); },
+  max(dim, keepdim = false) { return red.max(this, dim, keepdim); },
+  argmax(dim = -1) { return red.argmax(this, dim); },
+  softmax(dim = -1) { return red.softmax(this, dim); },
+  logSoftmax(dim = -1) { return red.logSoftmax(this, dim); },
+  softmaxCrossEntropy(labels) { return losses.softmaxCrossEntropy(this, labels); },
+};
+
+// Non-enumerable, as class methods are, so tensors enumerate and compare as before.
+for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(methods))) {
+  Object.defineProperty(Tensor.prototype, name, { ...desc, enumerable: false });
+}
