@@ -321,6 +321,21 @@ describe('nodegrad info, bench, help, version', () => {
     expect(JSON.parse(cli(['info', '--json']).stdout)).toMatchObject({ backend: info().backend });
   });
 
+  it('info lists every registered backend with its state', () => {
+    const r = cli(['info', '--backend', 'ts']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}ts {5}chosen\n$/m);
+    const j = JSON.parse(cli(['info', '--json', '--backend', 'ts']).stdout) as { backends: { name: string; state: string }[] };
+    expect(j.backends.map((b) => b.name)).toEqual(['native', 'ts']);
+    expect(j.backends[1].state).toBe('chosen');
+  });
+
+  it("leaves the process's warning listeners as they are", () => {
+    const before = process.listeners('warning');
+    expect(cli(['info']).code).toBe(0);
+    expect(process.listeners('warning')).toEqual(before);
+  });
+
   it('bench measures every backend', () => {
     const r = cli(['bench', '--seconds', '0.05']);
     expect(r.code, r.stderr).toBe(0);
@@ -375,6 +390,26 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     expect(i.stdout).toMatch(/^backend  ts$/m);
     expect(i.stdout).toMatch(/^native   not loaded: /m);
     expect(i.stderr).toBe('');
+  });
+
+  it('a bad NODEGRAD_BACKEND is one line and exit 2, at the first use rather than at import', () => {
+    const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1'], { cwd: tmp, encoding: 'utf8', env: { ...process.env, NODEGRAD_BACKEND: 'bogus' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'\n");
+    expect(node(['--version']).status).toBe(0); // nothing at import: a command that runs no kernels is unaffected
+  });
+
+  it.skipIf(info().nativeError !== undefined)('NODEGRAD_THREADS=abc or NODEGRAD_SIMD=bogus is an error naming the variable, not a silent switch to TS', () => {
+    for (const [name, value, message] of [
+      ['NODEGRAD_THREADS', 'abc', "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
+      ['NODEGRAD_SIMD', 'bogus', "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)"],
+    ]) {
+      const env = { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '', [name]: value };
+      const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1', '--quiet', '--no-plot', '--out', dir('badenv')], { cwd: tmp, encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`nodegrad: ${message}\n`);
+    }
   });
 
   it('a library error prints a stack only with NODEGRAD_DEBUG=1', () => {

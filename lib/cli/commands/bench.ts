@@ -5,11 +5,11 @@
  * with Adam on random data, and GEMM GFLOPS at 512 x 512 x 512.
  */
 import {
-  Tensor, Rng, backends, info, kernels, manualSeed, nn, optim, setNumThreads, softmaxCrossEntropy, withBackend,
+  Tensor, Rng, backends, info, kernels, manualSeed, nn, optim, softmaxCrossEntropy, withBackend,
   type BackendName,
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import { CliError, Out, int } from '../common.js';
+import { CliError, Out, applyBackend, int } from '../common.js';
 
 export const spec: CommandSpec = {
   name: 'bench',
@@ -110,10 +110,9 @@ function measure(name: BackendName, budget: number): Row {
 
 export function run(args: Parsed, out: Out): number {
   const o = args.options;
-  if (o.threads !== undefined) setNumThreads(o.threads as number);
+  applyBackend(o); // --backend, when given, is also the active one: the choice is explicit
   const budget = (o.seconds as number | undefined) ?? 1;
-  const names = (['native', 'ts'] as const).filter((n) => (o.backend === undefined || o.backend === n) && backends[n] !== undefined);
-  if (names.length === 0) throw new CliError(`bench: the native backend is unavailable: ${info().nativeError ?? 'not loaded'}`);
+  const names = (['native', 'ts'] as const).filter((n) => (o.backend === undefined || o.backend === n) && backends()[n] !== undefined);
   const json = o.json === true;
   if (!json) out.line(`backend  simd    threads  train steps/s  samples/s  GEMM GFLOPS   (784-256-10 MLP, batch 256, Adam; GEMM 512^3)`);
   const rows: Row[] = [];
