@@ -207,6 +207,8 @@ describe('usage errors exit 2 with one line and a hint', () => {
     [['graph', 'x * y', '--x=1'], /^cannot parse 'x \* y': unknown identifier 'y' at column 5; give it a value with --y=NUMBER$/, 'graph'],
     [['graph', '--var', 'x'], /^option --var must be NAME=NUMBER, got 'x'$/, 'graph'],
     [['bench', '--thread', '2'], /^unknown option --thread \(did you mean --threads\?\)$/, 'bench'],
+    [['train', '--threads', '1000'], /^option --threads must be an integer <= 256, got '1000'$/, 'train'],
+    [['bench', '--threads', '257'], /^option --threads must be an integer <= 256, got '257'$/, 'bench'],
   ];
   for (const [args, message, command] of cases) {
     it(`nodegrad ${args.join(' ')}`, () => {

@@ -23,6 +23,9 @@ export class BackendConfigError extends Error {
   override name = 'BackendConfigError';
 }
 
+/** The largest thread pool the backends accept (the addon's kMaxThreads, and ts.ts's check). */
+export const MAX_THREADS = 256;
+
 type LoadState = { kernels: Kernels; error: null } | { kernels: null; error: Error };
 
 interface Entry {

@@ -8,6 +8,7 @@ import {
   Dataset, trainValTestSplit, fitStandardizer, loadDigits, loadFashionMnist, loadCifar10, loadCsv,
   loadSafetensors, nn, optim, info, setBackend, setNumThreads, type BackendName,
 } from '../index.js';
+import { MAX_THREADS } from '../backend/index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError, type OptionSpec } from './args.js';
 
@@ -299,7 +300,7 @@ export const DATA_MODEL_OPTIONS: OptionSpec[] = [
 
 export const BACKEND_OPTIONS: OptionSpec[] = [
   { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'kernels to run on', defaultText: 'native when it loads' },
-  { name: 'threads', type: 'int', min: 1, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },
+  { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },
 ];
 
 export function applyBackend(options: Record<string, unknown>): void {

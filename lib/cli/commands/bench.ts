@@ -10,6 +10,7 @@ import {
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { CliError, Out, applyBackend, int } from '../common.js';
+import { MAX_THREADS } from '../../backend/index.js';
 
 export const spec: CommandSpec = {
   name: 'bench',
@@ -20,7 +21,7 @@ export const spec: CommandSpec = {
   usage: 'nodegrad bench [options]',
   options: [
     { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'measure only this backend', defaultText: 'every available one' },
-    { name: 'threads', type: 'int', min: 1, arg: 'N', help: 'native thread pool size' },
+    { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size' },
     { name: 'seconds', type: 'number', min: 0, positive: true, arg: 'X', help: 'time spent on each measurement', defaultText: '1' },
     { name: 'json', type: 'boolean', help: 'one JSON object a backend' },
   ],
