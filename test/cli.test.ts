@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { main } from '../lib/cli/main.js';
 import { editDistance } from '../lib/cli/args.js';
 import { info } from '../lib/backend/index.js';
@@ -412,6 +412,25 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(`nodegrad: ${message}\n`);
     }
+  });
+
+  it('stops quietly when the reader closes stdout early (predict | head -1)', async () => {
+    const out = dir('epipe');
+    expect(cli(['train', '--epochs', '1', '--quiet', '--no-plot', '--out', out]).code).toBe(0);
+    // Enough rows that the output outgrows the pipe's buffer, so writes go on after the close.
+    const rows = digitRows(1797).map((r) => r.split(',').slice(0, 64).join(','));
+    const input = path.join(out, 'many.csv');
+    fs.writeFileSync(input, `${Array.from({ length: 10 }, () => rows.join('\n')).join('\n')}\n`);
+    const child = spawn(process.execPath, [bin, 'predict', '--model', path.join(out, 'model.safetensors'), '--input', input, '--json'], {
+      cwd: tmp, env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    expect(stderr).toBe('');
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
   });
 
   it('a library error prints a stack only with NODEGRAD_DEBUG=1', () => {
