@@ -1,11 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests that start processes, workers or builds, kill them, pack the package or run the CLI:
+// slower, and they need dist/ built. Everything else runs in-process and belongs to `unit`.
+const integration = [
+  'test/checkpoint-kill.test.ts', // SIGKILLs a training child mid-checkpoint
+  'test/cli.test.ts', // the CLI, in-process and through bin/ in child processes
+  'test/concurrency.test.ts', // the addon in several worker threads at once
+  'test/event-loop.test.ts', // fitInWorker against a busy event loop
+  'test/fuzz-native.test.ts', // random arguments to the addon in child processes
+  'test/memory.test.ts', // long training runs in a child, watching its memory
+  'test/native-args.test.ts', // argument checks, plus environment variables read by child loads
+  'test/prebuild.test.ts', // prebuildify and a PREBUILDS_ONLY load
+  'test/worker-fit.test.ts', // fitInWorker: workers, aborts, terminations
+  'test/workers.test.ts', // the addon loaded in worker threads
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Each file gets its own process: the native addon and the backend choice are per process.
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: integration } },
+      { extends: true, test: { name: 'integration', include: integration } },
+    ],
   },
 });

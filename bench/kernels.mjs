@@ -99,9 +99,9 @@ function time(fn) {
 // ---------------------------------------------------------------------------------------------
 // Configurations: every backend / SIMD path / thread count that runs here
 
-const native = flag('--no-native') ? undefined : backends.native;
+const native = flag('--no-native') ? undefined : backends().native;
 const configs = [];
-if (!flag('--no-ts')) configs.push({ label: 'ts', kernels: backends.ts, simd: null, threads: 1 });
+if (!flag('--no-ts')) configs.push({ label: 'ts', kernels: backends().ts, simd: null, threads: 1 });
 const nativeDefault = native ? native.simd() : null;
 const nativeThreads0 = native ? native.getNumThreads() : 1;
 if (native) {

@@ -21,7 +21,7 @@ const ROUNDS = opt('--rounds', 15);
 const THREADS = opt('--threads', 1);
 const B = 256, D = 784, H = 256, C = 10;
 
-if (ng.backends.native === undefined) {
+if (ng.backends().native === undefined) {
   console.error(`smoke: the native backend did not load (${ng.info().nativeError}); nothing to compare`);
   process.exit(2);
 }

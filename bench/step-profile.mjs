@@ -15,7 +15,7 @@ const ng = require('../dist/index.js');
 const be = process.argv[2] || 'native';
 const steps = Number(process.argv[3] || (be === 'ts' ? 20 : 300));
 ng.setBackend(be);
-const K = ng.backends[be];
+const K = ng.backends()[be];
 const acc = new Map();
 const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
 for (const name of Object.keys(K)) {

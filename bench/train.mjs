@@ -196,7 +196,7 @@ const machine = {
   nodegrad: ng.info(),
 };
 log(`nodegrad ${machine.nodegrad.version}, backend ${machine.nodegrad.backend} (${machine.nodegrad.simd}, ${machine.nodegrad.threads} threads), ${machine.cpu} x${machine.cores}, load ${machine.loadavg.join(' ')}`);
-const haveNative = ng.backends.native !== undefined;
+const haveNative = ng.backends().native !== undefined;
 const haveTorch = torchAvailable();
 if (!haveNative) log('the native backend did not load: native rows are skipped');
 if (!haveTorch) log('PyTorch (/usr/bin/python3 with torch, threadpoolctl) not found: torch rows are skipped');
@@ -263,7 +263,7 @@ const torchSps = medOf(res.torch, 'samplesPerS');
 const torchTta = medOf(res.torchTta, 'seconds');
 const rows = [];
 const add = (impl, setting, sps, loss, note = '') => rows.push({ impl, setting, samplesPerS: sps, finalLoss: loss, note });
-if (haveNative) add('nodegrad native', `${machine.nodegrad.simd}, ${ng.backends.native.getNumThreads()} threads`, medOf(res.native, 'samplesPerS'), medOf(res.native, 'finalLoss'));
+if (haveNative) add('nodegrad native', `${machine.nodegrad.simd}, ${ng.backends().native.getNumThreads()} threads`, medOf(res.native, 'samplesPerS'), medOf(res.native, 'finalLoss'));
 if (res.ts.length) add('nodegrad TS', '1 thread', medOf(res.ts, 'samplesPerS'), medOf(res.ts, 'finalLoss'));
 if (torchSps !== null) add('PyTorch 1.13', 'torch 1 thread, OpenBLAS 2', torchSps, medOf(res.torch, 'finalLoss'));
 if (tfWasm) add('TensorFlow.js 4.22 wasm', `SIMD ${tfWasm.simd_supported}, threads ${tfWasm.threads_count}`, tfWasm.value, tfWasm.final_loss);

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-let main;
-try {
-  ({ main } = require('../dist/cli/main.js'));
-} catch (err) {
-  // e.g. NODEGRAD_BACKEND=bogus, or native forced but unavailable: one line, not a stack
-  if (process.env.NODEGRAD_DEBUG === '1') throw err;
-  process.stderr.write(`${err && err.message ? err.message : String(err)}\n`);
-  process.exit(err instanceof Error && /NODEGRAD_BACKEND/.test(err.message) ? 2 : 1);
+// A reader that stops early (`nodegrad predict ... | head -1`) closes the pipe: stop quietly, as
+// Unix tools do, instead of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 }
+const { main } = require('../dist/cli/main.js');
 process.exitCode = main(process.argv.slice(2));

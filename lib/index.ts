@@ -10,8 +10,11 @@
  */
 
 // backends
-export { backend, setBackend, backends, info, kernels, setNumThreads, withBackend, packageVersion as version } from './backend/index.js';
-export type { BackendName, Kernels, SimdPath, Info } from './backend/index.js';
+export {
+  backend, setBackend, backends, info, kernels, setNumThreads, withBackend, registerBackend, chooseBackend,
+  BackendConfigError, packageVersion as version,
+} from './backend/index.js';
+export type { BackendName, Kernels, SimdPath, Info, BackendState, Fallback, AvailableBackends } from './backend/index.js';
 
 // tensors and autograd
 export * from './tensor/index.js';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cli } from './helpers/cli.js';
 import { editDistance } from '../lib/cli/args.js';
 import { info } from '../lib/backend/index.js';
@@ -196,6 +196,8 @@ describe('usage errors exit 2 with one line and a hint', () => {
     [['graph', 'x * y', '--x=1'], /^cannot parse 'x \* y': unknown identifier 'y' at column 5; give it a value with --y=NUMBER$/, 'graph'],
     [['graph', '--var', 'x'], /^option --var must be NAME=NUMBER, got 'x'$/, 'graph'],
     [['bench', '--thread', '2'], /^unknown option --thread \(did you mean --threads\?\)$/, 'bench'],
+    [['train', '--threads', '1000'], /^option --threads must be an integer <= 256, got '1000'$/, 'train'],
+    [['bench', '--threads', '257'], /^option --threads must be an integer <= 256, got '257'$/, 'bench'],
   ];
   for (const [args, message, command] of cases) {
     it(`nodegrad ${args.join(' ')}`, () => {
@@ -310,6 +312,21 @@ describe('nodegrad info, bench, help, version', () => {
     expect(JSON.parse(cli(['info', '--json']).stdout)).toMatchObject({ backend: info().backend });
   });
 
+  it('info lists every registered backend with its state', () => {
+    const r = cli(['info', '--backend', 'ts']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}ts {5}chosen\n$/m);
+    const j = JSON.parse(cli(['info', '--json', '--backend', 'ts']).stdout) as { backends: { name: string; state: string }[] };
+    expect(j.backends.map((b) => b.name)).toEqual(['native', 'ts']);
+    expect(j.backends[1].state).toBe('chosen');
+  });
+
+  it("leaves the process's warning listeners as they are", () => {
+    const before = process.listeners('warning');
+    expect(cli(['info']).code).toBe(0);
+    expect(process.listeners('warning')).toEqual(before);
+  });
+
   it('bench measures every backend', () => {
     const r = cli(['bench', '--seconds', '0.05']);
     expect(r.code, r.stderr).toBe(0);
@@ -364,6 +381,45 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     expect(i.stdout).toMatch(/^backend  ts$/m);
     expect(i.stdout).toMatch(/^native   not loaded: /m);
     expect(i.stderr).toBe('');
+  });
+
+  it('a bad NODEGRAD_BACKEND is one line and exit 2, at the first use rather than at import', () => {
+    const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1'], { cwd: tmp, encoding: 'utf8', env: { ...process.env, NODEGRAD_BACKEND: 'bogus' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'\n");
+    expect(node(['--version']).status).toBe(0); // nothing at import: a command that runs no kernels is unaffected
+  });
+
+  it.skipIf(info().nativeError !== undefined)('NODEGRAD_THREADS=abc or NODEGRAD_SIMD=bogus is an error naming the variable, not a silent switch to TS', () => {
+    for (const [name, value, message] of [
+      ['NODEGRAD_THREADS', 'abc', "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
+      ['NODEGRAD_SIMD', 'bogus', "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)"],
+    ]) {
+      const env = { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '', [name]: value };
+      const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1', '--quiet', '--no-plot', '--out', dir('badenv')], { cwd: tmp, encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`nodegrad: ${message}\n`);
+    }
+  });
+
+  it('stops quietly when the reader closes stdout early (predict | head -1)', async () => {
+    const out = dir('epipe');
+    expect(cli(['train', '--epochs', '1', '--quiet', '--no-plot', '--out', out]).code).toBe(0);
+    // Enough rows that the output outgrows the pipe's buffer, so writes go on after the close.
+    const rows = digitRows(1797).map((r) => r.split(',').slice(0, 64).join(','));
+    const input = path.join(out, 'many.csv');
+    fs.writeFileSync(input, `${Array.from({ length: 10 }, () => rows.join('\n')).join('\n')}\n`);
+    const child = spawn(process.execPath, [bin, 'predict', '--model', path.join(out, 'model.safetensors'), '--input', input, '--json'], {
+      cwd: tmp, env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    expect(stderr).toBe('');
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
   });
 
   it('a library error prints a stack only with NODEGRAD_DEBUG=1', () => {

@@ -41,7 +41,7 @@ describe('concurrent training in four workers', () => {
 
     theirs.forEach((r, i) => {
       expect(r.backend).toBe(info().backend);
-      if (backends.native) expect(r.threads).toBe(i + 1);
+      if (backends().native) expect(r.threads).toBe(i + 1);
       const { model, history } = mine[i];
       for (const [name, p] of model.namedParameters()) {
         const same = Buffer.from(r.stateDict[name].data.buffer).equals(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength));

@@ -10,7 +10,7 @@ import { SGD, Adam, lrScheduler } from '../lib/optim/index.js';
 import { loadDigits, trainValTestSplit, fitStandardizer, Dataset } from '../lib/data/index.js';
 import { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from '../lib/train/index.js';
 
-const names = Object.keys(backends) as BackendName[];
+const names = Object.keys(backends()) as BackendName[];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-fit-'));
 
 function digits() {

@@ -17,8 +17,8 @@ import * as nn from '../lib/nn/index.js';
 import { Adam } from '../lib/optim/index.js';
 import { normal, rng } from './helpers/reference.js';
 
-const native = backends.native;
-const all: [string, Kernels][] = native ? [['ts', backends.ts], ['native', native]] : [['ts', backends.ts]];
+const native = backends().native;
+const all: [string, Kernels][] = native ? [['ts', backends().ts], ['native', native]] : [['ts', backends().ts]];
 const f32 = (n: number) => new Float32Array(n);
 
 function expectError(fn: () => unknown, type: ErrorConstructor, message: string): void {

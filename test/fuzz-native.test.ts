@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { backends, info } from '../lib/backend/index.js';
 import { childEnv, root } from './fixtures/child.js';
 
-const native = backends.native;
+const native = backends().native;
 const skipReason = native ? '' : ` (skipped: no native backend: ${info().nativeError ?? 'unknown reason'})`;
 const fuzzChild = path.join(__dirname, 'fixtures', 'fuzz-child.js');
 

@@ -6,7 +6,7 @@ import { backends, withBackend, type BackendName } from '../lib/backend/index.js
 import * as ng from '../lib/tensor/index.js';
 import { accumulateGrad, gradcheck, makeResult, Tensor } from '../lib/tensor/index.js';
 
-const available: BackendName[] = backends.native ? ['ts', 'native'] : ['ts'];
+const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 /** x^3 elementwise whose backward is off by `factor` (1 = correct). */
 function cube(factor: number) {

@@ -38,10 +38,10 @@ interface Target {
   teardown: () => void;
 }
 
-const native = backends.native;
+const native = backends().native;
 
 function targets(): Target[] {
-  const out: Target[] = [{ label: 'ts', kernels: backends.ts, simd: null, setup: () => {}, teardown: () => {} }];
+  const out: Target[] = [{ label: 'ts', kernels: backends().ts, simd: null, setup: () => {}, teardown: () => {} }];
   if (native) {
     for (const path of native.supportedSimd!()) {
       let prev: SimdPath | null = null;
@@ -434,7 +434,7 @@ describe.each(targets())('$label', (t) => {
 });
 
 describe.skipIf(!native)('native agrees with ts on the same random inputs', () => {
-  const ts = backends.ts;
+  const ts = backends().ts;
   const nat = native as Kernels;
   const paths = native ? native.supportedSimd!() : [];
 
@@ -505,7 +505,7 @@ describe.skipIf(!native)('native agrees with ts on the same random inputs', () =
 });
 
 describe('ts backend: argument checks (same kinds of errors as the addon)', () => {
-  const k = backends.ts;
+  const k = backends().ts;
   const call = (fn: string, args: unknown[]): unknown =>
     (k as unknown as Record<string, (...a: unknown[]) => unknown>)[fn](...args);
   const f32 = (n: number) => new Float32Array(n);

@@ -44,7 +44,7 @@ describe('resident memory over long runs', () => {
     requireBuiltWorker();
     const rep = run('steps', 10_000, 1000);
     expect(rep.count).toBe(10_000);
-    expect(rep.backend).toBe(backends.native ? 'native' : 'ts');
+    expect(rep.backend).toBe(backends().native ? 'native' : 'ts');
     const growth = rssAt(rep, 10_000) - rssAt(rep, 2000);
     console.log(`memory (${rep.backend}/${rep.simd}), 10,000 steps in ${rep.ms} ms: RSS growth step 2,000 -> 10,000 = ${growth.toFixed(2)} MB; ${table(rep)}`);
     expect(growth).toBeLessThan(10);

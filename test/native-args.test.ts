@@ -17,7 +17,7 @@ import {
   runNode,
 } from './fixtures/child.js';
 
-const native = backends.native;
+const native = backends().native;
 const skipReason = native ? '' : ` (skipped: no native backend: ${info().nativeError ?? 'unknown reason'})`;
 // Only dereferenced inside tests, which do not run when native is absent.
 const k = native as Kernels;
@@ -623,7 +623,7 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
 });
 
 describe.skipIf(!native)(`the TS backend fails the same way${skipReason}`, () => {
-  const ts = backends.ts as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const ts = backends().ts as unknown as Record<string, (...a: unknown[]) => unknown>;
   const outcome = (f: () => unknown): string => {
     try {
       f();
@@ -688,7 +688,7 @@ describe.skipIf(!native)(`environment variables read at load${skipReason}`, () =
   describe('through the loader (lib/backend)', () => {
     let bundle = '';
     const loaderScript = () => `${requireBackendSnippet(bundle)}
-      const out = { backend: backend.backend(), hasNative: !!backend.backends.native, info: backend.info() };
+      const out = { backend: backend.backend(), hasNative: !!backend.backends().native, info: backend.info() };
       console.log(JSON.stringify(out));`;
 
     beforeAll(async () => {
@@ -698,21 +698,33 @@ describe.skipIf(!native)(`environment variables read at load${skipReason}`, () =
       if (bundle) fs.rmSync(path.dirname(bundle), { recursive: true, force: true });
     });
 
-    it('NODEGRAD_SIMD=bogus: native is unavailable, with a reason naming the variable; the TS backend is used', () => {
-      const r = runNode(loaderScript(), { NODEGRAD_SIMD: 'bogus' });
+    it('importing the backend loads nothing, even with a value the addon would refuse', () => {
+      const r = runNode(`${requireBackendSnippet(bundle)} console.log(JSON.stringify('imported'));`, { NODEGRAD_SIMD: 'bogus' });
       expect(r.status, r.stderr).toBe(0);
-      const out = lastJson<{ backend: string; hasNative: boolean; info: { nativeError?: string } }>(r);
-      expect(out.hasNative).toBe(false);
-      expect(out.backend).toBe('ts');
-      expect(out.info.nativeError).toContain("NODEGRAD_SIMD='bogus' is not a SIMD path");
-      expect(r.stderr).toContain('NODEGRAD_SIMD'); // the one-time warning says why
+      expect(lastJson<string>(r)).toBe('imported');
+      expect(r.stderr).toBe('');
     });
 
-    it('NODEGRAD_SIMD=bogus with NODEGRAD_BACKEND=native throws a clear error', () => {
-      const r = runNode(loaderScript(), { NODEGRAD_SIMD: 'bogus', NODEGRAD_BACKEND: 'native' });
+    it.each([
+      [{ NODEGRAD_SIMD: 'bogus' }, "NODEGRAD_SIMD='bogus' is not a SIMD path"],
+      [{ NODEGRAD_THREADS: 'abc' }, "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
+      [{ NODEGRAD_THREADS: 'abc', NODEGRAD_BACKEND: 'native' }, "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
+    ])('%j: the first use throws naming the variable instead of falling back to TS', (env, message) => {
+      const r = runNode(loaderScript(), env);
       expect(r.status).not.toBe(0);
       expect(r.signal).toBeNull();
-      expect(r.stderr).toMatch(/nodegrad: NODEGRAD_BACKEND=native, but the native backend is unavailable: .*NODEGRAD_SIMD='bogus' is not a SIMD path/);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`BackendConfigError: nodegrad: ${message}`);
+    });
+
+    it('with NODEGRAD_BACKEND=ts a refused configuration leaves native unavailable, with the reason in info()', () => {
+      const r = runNode(loaderScript(), { NODEGRAD_SIMD: 'bogus', NODEGRAD_BACKEND: 'ts' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = lastJson<{ backend: string; hasNative: boolean; info: { nativeError?: string } }>(r);
+      expect(out.backend).toBe('ts');
+      expect(out.hasNative).toBe(false);
+      expect(out.info.nativeError).toContain("NODEGRAD_SIMD='bogus' is not a SIMD path");
+      expect(r.stderr).toBe('');
     });
 
     it('NODEGRAD_SIMD=scalar is visible through info()', () => {

@@ -8,7 +8,7 @@ import { Linear, ReLU, Tanh, Sequential, Dropout, Flatten, moduleFromSpec, mlp, 
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/torch/nn.json'), 'utf8'));
 
-const available: [string, Kernels][] = Object.entries(backends).filter((e): e is [string, Kernels] => e[1] !== undefined);
+const available: [string, Kernels][] = Object.entries(backends()).filter((e): e is [string, Kernels] => e[1] !== undefined);
 
 function torchModel(): Sequential {
   return new Sequential(new Linear(5, 4), new ReLU(), new Linear(4, 3), new Tanh(), new Linear(3, 3, { bias: false }));

@@ -7,7 +7,7 @@ import * as ng from '../lib/tensor/index.js';
 import { Tensor, tensor, gradcheck } from '../lib/tensor/index.js';
 import { Rng } from '../lib/random.js';
 
-const available: BackendName[] = backends.native ? ['ts', 'native'] : ['ts'];
+const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 // ---- inputs -------------------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ const largeCases: Case[] = [
     fn: (x, W1, b1, W2, b2) => ng.softmaxCrossEntropy(ng.linear(ng.linear(x, W1, b1).relu(), W2, b2), Array.from({ length: 64 }, (_, i) => i % 10)) },
 ];
 
-describe.runIf(backends.native !== undefined)('native and TS backends agree', () => {
+describe.runIf(backends().native !== undefined)('native and TS backends agree', () => {
   it.each([...cases, ...largeCases])('$name', (c) => {
     const t = valuesAndGrads('ts', c);
     const n = valuesAndGrads('native', c);
@@ -358,7 +358,7 @@ describe('shape and label errors', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('matmul: shapes that do not line up', () => {
-    const gemm = vi.spyOn(backends.ts, 'gemm');
+    const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
       expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow(RangeError);
       expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow('matmul: shapes [2,3] and [4,5] do not line up (3 != 4)');
@@ -374,7 +374,7 @@ describe('shape and label errors', () => {
   });
 
   it('linear: W and b shapes', () => {
-    const gemm = vi.spyOn(backends.ts, 'gemm');
+    const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
       expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow('linear: W must be [out, in] with in = 3, got [4,5]');
       expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 3]), ng.zeros([5]))).toThrow('linear: b must be [out] with out = 4, got [5]');
@@ -384,7 +384,7 @@ describe('shape and label errors', () => {
   });
 
   it('labels: out of range, non-integer or wrong count throw RangeError before the kernel', () => {
-    const sce = vi.spyOn(backends.ts, 'softmaxCrossEntropy');
+    const sce = vi.spyOn(backends().ts, 'softmaxCrossEntropy');
     withBackend('ts', () => {
       const logits = ng.zeros([2, 3]);
       expect(() => ng.softmaxCrossEntropy(logits, [0, 3])).toThrow(RangeError);
@@ -423,7 +423,7 @@ describe('gemm use in backward', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('matmul backward uses gemm transpose flags, beta 0 for fresh grads and 1 to accumulate', () => {
-    const gemm = vi.spyOn(backends.ts, 'gemm');
+    const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
       const a = rnd([2, 3], 1), b = rnd([3, 4], 2);
       const y = ng.matmul(a, b);
@@ -440,8 +440,8 @@ describe('gemm use in backward', () => {
   });
 
   it('linear: gemm(false, true) forward; dX gemm(false, false), dW gemm(true, false); biasGrad', () => {
-    const gemm = vi.spyOn(backends.ts, 'gemm');
-    const biasGrad = vi.spyOn(backends.ts, 'biasGrad');
+    const gemm = vi.spyOn(backends().ts, 'gemm');
+    const biasGrad = vi.spyOn(backends().ts, 'biasGrad');
     withBackend('ts', () => {
       const x = rnd([4, 3], 1), W = rnd([5, 3], 2), b = rnd([5], 3);
       const y = ng.linear(x, W, b);

@@ -38,7 +38,7 @@ interface Fixture {
 const fixture = JSON.parse(
   fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'optim.json'), 'utf8'),
 ) as Fixture;
-const BACKENDS = Object.keys(backends) as BackendName[];
+const BACKENDS = Object.keys(backends()) as BackendName[];
 const RTOL = 1e-5;
 const ATOL = 1e-6;
 

@@ -82,7 +82,7 @@ const impl: Record<string, (x: In, labels: number[]) => Tensor> = {
   tanh_mlp_mse: ({ x, W1, b1, W2, b2, y }) => ng.mseLoss(ng.linear(ng.linear(x, W1, b1).tanh(), W2, b2), y),
 };
 
-const available: BackendName[] = backends.native ? ['ts', 'native'] : ['ts'];
+const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 function close(name: string, what: string, got: ArrayLike<number>, want: number[]): number {
   expect(got.length, `${name}: ${what} length`).toBe(want.length);

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { backends, info } from '../lib/backend/index.js';
 import type { Kernels } from '../lib/backend/types.js';
 
-const native = backends.native;
+const native = backends().native;
 const skipReason = native ? '' : ` (skipped: no native backend: ${info().nativeError ?? 'unknown reason'})`;
 const k = native as Kernels;
 const fixtures = path.join(__dirname, 'fixtures');

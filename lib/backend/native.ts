@@ -11,6 +11,11 @@ export interface NativeLoad {
   path: string | null;
   /** Why it did not load. */
   error: string | null;
+  /**
+   * The binary loaded but its initialisation threw: it refuses the configuration
+   * (NODEGRAD_SIMD, NODEGRAD_THREADS), which the user must fix, rather than being absent.
+   */
+  refused: boolean;
 }
 
 interface NativeAddon extends Omit<Kernels, 'name' | 'simd' | 'supportedSimd' | 'setSimd'> {
@@ -27,7 +32,7 @@ export function loadNative(): NativeLoad {
     const gypBuild = req('node-gyp-build') as { resolve(dir: string): string };
     file = gypBuild.resolve(packageRoot);
   } catch (err) {
-    return { kernels: null, path: null, error: `no native binary was found (${firstLine(err)})` };
+    return { kernels: null, path: null, error: `no native binary was found (${firstLine(err)})`, refused: false };
   }
   try {
     const addon = req(file) as NativeAddon;
@@ -52,9 +57,12 @@ export function loadNative(): NativeLoad {
       supportedSimd: () => addon.supportedSimd() as SimdPath[],
       setSimd: addon.setSimd,
     };
-    return { kernels, path: file, error: null };
+    return { kernels, path: file, error: null, refused: false };
   } catch (err) {
-    return { kernels: null, path: file, error: `the native binary at ${file} did not load (${firstLine(err)})` };
+    // Node's own failures (dlopen: wrong architecture, not a shared object) carry a code; what
+    // the addon's constructor throws does not.
+    if ((err as { code?: unknown } | null)?.code === undefined) return { kernels: null, path: file, error: firstLine(err), refused: true };
+    return { kernels: null, path: file, error: `the native binary at ${file} did not load (${firstLine(err)})`, refused: false };
   }
 }
 

@@ -11,7 +11,7 @@
  *   performs the same checks, so both fail the same way.
  */
 
-export type BackendName = 'native' | 'ts';
+export type BackendName = 'native' | 'wasm' | 'ts';
 /** avx512: the avx2 kernels plus AVX-512F GEMM tiles, on CPUs that have AVX-512F. */
 export type SimdPath = 'avx512' | 'avx2' | 'neon' | 'scalar';
 

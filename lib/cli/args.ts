@@ -33,6 +33,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** Smallest allowed value (int, number, numbers). */
   min?: number;
+  /** Largest allowed value (int, number, numbers). */
+  max?: number;
   /** Whether min is exclusive (lr > 0). */
   positive?: boolean;
   /** Shown in --help; applied by the command, not here. */
@@ -163,6 +165,7 @@ function convert(o: OptionSpec, text: string, fail: (msg: string) => never): Opt
     if (o.min !== undefined && (o.positive ? !(v > o.min) : !(v >= o.min))) {
       bad(`${what} ${o.positive ? '>' : '>='} ${o.min}`);
     }
+    if (o.max !== undefined && !(v <= o.max)) bad(`${what} <= ${o.max}`);
     return v;
   };
   switch (o.type) {

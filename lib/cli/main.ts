@@ -7,7 +7,7 @@
  * Synchronous: training runs on the calling thread, and output goes to io.stdout / io.stderr
  * (process.stdout / process.stderr by default), so tests run it in-process.
  */
-import { info, version } from '../index.js';
+import { BackendConfigError, chooseBackend, version } from '../index.js';
 import { UsageError, helpText, parseArgs, suggest, type CommandSpec, type Parsed } from './args.js';
 import { Out, type Io } from './io.js';
 import * as train from './commands/train.js';
@@ -23,18 +23,21 @@ export type { Io } from './io.js';
 interface Command {
   spec: CommandSpec;
   run(args: Parsed, out: Out): number;
-  /** Runs tensor kernels, so the native-fallback notice concerns it. */
-  usesBackend: boolean;
+  /**
+   * notice: runs tensor kernels, so a fallback from native concerns it; silent: chooses a
+   * backend but reports the choice itself (info); none: runs no kernels.
+   */
+  backend: 'notice' | 'silent' | 'none';
 }
 
 const COMMANDS: Record<string, Command> = {
-  train: { ...train, usesBackend: true },
-  eval: { ...evalCmd, usesBackend: true },
-  predict: { ...predict, usesBackend: true },
-  'lr-sweep': { ...lrSweep, usesBackend: true },
-  graph: { ...graph, usesBackend: false },
-  bench: { ...bench, usesBackend: true },
-  info: { ...info_, usesBackend: false },
+  train: { ...train, backend: 'notice' },
+  eval: { ...evalCmd, backend: 'notice' },
+  predict: { ...predict, backend: 'notice' },
+  'lr-sweep': { ...lrSweep, backend: 'notice' },
+  graph: { ...graph, backend: 'none' },
+  bench: { ...bench, backend: 'notice' },
+  info: { ...info_, backend: 'silent' },
 };
 
 const SUMMARIES: Record<string, string> = {
@@ -66,34 +69,21 @@ function mainHelp(): string {
   ].join('\n');
 }
 
-let filterInstalled = false;
-
 /**
- * The library announces a missing native backend with a process warning (code
- * NODEGRAD_NO_NATIVE), which Node prints as `(node:123) [NODEGRAD_NO_NATIVE] Warning: ...` plus
- * a --trace-warnings hint. The warning is emitted on the next tick after the library loads, so a
- * filter installed synchronously here still catches it; the CLI says it once in its own words
- * instead. Other warnings go to the listeners that were there before.
+ * Makes the backend choice before a command runs, so a bad NODEGRAD_BACKEND, NODEGRAD_SIMD or
+ * NODEGRAD_THREADS fails before any work, and says once, in one line of the CLI's own, when the
+ * choice fell back from the native backend. The library's process warning is switched off for
+ * this choice rather than filtered, so the process's warning listeners stay as they are.
  */
-export function filterNativeWarning(): void {
-  if (filterInstalled) return;
-  filterInstalled = true;
-  const previous = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (w: Error & { code?: string }) => {
-    if (w?.code === 'NODEGRAD_NO_NATIVE') return;
-    for (const l of previous) l.call(process, w);
-  });
-}
-
 let noticeShown = false;
 
-function nativeNotice(out: Out, args: Parsed): void {
-  const err = info().nativeError;
-  if (err === undefined || noticeShown) return;
-  if (args.options.backend !== undefined || process.env.NODEGRAD_BACKEND === 'ts') return; // chosen explicitly
+function chooseBackendOnce(out: Out, cmd: Command, args: Parsed): void {
+  if (cmd.backend === 'none' || args.options.backend !== undefined) return; // none used, or chosen by --backend
+  const fallback = chooseBackend({ warn: false });
+  if (fallback === null || cmd.backend === 'silent' || noticeShown) return;
   noticeShown = true;
-  out.note(`nodegrad: native backend unavailable (${err}); using the TypeScript backend (same results, slower)`);
+  const to = fallback.to === 'ts' ? 'TypeScript' : fallback.to;
+  out.note(`nodegrad: ${fallback.from} backend unavailable (${fallback.reason}); using the ${to} backend (same results, slower)`);
 }
 
 function firstLine(s: string): string {
@@ -101,7 +91,6 @@ function firstLine(s: string): string {
 }
 
 export function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): number {
-  filterNativeWarning();
   const out = new Out(io);
   try {
     const [first, ...rest] = argv;
@@ -128,12 +117,17 @@ export function main(argv: readonly string[], io: Io = { stdout: process.stdout,
       out.io.stdout.write(helpText(cmd.spec));
       return 0;
     }
-    if (cmd.usesBackend) nativeNotice(out, args);
+    chooseBackendOnce(out, cmd, args);
     return cmd.run(args, out);
   } catch (err) {
     if (err instanceof UsageError) {
       out.note(`nodegrad: ${err.message}`);
       out.note(err.command ? `Run 'nodegrad ${err.command} --help' for usage.` : "Run 'nodegrad --help' for usage.");
+      return 2;
+    }
+    if (err instanceof BackendConfigError) {
+      // An environment variable the user set (NODEGRAD_BACKEND=bogus): a usage error, one line.
+      out.note(`nodegrad: ${firstLine(err.message)}`);
       return 2;
     }
     const e = err instanceof Error ? err : new Error(String(err));

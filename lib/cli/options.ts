@@ -1,5 +1,6 @@
 /** Option lists that several commands share, and the backend flags they carry. */
 import { info, setBackend, setNumThreads, type BackendName } from '../index.js';
+import { MAX_THREADS } from '../backend/index.js';
 import type { OptionSpec } from './args.js';
 import { DATA_HELP } from './data.js';
 
@@ -13,7 +14,7 @@ export const DATA_MODEL_OPTIONS: OptionSpec[] = [
 
 export const BACKEND_OPTIONS: OptionSpec[] = [
   { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'kernels to run on', defaultText: 'native when it loads' },
-  { name: 'threads', type: 'int', min: 1, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },
+  { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },
 ];
 
 export function applyBackend(options: Record<string, unknown>): void {

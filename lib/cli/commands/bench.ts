@@ -5,11 +5,13 @@
  * with Adam on random data, and GEMM GFLOPS at 512 x 512 x 512.
  */
 import {
-  Tensor, Rng, backends, info, kernels, manualSeed, nn, optim, setNumThreads, softmaxCrossEntropy, withBackend,
+  Tensor, Rng, backends, info, kernels, manualSeed, nn, optim, softmaxCrossEntropy, withBackend,
   type BackendName,
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { CliError, Out, int } from '../io.js';
+import { applyBackend } from '../options.js';
+import { MAX_THREADS } from '../../backend/index.js';
 
 export const spec: CommandSpec = {
   name: 'bench',
@@ -20,7 +22,7 @@ export const spec: CommandSpec = {
   usage: 'nodegrad bench [options]',
   options: [
     { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'measure only this backend', defaultText: 'every available one' },
-    { name: 'threads', type: 'int', min: 1, arg: 'N', help: 'native thread pool size' },
+    { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size' },
     { name: 'seconds', type: 'number', min: 0, positive: true, arg: 'X', help: 'time spent on each measurement', defaultText: '1' },
     { name: 'json', type: 'boolean', help: 'one JSON object a backend' },
   ],
@@ -110,10 +112,9 @@ function measure(name: BackendName, budget: number): Row {
 
 export function run(args: Parsed, out: Out): number {
   const o = args.options;
-  if (o.threads !== undefined) setNumThreads(o.threads as number);
+  applyBackend(o); // --backend, when given, is also the active one: the choice is explicit
   const budget = (o.seconds as number | undefined) ?? 1;
-  const names = (['native', 'ts'] as const).filter((n) => (o.backend === undefined || o.backend === n) && backends[n] !== undefined);
-  if (names.length === 0) throw new CliError(`bench: the native backend is unavailable: ${info().nativeError ?? 'not loaded'}`);
+  const names = (['native', 'ts'] as const).filter((n) => (o.backend === undefined || o.backend === n) && backends()[n] !== undefined);
   const json = o.json === true;
   if (!json) out.line(`backend  simd    threads  train steps/s  samples/s  GEMM GFLOPS   (784-256-10 MLP, batch 256, Adam; GEMM 512^3)`);
   const rows: Row[] = [];

@@ -1,4 +1,4 @@
-/** `nodegrad info`: version, backend, SIMD path, threads, and where the native binary came from. */
+/** `nodegrad info`: version, backend, SIMD path, threads, and the state of every backend. */
 import { info, backends } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { Out } from '../io.js';
@@ -6,7 +6,9 @@ import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'info',
-  summary: 'Shows the version, the active backend, its SIMD path and threads, and where the native\nbinary was loaded from (or why it was not).',
+  summary:
+    'Shows the version, the active backend, its SIMD path and threads, every registered backend\n' +
+    '(chosen, available, or why not), and where the native binary was loaded from.',
   usage: 'nodegrad info [--json]',
   options: [...BACKEND_OPTIONS, { name: 'json', type: 'boolean', help: 'one JSON object' }],
 };
@@ -14,18 +16,22 @@ export const spec: CommandSpec = {
 export function run(args: Parsed, out: Out): number {
   applyBackend(args.options);
   const i = info();
-  const supported = backends.native?.supportedSimd?.() ?? [];
+  const supported = backends().native?.supportedSimd?.() ?? [];
   const node = `${process.version} (${process.platform} ${process.arch})`;
   if (args.options.json === true) {
     out.json({ ...i, supportedSimd: supported, node: process.version, platform: `${process.platform}-${process.arch}` });
     return 0;
   }
+  const chosen = i.backends.findIndex((b) => b.state === 'chosen');
+  const better = i.backends.slice(0, chosen).find((b) => b.state === 'available');
   out.line(`nodegrad ${i.version}`);
   out.line(`node     ${node}`);
-  out.line(`backend  ${i.backend}${i.backend === 'ts' && backends.native ? ' (native is available: --backend native)' : ''}`);
+  out.line(`backend  ${i.backend}${better ? ` (${better.name} is available: --backend ${better.name})` : ''}`);
   out.line(`simd     ${i.simd ?? 'none (TypeScript)'}${supported.length ? `  (this CPU and binary: ${supported.join(', ')})` : ''}`);
   out.line(`threads  ${i.threads}`);
   if (i.nativePath !== null && i.nativeError === undefined) out.line(`native   loaded from ${i.nativePath}`);
   else out.line(`native   not loaded: ${i.nativeError ?? 'unknown reason'}`);
+  out.line('backends (highest priority first)');
+  for (const b of i.backends) out.line(`  ${b.name.padEnd(7)}${b.state}${b.error !== undefined ? `: ${b.error}` : ''}`);
   return 0;
 }
