@@ -541,8 +541,8 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
 
     it('rejects an unknown or unsupported path, and a non-string', () => {
       const before = k.simd();
-      expectError(() => call('setSimd', ['bogus']), RangeError, "setSimd: path must be 'scalar', 'avx2' or 'neon', got 'bogus'");
-      expectError(() => call('setSimd', ['AVX2']), RangeError, "setSimd: path must be 'scalar', 'avx2' or 'neon', got 'AVX2'");
+      expectError(() => call('setSimd', ['bogus']), RangeError, "setSimd: path must be 'scalar', 'avx2', 'avx512' or 'neon', got 'bogus'");
+      expectError(() => call('setSimd', ['AVX2']), RangeError, "setSimd: path must be 'scalar', 'avx2', 'avx512' or 'neon', got 'AVX2'");
       expectError(() => call('setSimd', [2]), TypeError, 'setSimd: path must be a string, got number 2');
       expectError(() => call('setSimd', [null]), TypeError, 'setSimd: path must be a string, got null');
       for (const s of ['scalar', 'avx2', 'neon'] as const) {
