@@ -13,6 +13,12 @@ const integration = [
   'test/prebuild.test.ts', // prebuildify and a PREBUILDS_ONLY load
   'test/worker-fit.test.ts', // fitInWorker: workers, aborts, terminations
   'test/workers.test.ts', // the addon loaded in worker threads
+  'test/callbacks.test.ts', // fit's callbacks, also forwarded from fitInWorker's worker
+  'test/check-cycles.test.ts', // compiles lib/ and runs dependency-cruiser on it
+  'test/kernel-args.test.ts', // the table's argument cases, plus empty calls in a child with a time limit
+  'test/label-race.test.ts', // a worker flips shared labels during native calls
+  'test/limits.test.ts', // FIFOs, /dev/zero, gzip bombs, ulimit'ed children
+  'test/preprocess.test.ts', // models written and read through the CLI
 ];
 
 export default defineConfig({

@@ -1,11 +1,13 @@
 // The Node-API glue: one binding per kernel in kernels.h. Each checks its arguments (count,
-// types, sizes against buffer lengths, overlaps, labels; see binding/args.h) and then calls the
-// kernel on the JS thread; the kernels spread their work over this instance's thread pool.
+// types, sizes against buffer lengths, overlaps, labels) through the struct generated for it
+// from the kernel table (binding/generated.h, over binding/args.h) and then calls the kernel on
+// the JS thread; the kernels spread their work over this instance's thread pool.
 //
-// Argument order follows lib/backend/types.ts (inputs first, outputs last); the C++ kernels
-// take outputs first. Nothing here is static: each JS thread that loads the addon (the main
+// Argument order follows lib/backend/kernel-table.ts (inputs first, outputs last); the C++
+// kernels take outputs first. Nothing here is static: each JS thread that loads the addon (the main
 // thread, every worker) gets its own Nodegrad instance, thread pool and SIMD choice.
 #include "binding/args.h"
+#include "binding/generated.h"
 
 #include <cstdlib>
 #include <exception>
@@ -19,8 +21,6 @@
 namespace {
 
 using nb::Args;
-using nb::F32;
-using nb::I32;
 
 // A thread count above this is a mistake, not a machine.
 constexpr int kMaxThreads = 256;
@@ -36,6 +36,18 @@ std::string SupportedList() {
     if (!ng::simd_supported(p)) continue;
     if (!s.empty()) s += ", ";
     s += ng::simd_name(p);
+  }
+  return s;
+}
+
+// Every path this build knows, whether or not the CPU can run it ("'scalar', 'avx2', 'avx512'
+// or 'neon'"), from kAllSimd, so that no message lists the paths by hand.
+std::string AllPaths(const char* quote) {
+  std::string s;
+  const size_t n = sizeof kAllSimd / sizeof kAllSimd[0];
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) s += i + 1 == n ? " or " : ", ";
+    s += std::string(quote) + ng::simd_name(kAllSimd[i]) + quote;
   }
   return s;
 }
@@ -60,7 +72,7 @@ ng::Simd SimdFromEnv(Napi::Env env) {
   if (v.empty()) return ng::best_simd();
   ng::Simd s;
   if (!ng::parse_simd(v.c_str(), &s)) {
-    throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' is not a SIMD path (expected scalar, avx2, avx512 or neon)");
+    throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' is not a SIMD path (expected " + AllPaths("") + ")");
   }
   if (!ng::simd_supported(s)) {
     throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' cannot run with this CPU and binary (supported: " +
@@ -96,19 +108,7 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
       throw Napi::Error::New(env, "nodegrad: could not start " + std::to_string(threads) + " threads (" + e.what() + ")");
     }
     DefineAddon(exports, {
-        InstanceMethod("gemm", &Nodegrad::Gemm, kExported),
-        InstanceMethod("softmaxCrossEntropy", &Nodegrad::SoftmaxCrossEntropy, kExported),
-        InstanceMethod("softmaxCrossEntropyBackward", &Nodegrad::SoftmaxCrossEntropyBackward, kExported),
-        InstanceMethod("biasAdd", &Nodegrad::BiasAdd, kExported),
-        InstanceMethod("biasGrad", &Nodegrad::BiasGrad, kExported),
-        InstanceMethod("biasRelu", &Nodegrad::BiasRelu, kExported),
-        InstanceMethod("biasReluBackward", &Nodegrad::BiasReluBackward, kExported),
-        InstanceMethod("relu", &Nodegrad::Relu, kExported),
-        InstanceMethod("reluBackward", &Nodegrad::ReluBackward, kExported),
-        InstanceMethod("sgdStep", &Nodegrad::SgdStep, kExported),
-        InstanceMethod("adamStep", &Nodegrad::AdamStep, kExported),
-        InstanceMethod("adagradStep", &Nodegrad::AdagradStep, kExported),
-        InstanceMethod("rmspropStep", &Nodegrad::RmspropStep, kExported),
+        NB_KERNEL_METHODS(Nodegrad, kExported),
         InstanceMethod("getNumThreads", &Nodegrad::GetNumThreads, kExported),
         InstanceMethod("setNumThreads", &Nodegrad::SetNumThreads, kExported),
         InstanceMethod("simd", &Nodegrad::GetSimd, kExported),
@@ -118,228 +118,89 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
   }
 
  private:
-  // gemm(transA, transB, M, N, K, alpha, A, B, beta, C): C = alpha * op(A) * op(B) + beta * C.
+  // Each kernel's binding: the generated struct checks the arguments (binding/generated.h, from
+  // lib/backend/kernel-table.ts), then the kernel is called. The C++ kernels take outputs first.
+  // A call whose table entry says it is empty returns before the kernel sees its other sizes.
   Napi::Value Gemm(const Napi::CallbackInfo& info) {
-    Args a(info, "gemm", 10);
-    bool transA = a.Bool(0, "transA"), transB = a.Bool(1, "transB");
-    int64_t M = a.Size(2, "M"), N = a.Size(3, "N"), K = a.Size(4, "K");
-    double alpha = a.Number(5, "alpha");
-    F32 A = a.Float32(6, "A"), B = a.Float32(7, "B");
-    double beta = a.Number(8, "beta");
-    F32 C = a.Float32(9, "C");
-    a.Need(A, "M*K", Args::Mul(M, K), M, K);
-    a.Need(B, "K*N", Args::Mul(K, N), K, N);
-    a.Need(C, "M*N", Args::Mul(M, N), M, N);
-    a.Disjoint(C, A);
-    a.Disjoint(C, B);
-    if (M == 0 || N == 0) return info.Env().Undefined();  // C is empty: nothing to compute
-    ng::gemm(simd_, *pool_, transA, transB, M, N, K, static_cast<float>(alpha), A.data, B.data,
-             static_cast<float>(beta), C.data);
+    nb::GemmArgs a(info);
+    if (a.empty) return info.Env().Undefined();
+    ng::gemm(simd_, *pool_, a.transA, a.transB, a.M, a.N, a.K, static_cast<float>(a.alpha), a.A.data, a.B.data,
+             static_cast<float>(a.beta), a.C.data);
     return info.Env().Undefined();
   }
 
-  // softmaxCrossEntropy(logits, labels, N, C, probs) -> mean cross-entropy loss.
   Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
-    Args a(info, "softmaxCrossEntropy", 5);
-    F32 logits = a.Float32(0, "logits");
-    I32 labels = a.Int32(1, "labels");
-    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
-    F32 probs = a.Float32(4, "probs");
-    a.Need(logits, "N*C", Args::Mul(N, C), N, C);
-    a.Need(labels, "N", N);
-    a.Need(probs, "N*C", Args::Mul(N, C), N, C);
-    a.Disjoint(probs, logits);
-    a.Disjoint(probs, labels);
-    a.Labels(labels, N, C);
-    double loss = ng::softmax_xent_forward(probs.data, logits.data, labels.data, N, C);
+    nb::SoftmaxCrossEntropyArgs a(info);
+    double loss = ng::softmax_xent_forward(a.probs.data, a.logits.data, a.labels.data, a.N, a.C);
     return Napi::Number::New(info.Env(), loss);
   }
 
-  // softmaxCrossEntropyBackward(probs, labels, N, C, dlogits); dlogits may be probs.
   Napi::Value SoftmaxCrossEntropyBackward(const Napi::CallbackInfo& info) {
-    Args a(info, "softmaxCrossEntropyBackward", 5);
-    F32 probs = a.Float32(0, "probs");
-    I32 labels = a.Int32(1, "labels");
-    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
-    F32 dlogits = a.Float32(4, "dlogits");
-    a.Need(probs, "N*C", Args::Mul(N, C), N, C);
-    a.Need(labels, "N", N);
-    a.Need(dlogits, "N*C", Args::Mul(N, C), N, C);
-    a.SameOrDisjoint(dlogits, probs);
-    a.Disjoint(dlogits, labels);
-    a.Labels(labels, N, C);
-    ng::softmax_xent_backward(dlogits.data, probs.data, labels.data, N, C);
+    nb::SoftmaxCrossEntropyBackwardArgs a(info);
+    ng::softmax_xent_backward(a.dlogits.data, a.probs.data, a.labels.data, a.N, a.C);
     return info.Env().Undefined();
   }
 
-  // fn(x, bias, N, C, y) with y = f(x + bias) row by row (biasAdd, biasRelu); y may be x.
-  using BiasKernel = void (*)(float*, const float*, const float*, int64_t, int64_t);
-  Napi::Value BiasForward(const Napi::CallbackInfo& info, const char* fn, BiasKernel kernel) {
-    Args a(info, fn, 5);
-    F32 x = a.Float32(0, "x"), bias = a.Float32(1, "bias");
-    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
-    F32 y = a.Float32(4, "y");
-    int64_t NC = Args::Mul(N, C);
-    a.Need(x, "N*C", NC, N, C);
-    a.Need(bias, "C", C);
-    a.Need(y, "N*C", NC, N, C);
-    a.SameOrDisjoint(y, x);
-    a.Disjoint(y, bias);
-    if (NC > 0) kernel(y.data, x.data, bias.data, N, C);  // NC == 0: y is empty
+  Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
+    nb::BiasAddArgs a(info);
+    if (!a.empty) ng::bias_add(a.y.data, a.x.data, a.bias.data, a.N, a.C);
     return info.Env().Undefined();
   }
 
-  // biasAdd(x, bias, N, C, y); y may be x.
-  Napi::Value BiasAdd(const Napi::CallbackInfo& info) { return BiasForward(info, "biasAdd", ng::bias_add); }
-
-  // biasGrad(dy, N, C, dbias, accumulate).
   Napi::Value BiasGrad(const Napi::CallbackInfo& info) {
-    Args a(info, "biasGrad", 5);
-    F32 dy = a.Float32(0, "dy");
-    int64_t N = a.Size(1, "N"), C = a.Size(2, "C");
-    F32 dbias = a.Float32(3, "dbias");
-    bool accumulate = a.Bool(4, "accumulate");
-    a.Need(dy, "N*C", Args::Mul(N, C), N, C);
-    a.Need(dbias, "C", C);
-    a.Disjoint(dbias, dy);
-    if (C > 0) ng::bias_grad(dbias.data, dy.data, N, C, accumulate);  // C == 0: dbias is empty
+    nb::BiasGradArgs a(info);
+    if (!a.empty) ng::bias_grad(a.dbias.data, a.dy.data, a.N, a.C, a.accumulate);
     return info.Env().Undefined();
   }
 
-  // biasRelu(x, bias, N, C, y) = relu(x + bias); y may be x.
   Napi::Value BiasRelu(const Napi::CallbackInfo& info) {
-    return BiasForward(info, "biasRelu", ng::bias_relu_forward);
+    nb::BiasReluArgs a(info);
+    if (!a.empty) ng::bias_relu_forward(a.y.data, a.x.data, a.bias.data, a.N, a.C);
+    return info.Env().Undefined();
   }
 
-  // biasReluBackward(dy, y, N, C, dx, dbias, accumulate); dx may be dy.
   Napi::Value BiasReluBackward(const Napi::CallbackInfo& info) {
-    Args a(info, "biasReluBackward", 7);
-    F32 dy = a.Float32(0, "dy"), y = a.Float32(1, "y");
-    int64_t N = a.Size(2, "N"), C = a.Size(3, "C");
-    F32 dx = a.Float32(4, "dx"), dbias = a.Float32(5, "dbias");
-    bool accumulate = a.Bool(6, "accumulate");
-    int64_t NC = Args::Mul(N, C);
-    a.Need(dy, "N*C", NC, N, C);
-    a.Need(y, "N*C", NC, N, C);
-    a.Need(dx, "N*C", NC, N, C);
-    a.Need(dbias, "C", C);
-    a.SameOrDisjoint(dx, dy);
-    a.Disjoint(dx, y);
-    a.Disjoint(dbias, dy), a.Disjoint(dbias, y), a.Disjoint(dbias, dx);
-    if (C > 0) ng::bias_relu_backward(dx.data, dbias.data, dy.data, y.data, N, C, accumulate);
+    nb::BiasReluBackwardArgs a(info);
+    if (!a.empty) ng::bias_relu_backward(a.dx.data, a.dbias.data, a.dy.data, a.y.data, a.N, a.C, a.accumulate);
     return info.Env().Undefined();
   }
 
-  // relu(x, n, y); y may be x.
   Napi::Value Relu(const Napi::CallbackInfo& info) {
-    Args a(info, "relu", 3);
-    F32 x = a.Float32(0, "x");
-    int64_t n = a.Size(1, "n");
-    F32 y = a.Float32(2, "y");
-    a.Need(x, "n", n);
-    a.Need(y, "n", n);
-    a.SameOrDisjoint(y, x);
-    ng::relu_forward(y.data, x.data, n);
+    nb::ReluArgs a(info);
+    ng::relu_forward(a.y.data, a.x.data, a.n);
     return info.Env().Undefined();
   }
 
-  // reluBackward(dy, y, n, dx); dx may be dy.
   Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
-    Args a(info, "reluBackward", 4);
-    F32 dy = a.Float32(0, "dy"), y = a.Float32(1, "y");
-    int64_t n = a.Size(2, "n");
-    F32 dx = a.Float32(3, "dx");
-    a.Need(dy, "n", n);
-    a.Need(y, "n", n);
-    a.Need(dx, "n", n);
-    a.SameOrDisjoint(dx, dy);
-    a.Disjoint(dx, y);
-    ng::relu_backward(dx.data, dy.data, y.data, n);
+    nb::ReluBackwardArgs a(info);
+    ng::relu_backward(a.dx.data, a.dy.data, a.y.data, a.n);
     return info.Env().Undefined();
   }
 
-  // sgdStep(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, first).
   Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-    Args a(info, "sgdStep", 10);
-    F32 param = a.Float32(0, "param"), grad = a.Float32(1, "grad");
-    int64_t n = a.Size(3, "n");
-    double lr = a.Number(4, "lr"), momentum = a.Number(5, "momentum");
-    double dampening = a.Number(6, "dampening"), wd = a.Number(7, "weightDecay");
-    bool nesterov = a.Bool(8, "nesterov"), first = a.Bool(9, "first");
-    bool useBuf = momentum != 0;  // the kernel's own test
-    F32 buf = a.OptionalFloat32(2, "buf", useBuf, "momentum != 0");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    if (useBuf) a.Need(buf, "n", n);
-    a.Disjoint(param, grad);
-    a.Disjoint(buf, param);
-    a.Disjoint(buf, grad);
-    ng::sgd_step(param.data, buf.data, grad.data, n, lr, momentum, dampening, wd, nesterov, first);
+    nb::SgdStepArgs a(info);
+    ng::sgd_step(a.param.data, a.buf.data, a.grad.data, a.n, a.lr, a.momentum, a.dampening, a.weightDecay,
+                 a.nesterov, a.first);
     return info.Env().Undefined();
   }
 
-  // adamStep(param, grad, m, v, vmax, n, step, lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad).
   Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-    Args a(info, "adamStep", 14);
-    F32 param = a.Float32(0, "param"), grad = a.Float32(1, "grad");
-    F32 m = a.Float32(2, "m"), v = a.Float32(3, "v");
-    int64_t n = a.Size(5, "n");
-    int64_t step = a.Integer(6, "step", 1, nb::kMaxSafe);
-    double lr = a.Number(7, "lr"), beta1 = a.Number(8, "beta1"), beta2 = a.Number(9, "beta2");
-    double eps = a.Number(10, "eps"), wd = a.Number(11, "weightDecay");
-    bool decoupled = a.Bool(12, "decoupled"), amsgrad = a.Bool(13, "amsgrad");
-    F32 vmax = a.OptionalFloat32(4, "vmax", amsgrad, "amsgrad is true");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(m, "n", n);
-    a.Need(v, "n", n);
-    if (amsgrad) a.Need(vmax, "n", n);
-    a.Disjoint(param, grad);
-    a.Disjoint(m, param), a.Disjoint(m, grad);
-    a.Disjoint(v, param), a.Disjoint(v, grad), a.Disjoint(v, m);
-    a.Disjoint(vmax, param), a.Disjoint(vmax, grad), a.Disjoint(vmax, m), a.Disjoint(vmax, v);
-    ng::adam_step_dispatch(simd_, *pool_, param.data, m.data, v.data, vmax.data, grad.data, n, step, lr,
-                           beta1, beta2, eps, wd, decoupled, amsgrad);
+    nb::AdamStepArgs a(info);
+    ng::adam_step_dispatch(simd_, *pool_, a.param.data, a.m.data, a.v.data, a.vmax.data, a.grad.data, a.n, a.step,
+                           a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled, a.amsgrad);
     return info.Env().Undefined();
   }
 
-  // adagradStep(param, grad, sum, n, clr, eps, weightDecay).
   Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
-    Args a(info, "adagradStep", 7);
-    F32 param = a.Float32(0, "param"), grad = a.Float32(1, "grad"), sum = a.Float32(2, "sum");
-    int64_t n = a.Size(3, "n");
-    double clr = a.Number(4, "clr"), eps = a.Number(5, "eps"), wd = a.Number(6, "weightDecay");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(sum, "n", n);
-    a.Disjoint(param, grad);
-    a.Disjoint(sum, param), a.Disjoint(sum, grad);
-    ng::adagrad_step(param.data, sum.data, grad.data, n, clr, eps, wd);
+    nb::AdagradStepArgs a(info);
+    ng::adagrad_step(a.param.data, a.sum.data, a.grad.data, a.n, a.clr, a.eps, a.weightDecay);
     return info.Env().Undefined();
   }
 
-  // rmspropStep(param, grad, sq, gavg, buf, n, lr, alpha, eps, weightDecay, momentum, centered).
   Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
-    Args a(info, "rmspropStep", 12);
-    F32 param = a.Float32(0, "param"), grad = a.Float32(1, "grad"), sq = a.Float32(2, "sq");
-    int64_t n = a.Size(5, "n");
-    double lr = a.Number(6, "lr"), alpha = a.Number(7, "alpha"), eps = a.Number(8, "eps");
-    double wd = a.Number(9, "weightDecay"), momentum = a.Number(10, "momentum");
-    bool centered = a.Bool(11, "centered");
-    F32 gavg = a.OptionalFloat32(3, "gavg", centered, "centered is true");
-    bool useBuf = momentum > 0;  // the kernel's own test
-    F32 buf = a.OptionalFloat32(4, "buf", useBuf, "momentum > 0");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(sq, "n", n);
-    if (centered) a.Need(gavg, "n", n);
-    if (useBuf) a.Need(buf, "n", n);
-    a.Disjoint(param, grad);
-    a.Disjoint(sq, param), a.Disjoint(sq, grad);
-    a.Disjoint(gavg, param), a.Disjoint(gavg, grad), a.Disjoint(gavg, sq);
-    a.Disjoint(buf, param), a.Disjoint(buf, grad), a.Disjoint(buf, sq), a.Disjoint(buf, gavg);
-    ng::rmsprop_step(param.data, sq.data, gavg.data, buf.data, grad.data, n, lr, alpha, eps, wd, momentum,
-                     centered);
+    nb::RmspropStepArgs a(info);
+    ng::rmsprop_step(a.param.data, a.sq.data, a.gavg.data, a.buf.data, a.grad.data, a.n, a.lr, a.alpha, a.eps,
+                     a.weightDecay, a.momentum, a.centered);
     return info.Env().Undefined();
   }
 
@@ -383,7 +244,7 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     std::string name = info[0].As<Napi::String>().Utf8Value();
     ng::Simd s;
     if (!ng::parse_simd(name.c_str(), &s)) {
-      a.RangeErr("path must be 'scalar', 'avx2' or 'neon', got '" + name + "'");
+      a.RangeErr("path must be " + AllPaths("'") + ", got '" + name + "'");
     }
     if (!ng::simd_supported(s)) {
       a.RangeErr("path '" + name + "' cannot run with this CPU and binary (supported: " + SupportedList() + ")");

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Kernels, SimdPath } from './types.js';
+import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 
 /** The package root: lib/backend or dist/backend sit two levels below it. */
 export const packageRoot = path.join(__dirname, '..', '..');
@@ -36,21 +37,13 @@ export function loadNative(): NativeLoad {
   }
   try {
     const addon = req(file) as NativeAddon;
+    // The kernels are the addon's own functions (one per table entry); the controls are mapped
+    // by hand because simd() and its kin narrow strings to SimdPath.
+    const missing = KERNEL_NAMES.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length > 0) throw new Error(`it has no ${missing.join(', ')} (a stale build?)`);
     const kernels: Kernels = {
       name: 'native',
-      gemm: addon.gemm,
-      softmaxCrossEntropy: addon.softmaxCrossEntropy,
-      softmaxCrossEntropyBackward: addon.softmaxCrossEntropyBackward,
-      biasAdd: addon.biasAdd,
-      biasGrad: addon.biasGrad,
-      biasRelu: addon.biasRelu,
-      biasReluBackward: addon.biasReluBackward,
-      relu: addon.relu,
-      reluBackward: addon.reluBackward,
-      sgdStep: addon.sgdStep,
-      adamStep: addon.adamStep,
-      adagradStep: addon.adagradStep,
-      rmspropStep: addon.rmspropStep,
+      ...(Object.fromEntries(KERNEL_NAMES.map((name) => [name, addon[name]])) as KernelFunctions),
       getNumThreads: addon.getNumThreads,
       setNumThreads: addon.setNumThreads,
       simd: () => addon.simd() as SimdPath,

@@ -1,4 +1,4 @@
-// The pure-TypeScript backend: the living specification of every kernel in types.ts, and the
+// The pure-TypeScript backend: the living specification of every kernel in kernel-table.ts, and the
 // fallback wherever the native addon does not load.
 //
 // Dimensions: gemm's C is M x N, op(A) M x K, op(B) K x N (ts-gemm.ts); softmax logits, probs,
@@ -9,9 +9,13 @@
 // round every elementwise intermediate to float32 (Math.fround) in PyTorch's order, like the
 // native kernels (native/kernels/optim.cc), so both follow torch.optim step by step.
 //
-// Every kernel checks its arguments first, as the addon does (check.ts): the same errors, and
-// nothing is written when a check fails.
+// Every kernel's arguments are checked first, as the addon checks them, from the same table
+// (kernel-table.ts, check.ts): the same errors, and nothing is written when a check fails. The
+// functions below see only arguments that passed: unused optional buffers are null, labels are
+// in range (a private copy when they live in shared memory), and calls whose table entry says
+// they are empty never reach them.
 import type { Kernels } from './types.js';
+import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 import { gemmTs } from './ts-gemm.js';
 import * as chk from './check.js';
 
@@ -26,41 +30,11 @@ function gemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number,
   alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
 ): void {
-  const fn = 'gemm';
-  chk.count(fn, arguments.length, 10);
-  chk.bool(fn, 'transA', transA);
-  chk.bool(fn, 'transB', transB);
-  chk.size(fn, 'M', M);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'K', K);
-  chk.num(fn, 'alpha', alpha);
-  chk.f32(fn, 'A', A);
-  chk.f32(fn, 'B', B);
-  chk.num(fn, 'beta', beta);
-  chk.f32(fn, 'C', C);
-  chk.need(fn, 'A', A, 'M*K', M * K);
-  chk.need(fn, 'B', B, 'K*N', K * N);
-  chk.need(fn, 'C', C, 'M*N', M * N);
-  chk.disjoint(fn, 'C', C, M * N, 'A', A, M * K);
-  chk.disjoint(fn, 'C', C, M * N, 'B', B, K * N);
   gemmTs(transA, transB, M, N, K, alpha, A, B, beta, C);
 }
 
 // probs[n, :] = softmax(logits[n, :]); returns mean_n (logsumexp(logits[n]) - logits[n, label]).
 function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, N: number, C: number, probs: Float32Array): number {
-  const fn = 'softmaxCrossEntropy';
-  chk.count(fn, arguments.length, 5);
-  chk.f32(fn, 'logits', logits);
-  chk.i32(fn, 'labels', labels);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'probs', probs);
-  chk.need(fn, 'logits', logits, 'N*C', N * C);
-  chk.need(fn, 'labels', labels, 'N', N);
-  chk.need(fn, 'probs', probs, 'N*C', N * C);
-  chk.disjoint(fn, 'probs', probs, N * C, 'logits', logits, N * C);
-  chk.disjoint(fn, 'probs', probs, N * C, 'labels', labels, N);
-  chk.labelsInRange(fn, labels, N, C);
   if (rowExp.length < C) rowExp = new Float64Array(C);
   const e = rowExp;
   let loss = 0;
@@ -81,19 +55,6 @@ function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, N: number
 
 // dlogits = (probs - onehot(labels)) / N; dlogits may be probs (each element read once, first).
 function softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, N: number, C: number, dlogits: Float32Array): void {
-  const fn = 'softmaxCrossEntropyBackward';
-  chk.count(fn, arguments.length, 5);
-  chk.f32(fn, 'probs', probs);
-  chk.i32(fn, 'labels', labels);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'dlogits', dlogits);
-  chk.need(fn, 'probs', probs, 'N*C', N * C);
-  chk.need(fn, 'labels', labels, 'N', N);
-  chk.need(fn, 'dlogits', dlogits, 'N*C', N * C);
-  chk.sameOrDisjoint(fn, 'dlogits', dlogits, 'probs', probs, N * C);
-  chk.disjoint(fn, 'dlogits', dlogits, N * C, 'labels', labels, N);
-  chk.labelsInRange(fn, labels, N, C);
   const scale = 1 / N;
   for (let n = 0, o = 0; n < N; n++, o += C) {
     const label = o + labels[n];
@@ -101,24 +62,8 @@ function softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, N:
   }
 }
 
-// The checks of biasAdd and biasRelu: (x, bias, N, C, y), y may be x.
-function checkBiasForward(fn: string, argc: number, x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
-  chk.count(fn, argc, 5);
-  chk.f32(fn, 'x', x);
-  chk.f32(fn, 'bias', bias);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'y', y);
-  chk.need(fn, 'x', x, 'N*C', N * C);
-  chk.need(fn, 'bias', bias, 'C', C);
-  chk.need(fn, 'y', y, 'N*C', N * C);
-  chk.sameOrDisjoint(fn, 'y', y, 'x', x, N * C);
-  chk.disjoint(fn, 'y', y, N * C, 'bias', bias, C);
-}
-
 // y[n, c] = x[n, c] + bias[c]; y may be x.
 function biasAdd(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
-  checkBiasForward('biasAdd', arguments.length, x, bias, N, C, y);
   for (let n = 0, o = 0; n < N; n++, o += C) {
     for (let c = 0; c < C; c++) y[o + c] = x[o + c] + bias[c];
   }
@@ -126,16 +71,6 @@ function biasAdd(x: Float32Array, bias: Float32Array, N: number, C: number, y: F
 
 // dbias[c] (+)= sum_n dy[n, c]: sums in double, n ascending, rounded to float once.
 function biasGrad(dy: Float32Array, N: number, C: number, dbias: Float32Array, accumulate: boolean): void {
-  const fn = 'biasGrad';
-  chk.count(fn, arguments.length, 5);
-  chk.f32(fn, 'dy', dy);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'dbias', dbias);
-  chk.bool(fn, 'accumulate', accumulate);
-  chk.need(fn, 'dy', dy, 'N*C', N * C);
-  chk.need(fn, 'dbias', dbias, 'C', C);
-  chk.disjoint(fn, 'dbias', dbias, C, 'dy', dy, N * C);
   if (colSum.length < C) colSum = new Float64Array(C);
   const acc = colSum;
   for (let c = 0; c < C; c++) acc[c] = accumulate ? dbias[c] : 0;
@@ -147,7 +82,6 @@ function biasGrad(dy: Float32Array, N: number, C: number, dbias: Float32Array, a
 
 // y[n, c] = max(x[n, c] + bias[c], 0): biasAdd then relu in one pass; y may be x.
 function biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: Float32Array): void {
-  checkBiasForward('biasRelu', arguments.length, x, bias, N, C, y);
   for (let n = 0, o = 0; n < N; n++, o += C) {
     for (let c = 0; c < C; c++) {
       // float32 sum first (as biasAdd stores it), then `s <= 0 ? 0 : s` (as relu)
@@ -162,24 +96,6 @@ function biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: 
 function biasReluBackward(
   dy: Float32Array, y: Float32Array, N: number, C: number, dx: Float32Array, dbias: Float32Array, accumulate: boolean,
 ): void {
-  const fn = 'biasReluBackward';
-  chk.count(fn, arguments.length, 7);
-  chk.f32(fn, 'dy', dy);
-  chk.f32(fn, 'y', y);
-  chk.size(fn, 'N', N);
-  chk.size(fn, 'C', C);
-  chk.f32(fn, 'dx', dx);
-  chk.f32(fn, 'dbias', dbias);
-  chk.bool(fn, 'accumulate', accumulate);
-  chk.need(fn, 'dy', dy, 'N*C', N * C);
-  chk.need(fn, 'y', y, 'N*C', N * C);
-  chk.need(fn, 'dx', dx, 'N*C', N * C);
-  chk.need(fn, 'dbias', dbias, 'C', C);
-  chk.sameOrDisjoint(fn, 'dx', dx, 'dy', dy, N * C);
-  chk.disjoint(fn, 'dx', dx, N * C, 'y', y, N * C);
-  chk.disjoint(fn, 'dbias', dbias, C, 'dy', dy, N * C);
-  chk.disjoint(fn, 'dbias', dbias, C, 'y', y, N * C);
-  chk.disjoint(fn, 'dbias', dbias, C, 'dx', dx, N * C);
   if (colSum.length < C) colSum = new Float64Array(C);
   const acc = colSum;
   for (let c = 0; c < C; c++) acc[c] = accumulate ? dbias[c] : 0;
@@ -195,14 +111,6 @@ function biasReluBackward(
 
 // y = max(x, 0); y may be x. `x <= 0 ? 0 : x`: NaN propagates (like torch.relu), -0 becomes +0.
 function relu(x: Float32Array, n: number, y: Float32Array): void {
-  const fn = 'relu';
-  chk.count(fn, arguments.length, 3);
-  chk.f32(fn, 'x', x);
-  chk.size(fn, 'n', n);
-  chk.f32(fn, 'y', y);
-  chk.need(fn, 'x', x, 'n', n);
-  chk.need(fn, 'y', y, 'n', n);
-  chk.sameOrDisjoint(fn, 'y', y, 'x', x, n);
   for (let i = 0; i < n; i++) {
     const v = x[i];
     y[i] = v <= 0 ? 0 : v;
@@ -211,17 +119,6 @@ function relu(x: Float32Array, n: number, y: Float32Array): void {
 
 // dx = dy where y > 0, else 0; dx may be dy.
 function reluBackward(dy: Float32Array, y: Float32Array, n: number, dx: Float32Array): void {
-  const fn = 'reluBackward';
-  chk.count(fn, arguments.length, 4);
-  chk.f32(fn, 'dy', dy);
-  chk.f32(fn, 'y', y);
-  chk.size(fn, 'n', n);
-  chk.f32(fn, 'dx', dx);
-  chk.need(fn, 'dy', dy, 'n', n);
-  chk.need(fn, 'y', y, 'n', n);
-  chk.need(fn, 'dx', dx, 'n', n);
-  chk.sameOrDisjoint(fn, 'dx', dx, 'dy', dy, n);
-  chk.disjoint(fn, 'dx', dx, n, 'y', y, n);
   for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
 }
 
@@ -250,32 +147,12 @@ function sgdStep(
   param: Float32Array, grad: Float32Array, buf: Float32Array | null, n: number,
   lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean,
 ): void {
-  const fn = 'sgdStep';
-  chk.count(fn, arguments.length, 10);
-  chk.f32(fn, 'param', param);
-  chk.f32(fn, 'grad', grad);
-  chk.size(fn, 'n', n);
-  chk.num(fn, 'lr', lr);
-  chk.num(fn, 'momentum', momentum);
-  chk.num(fn, 'dampening', dampening);
-  chk.num(fn, 'weightDecay', weightDecay);
-  chk.bool(fn, 'nesterov', nesterov);
-  chk.bool(fn, 'first', first);
-  const useBuf = momentum !== 0;
-  const b = chk.optF32(fn, 'buf', buf, useBuf, 'momentum != 0');
-  chk.need(fn, 'param', param, 'n', n);
-  chk.need(fn, 'grad', grad, 'n', n);
-  if (b !== null) chk.need(fn, 'buf', b, 'n', n);
-  chk.disjoint(fn, 'param', param, n, 'grad', grad, n);
-  chk.disjoint(fn, 'buf', b, n, 'param', param, n);
-  chk.disjoint(fn, 'buf', b, n, 'grad', grad, n);
-
   const c = coef;
   c[0] = f(weightDecay);
   c[1] = f(momentum);
   c[2] = f(1 - dampening);
   c[3] = f(-lr);
-  sgdLoop(param, grad, b, n, weightDecay !== 0, nesterov, first);
+  sgdLoop(param, grad, buf, n, weightDecay !== 0, nesterov, first);
 }
 
 function sgdLoop(
@@ -303,38 +180,6 @@ function adamStep(
   step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
   decoupled: boolean, amsgrad: boolean,
 ): void {
-  const fn = 'adamStep';
-  chk.count(fn, arguments.length, 14);
-  chk.f32(fn, 'param', param);
-  chk.f32(fn, 'grad', grad);
-  chk.f32(fn, 'm', m);
-  chk.f32(fn, 'v', v);
-  chk.size(fn, 'n', n);
-  chk.integer(fn, 'step', step, 1, Number.MAX_SAFE_INTEGER);
-  chk.num(fn, 'lr', lr);
-  chk.num(fn, 'beta1', beta1);
-  chk.num(fn, 'beta2', beta2);
-  chk.num(fn, 'eps', eps);
-  chk.num(fn, 'weightDecay', weightDecay);
-  chk.bool(fn, 'decoupled', decoupled);
-  chk.bool(fn, 'amsgrad', amsgrad);
-  const vm = chk.optF32(fn, 'vmax', vmax, amsgrad, 'amsgrad is true');
-  chk.need(fn, 'param', param, 'n', n);
-  chk.need(fn, 'grad', grad, 'n', n);
-  chk.need(fn, 'm', m, 'n', n);
-  chk.need(fn, 'v', v, 'n', n);
-  if (vm !== null) chk.need(fn, 'vmax', vm, 'n', n);
-  chk.disjoint(fn, 'param', param, n, 'grad', grad, n);
-  chk.disjoint(fn, 'm', m, n, 'param', param, n);
-  chk.disjoint(fn, 'm', m, n, 'grad', grad, n);
-  chk.disjoint(fn, 'v', v, n, 'param', param, n);
-  chk.disjoint(fn, 'v', v, n, 'grad', grad, n);
-  chk.disjoint(fn, 'v', v, n, 'm', m, n);
-  chk.disjoint(fn, 'vmax', vm, n, 'param', param, n);
-  chk.disjoint(fn, 'vmax', vm, n, 'grad', grad, n);
-  chk.disjoint(fn, 'vmax', vm, n, 'm', m, n);
-  chk.disjoint(fn, 'vmax', vm, n, 'v', v, n);
-
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2 = 1 - Math.pow(beta2, step);
   const c = coef;
@@ -347,7 +192,7 @@ function adamStep(
   c[6] = f(weightDecay);
   c[7] = f(1 - lr * weightDecay);
   c[8] = f(eps);
-  adamLoop(param, grad, m, v, vm, n, decoupled, !decoupled && weightDecay !== 0);
+  adamLoop(param, grad, m, v, vmax, n, decoupled, !decoupled && weightDecay !== 0);
 }
 
 function adamLoop(
@@ -382,22 +227,6 @@ function adagradStep(
   param: Float32Array, grad: Float32Array, sum: Float32Array, n: number,
   clr: number, eps: number, weightDecay: number,
 ): void {
-  const fn = 'adagradStep';
-  chk.count(fn, arguments.length, 7);
-  chk.f32(fn, 'param', param);
-  chk.f32(fn, 'grad', grad);
-  chk.f32(fn, 'sum', sum);
-  chk.size(fn, 'n', n);
-  chk.num(fn, 'clr', clr);
-  chk.num(fn, 'eps', eps);
-  chk.num(fn, 'weightDecay', weightDecay);
-  chk.need(fn, 'param', param, 'n', n);
-  chk.need(fn, 'grad', grad, 'n', n);
-  chk.need(fn, 'sum', sum, 'n', n);
-  chk.disjoint(fn, 'param', param, n, 'grad', grad, n);
-  chk.disjoint(fn, 'sum', sum, n, 'param', param, n);
-  chk.disjoint(fn, 'sum', sum, n, 'grad', grad, n);
-
   const c = coef;
   c[0] = f(weightDecay);
   c[1] = f(-clr);
@@ -423,37 +252,6 @@ function rmspropStep(
   param: Float32Array, grad: Float32Array, sq: Float32Array, gavg: Float32Array | null, buf: Float32Array | null,
   n: number, lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean,
 ): void {
-  const fn = 'rmspropStep';
-  chk.count(fn, arguments.length, 12);
-  chk.f32(fn, 'param', param);
-  chk.f32(fn, 'grad', grad);
-  chk.f32(fn, 'sq', sq);
-  chk.size(fn, 'n', n);
-  chk.num(fn, 'lr', lr);
-  chk.num(fn, 'alpha', alpha);
-  chk.num(fn, 'eps', eps);
-  chk.num(fn, 'weightDecay', weightDecay);
-  chk.num(fn, 'momentum', momentum);
-  chk.bool(fn, 'centered', centered);
-  const ga = chk.optF32(fn, 'gavg', gavg, centered, 'centered is true');
-  const useBuf = momentum > 0;
-  const b = chk.optF32(fn, 'buf', buf, useBuf, 'momentum > 0');
-  chk.need(fn, 'param', param, 'n', n);
-  chk.need(fn, 'grad', grad, 'n', n);
-  chk.need(fn, 'sq', sq, 'n', n);
-  if (ga !== null) chk.need(fn, 'gavg', ga, 'n', n);
-  if (b !== null) chk.need(fn, 'buf', b, 'n', n);
-  chk.disjoint(fn, 'param', param, n, 'grad', grad, n);
-  chk.disjoint(fn, 'sq', sq, n, 'param', param, n);
-  chk.disjoint(fn, 'sq', sq, n, 'grad', grad, n);
-  chk.disjoint(fn, 'gavg', ga, n, 'param', param, n);
-  chk.disjoint(fn, 'gavg', ga, n, 'grad', grad, n);
-  chk.disjoint(fn, 'gavg', ga, n, 'sq', sq, n);
-  chk.disjoint(fn, 'buf', b, n, 'param', param, n);
-  chk.disjoint(fn, 'buf', b, n, 'grad', grad, n);
-  chk.disjoint(fn, 'buf', b, n, 'sq', sq, n);
-  chk.disjoint(fn, 'buf', b, n, 'gavg', ga, n);
-
   const c = coef;
   c[0] = f(weightDecay);
   c[1] = f(alpha);
@@ -461,7 +259,7 @@ function rmspropStep(
   c[3] = f(eps);
   c[4] = f(momentum);
   c[5] = f(-lr);
-  rmspropLoop(param, grad, sq, ga, b, n, weightDecay !== 0);
+  rmspropLoop(param, grad, sq, gavg, buf, n, weightDecay !== 0);
 }
 
 function rmspropLoop(
@@ -509,8 +307,8 @@ function simd(): null {
   return null;
 }
 
-export const tsKernels: Kernels = {
-  name: 'ts',
+// The implementations, each behind the checks its table entry declares (check.ts).
+const implementations: KernelFunctions = {
   gemm,
   softmaxCrossEntropy,
   softmaxCrossEntropyBackward,
@@ -524,6 +322,14 @@ export const tsKernels: Kernels = {
   adamStep,
   adagradStep,
   rmspropStep,
+};
+const checkedKernels = Object.fromEntries(
+  KERNEL_NAMES.map((name) => [name, chk.checked(name, implementations[name])]),
+) as KernelFunctions;
+
+export const tsKernels: Kernels = {
+  name: 'ts',
+  ...checkedKernels,
   getNumThreads,
   setNumThreads,
   simd,

@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace nb {
 
@@ -228,6 +230,19 @@ class Args {
                  " is out of range [0, " + std::to_string(C) + ")");
       }
     }
+  }
+
+  // Labels the kernel will index with, read once: copied into `owned` (another thread may be
+  // writing the caller's memory, a SharedArrayBuffer, at any time), the copy checked, and the
+  // returned view of the copy is what the kernel reads. Copying N ints is cheap next to the
+  // N x C work the kernels do with them.
+  I32 OwnLabels(const I32& labels, int64_t N, int64_t C, std::vector<int32_t>& owned) {
+    owned.resize(static_cast<size_t>(N));
+    if (N > 0) std::memcpy(owned.data(), labels.data, static_cast<size_t>(N) * sizeof(int32_t));
+    I32 copy = labels;
+    copy.data = owned.data();
+    Labels(copy, N, C);
+    return copy;
   }
 
   [[noreturn]] void TypeErr(const std::string& msg) const {

@@ -1,0 +1,328 @@
+// Every kernel, declared once (PyTorch's native_functions.yaml is the model). From this table:
+// - the `Kernels` type (types.ts, by mapped types: the doc comments below are what editors show);
+// - the TS backend's argument checks (check.ts: one checker that reads the table);
+// - the native binding's checks (native/binding/generated.h, written by scripts/gen-bindings.mjs
+//   from the compiled table; CI fails when it is stale);
+// - the loader's method list (native.ts) and the argument tests (test/kernel-args.test.ts).
+//
+// It is TypeScript rather than JSON so that the types can be mapped from it (a JSON import
+// widens every string to `string`) and so that the doc comments sit on the declarations.
+//
+// A parameter is one of:
+//   bool            a boolean
+//   size            a non-negative safe integer (a dimension)
+//   number          any JS number (NaN and Infinity included: the kernels define what they do)
+//   int             an integer in [min, max]
+//   f32             a Float32Array holding at least `count` elements
+//   f32?            a Float32Array or null; required (and then checked) only `when` the
+//                   condition on another parameter holds; ignored (passed on as null) otherwise
+//   i32             an Int32Array of at least `count` elements
+// `count` is a product of at most two sizes ('M*K', 'N*C', 'n'), spelled as the messages show it.
+//
+// Arguments are checked in this order, and every backend fails at the same first bad one:
+// the count; each non-optional parameter in call order; the optional arrays (their condition
+// reads a later parameter); each array's count; `sameOrDisjoint`, then `disjoint` pairs in the
+// order given (out, in); the `labels` (every one in [0, classes)). Nothing is written when a
+// check fails. `empty` names the count that, when 0, makes the call do nothing at all: both
+// backends return before looping over the other sizes (which may then be anything).
+//
+// Index-like inputs (labels) are read once: each backend copies them when another thread could
+// change them (a SharedArrayBuffer), checks the copy and hands the copy to the kernel.
+
+export type SizeExpr = string;
+
+export type Condition =
+  | { readonly param: string; readonly is: true }
+  | { readonly param: string; readonly op: '!=' | '>'; readonly value: 0 };
+
+export type ParamSpec =
+  | { readonly name: string; readonly kind: 'bool' | 'size' | 'number' }
+  | { readonly name: string; readonly kind: 'int'; readonly min: number; readonly max: number }
+  | { readonly name: string; readonly kind: 'f32' | 'i32'; readonly count: SizeExpr }
+  | { readonly name: string; readonly kind: 'f32?'; readonly count: SizeExpr; readonly when: Condition };
+
+export interface KernelSpec {
+  readonly params: readonly ParamSpec[];
+  readonly returns: 'void' | 'number';
+  /** Pairs (out, in) whose elements must not share a byte. */
+  readonly disjoint?: readonly (readonly [string, string])[];
+  /** Pairs (out, in) where out may be in itself (the same first element) but not overlap it partly. */
+  readonly sameOrDisjoint?: readonly (readonly [string, string])[];
+  /** Labels: every one of the first `count` in [0, classes). */
+  readonly labels?: { readonly param: string; readonly count: string; readonly classes: string };
+  /** When this count is 0 the call does nothing and returns at once. */
+  readonly empty?: SizeExpr;
+}
+
+const MAX_SAFE = 9007199254740991;
+
+// biasAdd and biasRelu: y = f(x + bias) row by row (x, y: N x C), y may be x.
+const BIAS_FORWARD = {
+  params: [
+    { name: 'x', kind: 'f32', count: 'N*C' },
+    { name: 'bias', kind: 'f32', count: 'C' },
+    { name: 'N', kind: 'size' },
+    { name: 'C', kind: 'size' },
+    { name: 'y', kind: 'f32', count: 'N*C' },
+  ],
+  returns: 'void',
+  sameOrDisjoint: [['y', 'x']],
+  disjoint: [['y', 'bias']],
+  empty: 'N*C',
+} as const;
+
+export const KERNELS = {
+  /**
+   * C = alpha * op(A) * op(B) + beta * C, op(A) is M x K, op(B) is K x N, C is M x N.
+   * A is stored K x M when transA, B is stored N x K when transB. With beta = 0, C is never
+   * read (it may hold NaN).
+   */
+  gemm: {
+    params: [
+      { name: 'transA', kind: 'bool' },
+      { name: 'transB', kind: 'bool' },
+      { name: 'M', kind: 'size' },
+      { name: 'N', kind: 'size' },
+      { name: 'K', kind: 'size' },
+      { name: 'alpha', kind: 'number' },
+      { name: 'A', kind: 'f32', count: 'M*K' },
+      { name: 'B', kind: 'f32', count: 'K*N' },
+      { name: 'beta', kind: 'number' },
+      { name: 'C', kind: 'f32', count: 'M*N' },
+    ],
+    returns: 'void',
+    disjoint: [['C', 'A'], ['C', 'B']],
+    empty: 'M*N',
+  },
+
+  /**
+   * Writes probs = softmax(logits) row by row (N rows of C) and returns the mean over rows of
+   * -ln(probs[n, labels[n]]). Stable for any finite logits.
+   */
+  softmaxCrossEntropy: {
+    params: [
+      { name: 'logits', kind: 'f32', count: 'N*C' },
+      { name: 'labels', kind: 'i32', count: 'N' },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'probs', kind: 'f32', count: 'N*C' },
+    ],
+    returns: 'number',
+    disjoint: [['probs', 'logits'], ['probs', 'labels']],
+    labels: { param: 'labels', count: 'N', classes: 'C' },
+  },
+
+  /** dlogits = (probs - onehot(labels)) / N. dlogits may alias probs. */
+  softmaxCrossEntropyBackward: {
+    params: [
+      { name: 'probs', kind: 'f32', count: 'N*C' },
+      { name: 'labels', kind: 'i32', count: 'N' },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'dlogits', kind: 'f32', count: 'N*C' },
+    ],
+    returns: 'void',
+    sameOrDisjoint: [['dlogits', 'probs']],
+    disjoint: [['dlogits', 'labels']],
+    labels: { param: 'labels', count: 'N', classes: 'C' },
+  },
+
+  /** y[n, c] = x[n, c] + bias[c] (x, y: N x C). y may alias x. */
+  biasAdd: BIAS_FORWARD,
+
+  /** dbias[c] = sum_n dy[n, c], or dbias[c] += that sum when accumulate. */
+  biasGrad: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*C' },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'dbias', kind: 'f32', count: 'C' },
+      { name: 'accumulate', kind: 'bool' },
+    ],
+    returns: 'void',
+    disjoint: [['dbias', 'dy']],
+    empty: 'C',
+  },
+
+  /**
+   * Fused bias + ReLU (a linear layer's epilogue): y[n, c] = max(x[n, c] + bias[c], 0), the
+   * same values as biasAdd then relu. y may alias x.
+   */
+  biasRelu: BIAS_FORWARD,
+
+  /**
+   * Fused backward of biasRelu: dx = dy where y > 0 else 0 (y is biasRelu's output), and
+   * dbias[c] = sum_n dx[n, c] (or dbias[c] += it when accumulate), the same values as
+   * reluBackward then biasGrad. dx may alias dy.
+   */
+  biasReluBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*C' },
+      { name: 'y', kind: 'f32', count: 'N*C' },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'dx', kind: 'f32', count: 'N*C' },
+      { name: 'dbias', kind: 'f32', count: 'C' },
+      { name: 'accumulate', kind: 'bool' },
+    ],
+    returns: 'void',
+    sameOrDisjoint: [['dx', 'dy']],
+    disjoint: [['dx', 'y'], ['dbias', 'dy'], ['dbias', 'y'], ['dbias', 'dx']],
+    empty: 'C',
+  },
+
+  /** y = max(x, 0) over the first n elements. y may alias x. */
+  relu: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'n' },
+      { name: 'n', kind: 'size' },
+      { name: 'y', kind: 'f32', count: 'n' },
+    ],
+    returns: 'void',
+    sameOrDisjoint: [['y', 'x']],
+  },
+
+  /** dx = dy where y > 0 else 0 (y is relu's output). dx may alias dy. */
+  reluBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'n' },
+      { name: 'y', kind: 'f32', count: 'n' },
+      { name: 'n', kind: 'size' },
+      { name: 'dx', kind: 'f32', count: 'n' },
+    ],
+    returns: 'void',
+    sameOrDisjoint: [['dx', 'dy']],
+    disjoint: [['dx', 'y']],
+  },
+
+  /**
+   * In-place SGD update with PyTorch's rule (torch.optim.SGD). buf is the momentum buffer
+   * (ignored, may be null, when momentum = 0); first says it has not been initialised yet.
+   */
+  sgdStep: {
+    params: [
+      { name: 'param', kind: 'f32', count: 'n' },
+      { name: 'grad', kind: 'f32', count: 'n' },
+      { name: 'buf', kind: 'f32?', count: 'n', when: { param: 'momentum', op: '!=', value: 0 } },
+      { name: 'n', kind: 'size' },
+      { name: 'lr', kind: 'number' },
+      { name: 'momentum', kind: 'number' },
+      { name: 'dampening', kind: 'number' },
+      { name: 'weightDecay', kind: 'number' },
+      { name: 'nesterov', kind: 'bool' },
+      { name: 'first', kind: 'bool' },
+    ],
+    returns: 'void',
+    disjoint: [['param', 'grad'], ['buf', 'param'], ['buf', 'grad']],
+  },
+
+  /**
+   * In-place Adam (decoupled = false) or AdamW (decoupled = true) update, PyTorch's rule.
+   * step >= 1 is the step count including this one. vmax is needed only with amsgrad.
+   */
+  adamStep: {
+    params: [
+      { name: 'param', kind: 'f32', count: 'n' },
+      { name: 'grad', kind: 'f32', count: 'n' },
+      { name: 'm', kind: 'f32', count: 'n' },
+      { name: 'v', kind: 'f32', count: 'n' },
+      { name: 'vmax', kind: 'f32?', count: 'n', when: { param: 'amsgrad', is: true } },
+      { name: 'n', kind: 'size' },
+      { name: 'step', kind: 'int', min: 1, max: MAX_SAFE },
+      { name: 'lr', kind: 'number' },
+      { name: 'beta1', kind: 'number' },
+      { name: 'beta2', kind: 'number' },
+      { name: 'eps', kind: 'number' },
+      { name: 'weightDecay', kind: 'number' },
+      { name: 'decoupled', kind: 'bool' },
+      { name: 'amsgrad', kind: 'bool' },
+    ],
+    returns: 'void',
+    disjoint: [
+      ['param', 'grad'],
+      ['m', 'param'], ['m', 'grad'],
+      ['v', 'param'], ['v', 'grad'], ['v', 'm'],
+      ['vmax', 'param'], ['vmax', 'grad'], ['vmax', 'm'], ['vmax', 'v'],
+    ],
+  },
+
+  /** In-place Adagrad update; clr = lr / (1 + (step - 1) * lrDecay) is computed by the caller. */
+  adagradStep: {
+    params: [
+      { name: 'param', kind: 'f32', count: 'n' },
+      { name: 'grad', kind: 'f32', count: 'n' },
+      { name: 'sum', kind: 'f32', count: 'n' },
+      { name: 'n', kind: 'size' },
+      { name: 'clr', kind: 'number' },
+      { name: 'eps', kind: 'number' },
+      { name: 'weightDecay', kind: 'number' },
+    ],
+    returns: 'void',
+    disjoint: [['param', 'grad'], ['sum', 'param'], ['sum', 'grad']],
+  },
+
+  /** In-place RMSprop update, PyTorch's rule. gavg needed when centered, buf when momentum > 0. */
+  rmspropStep: {
+    params: [
+      { name: 'param', kind: 'f32', count: 'n' },
+      { name: 'grad', kind: 'f32', count: 'n' },
+      { name: 'sq', kind: 'f32', count: 'n' },
+      { name: 'gavg', kind: 'f32?', count: 'n', when: { param: 'centered', is: true } },
+      { name: 'buf', kind: 'f32?', count: 'n', when: { param: 'momentum', op: '>', value: 0 } },
+      { name: 'n', kind: 'size' },
+      { name: 'lr', kind: 'number' },
+      { name: 'alpha', kind: 'number' },
+      { name: 'eps', kind: 'number' },
+      { name: 'weightDecay', kind: 'number' },
+      { name: 'momentum', kind: 'number' },
+      { name: 'centered', kind: 'bool' },
+    ],
+    returns: 'void',
+    disjoint: [
+      ['param', 'grad'],
+      ['sq', 'param'], ['sq', 'grad'],
+      ['gavg', 'param'], ['gavg', 'grad'], ['gavg', 'sq'],
+      ['buf', 'param'], ['buf', 'grad'], ['buf', 'sq'], ['buf', 'gavg'],
+    ],
+  },
+} as const satisfies Record<string, KernelSpec>;
+
+export type KernelName = keyof typeof KERNELS;
+/** The kernels' names, in table order. */
+export const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
+
+/** The SIMD paths a native build may have (avx512: the avx2 kernels plus AVX-512F GEMM tiles). */
+export const SIMD_PATHS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
+
+// ---- the kernel function types, mapped from the table ----
+
+type ParamType<P> = P extends { kind: 'f32' }
+  ? Float32Array
+  : P extends { kind: 'i32' }
+    ? Int32Array
+    : P extends { kind: 'f32?' }
+      ? Float32Array | null
+      : P extends { kind: 'bool' }
+        ? boolean
+        : number;
+
+/** The argument tuple of a kernel, in call order (names: the table's `params`). */
+export type KernelArgs<K extends KernelName> = ParamTypes<(typeof KERNELS)[K]['params']>;
+// Mapping over a type parameter that is a tuple gives a tuple (what a rest parameter needs).
+type ParamTypes<T extends readonly unknown[]> = { -readonly [I in keyof T]: ParamType<T[I]> };
+export type KernelResult<K extends KernelName> = (typeof KERNELS)[K]['returns'] extends 'number' ? number : void;
+
+/** One function per kernel; each keeps its table entry's doc comment. */
+export type KernelFunctions = {
+  [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K>;
+};
+
+/** The condition under which an optional buffer is required, as the messages say it. */
+export function conditionText(c: Condition): string {
+  return 'is' in c ? `${c.param} is true` : `${c.param} ${c.op} ${c.value}`;
+}
+
+/** The size names a count multiplies ('N*C' -> ['N', 'C']). */
+export function factors(expr: SizeExpr): string[] {
+  return expr.split('*');
+}

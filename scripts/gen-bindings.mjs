@@ -1,0 +1,146 @@
+// Writes native/binding/generated.h from the kernel table (lib/backend/kernel-table.ts, read
+// compiled from dist/, so run `npm run build:ts` first): one checked-arguments struct per
+// kernel, whose constructor checks the call's arguments with args.h's helpers in the table's
+// order, and the list of methods the addon defines. The TS backend's checker (check.ts) reads
+// the same table, so both backends check the same things with the same messages.
+//
+//   node scripts/gen-bindings.mjs          rewrite the header
+//   node scripts/gen-bindings.mjs --check  exit 1 when the checked-in header is stale (CI)
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const headerPath = path.join(root, 'native', 'binding', 'generated.h');
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const pascal = (name) => name[0].toUpperCase() + name.slice(1);
+const cType = { bool: 'bool', size: 'int64_t', int: 'int64_t', number: 'double', f32: 'F32', 'f32?': 'F32', i32: 'I32' };
+const literal = (d) => (d === MAX_SAFE ? 'kMaxSafe' : String(d));
+const cString = (s) => JSON.stringify(s);
+
+function condition(c) {
+  return 'is' in c ? c.param : `${c.param} ${c.op} ${c.value}`;
+}
+
+function conditionText(c) {
+  return 'is' in c ? `${c.param} is true` : `${c.param} ${c.op} ${c.value}`;
+}
+
+/** The count expression as C++: a size, or Args::Mul(a, b) with its factors for the message. */
+function need(p) {
+  const f = p.count.split('*');
+  if (f.length === 1) return `a.Need(${p.name}, ${cString(p.count)}, ${f[0]});`;
+  if (f.length === 2) return `a.Need(${p.name}, ${cString(p.count)}, Args::Mul(${f[0]}, ${f[1]}), ${f[0]}, ${f[1]});`;
+  throw new Error(`count '${p.count}' of ${p.name}: at most two factors (Args::Mul)`);
+}
+
+function struct(name, spec) {
+  const S = `${pascal(name)}Args`;
+  const ps = spec.params;
+  const names = new Set(ps.map((p) => p.name));
+  const known = (n, what) => {
+    if (!names.has(n)) throw new Error(`kernel table: ${name}.${what} names no parameter '${n}'`);
+    return n;
+  };
+  const out = [];
+  out.push(`// ${name}(${ps.map((p) => p.name).join(', ')})`);
+  out.push(`struct ${S} {`);
+  for (const p of ps) out.push(`  ${cType[p.kind]} ${p.name};`);
+  if (spec.empty) out.push(`  bool empty;  // ${spec.empty} == 0: the call has nothing to do`);
+  if (spec.labels) out.push(`  std::vector<int32_t> ${spec.labels.param}_owned;  // the copy the kernel reads`);
+  out.push('');
+  out.push(`  explicit ${S}(const Napi::CallbackInfo& info) {`);
+  out.push(`    Args a(info, ${cString(name)}, ${ps.length});`);
+  ps.forEach((p, i) => {
+    switch (p.kind) {
+      case 'bool': out.push(`    ${p.name} = a.Bool(${i}, ${cString(p.name)});`); break;
+      case 'size': out.push(`    ${p.name} = a.Size(${i}, ${cString(p.name)});`); break;
+      case 'number': out.push(`    ${p.name} = a.Number(${i}, ${cString(p.name)});`); break;
+      case 'int': out.push(`    ${p.name} = a.Integer(${i}, ${cString(p.name)}, ${literal(p.min)}, ${literal(p.max)});`); break;
+      case 'f32': out.push(`    ${p.name} = a.Float32(${i}, ${cString(p.name)});`); break;
+      case 'i32': out.push(`    ${p.name} = a.Int32(${i}, ${cString(p.name)});`); break;
+      case 'f32?': break;
+      default: throw new Error(`kernel table: ${name}.${p.name} has unknown kind '${p.kind}'`);
+    }
+  });
+  ps.forEach((p, i) => {
+    if (p.kind !== 'f32?') return;
+    known(p.when.param, `${p.name}.when`);
+    out.push(`    const bool ${p.name}_used = ${condition(p.when)};`);
+    out.push(`    ${p.name} = a.OptionalFloat32(${i}, ${cString(p.name)}, ${p.name}_used, ${cString(conditionText(p.when))});`);
+  });
+  for (const p of ps) {
+    if (!('count' in p)) continue;
+    p.count.split('*').forEach((f) => known(f, `${p.name}.count`));
+    out.push(`    ${p.kind === 'f32?' ? `if (${p.name}_used) ` : ''}${need(p)}`);
+  }
+  for (const [o, n] of spec.sameOrDisjoint ?? []) out.push(`    a.SameOrDisjoint(${known(o, 'sameOrDisjoint')}, ${known(n, 'sameOrDisjoint')});`);
+  for (const [o, n] of spec.disjoint ?? []) out.push(`    a.Disjoint(${known(o, 'disjoint')}, ${known(n, 'disjoint')});`);
+  if (spec.labels) {
+    const l = spec.labels;
+    out.push(`    ${known(l.param, 'labels')} = a.OwnLabels(${l.param}, ${known(l.count, 'labels')}, ${known(l.classes, 'labels')}, ${l.param}_owned);`);
+  }
+  if (spec.empty) out.push(`    empty = ${spec.empty.split('*').map((f) => `${known(f, 'empty')} == 0`).join(' || ')};`);
+  out.push('  }');
+  out.push(`  ${S}(const ${S}&) = delete;  // views may point into this object`);
+  out.push(`  ${S}& operator=(const ${S}&) = delete;`);
+  out.push('};');
+  return out.join('\n');
+}
+
+/** The header's text for the given table. */
+export function render(kernels) {
+  const names = Object.keys(kernels);
+  return [
+    '// Generated by scripts/gen-bindings.mjs from lib/backend/kernel-table.ts: do not edit.',
+    '// `npm run gen:bindings` rewrites it; CI (`npm run check:bindings`) fails when it is stale.',
+    '//',
+    "// One struct per kernel: constructing it from a call's arguments checks every one of them in",
+    "// the table's order with args.h's helpers (throwing a TypeError or RangeError that names the",
+    '// function and the parameter) and leaves them typed for the kernel call in addon.cc. Labels',
+    "// are copied into the struct, checked there, and the kernel reads the copy: another thread",
+    '// writing the caller\'s (shared) memory cannot change a label after its check.',
+    '#pragma once',
+    '',
+    '#include <cstdint>',
+    '#include <vector>',
+    '',
+    '#include "args.h"',
+    '',
+    'namespace nb {',
+    '',
+    ...names.map((n) => `${struct(n, kernels[n])}\n`),
+    '}  // namespace nb',
+    '',
+    '// The kernels\' methods for DefineAddon: the addon class needs one member function per kernel.',
+    '#define NB_KERNEL_METHODS(Class, attributes) \\',
+    ...names.map((n, i) => `  InstanceMethod(${cString(n)}, &Class::${pascal(n)}, attributes)${i < names.length - 1 ? ', \\' : ''}`),
+    '',
+  ].join('\n');
+}
+
+function main() {
+  const req = createRequire(import.meta.url);
+  const tablePath = path.join(root, 'dist', 'backend', 'kernel-table.js');
+  if (!fs.existsSync(tablePath)) {
+    console.error(`gen-bindings: ${path.relative(root, tablePath)} is missing: run npm run build:ts first`);
+    process.exit(2);
+  }
+  const text = render(req(tablePath).KERNELS);
+  const rel = path.relative(root, headerPath);
+  if (process.argv.includes('--check')) {
+    const current = fs.existsSync(headerPath) ? fs.readFileSync(headerPath, 'utf8') : '';
+    if (current !== text) {
+      console.error(`gen-bindings: ${rel} is stale (it does not match lib/backend/kernel-table.ts): run npm run gen:bindings and commit it`);
+      process.exit(1);
+    }
+    console.log(`gen-bindings: ${rel} is up to date`);
+    return;
+  }
+  fs.writeFileSync(headerPath, text);
+  console.log(`gen-bindings: wrote ${rel}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) main();
