@@ -7,6 +7,7 @@
  * message is one line (`unknown option --epoch (did you mean --epochs?)`); the caller adds the
  * usage hint and exits 2.
  */
+import { closest } from '../options.js';
 
 export class UsageError extends Error {
   constructor(
@@ -199,33 +200,8 @@ function convert(o: OptionSpec, text: string, fail: (msg: string) => never): Opt
 
 /** `(did you mean --epochs?)` for the closest candidate within a small edit distance. */
 export function suggest(word: string, candidates: Iterable<string>, prefix: string): string {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  if (best === null) return '';
-  const limit = Math.max(1, Math.min(3, Math.floor(best.length / 3)));
-  const isPrefix = word.length >= 3 && best.startsWith(word);
-  return bestD <= limit || isPrefix ? ` (did you mean ${prefix}${best}?)` : '';
-}
-
-/** Damerau-Levenshtein distance (adjacent transpositions count 1). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
+  const best = closest(word, candidates);
+  return best === null ? '' : ` (did you mean ${prefix}${best}?)`;
 }
 
 /** The --help text of a command, from its spec. */

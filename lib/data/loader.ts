@@ -1,5 +1,6 @@
 // Mini-batches over a Dataset, with a seeded shuffle per epoch and no allocation per batch.
 
+import { checkOptions, optionKeys } from '../options.js';
 import type { Dataset } from './dataset.js';
 import { globalRng, Rng } from '../random.js';
 
@@ -33,6 +34,8 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
 }
 
+const LOADER_KEYS = optionKeys<DataLoaderOptions>()('batchSize', 'shuffle', 'seed', 'dropLast');
+
 /** Where a loader stands: restore it with `setState` to resume a run bit-identically. */
 export interface LoaderState {
   seed: number;
@@ -65,6 +68,7 @@ export class DataLoader implements Iterable<Batch> {
   private readonly partial: MutableBatch | null;
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    checkOptions('DataLoader', options, LOADER_KEYS);
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);

@@ -1,4 +1,5 @@
 /** Layers: Linear, the activations, Dropout, Flatten and Sequential. */
+import { checkOptions } from '../options.js';
 import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
 import { globalRng } from '../random.js';
 import { Module, type ModuleSpec } from './module.js';
@@ -21,6 +22,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
+    checkOptions('Linear', opts, ['bias']);
     checkSize('inFeatures', inFeatures);
     checkSize('outFeatures', outFeatures);
     this.inFeatures = inFeatures;

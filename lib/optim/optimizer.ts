@@ -15,6 +15,7 @@
 
 import { Tensor } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
+import { checkOptions } from '../options.js';
 
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
 export interface Param {
@@ -106,6 +107,7 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     if (init === null || typeof init !== 'object' || !Array.isArray(init.params)) {
       throw new TypeError('a parameter group must be an object with a params array');
     }
+    checkOptions(`${this.constructor.name} parameter group`, init, ['params', ...Object.keys(this.defaults)]);
     for (const p of init.params) {
       if (!isParam(p)) throw new TypeError('optimizer can only optimize params with a Float32Array data');
     }

@@ -9,13 +9,18 @@
  * it before anything else.
  */
 import { kernels } from '../backend/index.js';
+import { checkOptions, optionKeys } from '../options.js';
 import {
   Optimizer, checkBetas, checkNonNegative,
   type Param, type ParamGroup, type ParamGroupInit,
 } from './optimizer.js';
 
-/** defaults overridden by the options that are not undefined. */
-function withDefaults<H extends object>(defaults: H, options: object | undefined): H {
+/**
+ * defaults overridden by the options that are not undefined. A key that is not among the
+ * defaults' is refused (`weight_decay` from PyTorch code, say), naming `owner`.
+ */
+function withDefaults<H extends object>(owner: string, defaults: H, options: object | undefined): H {
+  checkOptions(owner, options, Object.keys(defaults));
   const out: Record<string, unknown> = { ...(defaults as object) };
   for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
   return out as unknown as H;
@@ -41,7 +46,7 @@ export class SGD extends Optimizer<SGDHyper> {
   constructor(params: Param[], options: SGDOptions);
   constructor(params: ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>);
   constructor(params: Param[] | ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>) {
-    super(params, withDefaults(
+    super(params, withDefaults(new.target.name,
       { lr: undefined as unknown as number, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
       options,
     ));
@@ -98,7 +103,7 @@ export type AdagradHyper = Required<AdagradOptions>;
  */
 export class Adagrad extends Optimizer<AdagradHyper> {
   constructor(params: Param[] | ParamGroupInit<AdagradHyper>[], options?: AdagradOptions) {
-    super(params, withDefaults(
+    super(params, withDefaults(new.target.name,
       { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false },
       options,
     ));
@@ -154,7 +159,7 @@ export type RMSpropHyper = Required<RMSpropOptions>;
  */
 export class RMSprop extends Optimizer<RMSpropHyper> {
   constructor(params: Param[] | ParamGroupInit<RMSpropHyper>[], options?: RMSpropOptions) {
-    super(params, withDefaults(
+    super(params, withDefaults(new.target.name,
       { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
       options,
     ));
@@ -196,6 +201,7 @@ export interface AdamOptions {
   amsgrad?: boolean;
   maximize?: boolean;
 }
+const ADAM_KEYS = optionKeys<AdamOptions>()('lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize');
 export type AdamHyper = Required<AdamOptions>;
 
 /** Adam; weightDecay is the L2 penalty added to the gradient (AdamW decouples it). */
@@ -204,7 +210,7 @@ export class Adam extends Optimizer<AdamHyper> {
   protected readonly decoupled: boolean = false;
 
   constructor(params: Param[] | ParamGroupInit<AdamHyper>[], options?: AdamOptions) {
-    super(params, withDefaults(
+    super(params, withDefaults(new.target.name,
       { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
       options,
     ));
@@ -241,6 +247,8 @@ export class AdamW extends Adam {
   protected override readonly decoupled: boolean = true;
 
   constructor(params: Param[] | ParamGroupInit<AdamHyper>[], options?: AdamOptions) {
-    super(params, withDefaults({ weightDecay: 1e-2 }, options));
+    // AdamW differs from Adam only in its default weight decay (torch's 1e-2)
+    checkOptions('AdamW', options, ADAM_KEYS);
+    super(params, { ...options, weightDecay: options?.weightDecay ?? 1e-2 });
   }
 }
