@@ -329,7 +329,8 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
     }
     return;
   }
-  // Fewer rows (the end of a block): the 6 x 16 kernel on each panel pair, as fast per row.
+  // Fewer rows (the end of a block): the 6 x 16 kernel on each (A panel, B panel) pair, rather
+  // than a 12-row tile that would multiply zero padding (or, unpacked, clamped rows).
   const int64_t next_panel = packed ? MR * kc : MR * rs_a;
   for (int64_t i = 0; i < mr; i += MR)
     for (int64_t j = 0; j < nr; j += NR)
