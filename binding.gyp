@@ -2,9 +2,9 @@
   # The shipping build (node-gyp rebuild, prebuildify, scripts/install.js). CMakeLists.txt
   # builds the same sources with cmake-js for development; keep the two lists in step.
   #
-  # Baseline ISA only (never -march=native): the AVX2 micro-kernels live in their own static
-  # library, the only code compiled with -mavx2 -mfma, and run only when cpu.cc finds AVX2 and
-  # FMA at run time. NEON is part of the arm64 baseline.
+  # Baseline ISA only (never -march=native): the AVX2 and the AVX-512 kernels live in their own
+  # static libraries, the only code compiled with -mavx2 -mfma (and -mavx512f), and run only
+  # when cpu.cc finds those features at run time. NEON is part of the arm64 baseline.
   "variables": {
     "ng_include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -40,6 +40,7 @@
         "native/kernels/cpu.cc",
         "native/kernels/threadpool.cc",
         "native/kernels/gemm.cc",
+        "native/kernels/gemm_pack.cc",
         "native/kernels/gemm_scalar.cc",
         "native/kernels/softmax_xent.cc",
         "native/kernels/elementwise.cc",
@@ -47,7 +48,7 @@
         "native/kernels/fused.cc",
       ],
       "conditions": [
-        ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2"]}],
+        ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],
         ["target_arch=='arm64'", {"sources": ["native/kernels/gemm_neon.cc"]}],
       ],
     },
@@ -63,6 +64,17 @@
           "cflags": ["-mavx2", "-mfma"],
           "xcode_settings": {"OTHER_CFLAGS": ["-ffp-contract=off", "-mavx2", "-mfma"]},
           "msvs_settings": {"VCCLCompilerTool": {"EnableEnhancedInstructionSet": "5"}},
+        },
+        {
+          # Every *_avx512.cc file goes here, and nowhere else.
+          "target_name": "nodegrad_avx512",
+          "type": "static_library",
+          "sources": ["native/kernels/gemm_avx512.cc"],
+          "cflags": ["-mavx512f", "-mavx2", "-mfma"],
+          "xcode_settings": {
+            "OTHER_CFLAGS": ["-ffp-contract=off", "-mavx512f", "-mavx2", "-mfma"],
+          },
+          "msvs_settings": {"VCCLCompilerTool": {"AdditionalOptions": ["/arch:AVX512"]}},
         },
       ],
     }],

@@ -23,9 +23,9 @@ fi
 out=build-native/neon
 mkdir -p "$out"
 src=native/kernels
-# The same sources as the arm64 addon build: gemm_avx2.cc is left out on arm64.
+# The same sources as the arm64 addon build: the *_avx2.cc and *_avx512.cc files are left out.
 "$CXX" -std=c++17 -O2 -static -pthread -ffp-contract=off -fno-math-errno -Wall -Wextra -I"$src" \
-  "$src"/gemm.cc "$src"/gemm_scalar.cc "$src"/gemm_neon.cc "$src"/softmax_xent.cc \
+  "$src"/gemm.cc "$src"/gemm_pack.cc "$src"/gemm_scalar.cc "$src"/gemm_neon.cc "$src"/softmax_xent.cc \
   "$src"/elementwise.cc "$src"/optim.cc "$src"/fused.cc "$src"/threadpool.cc "$src"/cpu.cc \
   native/test/test_kernels.cc -o "$out"/test_kernels
 echo "test-neon: built $out/test_kernels (aarch64); running under $QEMU"

@@ -1,26 +1,30 @@
-// GEMM driver, the BLIS way: cache blocking, packing, threading, dispatch to micro-kernels.
+// GEMM driver, the BLIS way: cache blocking, packing, threading; the instruction set comes in
+// as a GemmContext (gemm_internal.h), filled by each ISA's translation unit, so nothing here
+// depends on one.
 //
 // Dimensions: C is M x N, op(A) is M x K, op(B) is K x N; row-major and contiguous, so
 //   lda = transA ? M : K,  ldb = transB ? K : N,  ldc = N.
-// Blocking (constants in gemm_internal.h):
-//   jc  NC-column blocks of C (all of N unless the packed K x NC block of B would be too big)
-//   ib  row blocks of <= MC rows  -- one task each (with few rows, also split over jr)
-//   pc  K in equal blocks of <= KC (inside the task: pack this task's A block for it)
-//   jr  NR-column panels of B, packed once by whichever task needs them first
-//   ir  MR-row panels of the packed A block -> the MR x NR micro-kernel (AVX-512: 12 x 32
-//       tiles over two A and two B panels, 12 x 16 at an odd panel; leftovers on 6 x 16)
+// Blocking (the context's mr, nr, kc, mc, nc; panels of MR rows / NR columns):
+//   jc  nc-column blocks of C (all of N unless the packed K x nc block of B would be too big)
+//   ib  row blocks of <= mc rows, whole mr-row tiles  -- one task each (with few rows, also
+//       split over jr)
+//   pc  K in equal blocks of <= kc (inside the task: pack this task's A block for it)
+//   jr  nr-column tiles (nr / NR packed B panels), packed once by whichever task needs them
+//   ir  mr-row tiles of the packed A block -> the context's micro-kernel
 // Narrow N (N <= NR, e.g. the 10-wide output layer): one B panel, A read in place, tasks over
-// rows -- packing A would cost as much as the product. With AVX-512 and transA, rows of C go
-// along the vector lanes instead (no lanes wasted on N = 10); with AVX-512, !transB and
-// several threads, op(B) is read in place too (a shared packed panel crossed cores each call).
+// rows -- packing A would cost as much as the product. A context may bring narrow kernels:
+// narrow_t (transA: rows of C along the vector lanes, no lanes wasted on N = 10) and narrow_b
+// (!transB, several threads: op(B) read in place too, since a shared packed panel crossed
+// cores each call).
 // Transposes are absorbed by the packing (and by the strides of the in-place A reads).
 //
 // Threads: one parallel_for per jc block, tasks over rows (and column panels) of C only,
 // never K. Problems under kParallelFlops, or output-bound ones (small K, C within one L2),
 // run on the calling thread.
 // Reproducibility: C[i, j] = alpha * (sum over the k-blocks, in order) + ...; the k-blocks
-// depend only on K, and each tile's sum runs in k order inside one micro-kernel call, so the
-// value of C does not depend on how rows/columns are shared among threads.
+// depend only on K and the context's kc, and each tile's sum runs in k order inside one
+// micro-kernel call, so the value of C does not depend on how rows/columns are shared among
+// threads.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -29,143 +33,12 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
-#endif
-
 #include "cpu.h"
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
 
 namespace ng {
-
-namespace gemm_detail {
-
-#if defined(__SSE2__)
-// SSE2 is part of baseline x86-64, so these need no CPU check. Each returns how many k it
-// packed (a multiple of 4); the caller finishes the rest. 3x faster than scalar loops here.
-
-// Six rows r0 + i * lda (i < 6), k in [0, kc) -> ap[k * 6 + i].
-int64_t pack_rows6_sse(float* ap, const float* r0, int64_t lda, int64_t kc) {
-  static_assert(MR == 6, "pack_rows6_sse packs six rows");
-  const float *r1 = r0 + lda, *r2 = r1 + lda, *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    __m128 a = _mm_loadu_ps(r0 + k), b = _mm_loadu_ps(r1 + k);
-    __m128 c = _mm_loadu_ps(r2 + k), d = _mm_loadu_ps(r3 + k);
-    _MM_TRANSPOSE4_PS(a, b, c, d);  // now a..d hold rows 0-3 at k, k+1, k+2, k+3
-    const __m128 e = _mm_loadu_ps(r4 + k), f = _mm_loadu_ps(r5 + k);
-    const __m128 lo = _mm_unpacklo_ps(e, f), hi = _mm_unpackhi_ps(e, f);  // rows 4-5 pairs
-    float* o = ap + k * MR;
-    _mm_storeu_ps(o, a);
-    _mm_storel_pi(reinterpret_cast<__m64*>(o + 4), lo);
-    _mm_storeu_ps(o + 6, b);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(o + 10), lo);
-    _mm_storeu_ps(o + 12, c);
-    _mm_storel_pi(reinterpret_cast<__m64*>(o + 16), hi);
-    _mm_storeu_ps(o + 18, d);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(o + 22), hi);
-  }
-  return k;
-}
-
-// Sixteen rows r0 + j * ldb (j < 16), k in [0, kc) -> bp[k * 16 + j].
-int64_t pack_cols16_sse(float* bp, const float* r0, int64_t ldb, int64_t kc) {
-  static_assert(NR == 16, "pack_cols16_sse packs sixteen rows");
-  int64_t done = 0;
-  for (int64_t jq = 0; jq < NR; jq += 4) {
-    const float* q0 = r0 + jq * ldb;
-    const float *q1 = q0 + ldb, *q2 = q1 + ldb, *q3 = q2 + ldb;
-    int64_t k = 0;
-    for (; k + 4 <= kc; k += 4) {
-      __m128 a = _mm_loadu_ps(q0 + k), b = _mm_loadu_ps(q1 + k);
-      __m128 c = _mm_loadu_ps(q2 + k), d = _mm_loadu_ps(q3 + k);
-      _MM_TRANSPOSE4_PS(a, b, c, d);
-      _mm_storeu_ps(bp + k * NR + jq, a);
-      _mm_storeu_ps(bp + (k + 1) * NR + jq, b);
-      _mm_storeu_ps(bp + (k + 2) * NR + jq, c);
-      _mm_storeu_ps(bp + (k + 3) * NR + jq, d);
-    }
-    done = k;
-  }
-  return done;
-}
-#endif
-
-void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc,
-            int64_t p0, int64_t kc) {
-  for (int64_t ir = 0; ir < mc; ir += MR, ap += MR * kc) {
-    const int64_t mr = std::min(MR, mc - ir);
-    if (transA) {
-      // op(A)(i, k) = A[k * lda + i]: the MR values of one k are contiguous.
-      const float* src = A + p0 * lda + i0 + ir;
-      if (mr == MR) {
-        for (int64_t k = 0; k < kc; ++k, src += lda)
-          for (int64_t i = 0; i < MR; ++i) ap[k * MR + i] = src[i];
-      } else {
-        for (int64_t k = 0; k < kc; ++k, src += lda)
-          for (int64_t i = 0; i < MR; ++i) ap[k * MR + i] = i < mr ? src[i] : 0.0f;
-      }
-    } else if (mr == MR) {
-      // op(A)(i, k) = A[i * lda + k]: six rows read side by side, transposed 4 k at a time.
-      const float* r0 = A + (i0 + ir) * lda + p0;
-      int64_t k = 0;
-#if defined(__SSE2__)
-      k = pack_rows6_sse(ap, r0, lda, kc);
-#endif
-      for (; k < kc; ++k)
-        for (int64_t i = 0; i < MR; ++i) ap[k * MR + i] = r0[i * lda + k];
-    } else {
-      // Edge panel: read each row contiguously, write with stride MR, zero the padding.
-      for (int64_t i = 0; i < MR; ++i) {
-        if (i < mr) {
-          const float* src = A + (i0 + ir + i) * lda + p0;
-          for (int64_t k = 0; k < kc; ++k) ap[k * MR + i] = src[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) ap[k * MR + i] = 0.0f;
-        }
-      }
-    }
-  }
-}
-
-void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t nr) {
-  if (!transB) {
-    // op(B)(k, j) = B[k * ldb + j]: one row of the panel is a contiguous copy.
-    const float* src = B + p0 * ldb + j0;
-    for (int64_t k = 0; k < kc; ++k, src += ldb, bp += NR) {
-      if (nr == NR) {
-        std::memcpy(bp, src, NR * sizeof(float));
-      } else {
-        for (int64_t j = 0; j < NR; ++j) bp[j] = j < nr ? src[j] : 0.0f;
-      }
-    }
-  } else if (nr == NR) {
-    // op(B)(k, j) = B[j * ldb + k]: stored rows j0.. read side by side, transposed.
-    const float* r0 = B + j0 * ldb + p0;
-    int64_t k = 0;
-#if defined(__SSE2__)
-    k = pack_cols16_sse(bp, r0, ldb, kc);
-#endif
-    for (; k < kc; ++k)
-      for (int64_t j = 0; j < NR; ++j) bp[k * NR + j] = r0[j * ldb + k];
-  } else {
-    // Edge panel: read each stored row contiguously, write with stride NR, zero the padding.
-    for (int64_t j = 0; j < NR; ++j) {
-      if (j < nr) {
-        const float* src = B + (j0 + j) * ldb + p0;
-        for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = src[k];
-      } else {
-        for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = 0.0f;
-      }
-    }
-  }
-}
-
-}  // namespace gemm_detail
 
 namespace {
 
@@ -184,29 +57,6 @@ struct Scratch {
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
-MicroKernel pick_kernel(Simd simd) {
-  // An unsupported path falls back to scalar rather than die on an illegal instruction.
-  if (!simd_supported(simd)) return ukernel_scalar;
-  switch (simd) {
-#if defined(__x86_64__) || defined(_M_X64)
-    case Simd::Avx2:
-    case Simd::Avx512: return ukernel_avx2;
-#endif
-#if defined(__aarch64__)
-    case Simd::Neon: return ukernel_neon;
-#endif
-    default: return ukernel_scalar;
-  }
-}
 
 // C = beta * C (K == 0 or alpha == 0: BLAS does not read A or B then).
 void scale_c(float* C, int64_t n, float beta) {
@@ -261,102 +111,77 @@ class Slots {
 
 // N <= NR: one B panel, and A is read in place (packing A would cost about as much as the
 // product itself, and a wider tile would mostly multiply the zero padding).
-void gemm_narrow(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool transA,
-                 bool transB,
+void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB,
                  int64_t M, int64_t N, int64_t K, int64_t kcs, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (wide && transA && N <= kNarrowTMaxN) {
-    // op(A)'s columns are contiguous: rows of C go along the vector lanes, 32 at a time, and
-    // B is read in place (it is tiny). Same k-blocks and write-back as below, same bits.
-    const int64_t rs_b = transB ? 1 : ldb, cs_b = transB ? ldb : 1;
-    const int64_t units = ceil_div(M, 32);
+  const int64_t rs_a = transA ? 1 : lda, cs_a = transA ? lda : 1;
+  // Tasks over units of `rows` rows of C, a few tasks per thread, so a preempted thread on a
+  // busy machine delays little. Each task runs fn(p0, kc, i, mr, beta) on each of its units for
+  // every k-block in order: k-blocks outside (a packed kc x NR slice of B stays in L1 for all
+  // the units) or, with k_inner, inside (the unit's C tile stays in L1 for all the k-blocks).
+  auto over_rows = [&](int64_t rows, bool k_inner, const auto& fn) {
+    const int64_t units = ceil_div(M, rows);
     const int64_t tasks = threads <= 1 ? 1 : std::min<int64_t>(units, 4 * threads);
-    run(pool, threads, tasks, [&](int64_t t) {
-      for (int64_t u = units * t / tasks; u < units * (t + 1) / tasks; ++u) {
-        const int64_t i = u * 32, mr = std::min<int64_t>(32, M - i);
-        for (int64_t p0 = 0; p0 < K; p0 += kcs)
-          ukernel_avx512_narrow_t(std::min(kcs, K - p0), A + p0 * lda + i, lda, B + p0 * rs_b,
-                                  rs_b, cs_b, C + i * ldc, ldc, mr, N, alpha,
-                                  p0 == 0 ? beta : 1.0f);
-      }
-    });
-    return;
-  }
-  if (wide && !transB && threads > 1) {
-    // op(B)'s rows are contiguous: read them in place (masked to N lanes), so no thread reads
-    // a panel another one packed -- on this path the packed panel crossing cores cost more
-    // than the product. Rows in units of 12, the last one clamped. Same bits as below.
-    const int64_t units = ceil_div(M, 2 * MR);
-    const int64_t rs_a = transA ? 1 : lda, cs_a = transA ? lda : 1;
-    const int64_t tasks = threads <= 1 ? 1 : std::min<int64_t>(units, 4 * threads);
+    auto one = [&](int64_t u, int64_t p0) {
+      const int64_t i = u * rows;
+      fn(p0, std::min(kcs, K - p0), i, std::min(rows, M - i), p0 == 0 ? beta : 1.0f);
+    };
     run(pool, threads, tasks, [&](int64_t t) {
       const int64_t u0 = units * t / tasks, u1 = units * (t + 1) / tasks;
-      for (int64_t p0 = 0; p0 < K; p0 += kcs) {
-        const int64_t kc = std::min(kcs, K - p0);
-        for (int64_t u = u0; u < u1; ++u) {
-          const int64_t i = u * 2 * MR;
-          ukernel_avx512_12_bn(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, B + p0 * ldb, ldb,
-                               C + i * ldc, ldc, std::min(2 * MR, M - i), N, alpha,
-                               p0 == 0 ? beta : 1.0f);
-        }
+      if (k_inner) {
+        for (int64_t u = u0; u < u1; ++u)
+          for (int64_t p0 = 0; p0 < K; p0 += kcs) one(u, p0);
+      } else {
+        for (int64_t p0 = 0; p0 < K; p0 += kcs)
+          for (int64_t u = u0; u < u1; ++u) one(u, p0);
       }
+    });
+  };
+  if (cx.narrow_t && transA && N <= cx.narrow_t_max_n) {
+    // op(A)'s columns are contiguous: rows of C go along the vector lanes, and B is read in
+    // place (it is tiny).
+    const int64_t rs_b = transB ? 1 : ldb, cs_b = transB ? ldb : 1;
+    over_rows(cx.narrow_t_rows, true,
+              [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
+                cx.narrow_t(kc, A + p0 * lda + i, lda, B + p0 * rs_b, rs_b, cs_b, C + i * ldc,
+                            ldc, mr, N, alpha, b_eff);
+              });
+    return;
+  }
+  if (cx.narrow_b && !transB && threads > 1) {
+    // op(B)'s rows are contiguous: read them in place, so no thread reads a panel another one
+    // packed -- on this path the packed panel crossing cores cost more than the product.
+    over_rows(cx.mr, false, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
+      cx.narrow_b(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, B + p0 * ldb, ldb, C + i * ldc, ldc,
+                  mr, N, alpha, b_eff);
     });
     return;
   }
-#endif
   Scratch bp(size_t(K) * NR);
   pack_b_panel(bp.p, B, ldb, transB, 0, K, 0, N);
-  const int64_t rs_a = transA ? 1 : lda, cs_a = transA ? lda : 1;
-  const int64_t panels = ceil_div(M, MR);
-  const int64_t per = wide ? 2 : 1;  // panels per unit: whole 12-row tiles with AVX-512
-  const int64_t units = ceil_div(panels, per);
-  // A few tasks per thread, so a preempted thread on a busy machine delays little.
-  const int64_t tasks = threads <= 1 ? 1 : std::min<int64_t>(units, 4 * threads);
-  run(pool, threads, tasks, [&](int64_t t) {
-    const int64_t r0 = units * t / tasks * per;
-    const int64_t r1 = std::min(units * (t + 1) / tasks * per, panels);
-    for (int64_t p0 = 0; p0 < K; p0 += kcs) {
-      const int64_t kc = std::min(kcs, K - p0);
-      const float b_eff = p0 == 0 ? beta : 1.0f;
-      int64_t r = r0;
-#if defined(__x86_64__) || defined(_M_X64)
-      if (wide) {
-        for (; r + 2 <= r1 && (r + 2) * MR <= M; r += 2) {
-          const int64_t i = r * MR;
-          ukernel_avx512_12(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR,
-                            C + i * ldc, ldc, N, alpha, b_eff);
-        }
-      }
-#endif
-      for (; r < r1; ++r) {
-        const int64_t i = r * MR;
-        uk(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR, C + i * ldc, ldc,
-           std::min(MR, M - i), N, alpha, b_eff);
-      }
-    }
+  over_rows(cx.mr, false, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
+    cx.ukernel(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR, C + i * ldc, ldc, mr, N,
+               alpha, b_eff);
   });
 }
 
-// The general path. One fork-join per NC column block: each task owns a block of rows (and,
+// The general path. One fork-join per nc column block: each task owns a block of rows (and,
 // when there are few rows, a range of column panels), packs its A block for each k-block and
 // sweeps the B panels. B is packed once, by whichever task first needs a panel: a per-panel
 // flag (0 unpacked, 1 being packed, 2 ready) replaces a barrier, so threads never wait for a
 // whole packing phase, and a task skips a panel another thread is packing and returns to it
 // at the end.
-void gemm_packed(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool transA,
-                 bool transB,
+void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB,
                  int64_t M, int64_t N, int64_t K, int64_t kcs, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  // Row blocks of at most MC rows; with several threads, at least ~4 per thread (but >= 48
+  // Row blocks of at most mc rows; with several threads, at least ~4 per thread (but >= 48
   // rows each, so each B panel loaded from L2 still feeds enough A rows), a multiple of the
-  // thread count. Blocks are whole MR-row panels, spread evenly (256 rows in 6 blocks:
-  // 42 or 48 rows each, not 5 x 48 + 16), so the shares come out even.
-  // Rows are handed out in units of the tallest tile (12 rows with AVX-512), so no block ends
-  // in a half-height tile that runs at half speed.
-  const int64_t unit = wide ? 2 * MR : MR;
+  // thread count. Blocks are whole tiles of mr rows, spread evenly (256 rows in 6 blocks of
+  // 6-row tiles: 42 or 48 rows each, not 5 x 48 + 16), so the shares come out even, and no
+  // block but the last ends in a short tile.
+  const int64_t unit = cx.mr;
   const int64_t munits = ceil_div(M, unit);
-  int64_t mb = ceil_div(M, MC);
+  int64_t mb = ceil_div(M, cx.mc);
   if (threads > 1) {
     mb = std::max(mb, std::min<int64_t>(4 * threads, ceil_div(M, 48)));
     mb = std::min(ceil_div(mb, threads) * threads, munits);
@@ -365,10 +190,12 @@ void gemm_packed(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool 
   const int64_t kb = ceil_div(K, kcs);
   // Columns per block: all of N when the packed B (K x nc) fits the budget.
   const int64_t nc_budget = std::max<int64_t>(NR, kPackBFloats / K / NR * NR);
-  const int64_t ncmax = std::min({NC, nc_budget, ceil_div(N, NR) * NR});
+  const int64_t ncmax = std::min({cx.nc, nc_budget, ceil_div(N, NR) * NR});
   Scratch bp(size_t(K) * ncmax);
   Slots slots(threads, size_t(mc) * kcs);
   std::unique_ptr<std::atomic<uint8_t>[]> state(new std::atomic<uint8_t>[kb * (ncmax / NR)]);
+  // Panels per tile step: a tile spans nr / NR adjacent B panels.
+  const int64_t step = cx.nr / NR;
 
   for (int64_t jc = 0; jc < N; jc += ncmax) {
     const int64_t nc = std::min(ncmax, N - jc);
@@ -393,31 +220,14 @@ void gemm_packed(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool 
         pack_a(ap, A, lda, transA, i0, mcur, p0, kc);
         float* bblock = bp.p + p0 * ncmax;  // k-block p: npanels panels of kc x NR
         std::atomic<uint8_t>* st = state.get() + p * npanels;
-        // Computes panels jp (and jp + 1 when pair): with AVX-512, 12-row by 32-column tiles
-        // where both panels are there, else 12 x 16; leftover rows on the 6 x 16 kernel.
-        auto compute = [&](int64_t jp, bool pair) {
-          const int64_t j = jp * NR, nr = std::min(NR, nc - j);
+        // The tiles of the panels jp .. jp + step - 1 that this task owns.
+        auto width = [&](int64_t jp) { return std::min(step, jp1 - jp); };
+        auto compute = [&](int64_t jp) {
+          const int64_t j = jp * NR, nr = std::min(width(jp) * NR, nc - j);
           const float* b = bblock + jp * kc * NR;
-          int64_t ir = 0;
-#if defined(__x86_64__) || defined(_M_X64)
-          if (wide) {
-            const int64_t nr2 = pair ? std::min(NR, nc - j - NR) : 0;
-            for (; ir + 2 * MR <= mcur; ir += 2 * MR) {
-              float* cij = C + (i0 + ir) * ldc + jc + j;
-              if (pair) {
-                ukernel_avx512_12x32(kc, ap + ir * kc, b, cij, ldc, nr2, alpha, b_eff);
-              } else {
-                ukernel_avx512_12(kc, ap + ir * kc, 1, MR, b, cij, ldc, nr, alpha, b_eff);
-              }
-            }
-          }
-#endif
-          for (int64_t jj = 0; jj < (pair ? 2 : 1); ++jj) {
-            const int64_t jx = j + jj * NR, nrx = std::min(NR, nc - jx);
-            for (int64_t irx = ir; irx < mcur; irx += MR)
-              uk(kc, ap + irx * kc, 1, MR, b + jj * kc * NR, C + (i0 + irx) * ldc + jc + jx, ldc,
-                 std::min(MR, mcur - irx), nrx, alpha, b_eff);
-          }
+          for (int64_t ir = 0; ir < mcur; ir += cx.mr)
+            cx.ukernel(kc, ap + ir * kc, 1, MR, b, C + (i0 + ir) * ldc + jc + j, ldc,
+                       std::min(cx.mr, mcur - ir), nr, alpha, b_eff);
         };
         // Makes panel jp ready if nobody has claimed it; returns whether it is ready now.
         auto ready = [&](int64_t jp) {
@@ -430,35 +240,28 @@ void gemm_packed(MicroKernel uk, bool wide, ThreadPool& pool, int threads, bool 
           }
           return v == 2;
         };
-        auto wait_ready = [&](int64_t jp) {
-          for (int spins = 0; !ready(jp); ++spins) {
-            cpu_relax();
-            if ((spins & 63) == 63) std::this_thread::yield();  // the packer may be preempted
-          }
+        auto all_ready = [&](int64_t jp) {
+          bool ok = true;
+          for (int64_t q = jp; q < jp + width(jp); ++q) ok = ready(q) && ok;  // claim them all
+          return ok;
         };
-        // Work in steps of two panels with the 12 x 32 tile (one panel otherwise), starting at
-        // a per-task offset so that tasks running side by side pack different panels first.
-        // A step whose panels another thread is still packing is done at the end.
-        const int64_t step = wide ? 2 : 1;
+        // Work in steps of one tile's panels, starting at a per-task offset so that tasks
+        // running side by side pack different panels first. A step whose panels another
+        // thread is still packing is done at the end.
         const int64_t nsteps = ceil_div(np, step);
         const int64_t first = nsteps * (ib % threads) / threads;
         skipped.clear();
         for (int64_t q = 0; q < nsteps; ++q) {
           const int64_t jp = jp0 + ((first + q) % nsteps) * step;
-          const bool pair = step == 2 && jp + 1 < jp1;
-          const bool ok0 = ready(jp);
-          const bool ok1 = !pair || ready(jp + 1);
-          if (ok0 && ok1) {
-            compute(jp, pair);
+          if (all_ready(jp)) {
+            compute(jp);
           } else {
             skipped.push_back(jp);  // another thread is packing it: come back at the end
           }
         }
         for (int64_t jp : skipped) {
-          const bool pair = step == 2 && jp + 1 < jp1;
-          wait_ready(jp);
-          if (pair) wait_ready(jp + 1);
-          compute(jp, pair);
+          for (int spins = 0; !all_ready(jp); ++spins) spin_pause(spins);
+          compute(jp);
         }
       }
       slots.release(s);
@@ -475,20 +278,18 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
     scale_c(C, M * N, beta);
     return;
   }
-  const MicroKernel uk = pick_kernel(simd);
-  // The Avx512 path runs 12-row AVX-512 tiles where they fit (the same bits as the 6 x 16 AVX2 tile).
-  const bool wide = uk != ukernel_scalar && simd == Simd::Avx512;
+  const GemmContext& cx = gemm_context(simd);
   const int64_t lda = transA ? M : K, ldb = transB ? K : N, ldc = N;
   // Equal k-blocks (784 = 4 x 196, not 3 x 256 + 16); they depend on K alone.
-  const int64_t kcs = ceil_div(K, ceil_div(K, KC));
+  const int64_t kcs = ceil_div(K, ceil_div(K, cx.kc));
   const double flops = 2.0 * double(M) * double(N) * double(K);
   const bool out_bound = K <= kSerialMaxK && M * N <= kSerialMaxC;
   const int threads = flops < kParallelFlops || out_bound ? 1 : pool.size();
   if (N <= NR) {
-    gemm_narrow(uk, wide, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
+    gemm_narrow(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
                 ldc);
   } else {
-    gemm_packed(uk, wide, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
+    gemm_packed(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
                 ldc);
   }
 }

@@ -1,4 +1,5 @@
-// NEON GEMM micro-kernel (arm64): one 6 x 16 tile of C (see gemm_internal.h for the layouts).
+// NEON GEMM micro-kernel (arm64): one 6 x 16 tile of C (see gemm_internal.h for the layouts),
+// and the neon path's GemmContext.
 //
 // Dimensions: kc is the depth of the panels; mr <= MR = 6, nr <= NR = 16 are the valid
 // rows/columns of the tile. 24 q-register accumulators (6 rows x 4 vectors of 4), four B
@@ -13,6 +14,8 @@ namespace ng {
 namespace gemm_detail {
 
 static_assert(MR == 6 && NR == 16, "the NEON micro-kernel is written for a 6 x 16 tile");
+
+namespace {
 
 void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                   float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
@@ -87,6 +90,13 @@ void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const 
     for (int j = 0; j < 4; ++j) vst1q_f32(t + i * NR + 4 * j, acc[i][j]);
   write_tile_edge(c, ldc, t, mr, nr, alpha, beta);
 }
+
+}  // namespace
+
+// The blocking of the AVX2 context (not tuned on an arm64 machine yet).
+const GemmContext gemm_neon_context = {
+    ukernel_neon, MR, NR, /*kc=*/512, /*mc=*/144, /*nc=*/4096,
+    /*narrow_b=*/nullptr, /*narrow_t=*/nullptr, 0, 0};
 
 }  // namespace gemm_detail
 }  // namespace ng

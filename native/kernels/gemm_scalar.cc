@@ -1,4 +1,5 @@
-// Portable GEMM micro-kernel: one MR x NR tile of C (see gemm_internal.h for the layouts).
+// Portable GEMM micro-kernel: one MR x NR tile of C (see gemm_internal.h for the layouts), and
+// the scalar path's GemmContext.
 //
 // Dimensions: kc is the depth of the panels; mr <= MR, nr <= NR are the valid rows/columns of
 // the tile. Plain loops: at baseline x86-64 gcc turns the j loop into SSE2, and the scalar
@@ -22,6 +23,8 @@ void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t 
   }
 }
 
+namespace {
+
 void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                     float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
   // Rows past mr point at row mr - 1: the unpacked (narrow) path has no padding to read.
@@ -38,6 +41,13 @@ void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
   }
   write_tile_edge(c, ldc, t, mr, nr, alpha, beta);
 }
+
+}  // namespace
+
+// The blocking of the AVX2 context: nothing was tuned for the scalar path alone.
+const GemmContext gemm_scalar_context = {
+    ukernel_scalar, MR, NR, /*kc=*/512, /*mc=*/144, /*nc=*/4096,
+    /*narrow_b=*/nullptr, /*narrow_t=*/nullptr, 0, 0};
 
 }  // namespace gemm_detail
 }  // namespace ng

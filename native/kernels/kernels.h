@@ -16,9 +16,9 @@ namespace ng {
 
 class ThreadPool;  // threadpool.h
 
-// Which micro-kernels run. Chosen once at load from the CPU's features (see cpu.h).
-// Avx512 is the Avx2 path plus AVX-512F GEMM tiles (12 x 32, 12 x 16, narrow-N); every other
-// kernel runs its AVX2 code there.
+// Which micro-kernels run. Chosen once at load from the CPU's features (cpu.h lists the paths).
+// Avx512 has its own GEMM context (12 x 32 tiles, narrow-N kernels); every other kernel runs
+// its AVX2 code there.
 enum class Simd { Scalar, Avx2, Avx512, Neon };
 
 // C = alpha * op(A) * op(B) + beta * C. With beta == 0, C is never read (it may hold NaN).
@@ -68,20 +68,27 @@ void adam_step(float* param, float* m, float* v, float* vmax, const float* grad,
                int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
                bool decoupled, bool amsgrad);
 
-// adam_step on the chosen SIMD path (the AVX2 kernel in optim_avx2.cc, else the scalar loop
-// above), split over the pool in fixed chunks when n is large. Every element is independent, so
-// the result does not depend on the thread count; the AVX2 path rounds each step as the scalar
-// one does (fma where it uses F), so the two agree to the last bit but for rare double roundings.
+// adam_step on the chosen SIMD path (its OptimContext: the AVX2 kernel in optim_avx2.cc on
+// avx2 and avx512, else the scalar loop above), split over the pool in fixed chunks when n is
+// large. Every element is independent, so the result does not depend on the thread count; the
+// AVX2 path rounds each step as the scalar one does (fma where it uses F), so the two agree to
+// the last bit but for rare double roundings.
 void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
                         const float* grad, int64_t n, int64_t step, double lr, double beta1,
                         double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad);
-#if defined(__x86_64__) || defined(_M_X64)
-// The AVX2 + FMA body of adam_step (optim_avx2.cc), for callers that checked the CPU. Same
-// arguments as adam_step.
-void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
+
+// The optimizer kernels that have per-ISA code, one context per ISA (as GemmContext for gemm):
+// optim.cc fills the scalar one, optim_avx2.cc the AVX2 one; cpu.cc's path table picks.
+// adam_step has adam_step's arguments and rule.
+struct OptimContext {
+  void (*adam_step)(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
                     int64_t step, double lr, double beta1, double beta2, double eps,
                     double weight_decay, bool decoupled, bool amsgrad);
-#endif
+};
+extern const OptimContext optim_scalar_context;  // optim.cc, every binary
+extern const OptimContext optim_avx2_context;    // optim_avx2.cc, x86-64 only
+// The context of a path (cpu.cc); an unsupported path gets the scalar one.
+const OptimContext& optim_context(Simd simd);
 
 // Adagrad: g = grad + weight_decay * param; sum += g * g; param -= clr * g / (sqrt(sum) + eps),
 // where clr = lr / (1 + (step - 1) * lr_decay) is computed by the caller.

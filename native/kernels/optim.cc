@@ -141,21 +141,16 @@ constexpr int64_t kParallelElems = 1 << 16;
 constexpr int64_t kChunkAlign = 8;
 }  // namespace
 
+const OptimContext optim_scalar_context = {adam_step};
+
 void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
                         const float* grad, int64_t n, int64_t step, double lr, double beta1,
                         double beta2, double eps, double weight_decay, bool decoupled,
                         bool amsgrad) {
+  const OptimContext& cx = optim_context(simd);
   auto body = [&](int64_t i0, int64_t i1) {
-    float* vm = vmax ? vmax + i0 : nullptr;
-#if defined(__x86_64__) || defined(_M_X64)
-    if ((simd == Simd::Avx2 || simd == Simd::Avx512) && simd_supported(Simd::Avx2)) {
-      adam_step_avx2(param + i0, m + i0, v + i0, vm, grad + i0, i1 - i0, step, lr, beta1, beta2,
-                     eps, weight_decay, decoupled, amsgrad);
-      return;
-    }
-#endif
-    adam_step(param + i0, m + i0, v + i0, vm, grad + i0, i1 - i0, step, lr, beta1, beta2, eps,
-              weight_decay, decoupled, amsgrad);
+    cx.adam_step(param + i0, m + i0, v + i0, vmax ? vmax + i0 : nullptr, grad + i0, i1 - i0, step,
+                 lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad);
   };
   const int threads = pool.size();
   if (threads <= 1 || n < kParallelElems) {

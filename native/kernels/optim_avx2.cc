@@ -8,8 +8,8 @@
 // mul, div, sqrt and add are IEEE-rounded in both. The scalar path can differ only by a double
 // rounding in F, which the tests never met. The n % 8 tail runs the scalar kernel itself.
 //
-// Built alone with -mavx2 -mfma (the nodegrad_avx2 library); called only when cpu.cc found
-// AVX2 and FMA (adam_step_dispatch in optim.cc).
+// Built alone with -mavx2 -mfma (the nodegrad_avx2 library); its context is used only when
+// cpu.cc found AVX2 and FMA (adam_step_dispatch in optim.cc).
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
@@ -18,6 +18,8 @@
 #include "kernels.h"
 
 namespace ng {
+
+namespace {
 
 void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
                     int64_t step, double lr, double beta1, double beta2, double eps,
@@ -65,6 +67,10 @@ void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* 
               beta2, eps, weight_decay, decoupled, amsgrad);
   }
 }
+
+}  // namespace
+
+const OptimContext optim_avx2_context = {adam_step_avx2};
 
 }  // namespace ng
 #endif

@@ -2,7 +2,7 @@
 // products), 1 and 2 threads. Checks a few entries against a double reference before timing.
 //
 // Dimensions: C is M x N, op(A) is M x K, op(B) is K x N.
-// Usage: bench_gemm [--simd avx2|scalar|neon] [--threads 1,2] [--min-time 0.3] [--shapes a,b]
+// Usage: bench_gemm [--simd scalar|avx2|avx512|neon] [--threads 1,2] [--min-time 0.3] [--shapes a,b]
 //        [--json] [--stat median|min] [--batch-ms 50]   (min is steadier on a busy machine; median by default)
 #include <algorithm>
 #include <chrono>

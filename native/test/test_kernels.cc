@@ -54,8 +54,8 @@ std::vector<float> randv(int64_t n, float lo = -1.0f, float hi = 1.0f) {
 
 std::vector<Simd> paths() {
   std::vector<Simd> out;
-  for (Simd s : {Simd::Scalar, Simd::Avx2, Simd::Avx512, Simd::Neon})
-    if (simd_supported(s)) out.push_back(s);
+  for (const SimdPath& p : kSimdPaths)
+    if (simd_supported(p.simd)) out.push_back(p.simd);
   return out;
 }
 
@@ -212,6 +212,96 @@ void test_gemm_threads() {
           }
         }
         check_gemm(simd, p4, t & 1, t & 2, M, N, K, 1.0f, 0.0f);
+      }
+}
+
+// Every path's GemmContext keeps the promises the driver relies on, and its micro-kernel does
+// what MicroKernel says for every tile size up to mr x nr, packed and unpacked A: the valid
+// part against a double reference, nothing outside it written, C not read when beta == 0.
+void test_gemm_contexts() {
+  using namespace gemm_detail;
+  for (Simd simd : paths()) {
+    const GemmContext& cx = gemm_context(simd);
+    const char* name = simd_name(simd);
+    CHECK(cx.ukernel && cx.mr % MR == 0 && cx.nr % NR == 0 && cx.mc % cx.mr == 0 &&
+              cx.nc % cx.nr == 0 && cx.kc > 0,
+          "%s: context blocking mr=%lld nr=%lld mc=%lld nc=%lld", name, (long long)cx.mr,
+          (long long)cx.nr, (long long)cx.mc, (long long)cx.nc);
+    CHECK(!cx.narrow_t || (cx.narrow_t_rows > 0 && cx.narrow_t_max_n > 0 &&
+                           cx.narrow_t_max_n <= NR),
+          "%s: narrow_t rows=%lld max_n=%lld", name, (long long)cx.narrow_t_rows,
+          (long long)cx.narrow_t_max_n);
+    const int64_t kc = 37, ldc = cx.nr + 5, lda = kc + 3;
+    for (int packed = 0; packed < 2; ++packed)
+      for (int64_t mr = 1; mr <= cx.mr; ++mr)
+        for (int64_t nr = 1; nr <= cx.nr; ++nr)
+          for (float beta : {0.0f, 0.5f}) {
+            // Packed: the ceil(mr / MR) panels a block would hold, zero-padded. Unpacked: mr
+            // rows of lda floats and nothing after them (rows past mr must not be read).
+            const int64_t panels = (mr + MR - 1) / MR;
+            std::vector<float> a(size_t(packed ? panels * MR * kc : mr * lda));
+            // B panels are 64-byte aligned, as the driver's pack buffers are.
+            std::vector<float> bbuf(size_t((nr + NR - 1) / NR * NR * kc + 16), 0.0f);
+            float* b = bbuf.data() + (64 - reinterpret_cast<uintptr_t>(bbuf.data()) % 64) % 64 / 4;
+            const auto av = randv(mr * kc), bv = randv(kc * nr);
+            for (int64_t i = 0; i < mr; ++i)
+              for (int64_t k = 0; k < kc; ++k)
+                a[size_t(packed ? i / MR * MR * kc + k * MR + i % MR : i * lda + k)] =
+                    av[size_t(i * kc + k)];
+            for (int64_t k = 0; k < kc; ++k)
+              for (int64_t j = 0; j < nr; ++j)
+                b[size_t(j / NR * kc * NR + k * NR + j % NR)] = bv[size_t(k * nr + j)];
+            const float sentinel = 7.0f;
+            std::vector<float> c(size_t((cx.mr + 1) * ldc), sentinel);
+            const auto c0 = randv(mr * nr);
+            for (int64_t i = 0; i < mr; ++i)
+              for (int64_t j = 0; j < nr; ++j)
+                c[size_t(i * ldc + j)] = beta == 0.0f ? std::numeric_limits<float>::quiet_NaN()
+                                                      : c0[size_t(i * nr + j)];
+            cx.ukernel(kc, a.data(), packed ? 1 : lda, packed ? MR : 1, b, c.data(), ldc,
+                       mr, nr, 1.5f, beta);
+            int bad = 0;
+            for (int64_t i = 0; i <= cx.mr; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const float got = c[size_t(i * ldc + j)];
+                if (i >= mr || j >= nr) {
+                  bad += got != sentinel;
+                  continue;
+                }
+                double ref = 0.0, mag = 0.0;
+                for (int64_t k = 0; k < kc; ++k) {
+                  ref += double(av[size_t(i * kc + k)]) * bv[size_t(k * nr + j)];
+                  mag += std::fabs(double(av[size_t(i * kc + k)]) * bv[size_t(k * nr + j)]);
+                }
+                ref = 1.5 * ref + (beta == 0.0f ? 0.0 : 0.5 * c0[size_t(i * nr + j)]);
+                bad += !(std::fabs(got - ref) <= 1e-6 * (kc + 2) * (1.5 * mag + 1.0));
+              }
+            CHECK(bad == 0, "%s micro-kernel packed=%d mr=%lld nr=%lld beta=%g: %d bad", name,
+                  packed, (long long)mr, (long long)nr, beta, bad);
+          }
+  }
+}
+
+// The avx2 and avx512 paths compute every element as the same fma chain and write it back
+// alike, so they agree bit for bit on every shape (packed, narrow, narrow transposed).
+void test_gemm_avx512_matches_avx2() {
+  if (!simd_supported(Simd::Avx512)) return;
+  ThreadPool pool(2);
+  const std::vector<std::array<int64_t, 3>> shapes = {
+      {255, 257, 300}, {1000, 10, 300}, {37, 12, 700}, {40, 9, 1100}, {13, 33, 513},
+      {333, 70, 513},  {7, 1000, 600},  {25, 47, 31}};
+  for (const auto& s : shapes)
+    for (int t = 0; t < 4; ++t)
+      for (float beta : {0.0f, 0.75f}) {
+        const int64_t M = s[0], N = s[1], K = s[2];
+        const auto A = randv(M * K), B = randv(K * N), C0 = randv(M * N);
+        std::vector<float> c2 = C0, c5 = C0;
+        gemm(Simd::Avx2, pool, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta, c2.data());
+        gemm(Simd::Avx512, pool, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta,
+             c5.data());
+        CHECK(std::memcmp(c2.data(), c5.data(), c2.size() * sizeof(float)) == 0,
+              "avx512 != avx2 M=%lld N=%lld K=%lld t=%d beta=%g", (long long)M, (long long)N,
+              (long long)K, t, beta);
       }
 }
 
@@ -588,7 +678,9 @@ int main(int argc, char** argv) {
     const char* name;
     void (*fn)();
   } tests[] = {{"threadpool", test_threadpool}, {"gemm_edges", test_gemm_edges},
-               {"gemm_threads", test_gemm_threads}, {"pools_in_threads", test_pools_in_threads}, {"softmax", test_softmax},
+               {"gemm_threads", test_gemm_threads}, {"gemm_contexts", test_gemm_contexts},
+               {"avx512_is_avx2", test_gemm_avx512_matches_avx2},
+               {"pools_in_threads", test_pools_in_threads}, {"softmax", test_softmax},
                {"elementwise", test_elementwise}, {"sgd", test_sgd},
                {"adam", test_adam}, {"adagrad_rmsprop", test_adagrad_rmsprop},
                {"optim_torch", test_optim_torch}};
