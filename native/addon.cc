@@ -28,26 +28,24 @@ constexpr int kMaxThreads = 256;
 // The exports are plain enumerable properties, as a JS module's would be.
 constexpr napi_property_attributes kExported = static_cast<napi_property_attributes>(napi_enumerable);
 
-const ng::Simd kAllSimd[] = {ng::Simd::Scalar, ng::Simd::Avx2, ng::Simd::Avx512, ng::Simd::Neon};
-
 std::string SupportedList() {
   std::string s;
-  for (ng::Simd p : kAllSimd) {
-    if (!ng::simd_supported(p)) continue;
+  for (const ng::SimdPath& p : ng::kSimdPaths) {
+    if (!ng::simd_supported(p.simd)) continue;
     if (!s.empty()) s += ", ";
-    s += ng::simd_name(p);
+    s += p.name;
   }
   return s;
 }
 
 // Every path this build knows, whether or not the CPU can run it ("'scalar', 'avx2', 'avx512'
-// or 'neon'"), from kAllSimd, so that no message lists the paths by hand.
+// or 'neon'"), from cpu.h's kSimdPaths, so that no message lists the paths by hand.
 std::string AllPaths(const char* quote) {
   std::string s;
-  const size_t n = sizeof kAllSimd / sizeof kAllSimd[0];
+  const size_t n = sizeof ng::kSimdPaths / sizeof ng::kSimdPaths[0];
   for (size_t i = 0; i < n; ++i) {
     if (i > 0) s += i + 1 == n ? " or " : ", ";
-    s += std::string(quote) + ng::simd_name(kAllSimd[i]) + quote;
+    s += std::string(quote) + ng::kSimdPaths[i].name + quote;
   }
   return s;
 }
@@ -232,8 +230,8 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     Args a(info, "supportedSimd", 0);
     Napi::Array out = Napi::Array::New(info.Env());
     uint32_t i = 0;
-    for (ng::Simd p : kAllSimd) {
-      if (ng::simd_supported(p)) out.Set(i++, Napi::String::New(info.Env(), ng::simd_name(p)));
+    for (const ng::SimdPath& p : ng::kSimdPaths) {
+      if (ng::simd_supported(p.simd)) out.Set(i++, Napi::String::New(info.Env(), p.name));
     }
     return out;
   }
