@@ -18,6 +18,8 @@
 //   closed gen_ (and never touches the job), so the job's fields are never read stale.
 #include "threadpool.h"
 
+#include "cpu.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,9 +28,6 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
 #if defined(__linux__)
 #include <sched.h>
 #endif
@@ -37,22 +36,8 @@ namespace ng {
 
 namespace {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 // How long an idle worker spins before sleeping.
 constexpr auto kSpin = std::chrono::microseconds(500);
-
-// Spin-wait step: pause, and every 64th time let the OS run something else.
-inline void spin_step(int spins) {
-  cpu_relax();
-  if ((spins & 63) == 63) std::this_thread::yield();
-}
 
 }  // namespace
 
@@ -86,7 +71,7 @@ struct ThreadPool::Impl {
         for (int spins = 0;; ++spins) {
           g = gen.load();
           if (((g & 1) && g != seen) || stop.load()) break;
-          spin_step(spins);
+          spin_pause(spins);
           if ((spins & 63) == 63 && std::chrono::steady_clock::now() - t0 > kSpin) {
             std::unique_lock<std::mutex> lock(mu);
             sleepers.fetch_add(1);
@@ -157,7 +142,7 @@ void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>&
   }
   p.run_tasks();
   p.gen.fetch_add(1);  // odd -> even: closed; late workers will not touch this job
-  for (int spins = 0; p.active.load() != 0; ++spins) spin_step(spins);
+  for (int spins = 0; p.active.load() != 0; ++spins) spin_pause(spins);
 }
 
 int hardware_threads() {
