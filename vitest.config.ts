@@ -19,6 +19,7 @@ const integration = [
   'test/label-race.test.ts', // a worker flips shared labels during native calls
   'test/limits.test.ts', // FIFOs, /dev/zero, gzip bombs, ulimit'ed children
   'test/preprocess.test.ts', // models written and read through the CLI
+  'test/worker-teardown.test.ts', // workers terminated while they load the addon
 ];
 
 export default defineConfig({

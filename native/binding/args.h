@@ -17,6 +17,13 @@
 #ifndef NODE_ADDON_API_CPP_EXCEPTIONS_ALL
 #define NODE_ADDON_API_CPP_EXCEPTIONS_ALL
 #endif
+// A worker terminated while it loads the addon or calls it: Node-API calls then fail with
+// napi_pending_exception and no exception pending. Without this, node-addon-api turns that into
+// a C++ throw from inside its own catch (std::terminate, the whole process aborts); with it,
+// the error is dropped, which is all there is to do for an environment that is going away.
+#ifndef NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#endif
 #include <napi.h>
 
 #include <cmath>
