@@ -134,7 +134,7 @@ function chooseAutomatically(): Kernels {
   throw new Error(`nodegrad: no backend loaded (${registry.map((e) => `${e.name}: ${e.state?.error?.message}`).join('; ')})`);
 }
 
-const CHOOSE_KEYS = optionKeys<Parameters<typeof chooseBackend>[0]>()('warn');
+export const CHOOSE_KEYS = optionKeys<Parameters<typeof chooseBackend>[0]>()('warn');
 
 /**
  * Makes the first-use choice now if none is made yet, and returns the fallback it made (null

@@ -28,7 +28,7 @@ const HINT =
   'CIFAR-10: unpack the binary version (cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html); ' +
   'the directory holds data_batch_1.bin .. data_batch_5.bin and test_batch.bin';
 
-const CIFAR_KEYS = optionKeys<Parameters<typeof loadCifar10>[1]>()('raw', 'maxBytes');
+export const CIFAR_KEYS = optionKeys<Parameters<typeof loadCifar10>[1]>()('raw', 'maxBytes');
 
 /**
  * CIFAR-10's train (data_batch_1..5.bin, 50,000 images) and test (test_batch.bin, 10,000)

@@ -27,7 +27,7 @@ export interface CsvOptions {
    */
   maxBytes?: number;
 }
-const CSV_KEYS = optionKeys<CsvOptions>()('labelColumn', 'header', 'delimiter', 'numClasses', 'classNames', 'shape', 'maxBytes');
+export const CSV_KEYS = optionKeys<CsvOptions>()('labelColumn', 'header', 'delimiter', 'numClasses', 'classNames', 'shape', 'maxBytes');
 
 /**
  * Reads a CSV file (gzipped or not, detected by its magic bytes) into a Dataset. Refuses a file

@@ -18,7 +18,7 @@ export interface DatasetInit {
   numClasses?: number;
   classNames?: readonly string[];
 }
-const DATASET_KEYS = optionKeys<DatasetInit>()('x', 'y', 'features', 'shape', 'numClasses', 'classNames');
+export const DATASET_KEYS = optionKeys<DatasetInit>()('x', 'y', 'features', 'shape', 'numClasses', 'classNames');
 
 export class Dataset {
   readonly x: Float32Array;
@@ -125,9 +125,9 @@ export interface SplitOptions {
   /** Keep each class's proportion in every part (default false). */
   stratify?: boolean;
 }
-const SPLIT_KEYS = optionKeys<SplitOptions>()('validation', 'test', 'seed', 'stratify');
-const TWO_WAY_SPLIT_KEYS = optionKeys<Parameters<typeof split>[1]>()('test', 'seed', 'stratify');
-const STANDARDIZER_KEYS = optionKeys<Parameters<typeof fitStandardizer>[1]>()('minStd');
+export const SPLIT_KEYS = optionKeys<SplitOptions>()('validation', 'test', 'seed', 'stratify');
+export const TWO_WAY_SPLIT_KEYS = optionKeys<Parameters<typeof split>[1]>()('test', 'seed', 'stratify');
+export const STANDARDIZER_KEYS = optionKeys<Parameters<typeof fitStandardizer>[1]>()('minStd');
 
 /**
  * Splits `ds` at random into train, validation and test parts, with round(N * fraction)

@@ -9,7 +9,7 @@ import { checkOptions, optionKeys } from '../options.js';
 /** data/digits.csv.gz, found from lib/data (sources) and dist/data (the build) alike. */
 export const DIGITS_PATH = path.join(__dirname, '..', '..', 'data', 'digits.csv.gz');
 
-const DIGITS_KEYS = optionKeys<Parameters<typeof loadDigits>[0]>()('raw');
+export const DIGITS_KEYS = optionKeys<Parameters<typeof loadDigits>[0]>()('raw');
 
 /**
  * 1,797 8 x 8 images of handwritten digits, 10 classes ('0'..'9'), samples of shape [1, 8, 8].

@@ -89,8 +89,8 @@ export interface IdxOptions {
   /** The most read or decompressed from one file (default 512 MiB; a gzipped file also stops at its declared size). */
   maxBytes?: number;
 }
-const IDX_KEYS = optionKeys<IdxOptions>()('numClasses', 'classNames', 'raw', 'maxBytes');
-const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameters<typeof loadFashionMnist>[1]>()('raw', 'maxBytes');
+export const IDX_KEYS = optionKeys<IdxOptions>()('numClasses', 'classNames', 'raw', 'maxBytes');
+export const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameters<typeof loadFashionMnist>[1]>()('raw', 'maxBytes');
 
 /**
  * Reads an IDX images file (N x ...; uint8) and an IDX labels file (N; uint8) into a Dataset.

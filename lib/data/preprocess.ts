@@ -24,8 +24,8 @@ export interface PreprocessorInit {
   standardizer?: Pick<Standardizer, 'mean' | 'std'>;
   classNames?: readonly string[];
 }
-const INIT_KEYS = optionKeys<PreprocessorInit>()('features', 'task', 'inputScale', 'standardizer', 'classNames');
-const FIT_KEYS = optionKeys<Parameters<typeof Preprocessor.fit>[1]>()('inputScale', 'standardize', 'minStd');
+export const INIT_KEYS = optionKeys<PreprocessorInit>()('features', 'task', 'inputScale', 'standardizer', 'classNames');
+export const FIT_KEYS = optionKeys<Parameters<typeof Preprocessor.fit>[1]>()('inputScale', 'standardize', 'minStd');
 
 /** The JSON a model file stores (`nodegrad.preprocess` in the safetensors metadata). */
 export interface PreprocessorJSON {

@@ -44,8 +44,8 @@ export interface DotOptions extends DrawOptions {
 
 /** The SVG is always laid out left to right. */
 export type SvgOptions = DrawOptions;
-const SVG_KEYS = optionKeys<SvgOptions>()('title', 'showGrad', 'digits');
-const DOT_KEYS = optionKeys<DotOptions>()('title', 'showGrad', 'digits', 'rankdir');
+export const SVG_KEYS = optionKeys<SvgOptions>()('title', 'showGrad', 'digits');
+export const DOT_KEYS = optionKeys<DotOptions>()('title', 'showGrad', 'digits', 'rankdir');
 
 const VALUE_COLOR = '#1b7f3b';
 const GRAD_COLOR = '#c62828';

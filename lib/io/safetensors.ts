@@ -236,7 +236,7 @@ export function saveSafetensors(
 
 /** The largest file loadSafetensors reads unless given `maxBytes`: 2 GiB. */
 export const MAX_SAFETENSORS_BYTES = 2 * 1024 ** 3;
-const LOAD_KEYS = optionKeys<Parameters<typeof loadSafetensors>[1]>()('maxBytes');
+export const LOAD_KEYS = optionKeys<Parameters<typeof loadSafetensors>[1]>()('maxBytes');
 
 /**
  * Reads a safetensors file, converting every tensor to float32. Only a regular file of at most

@@ -5,7 +5,7 @@ import { globalRng } from '../random.js';
 import { Module, type ModuleSpec } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
 
-const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
+export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
 function checkSize(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);

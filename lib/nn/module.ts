@@ -18,7 +18,7 @@ export type ModuleSpec =
   | { type: 'Dropout'; p: number }
   | { type: 'Sequential'; layers: ModuleSpec[] };
 
-const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
+export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 
 export abstract class Module {
   /** True in training mode (Dropout drops), false after eval(). */

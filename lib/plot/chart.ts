@@ -44,7 +44,7 @@ export interface Series {
   /** Draw on top of the other series (legend order is unchanged). */
   front?: boolean;
 }
-const SERIES_KEYS = optionKeys<Series>()('name', 'points', 'color', 'dashed', 'strokeWidth', 'markers', 'diverged', 'front');
+export const SERIES_KEYS = optionKeys<Series>()('name', 'points', 'color', 'dashed', 'strokeWidth', 'markers', 'diverged', 'front');
 
 export type LegendPosition =
   | 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'right' | 'none';
@@ -70,7 +70,7 @@ export interface LineChartSpec {
   xFormat?: (v: number) => string;
   yFormat?: (v: number) => string;
 }
-const LINE_CHART_KEYS = optionKeys<LineChartSpec>()(
+export const LINE_CHART_KEYS = optionKeys<LineChartSpec>()(
   'title', 'subtitle', 'xLabel', 'yLabel', 'series', 'width', 'height', 'yScale', 'xMin', 'xMax', 'yMin', 'yMax',
   'legend', 'xFormat', 'yFormat',
 );
@@ -89,7 +89,7 @@ export interface NiceTicks {
 }
 
 /** The smallest 1, 2 or 5 x 10^k that is >= `rough`. */
-const NICE_TICKS_KEYS = optionKeys<Parameters<typeof niceTicks>[3]>()('integer');
+export const NICE_TICKS_KEYS = optionKeys<Parameters<typeof niceTicks>[3]>()('integer');
 
 export function niceStep(rough: number): number {
   if (!(rough > 0) || !Number.isFinite(rough)) return 1;
@@ -788,7 +788,7 @@ export interface TrainingPlotOptions {
   height?: number;
   layout?: 'row' | 'column';
 }
-const TRAINING_PLOT_KEYS = optionKeys<TrainingPlotOptions>()('title', 'width', 'height', 'layout');
+export const TRAINING_PLOT_KEYS = optionKeys<TrainingPlotOptions>()('title', 'width', 'height', 'layout');
 
 const TRAIN_COLOR = '#0072B2';
 const VAL_COLOR = '#D55E00';
@@ -916,7 +916,7 @@ export interface LrSweepOptions {
   height?: number;
   legend?: LegendPosition;
 }
-const LR_SWEEP_KEYS = optionKeys<LrSweepOptions>()('title', 'xLabel', 'width', 'height', 'legend');
+export const LR_SWEEP_KEYS = optionKeys<LrSweepOptions>()('title', 'xLabel', 'width', 'height', 'legend');
 
 /**
  * All loss curves of a learning-rate sweep in one chart. Values above 10x a run's initial loss

@@ -7,8 +7,8 @@ import { checkOptions, optionKeys } from '../options.js';
 export interface TensorOptions {
   requiresGrad?: boolean;
 }
-const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
-const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'shape');
+export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
+export const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'shape');
 
 type NumericArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
@@ -128,8 +128,8 @@ export interface RandomOptions extends TensorOptions {
   /** Draw from this generator (ignored when seed is given). */
   rng?: Rng;
 }
-const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');
-const RAND_KEYS = optionKeys<Parameters<typeof rand>[1]>()('requiresGrad', 'seed', 'rng', 'low', 'high');
+export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');
+export const RAND_KEYS = optionKeys<Parameters<typeof rand>[1]>()('requiresGrad', 'seed', 'rng', 'low', 'high');
 
 function pickRng(opts: RandomOptions): Rng {
   if (opts.seed !== undefined) return new Rng(opts.seed);

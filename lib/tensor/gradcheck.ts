@@ -34,7 +34,7 @@ export interface GradcheckOptions {
   /** Seed of the output weights. Default 0. */
   seed?: number;
 }
-const GRADCHECK_KEYS = optionKeys<GradcheckOptions>()('eps', 'atol', 'rtol', 'throwOnFail', 'seed');
+export const GRADCHECK_KEYS = optionKeys<GradcheckOptions>()('eps', 'atol', 'rtol', 'throwOnFail', 'seed');
 
 export interface GradcheckWorst {
   /** Position of the input in `inputs`. */

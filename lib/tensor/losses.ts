@@ -22,8 +22,8 @@ export type Labels = Int32Array | ArrayLike<number>;
 export interface LossOptions {
   reduction?: 'mean';
 }
-const LOSS_KEYS = optionKeys<LossOptions>()('reduction');
-const SVM_KEYS = optionKeys<Parameters<typeof svmLoss>[2]>()('delta', 'reduction');
+export const LOSS_KEYS = optionKeys<LossOptions>()('reduction');
+export const SVM_KEYS = optionKeys<Parameters<typeof svmLoss>[2]>()('delta', 'reduction');
 
 function checkLossOptions(op: string, opts: LossOptions, keys: readonly string[]): void {
   checkOptions(op, opts, keys);

@@ -52,7 +52,7 @@ interface TensorMethods {
   softmaxCrossEntropy(labels: losses.Labels, opts?: losses.LossOptions): Tensor;
 }
 
-const BACKWARD_KEYS = optionKeys<Parameters<TensorMethods['backward']>[1]>()('retainGraph');
+export const BACKWARD_KEYS = optionKeys<Parameters<TensorMethods['backward']>[1]>()('retainGraph');
 
 declare module './tensor.js' {
   interface Tensor extends TensorMethods {}

@@ -51,7 +51,7 @@ export interface FitOptions {
   /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. */
   resume?: string;
 }
-const FIT_KEYS = optionKeys<FitOptions>()(
+export const FIT_KEYS = optionKeys<FitOptions>()(
   'train', 'validation', 'epochs', 'batchSize', 'optimizer', 'loss', 'scheduler', 'callbacks', 'earlyStopping',
   'progress', 'progressStream', 'shuffle', 'seed', 'checkpoint', 'checkpointEvery', 'resume',
 );
@@ -272,8 +272,8 @@ export interface InferenceOptions {
   batchSize?: number;
   preprocess?: boolean;
 }
-const INFERENCE_KEYS = optionKeys<InferenceOptions>()('batchSize', 'preprocess');
-const EVALUATE_KEYS = optionKeys<Parameters<typeof evaluate>[2]>()('batchSize', 'preprocess', 'loss');
+export const INFERENCE_KEYS = optionKeys<InferenceOptions>()('batchSize', 'preprocess');
+export const EVALUATE_KEYS = optionKeys<Parameters<typeof evaluate>[2]>()('batchSize', 'preprocess', 'loss');
 
 /** The model's preprocessor (see loadModel), unless the caller opted out. */
 function preprocessorOf(model: Module, opts: InferenceOptions): Preprocessor | undefined {

@@ -38,7 +38,7 @@ export interface SaveOptions {
   /** Extra string entries for the safetensors metadata. */
   metadata?: Record<string, string>;
 }
-const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');
+export const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');
 
 /** save()'s third argument was the metadata record before it took options; both are accepted. */
 function saveOptions(arg: SaveOptions | Record<string, string>): SaveOptions {

@@ -67,7 +67,7 @@ export interface Callback {
 export type Callbacks = Callback | Callback[];
 
 /** Every member a callback may have; checkHooks refuses another method named like a hook. */
-const CALLBACK_KEYS = optionKeys<Callback>()(
+export const CALLBACK_KEYS = optionKeys<Callback>()(
   'onTrainBegin', 'onEpochBegin', 'onAfterBackward', 'onBatchEnd', 'onStep', 'onEpochEnd', 'onTrainEnd', 'onLog',
   'stateKey', 'stateDict', 'loadStateDict',
 );

@@ -18,7 +18,7 @@ export interface EarlyStopping {
   /** Put back the best epoch's weights at the end (default true). */
   restoreBest?: boolean;
 }
-const EARLY_STOPPING_KEYS = optionKeys<EarlyStopping>()('patience', 'monitor', 'minDelta', 'restoreBest');
+export const EARLY_STOPPING_KEYS = optionKeys<EarlyStopping>()('patience', 'monitor', 'minDelta', 'restoreBest');
 const MONITORS = ['valLoss', 'valAccuracy', 'loss', 'accuracy'] as const satisfies readonly NonNullable<EarlyStopping['monitor']>[];
 
 /** What a checkpoint keeps of it (the same shape as before callbacks existed, so old checkpoints resume). */
