@@ -27,8 +27,11 @@ export function quote(v: unknown): string {
  * list has a key T lacks.
  */
 export function optionKeys<T>() {
-  return <const K extends readonly (keyof T & string)[]>(
-    ...keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof T, K[number]> })
+  // NonNullable: options typed inline are named by their parameter, `Parameters<typeof f>[1]`,
+  // which includes undefined when the parameter is optional
+  type O = NonNullable<T>;
+  return <const K extends readonly (keyof O & string)[]>(
+    ...keys: K & ([Exclude<keyof O, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof O, K[number]> })
   ): readonly string[] => keys;
 }
 
@@ -49,6 +52,21 @@ const ALIASES: Readonly<Record<string, string>> = {
   decay: 'weightDecay',
   l2: 'weightDecay',
   lossfn: 'loss',
+  verbose: 'progress',
+  restore_best_weights: 'restoreBest',
+  restorebestweights: 'restoreBest',
+  test_size: 'test',
+  testsize: 'test',
+  val_size: 'validation',
+  valsize: 'validation',
+  validation_size: 'validation',
+  validationsize: 'validation',
+  random_state: 'seed',
+  randomstate: 'seed',
+  generator: 'rng',
+  sep: 'delimiter',
+  raise_exception: 'throwOnFail',
+  raiseexception: 'throwOnFail',
 };
 
 /** `weight_decay` -> `weightDecay`, `T_max` -> `tMax`. */
@@ -116,11 +134,29 @@ export function checkOptions(owner: string, options: unknown, allowed: readonly 
   for (const [key, value] of Object.entries(options)) {
     // an undefined value changes nothing, so `{ momentum: cond ? 0.9 : undefined }` is fine
     if (value === undefined || allowed.includes(key)) continue;
-    const hint = suggestKey(key, allowed);
-    throw new TypeError(
-      `unknown option '${key}' for ${owner}` +
-        (hint !== null ? `: did you mean '${hint}'?` : ` (options: ${allowed.map((k) => `'${k}'`).join(', ')})`),
-    );
+    throw unknownKey('option', key, owner, allowed);
+  }
+}
+
+function unknownKey(kind: 'option' | 'hook', key: string, owner: string, allowed: readonly string[]): TypeError {
+  const hint = suggestKey(key, allowed);
+  return new TypeError(
+    `unknown ${kind} '${key}' for ${owner}` +
+      (hint !== null ? `: did you mean '${hint}'?` : ` (${kind}s: ${allowed.map((k) => `'${k}'`).join(', ')})`),
+  );
+}
+
+/**
+ * Throws a TypeError when `obj`, or a class it is an instance of, has a method named like a hook
+ * (`onEpochEnded`, Keras's `on_epoch_end`) that is not one of `hooks`: a misspelt hook would
+ * never be called. Its other properties (a callback's own state) are its own business.
+ */
+export function checkHooks(owner: string, obj: object, hooks: readonly string[]): void {
+  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (!/^on[A-Z_]/.test(key) || hooks.includes(key)) continue;
+      if (typeof Object.getOwnPropertyDescriptor(o, key)?.value === 'function') throw unknownKey('hook', key, owner, hooks);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 import type { BackendName, Kernels, SimdPath } from './types.js';
 import { tsKernels } from './ts.js';
 import { loadNative, packageRoot, type NativeLoad } from './native.js';
+import { checkOptions, optionKeys } from '../options.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -133,12 +134,15 @@ function chooseAutomatically(): Kernels {
   throw new Error(`nodegrad: no backend loaded (${registry.map((e) => `${e.name}: ${e.state?.error?.message}`).join('; ')})`);
 }
 
+export const CHOOSE_KEYS = optionKeys<Parameters<typeof chooseBackend>[0]>()('warn');
+
 /**
  * Makes the first-use choice now if none is made yet, and returns the fallback it made (null
  * when the highest-priority backend loaded or a backend was named). `warn: false` leaves saying
  * so to the caller: the CLI prints it in its own words instead of a Node warning.
  */
 export function chooseBackend(options: { warn?: boolean } = {}): Fallback | null {
+  checkOptions('chooseBackend', options, CHOOSE_KEYS);
   if (active === null) {
     const forced = envChoice();
     active = forced !== undefined ? loaded(forced, 'NODEGRAD_BACKEND') : chooseAutomatically();

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Dataset } from './dataset.js';
 import { RegularFile } from '../io/read.js';
 import { BYTE_TO_UNIT, DEFAULT_MAX_BYTES, readFile } from './files.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 const RECORD = 3073;
 const PIXELS = 3072;
@@ -27,12 +28,15 @@ const HINT =
   'CIFAR-10: unpack the binary version (cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html); ' +
   'the directory holds data_batch_1.bin .. data_batch_5.bin and test_batch.bin';
 
+export const CIFAR_KEYS = optionKeys<Parameters<typeof loadCifar10>[1]>()('raw', 'maxBytes');
+
 /**
  * CIFAR-10's train (data_batch_1..5.bin, 50,000 images) and test (test_batch.bin, 10,000)
  * sets from `dir` or its `cifar-10-batches-bin` subdirectory. Samples are [3, 32, 32] in
  * [0, 1] (or 0..255 with `raw`); class names from batches.meta.txt when it is there.
  */
 export function loadCifar10(dir: string, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+  checkOptions('loadCifar10', options, CIFAR_KEYS);
   const nested = path.join(dir, 'cifar-10-batches-bin');
   const base = !fs.existsSync(path.join(dir, 'test_batch.bin')) && fs.existsSync(path.join(nested, 'test_batch.bin')) ? nested : dir;
   const trainFiles = [1, 2, 3, 4, 5].map((i) => path.join(base, `data_batch_${i}.bin`));

@@ -4,6 +4,7 @@
 
 import { Dataset } from './dataset.js';
 import { readMaybeGzip } from './files.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export interface CsvOptions {
   /**
@@ -26,12 +27,14 @@ export interface CsvOptions {
    */
   maxBytes?: number;
 }
+export const CSV_KEYS = optionKeys<CsvOptions>()('labelColumn', 'header', 'delimiter', 'numClasses', 'classNames', 'shape', 'maxBytes');
 
 /**
  * Reads a CSV file (gzipped or not, detected by its magic bytes) into a Dataset. Refuses a file
  * that is not regular, or that holds or decompresses to more than `maxBytes`.
  */
 export function loadCsv(file: string, options: CsvOptions = {}): Dataset {
+  checkOptions('loadCsv', options, CSV_KEYS);
   return parseCsv(readMaybeGzip(file, { maxBytes: options.maxBytes }).toString('utf8'), options, file);
 }
 
@@ -45,6 +48,7 @@ function parseCell(cell: string): number {
 
 /** Parses CSV text; `file` names it in errors, which give the 1-based line and column. */
 export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV data'): Dataset {
+  checkOptions('parseCsv', options, CSV_KEYS);
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length === 0) throw new RangeError('delimiter must not be empty');
   const lines = text.split(/\r?\n/);

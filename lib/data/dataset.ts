@@ -3,6 +3,7 @@
 // should see its D = product(shape) features.
 
 import { globalRng, Rng } from '../random.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export interface DatasetInit {
   /** N x D features, row-major. */
@@ -17,6 +18,7 @@ export interface DatasetInit {
   numClasses?: number;
   classNames?: readonly string[];
 }
+export const DATASET_KEYS = optionKeys<DatasetInit>()('x', 'y', 'features', 'shape', 'numClasses', 'classNames');
 
 export class Dataset {
   readonly x: Float32Array;
@@ -31,6 +33,7 @@ export class Dataset {
   readonly classNames?: readonly string[];
 
   constructor(init: DatasetInit) {
+    checkOptions('Dataset', init, DATASET_KEYS);
     const { x, y } = init;
     if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
     if (!(y instanceof Int32Array)) throw new TypeError('y must be an Int32Array');
@@ -122,6 +125,9 @@ export interface SplitOptions {
   /** Keep each class's proportion in every part (default false). */
   stratify?: boolean;
 }
+export const SPLIT_KEYS = optionKeys<SplitOptions>()('validation', 'test', 'seed', 'stratify');
+export const TWO_WAY_SPLIT_KEYS = optionKeys<Parameters<typeof split>[1]>()('test', 'seed', 'stratify');
+export const STANDARDIZER_KEYS = optionKeys<Parameters<typeof fitStandardizer>[1]>()('minStd');
 
 /**
  * Splits `ds` at random into train, validation and test parts, with round(N * fraction)
@@ -133,6 +139,7 @@ export function trainValTestSplit(
   ds: Dataset,
   options: SplitOptions = {},
 ): { train: Dataset; validation: Dataset; test: Dataset } {
+  checkOptions('trainValTestSplit', options, SPLIT_KEYS);
   const validation = options.validation ?? 0.1;
   const test = options.test ?? 0.2;
   for (const [name, f] of [['validation', validation], ['test', test]] as const) {
@@ -176,6 +183,7 @@ export function split(
   ds: Dataset,
   options: Omit<SplitOptions, 'validation'> = {},
 ): { train: Dataset; test: Dataset } {
+  checkOptions('split', options, TWO_WAY_SPLIT_KEYS);
   const { train, test } = trainValTestSplit(ds, { ...options, validation: 0 });
   return { train, test };
 }
@@ -244,6 +252,7 @@ export function standardizer(mean: Float32Array, std: Float32Array): Standardize
  * scikit-learn does, so a pixel that is constant in training cannot blow up at test time.
  */
 export function fitStandardizer(ds: Dataset, options: { minStd?: number } = {}): Standardizer {
+  checkOptions('fitStandardizer', options, STANDARDIZER_KEYS);
   const minStd = options.minStd ?? 1e-6;
   if (!(minStd >= 0)) throw new RangeError(`minStd must be >= 0, got ${minStd}`);
   if (ds.length === 0) throw new RangeError('cannot fit a standardizer on an empty dataset');

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { Dataset } from './dataset.js';
 import { BYTE_TO_UNIT, findFile, readMaybeGzip, type ReadOptions } from './files.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export interface IdxArray {
   /** e.g. [60000, 28, 28]. */
@@ -88,6 +89,8 @@ export interface IdxOptions {
   /** The most read or decompressed from one file (default 512 MiB; a gzipped file also stops at its declared size). */
   maxBytes?: number;
 }
+export const IDX_KEYS = optionKeys<IdxOptions>()('numClasses', 'classNames', 'raw', 'maxBytes');
+export const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameters<typeof loadFashionMnist>[1]>()('raw', 'maxBytes');
 
 /**
  * Reads an IDX images file (N x ...; uint8) and an IDX labels file (N; uint8) into a Dataset.
@@ -95,6 +98,7 @@ export interface IdxOptions {
  * shape [1, H, W]; other ranks keep their per-sample dims.
  */
 export function loadIdx(imagesPath: string, labelsPath: string, options: IdxOptions = {}, hint?: string): Dataset {
+  checkOptions('loadIdx', options, IDX_KEYS);
   const images = readIdx(imagesPath, { hint, maxBytes: options.maxBytes });
   const labels = readIdx(labelsPath, { hint, maxBytes: options.maxBytes });
   return idxDataset(images, imagesPath, labels, labelsPath, options);
@@ -155,11 +159,13 @@ const FASHION_HINT =
  * Samples are [1, 28, 28] in [0, 1]; 10 classes with their names.
  */
 export function loadFashionMnist(dir: string = FASHION_MNIST_DIR, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+  checkOptions('loadFashionMnist', options, MNIST_KEYS);
   return loadMnistFiles(dir, { ...options, numClasses: 10, classNames: FASHION_MNIST_CLASSES }, FASHION_HINT);
 }
 
 /** MNIST from `dir`: the same four file names and format as Fashion-MNIST; classes '0'..'9'. */
 export function loadMnist(dir: string, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+  checkOptions('loadMnist', options, MNIST_KEYS);
   const classNames = Array.from({ length: 10 }, (_, i) => String(i));
   return loadMnistFiles(dir, { ...options, numClasses: 10, classNames }, 'MNIST: the four IDX files from the MNIST database (LeCun, Cortes, Burges)');
 }

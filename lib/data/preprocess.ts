@@ -9,6 +9,7 @@
  * units to features; `transform()` takes features, `fromUnits()` turns units into features.
  */
 import { Dataset, fitStandardizer, standardizer, type Standardizer } from './dataset.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 /** 'classification' today; 'regression' will join it (a loss and targets of another kind). */
 export type Task = 'classification';
@@ -23,6 +24,8 @@ export interface PreprocessorInit {
   standardizer?: Pick<Standardizer, 'mean' | 'std'>;
   classNames?: readonly string[];
 }
+export const INIT_KEYS = optionKeys<PreprocessorInit>()('features', 'task', 'inputScale', 'standardizer', 'classNames');
+export const FIT_KEYS = optionKeys<Parameters<typeof Preprocessor.fit>[1]>()('inputScale', 'standardize', 'minStd');
 
 /** The JSON a model file stores (`nodegrad.preprocess` in the safetensors metadata). */
 export interface PreprocessorJSON {
@@ -43,6 +46,7 @@ export class Preprocessor {
 
   /** Checks every field, so a tampered file is refused here rather than predicting NaN. */
   constructor(init: PreprocessorInit) {
+    checkOptions('Preprocessor', init, INIT_KEYS);
     const { features } = init;
     if (!Number.isInteger(features) || features < 1) throw new RangeError(`features must be an integer >= 1, got ${show(features)}`);
     const task = init.task ?? 'classification';
@@ -76,6 +80,7 @@ export class Preprocessor {
    */
   static fit(train: Dataset, options: { inputScale?: number; standardize?: boolean; minStd?: number } = {}): Preprocessor {
     if (!(train instanceof Dataset)) throw new TypeError('Preprocessor.fit: train must be a Dataset');
+    checkOptions('Preprocessor.fit', options, FIT_KEYS);
     return new Preprocessor({
       features: train.features,
       inputScale: options.inputScale,

@@ -17,6 +17,7 @@
 
 import { topologicalOrder } from './topo-sort.js';
 import { escapeXml } from '../plot/svg.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export { escapeXml };
 
@@ -43,6 +44,8 @@ export interface DotOptions extends DrawOptions {
 
 /** The SVG is always laid out left to right. */
 export type SvgOptions = DrawOptions;
+export const SVG_KEYS = optionKeys<SvgOptions>()('title', 'showGrad', 'digits');
+export const DOT_KEYS = optionKeys<DotOptions>()('title', 'showGrad', 'digits', 'rankdir');
 
 const VALUE_COLOR = '#1b7f3b';
 const GRAD_COLOR = '#c62828';
@@ -161,6 +164,7 @@ function headline(info: NodeInfo): string {
 
 /** Graphviz text: one box per node (head line, value in green, grad in red), edges input -> op. */
 export function toDot(root: GraphNode, options: DotOptions = {}): string {
+  checkOptions('toDot', options, DOT_KEYS);
   const nodes = topologicalOrder<GraphNode>(root);
   const id = new Map<GraphNode, string>(nodes.map((n, i) => [n, `n${i}`]));
   const lines: string[] = ['digraph G {'];
@@ -534,6 +538,7 @@ const r = (x: number): string => String(Math.round(x * 10) / 10);
  * in green above and its gradient in red below, as in the CS231n backprop figures.
  */
 export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
+  checkOptions('toSvg', options, SVG_KEYS);
   const L = layout(root, options);
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');

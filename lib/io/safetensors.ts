@@ -10,6 +10,7 @@
 import * as os from 'node:os';
 import { writeFileAtomic } from './atomic.js';
 import { RegularFile } from './read.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 /** A tensor to save: shape and row-major float32 data (a nodegrad Tensor fits as it is). */
 export interface TensorData {
@@ -235,6 +236,7 @@ export function saveSafetensors(
 
 /** The largest file loadSafetensors reads unless given `maxBytes`: 2 GiB. */
 export const MAX_SAFETENSORS_BYTES = 2 * 1024 ** 3;
+export const LOAD_KEYS = optionKeys<Parameters<typeof loadSafetensors>[1]>()('maxBytes');
 
 /**
  * Reads a safetensors file, converting every tensor to float32. Only a regular file of at most
@@ -242,6 +244,7 @@ export const MAX_SAFETENSORS_BYTES = 2 * 1024 ** 3;
  * only once the tensors' declared offsets tile exactly the bytes the file holds.
  */
 export function loadSafetensors(file: string, options: { maxBytes?: number } = {}): Safetensors {
+  checkOptions('loadSafetensors', options, LOAD_KEYS);
   const f = new RegularFile(file, { maxBytes: options.maxBytes ?? MAX_SAFETENSORS_BYTES });
   try {
     const n = headerLength(f.read(0, Math.min(8, f.size)), f.size, file);

@@ -6,11 +6,13 @@
  */
 import { globalRng, Rng } from '../random.js';
 import type { Tensor } from '../tensor/index.js';
+import { checkChoice, checkOptions, optionKeys } from '../options.js';
 
 export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export interface RngOption {
   rng?: Rng;
 }
+const RNG_KEYS = optionKeys<RngOption>()('rng');
 
 /** torch.nn.init.calculate_gain. */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
@@ -44,6 +46,7 @@ export function fans(t: Tensor): [number, number] {
 }
 
 export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor {
+  checkOptions('uniform_', opts, RNG_KEYS);
   if (!(a <= b)) throw new RangeError(`uniform_: need a <= b, got a = ${a}, b = ${b}`);
   const rng = opts.rng ?? globalRng;
   const d = t.data;
@@ -52,6 +55,7 @@ export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor 
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1, opts: RngOption = {}): Tensor {
+  checkOptions('normal_', opts, RNG_KEYS);
   if (!(std >= 0)) throw new RangeError(`normal_: std must be >= 0, got ${std}`);
   const rng = opts.rng ?? globalRng;
   const d = t.data;
@@ -74,6 +78,7 @@ export function ones_(t: Tensor): Tensor {
 
 /** U(-a, a) with a = gain * sqrt(6 / (fanIn + fanOut)) (Glorot and Bengio, 2010). */
 export function xavierUniform_(t: Tensor, gain = 1, opts: RngOption = {}): Tensor {
+  checkOptions('xavierUniform_', opts, RNG_KEYS);
   const [fanIn, fanOut] = fans(t);
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -a, a, opts);
@@ -81,6 +86,7 @@ export function xavierUniform_(t: Tensor, gain = 1, opts: RngOption = {}): Tenso
 
 /** N(0, std^2) with std = gain * sqrt(2 / (fanIn + fanOut)). */
 export function xavierNormal_(t: Tensor, gain = 1, opts: RngOption = {}): Tensor {
+  checkOptions('xavierNormal_', opts, RNG_KEYS);
   const [fanIn, fanOut] = fans(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
 }
@@ -91,20 +97,24 @@ export interface KaimingOptions extends RngOption {
   mode?: 'fanIn' | 'fanOut';
   nonlinearity?: Nonlinearity;
 }
+const KAIMING_KEYS = optionKeys<KaimingOptions>()('rng', 'a', 'mode', 'nonlinearity');
 
-function kaimingStd(t: Tensor, opts: KaimingOptions): number {
+function kaimingStd(owner: string, t: Tensor, opts: KaimingOptions): number {
+  checkOptions(owner, opts, KAIMING_KEYS);
+  // torch's 'fan_in' would otherwise count as 'fanOut'
+  const mode = checkChoice(owner, 'mode', opts.mode ?? 'fanIn', ['fanIn', 'fanOut']);
   const [fanIn, fanOut] = fans(t);
-  const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fanIn : fanOut;
+  const fan = mode === 'fanIn' ? fanIn : fanOut;
   return calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan);
 }
 
 /** U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015). */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  const bound = Math.sqrt(3) * kaimingStd(t, opts);
-  return uniform_(t, -bound, bound, opts);
+  const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, opts);
+  return uniform_(t, -bound, bound, { rng: opts.rng });
 }
 
 /** N(0, std^2) with std = gain / sqrt(fan). */
 export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal_(t, 0, kaimingStd(t, opts), opts);
+  return normal_(t, 0, kaimingStd('kaimingNormal_', t, opts), { rng: opts.rng });
 }

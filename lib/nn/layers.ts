@@ -1,9 +1,11 @@
 /** Layers: Linear, the activations, Dropout, Flatten and Sequential. */
-import { checkOptions } from '../options.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
 import { globalRng } from '../random.js';
 import { Module, type ModuleSpec } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
+
+export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
 function checkSize(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);
@@ -22,7 +24,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
-    checkOptions('Linear', opts, ['bias']);
+    checkOptions('Linear', opts, LINEAR_KEYS);
     checkSize('inFeatures', inFeatures);
     checkSize('outFeatures', outFeatures);
     this.inFeatures = inFeatures;

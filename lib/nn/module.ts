@@ -6,6 +6,7 @@
  */
 import { Tensor, fmtShape } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 /** Name -> tensor, in registration order. The tensors share the parameters' data. */
 export type StateDict = Record<string, Tensor>;
@@ -16,6 +17,8 @@ export type ModuleSpec =
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
   | { type: 'Dropout'; p: number }
   | { type: 'Sequential'; layers: ModuleSpec[] };
+
+export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 
 export abstract class Module {
   /** True in training mode (Dropout drops), false after eval(). */
@@ -106,6 +109,7 @@ export abstract class Module {
    * `{ shape, data }` records (what `load()` returns).
    */
   loadStateDict(state: Record<string, { shape: readonly number[]; data: Float32Array }>, opts: { strict?: boolean } = {}): void {
+    checkOptions('loadStateDict', opts, LOAD_STATE_DICT_KEYS);
     const strict = opts.strict ?? true;
     const own = new Map(this.namedParameters());
     const problems: string[] = [];

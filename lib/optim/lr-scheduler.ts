@@ -9,6 +9,7 @@
  * ...); it holds plain numbers and arrays, so it survives JSON (ReduceLROnPlateau's infinite
  * initial best becomes null, which loadStateDict reads back as "no best yet").
  */
+import { checkOptions, optionKeys } from '../options.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Any optimizer: schedulers only read and write its groups' lr (and momentum / betas). */
@@ -130,14 +131,17 @@ export abstract class LRScheduler {
 /* ---------------------------------------------------------------------------------------- */
 
 export interface StepLROptions extends SchedulerOptions { stepSize: number; gamma?: number }
+const STEP_LR_KEYS = optionKeys<StepLROptions>()('stepSize', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
   stepSize: number;
   gamma: number;
 
-  constructor(optimizer: AnyOptimizer, { stepSize, gamma = 0.1, lastEpoch = -1 }: StepLROptions) {
+  constructor(optimizer: AnyOptimizer, options: StepLROptions) {
     super(optimizer);
+    checkOptions('StepLR', options, STEP_LR_KEYS);
+    const { stepSize, gamma = 0.1, lastEpoch = -1 } = options;
     if (!Number.isInteger(stepSize) || stepSize < 1) throw new RangeError(`stepSize must be an integer >= 1, got ${stepSize}`);
     this.stepSize = stepSize;
     this.gamma = gamma;
@@ -152,14 +156,17 @@ export class StepLR extends LRScheduler {
 }
 
 export interface MultiStepLROptions extends SchedulerOptions { milestones: number[]; gamma?: number }
+const MULTI_STEP_LR_KEYS = optionKeys<MultiStepLROptions>()('milestones', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma at each milestone (by gamma^k for a milestone listed k times). */
 export class MultiStepLR extends LRScheduler {
   milestones: number[];
   gamma: number;
 
-  constructor(optimizer: AnyOptimizer, { milestones, gamma = 0.1, lastEpoch = -1 }: MultiStepLROptions) {
+  constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
     super(optimizer);
+    checkOptions('MultiStepLR', options, MULTI_STEP_LR_KEYS);
+    const { milestones, gamma = 0.1, lastEpoch = -1 } = options;
     if (!Array.isArray(milestones)) throw new TypeError('milestones must be an array of epoch indices');
     this.milestones = [...milestones].sort((a, b) => a - b);
     this.gamma = gamma;
@@ -186,13 +193,16 @@ export class MultiStepLR extends LRScheduler {
 }
 
 export interface ExponentialLROptions extends SchedulerOptions { gamma: number }
+const EXPONENTIAL_LR_KEYS = optionKeys<ExponentialLROptions>()('gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every epoch. */
 export class ExponentialLR extends LRScheduler {
   gamma: number;
 
-  constructor(optimizer: AnyOptimizer, { gamma, lastEpoch = -1 }: ExponentialLROptions) {
+  constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
     super(optimizer);
+    checkOptions('ExponentialLR', options, EXPONENTIAL_LR_KEYS);
+    const { gamma, lastEpoch = -1 } = options;
     if (typeof gamma !== 'number') throw new TypeError(`gamma must be a number, got ${String(gamma)}`);
     this.gamma = gamma;
     this.init(lastEpoch);
@@ -206,6 +216,7 @@ export class ExponentialLR extends LRScheduler {
 }
 
 export interface CosineAnnealingLROptions extends SchedulerOptions { tMax: number; etaMin?: number }
+const COSINE_LR_KEYS = optionKeys<CosineAnnealingLROptions>()('tMax', 'etaMin', 'lastEpoch');
 
 /**
  * Cosine annealing from the initial lr to etaMin over tMax epochs, then back up (SGDR without
@@ -215,8 +226,10 @@ export class CosineAnnealingLR extends LRScheduler {
   tMax: number;
   etaMin: number;
 
-  constructor(optimizer: AnyOptimizer, { tMax, etaMin = 0, lastEpoch = -1 }: CosineAnnealingLROptions) {
+  constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
     super(optimizer);
+    checkOptions('CosineAnnealingLR', options, COSINE_LR_KEYS);
+    const { tMax, etaMin = 0, lastEpoch = -1 } = options;
     if (!(tMax > 0)) throw new RangeError(`tMax must be > 0, got ${tMax}`);
     this.tMax = tMax;
     this.etaMin = etaMin;
@@ -255,6 +268,10 @@ export interface OneCycleLROptions extends SchedulerOptions {
   finalDivFactor?: number;
   threePhase?: boolean;
 }
+const ONE_CYCLE_LR_KEYS = optionKeys<OneCycleLROptions>()(
+  'maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum',
+  'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase', 'lastEpoch',
+);
 
 interface Phase { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string }
 
@@ -273,6 +290,7 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
     super(optimizer);
+    checkOptions('OneCycleLR', options, ONE_CYCLE_LR_KEYS);
     const {
       maxLr, totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = 'cos', cycleMomentum = true,
       baseMomentum = 0.85, maxMomentum = 0.95, divFactor = 25, finalDivFactor = 1e4, threePhase = false,
@@ -391,6 +409,9 @@ export interface ReduceLROnPlateauOptions {
   minLr?: number | number[];
   eps?: number;
 }
+const PLATEAU_KEYS = optionKeys<ReduceLROnPlateauOptions>()(
+  'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps',
+);
 
 /**
  * Multiplies the lr by factor once the metric passed to step(metric) has not improved (by more
@@ -416,6 +437,7 @@ export class ReduceLROnPlateau {
 
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
     checkOptimizer(optimizer);
+    checkOptions('ReduceLROnPlateau', options, PLATEAU_KEYS);
     const {
       mode = 'min', factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0,
       eps = 1e-8,

@@ -7,6 +7,7 @@
  */
 import type { EpochRecord as Rec } from '../train/record.js';
 import { clean, el, escapeXml, formatSci, formatTick, num, text, textWidth } from './svg.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -43,6 +44,7 @@ export interface Series {
   /** Draw on top of the other series (legend order is unchanged). */
   front?: boolean;
 }
+export const SERIES_KEYS = optionKeys<Series>()('name', 'points', 'color', 'dashed', 'strokeWidth', 'markers', 'diverged', 'front');
 
 export type LegendPosition =
   | 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'right' | 'none';
@@ -68,6 +70,10 @@ export interface LineChartSpec {
   xFormat?: (v: number) => string;
   yFormat?: (v: number) => string;
 }
+export const LINE_CHART_KEYS = optionKeys<LineChartSpec>()(
+  'title', 'subtitle', 'xLabel', 'yLabel', 'series', 'width', 'height', 'yScale', 'xMin', 'xMax', 'yMin', 'yMax',
+  'legend', 'xFormat', 'yFormat',
+);
 
 // ---------------------------------------------------------------------------------------------
 // Ticks
@@ -83,6 +89,8 @@ export interface NiceTicks {
 }
 
 /** The smallest 1, 2 or 5 x 10^k that is >= `rough`. */
+export const NICE_TICKS_KEYS = optionKeys<Parameters<typeof niceTicks>[3]>()('integer');
+
 export function niceStep(rough: number): number {
   if (!(rough > 0) || !Number.isFinite(rough)) return 1;
   const mag = Math.pow(10, Math.floor(Math.log10(rough)));
@@ -106,6 +114,7 @@ export function ticksWithin(lo: number, hi: number, step: number): number[] {
  * With `integer`, the step is at least 1.
  */
 export function niceTicks(lo: number, hi: number, target = 6, opts: { integer?: boolean } = {}): NiceTicks {
+  checkOptions('niceTicks', opts, NICE_TICKS_KEYS);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) { lo = 0; hi = 1; }
   if (lo > hi) [lo, hi] = [hi, lo];
   if (lo === hi) {
@@ -759,6 +768,8 @@ function dim(v: number | undefined, def: number, min: number): number {
 
 /** A line chart as a standalone SVG document. */
 export function lineChart(spec: LineChartSpec): string {
+  checkOptions('lineChart', spec, LINE_CHART_KEYS);
+  if (Array.isArray(spec.series)) spec.series.forEach((s, i) => checkOptions(`lineChart series[${i}]`, s, SERIES_KEYS));
   const width = dim(spec.width, 720, 200);
   const height = dim(spec.height, 420, 150);
   const id = `ng${hashString(specKey(spec))}`;
@@ -777,6 +788,7 @@ export interface TrainingPlotOptions {
   height?: number;
   layout?: 'row' | 'column';
 }
+export const TRAINING_PLOT_KEYS = optionKeys<TrainingPlotOptions>()('title', 'width', 'height', 'layout');
 
 const TRAIN_COLOR = '#0072B2';
 const VAL_COLOR = '#D55E00';
@@ -803,6 +815,7 @@ function spansDecades(values: number[], decades: number): boolean {
  * accuracy in %). Validation curves are drawn dashed when present.
  */
 export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: TrainingPlotOptions = {}): string {
+  checkOptions('trainingPlot', options, TRAINING_PLOT_KEYS);
   const layout = options.layout ?? 'row';
   const width = dim(options.width, layout === 'row' ? 1040 : 720, 300);
   const height = dim(options.height, layout === 'row' ? 420 : 760, 250);
@@ -903,6 +916,7 @@ export interface LrSweepOptions {
   height?: number;
   legend?: LegendPosition;
 }
+export const LR_SWEEP_KEYS = optionKeys<LrSweepOptions>()('title', 'xLabel', 'width', 'height', 'legend');
 
 /**
  * All loss curves of a learning-rate sweep in one chart. Values above 10x a run's initial loss
@@ -912,6 +926,7 @@ export interface LrSweepOptions {
  * The y axis is logarithmic when the plotted losses span more than 2 decades.
  */
 export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions = {}): string {
+  checkOptions('lrSweepPlot', options, LR_SWEEP_KEYS);
   const sorted = runs.map((r, i) => ({ r, i })).sort((a, b) => a.r.lr - b.r.lr || a.i - b.i).map((e) => e.r);
   interface Prepared { run: LrRun; kept: Array<[number, number]>; exitX: number | null; diverged: boolean; final: number }
   const prepared: Prepared[] = sorted.map((run) => {

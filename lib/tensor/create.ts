@@ -2,10 +2,13 @@
 import { globalRng, Rng } from '../random.js';
 import { checkShape, fmtShape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export interface TensorOptions {
   requiresGrad?: boolean;
 }
+export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
+export const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'shape');
 
 type NumericArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
@@ -20,6 +23,7 @@ export function tensor(
   values: NestedArray | NumericArray,
   opts: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
+  checkOptions('tensor', opts, TENSOR_FROM_VALUES_KEYS);
   let data: Float32Array;
   let shape: number[];
   if (typeof values === 'number') {
@@ -91,6 +95,7 @@ function describe(v: unknown): string {
 
 /** A tensor of the given shape filled with value. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  checkOptions('full', opts, TENSOR_KEYS);
   const n = checkShape(shape, 'full');
   const data = new Float32Array(n);
   if (value !== 0) data.fill(value);
@@ -98,18 +103,22 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
 }
 
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  checkOptions('zeros', opts, TENSOR_KEYS);
   return full(shape, 0, opts);
 }
 
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  checkOptions('ones', opts, TENSOR_KEYS);
   return full(shape, 1, opts);
 }
 
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
+  checkOptions('zerosLike', opts, TENSOR_KEYS);
   return full(t.shape, 0, opts);
 }
 
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
+  checkOptions('onesLike', opts, TENSOR_KEYS);
   return full(t.shape, 1, opts);
 }
 
@@ -119,6 +128,8 @@ export interface RandomOptions extends TensorOptions {
   /** Draw from this generator (ignored when seed is given). */
   rng?: Rng;
 }
+export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');
+export const RAND_KEYS = optionKeys<Parameters<typeof rand>[1]>()('requiresGrad', 'seed', 'rng', 'low', 'high');
 
 function pickRng(opts: RandomOptions): Rng {
   if (opts.seed !== undefined) return new Rng(opts.seed);
@@ -127,6 +138,7 @@ function pickRng(opts: RandomOptions): Rng {
 
 /** Standard normal values (times std, plus mean), from the global generator unless seeded. */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkOptions('randn', opts, RANDN_KEYS);
   const n = checkShape(shape, 'randn');
   const data = new Float32Array(n);
   pickRng(opts).fillNormal(data, opts.mean ?? 0, opts.std ?? 1);
@@ -135,6 +147,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 
 /** Uniform values in [low, high) (default [0, 1)), from the global generator unless seeded. */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  checkOptions('rand', opts, RAND_KEYS);
   const n = checkShape(shape, 'rand');
   const data = new Float32Array(n);
   pickRng(opts).fillUniform(data, opts.low ?? 0, opts.high ?? 1);
@@ -146,6 +159,7 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
  * `arange(start, end, step = 1)`.
  */
 export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  checkOptions('arange', opts, TENSOR_KEYS);
   let start = startOrEnd;
   if (end === undefined) {
     end = startOrEnd;

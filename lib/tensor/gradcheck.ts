@@ -20,6 +20,7 @@ import { Rng } from '../random.js';
 import { backward } from './backward.js';
 import { noGrad } from './graph.js';
 import { checkTensor, type Tensor } from './tensor.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 export interface GradcheckOptions {
   /** Relative step: h = eps * max(1, |x|). Default 1e-2. */
@@ -33,6 +34,7 @@ export interface GradcheckOptions {
   /** Seed of the output weights. Default 0. */
   seed?: number;
 }
+export const GRADCHECK_KEYS = optionKeys<GradcheckOptions>()('eps', 'atol', 'rtol', 'throwOnFail', 'seed');
 
 export interface GradcheckWorst {
   /** Position of the input in `inputs`. */
@@ -58,6 +60,7 @@ export interface GradcheckResult {
 export function gradcheck(
   fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {},
 ): GradcheckResult {
+  checkOptions('gradcheck', opts, GRADCHECK_KEYS);
   const eps = opts.eps ?? 1e-2;
   const atol = opts.atol ?? 1e-3;
   const rtol = opts.rtol ?? 1e-2;

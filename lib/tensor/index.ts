@@ -18,6 +18,6 @@ export { broadcastShapes } from './broadcast.js';
 export {
   softmaxCrossEntropy, svmLoss, mseLoss, binaryCrossEntropyWithLogits, toLabels,
 } from './losses.js';
-export type { Labels } from './losses.js';
+export type { Labels, LossOptions } from './losses.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult, GradcheckWorst } from './gradcheck.js';

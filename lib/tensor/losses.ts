@@ -10,9 +10,25 @@ import { accumulateGrad, gradScratch } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { fmtShape } from './shape.js';
 import { checkTensor, type Tensor } from './tensor.js';
+import { checkChoice, checkOptions, optionKeys } from '../options.js';
 
 /** Class indices, one per row. */
 export type Labels = Int32Array | ArrayLike<number>;
+
+/**
+ * PyTorch's `reduction`, where code ported from it passes one: each loss here is a mean, so only
+ * 'mean' is accepted; 'sum' and 'none' are refused rather than silently giving the mean.
+ */
+export interface LossOptions {
+  reduction?: 'mean';
+}
+export const LOSS_KEYS = optionKeys<LossOptions>()('reduction');
+export const SVM_KEYS = optionKeys<Parameters<typeof svmLoss>[2]>()('delta', 'reduction');
+
+function checkLossOptions(op: string, opts: LossOptions, keys: readonly string[]): void {
+  checkOptions(op, opts, keys);
+  if (opts.reduction !== undefined) checkChoice(op, 'reduction', opts.reduction, ['mean']);
+}
 
 function check2d(x: Tensor, op: string, name: string): [number, number] {
   if (x.shape.length !== 2 || x.shape[0] < 1 || x.shape[1] < 1) {
@@ -43,8 +59,9 @@ export function toLabels(labels: Labels, N: number, C: number, op: string): Int3
  * Mean over rows of -log softmax(logits)[n, labels[n]] (natural log), on the backend's fused
  * softmaxCrossEntropy kernels. Gradient: (softmax - onehot) / N.
  */
-export function softmaxCrossEntropy(logits: Tensor, labels: Labels): Tensor {
+export function softmaxCrossEntropy(logits: Tensor, labels: Labels, opts: LossOptions = {}): Tensor {
   const op = 'softmaxCrossEntropy';
+  checkLossOptions(op, opts, LOSS_KEYS);
   checkTensor(logits, op, 'logits');
   const [N, C] = check2d(logits, op, 'logits');
   const lab = toLabels(labels, N, C, op);
@@ -63,8 +80,9 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels): Tensor {
  * The multiclass SVM (hinge) loss: mean over rows of sum over j != y of
  * max(0, s_j - s_y + delta). A margin of exactly 0 passes no gradient.
  */
-export function svmLoss(scores: Tensor, labels: Labels, opts: { delta?: number } = {}): Tensor {
+export function svmLoss(scores: Tensor, labels: Labels, opts: { delta?: number } & LossOptions = {}): Tensor {
   const op = 'svmLoss';
+  checkLossOptions(op, opts, SVM_KEYS);
   checkTensor(scores, op, 'scores');
   const [N, C] = check2d(scores, op, 'scores');
   const delta = opts.delta ?? 1;
@@ -114,8 +132,9 @@ function checkSame(op: string, a: Tensor, b: Tensor, an: string, bn: string): vo
 }
 
 /** Mean of (pred - target)^2 over all elements; shapes must match. */
-export function mseLoss(pred: Tensor, target: Tensor): Tensor {
+export function mseLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'mseLoss';
+  checkLossOptions(op, opts, LOSS_KEYS);
   checkSame(op, pred, target, 'pred', 'target');
   const p = pred.data, t = target.data, n = p.length;
   let s = 0;
@@ -141,8 +160,9 @@ export function mseLoss(pred: Tensor, target: Tensor): Tensor {
  * [0, 1], computed stably as max(x, 0) - x t + log(1 + exp(-|x|)). Gradients:
  * (sigmoid(x) - t) / n for the logits, -x / n for the targets.
  */
-export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor): Tensor {
+export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, opts: LossOptions = {}): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
+  checkLossOptions(op, opts, LOSS_KEYS);
   checkSame(op, logits, targets, 'logits', 'targets');
   const x = logits.data, t = targets.data, n = x.length;
   let s = 0;

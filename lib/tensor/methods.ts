@@ -9,6 +9,7 @@ import * as losses from './losses.js';
 import * as ops from './ops.js';
 import * as red from './reduce.js';
 import { Tensor } from './tensor.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 interface TensorMethods {
   /**
@@ -48,15 +49,20 @@ interface TensorMethods {
   softmax(dim?: number): Tensor;
   logSoftmax(dim?: number): Tensor;
   /** Cross-entropy of these logits [N, C] against labels (see losses.ts). */
-  softmaxCrossEntropy(labels: losses.Labels): Tensor;
+  softmaxCrossEntropy(labels: losses.Labels, opts?: losses.LossOptions): Tensor;
 }
+
+export const BACKWARD_KEYS = optionKeys<Parameters<TensorMethods['backward']>[1]>()('retainGraph');
 
 declare module './tensor.js' {
   interface Tensor extends TensorMethods {}
 }
 
 const methods: TensorMethods & ThisType<Tensor> = {
-  backward(grad, opts = {}) { backward(this, grad ?? null, opts.retainGraph === true); },
+  backward(grad, opts = {}) {
+    checkOptions('backward', opts, BACKWARD_KEYS);
+    backward(this, grad ?? null, opts.retainGraph === true);
+  },
   add(b) { return ops.add(this, b); },
   sub(b) { return ops.sub(this, b); },
   mul(b) { return ops.mul(this, b); },
@@ -82,7 +88,7 @@ const methods: TensorMethods & ThisType<Tensor> = {
   argmax(dim = -1) { return red.argmax(this, dim); },
   softmax(dim = -1) { return red.softmax(this, dim); },
   logSoftmax(dim = -1) { return red.logSoftmax(this, dim); },
-  softmaxCrossEntropy(labels) { return losses.softmaxCrossEntropy(this, labels); },
+  softmaxCrossEntropy(labels, opts) { return losses.softmaxCrossEntropy(this, labels, opts); },
 };
 
 // Non-enumerable, as class methods are, so tensors enumerate and compare as before.

@@ -8,6 +8,7 @@ import type { Module } from '../nn/index.js';
 import { Dataset, DataLoader } from '../data/index.js';
 import { Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
+import { checkOptions as checkKeys, optionKeys } from '../options.js';
 import type { ProgressMode, ProgressStream } from './progress.js';
 import type { EpochRecord, History, StepInfo } from './record.js';
 import type { LoadedModel } from './serialize.js';
@@ -50,6 +51,10 @@ export interface FitOptions {
   /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. */
   resume?: string;
 }
+export const FIT_KEYS = optionKeys<FitOptions>()(
+  'train', 'validation', 'epochs', 'batchSize', 'optimizer', 'loss', 'scheduler', 'callbacks', 'earlyStopping',
+  'progress', 'progressStream', 'shuffle', 'seed', 'checkpoint', 'checkpointEvery', 'resume',
+);
 
 function lossFunction(loss: FitOptions['loss']): LossFn {
   if (loss === undefined || loss === 'crossEntropy') return softmaxCrossEntropy;
@@ -146,6 +151,7 @@ function checkOptions(model: Module, { train, validation, ...o }: FitOptions): {
  * validation figures, then the callbacks (see Callback for the order of hooks).
  */
 export function fit(model: Module, options: FitOptions): History {
+  checkKeys('fit', options, FIT_KEYS);
   const { epochs, batchSize } = checkOptions(model, options);
   const { validation } = options;
   const lossFn = lossFunction(options.loss);
@@ -266,6 +272,8 @@ export interface InferenceOptions {
   batchSize?: number;
   preprocess?: boolean;
 }
+export const INFERENCE_KEYS = optionKeys<InferenceOptions>()('batchSize', 'preprocess');
+export const EVALUATE_KEYS = optionKeys<Parameters<typeof evaluate>[2]>()('batchSize', 'preprocess', 'loss');
 
 /** The model's preprocessor (see loadModel), unless the caller opted out. */
 function preprocessorOf(model: Module, opts: InferenceOptions): Preprocessor | undefined {
@@ -281,6 +289,7 @@ export function evaluate(
   data: Dataset,
   opts: InferenceOptions & { loss?: 'crossEntropy' | 'svm' | LossFn } = {},
 ): { loss: number; accuracy: number } {
+  checkKeys('evaluate', opts, EVALUATE_KEYS);
   if (!(data instanceof Dataset)) throw new TypeError('evaluate: data must be a Dataset');
   if (data.length === 0) throw new RangeError('evaluate: the data set is empty');
   const lossFn = lossFunction(opts.loss);
@@ -310,6 +319,7 @@ export function evaluate(
  * without building a graph, in batches; through the model's preprocessor when it has one.
  */
 export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptions = {}): Tensor {
+  checkKeys('predict', opts, INFERENCE_KEYS);
   const ds = x instanceof Dataset ? x : null;
   let data = ds ? ds.x : x instanceof Tensor ? x.data : null;
   if (data === null) throw new TypeError('predict: x must be a Tensor [N, D] or a Dataset');
@@ -346,5 +356,6 @@ export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptio
 
 /** Predicted classes (argmax of the outputs). */
 export function predictClasses(model: Module, x: Tensor | Dataset, opts: InferenceOptions = {}): Int32Array {
+  checkKeys('predictClasses', opts, INFERENCE_KEYS);
   return argmax(predict(model, x, opts), -1);
 }

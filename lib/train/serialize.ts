@@ -18,6 +18,7 @@ import { Preprocessor } from '../data/preprocess.js';
 import { encodeSafetensors, loadSafetensors, type TensorData } from '../io/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../backend/index.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 const SPEC_KEY = 'nodegrad.architecture';
 const PREPROCESS_KEY = 'nodegrad.preprocess';
@@ -37,11 +38,13 @@ export interface SaveOptions {
   /** Extra string entries for the safetensors metadata. */
   metadata?: Record<string, string>;
 }
+export const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');
 
 /** save()'s third argument was the metadata record before it took options; both are accepted. */
 function saveOptions(arg: SaveOptions | Record<string, string>): SaveOptions {
   const values = Object.values(arg);
   if (values.length > 0 && values.every((v) => typeof v === 'string')) return { metadata: arg as Record<string, string> };
+  checkOptions('save', arg, SAVE_KEYS);
   const o = arg as SaveOptions;
   if (o.preprocess !== undefined && !(o.preprocess instanceof Preprocessor)) throw new TypeError('save: preprocess must be a Preprocessor');
   return o;

@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Dataset } from '../data/index.js';
 import { globalRng } from '../random.js';
+import { checkOptions } from '../options.js';
 import { Channel } from './channel.js';
 import { toWireDataset } from './datasets.js';
 import { toWireModel } from './model-source.js';
@@ -38,6 +39,7 @@ import {
   WORKER_PROTOCOL, AbortError, deserializeError, describe,
   type WireFitOptions, type WorkerInit, type WorkerMessage,
 } from './protocol.js';
+import { WORKER_FIT_KEYS } from './types.js';
 import type {
   ModelSource, WorkerFitOptions, WorkerFitResult, TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
 } from './types.js';
@@ -156,6 +158,7 @@ export class WorkerTraining {
 
   private start(source: ModelSource, options: WorkerFitOptions): void {
     if (options === null || typeof options !== 'object') throw new TypeError('fitInWorker: options must be an object');
+    checkOptions('fitInWorker', options, WORKER_FIT_KEYS);
     const { train, validation, signal } = options;
     if (!(train instanceof Dataset)) throw new TypeError('fitInWorker: train must be a Dataset');
     if (validation !== undefined && !(validation instanceof Dataset)) throw new TypeError('fitInWorker: validation must be a Dataset');

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Module, moduleFromSpec, type ModuleSpec } from '../nn/index.js';
 import { describe, type WireModel } from './protocol.js';
-import type { ModelSource, WeightRecords } from './types.js';
+import { MODULE_FILE_SOURCE_KEYS, SPEC_SOURCE_KEYS, type ModelSource, type WeightRecords } from './types.js';
+import { checkOptions } from '../options.js';
 
 /** The parent's side: what to send (weights are copied, so they can be transferred). */
 export function toWireModel(source: ModelSource): WireModel {
@@ -17,6 +18,7 @@ export function toWireModel(source: ModelSource): WireModel {
     return { kind: 'spec', spec: m.spec(), stateDict: copyWeights(Object.fromEntries(m.namedParameters())) };
   }
   if ('modulePath' in source) {
+    checkOptions('fitInWorker model', source, MODULE_FILE_SOURCE_KEYS);
     if (typeof source.modulePath !== 'string' || source.modulePath === '') throw new TypeError('model.modulePath must be a non-empty string');
     const exportName = source.exportName ?? 'default';
     if (typeof exportName !== 'string') throw new TypeError('model.exportName must be a string');
@@ -24,6 +26,7 @@ export function toWireModel(source: ModelSource): WireModel {
     return { kind: 'module', modulePath: path.resolve(source.modulePath), exportName, args: source.args ?? [] };
   }
   if ('spec' in source) {
+    checkOptions('fitInWorker model', source, SPEC_SOURCE_KEYS);
     const { spec, stateDict: sd } = source as { spec: ModuleSpec; stateDict?: WeightRecords };
     if (sd !== undefined && (sd === null || typeof sd !== 'object')) throw new TypeError('model.stateDict must be an object of { shape, data }');
     return { kind: 'spec', spec, ...(sd !== undefined ? { stateDict: copyWeights(sd) } : {}) };

@@ -3,6 +3,7 @@ import type { Module, ModuleSpec } from '../nn/index.js';
 import type { OptimizerSpec, SchedulerSpec } from '../optim/index.js';
 import type { FitOptions, EpochRecord, History, StepInfo } from '../train/fit.js';
 import type { BackendName, SimdPath } from '../backend/types.js';
+import { optionKeys } from '../options.js';
 
 /** Weights as `{ shape, data }` records (what `Module.stateDict()` and `load()` give, too). */
 export type WeightRecords = Record<string, { shape: readonly number[]; data: Float32Array }>;
@@ -21,6 +22,8 @@ export type ModelSource =
   | { spec: ModuleSpec; stateDict?: WeightRecords }
   | { modulePath: string; exportName?: string; args?: unknown[] }
   | Module;
+export const MODULE_FILE_SOURCE_KEYS = optionKeys<Extract<ModelSource, { modulePath: string }>>()('modulePath', 'exportName', 'args');
+export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSpec }>>()('spec', 'stateDict');
 
 /**
  * fit's options, except what cannot cross a thread boundary: objects with methods become
@@ -51,6 +54,10 @@ export interface WorkerFitOptions extends Omit<FitOptions, 'optimizer' | 'schedu
   /** How long an aborted worker may take to reach a step boundary before it is terminated (default 5000 ms). */
   abortGraceMs?: number;
 }
+export const WORKER_FIT_KEYS = optionKeys<WorkerFitOptions>()(
+  'train', 'validation', 'epochs', 'batchSize', 'optimizer', 'loss', 'scheduler', 'earlyStopping', 'shuffle', 'seed',
+  'checkpoint', 'checkpointEvery', 'resume', 'signal', 'backend', 'threads', 'progressIntervalMs', 'abortGraceMs',
+);
 
 /** fit's onBatchEnd, as an event. */
 export type TrainingStepEvent = { type: 'step' } & StepInfo;

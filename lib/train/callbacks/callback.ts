@@ -10,6 +10,7 @@ import type { Module } from '../../nn/index.js';
 import type { Optimizer } from '../../optim/index.js';
 import type { DataLoader } from '../../data/index.js';
 import type { EpochRecord, History, StepInfo } from '../record.js';
+import { checkHooks, optionKeys } from '../../options.js';
 
 /** The run as callbacks see it: live objects, not copies. */
 export interface FitContext {
@@ -64,6 +65,13 @@ export interface Callback {
 
 /** `callbacks` as fit takes it: one callback object (the old `{ onStep, onEpochEnd }` is one) or several. */
 export type Callbacks = Callback | Callback[];
+
+/** Every member a callback may have; checkHooks refuses another method named like a hook. */
+export const CALLBACK_KEYS = optionKeys<Callback>()(
+  'onTrainBegin', 'onEpochBegin', 'onAfterBackward', 'onBatchEnd', 'onStep', 'onEpochEnd', 'onTrainEnd', 'onLog',
+  'stateKey', 'stateDict', 'loadStateDict',
+);
+const HOOKS = CALLBACK_KEYS.filter((k) => k.startsWith('on'));
 
 /** Runs a hook on every callback, in order. */
 export class CallbackList {
@@ -125,6 +133,7 @@ export function userCallbacks(callbacks: Callbacks | undefined): Callback[] {
     if (c === null || typeof c !== 'object') {
       throw new TypeError(`fit: callbacks${Array.isArray(callbacks) ? `[${i}]` : ''} must be an object of hooks (onEpochEnd, ...), got ${c === null ? 'null' : typeof c}`);
     }
+    checkHooks(`fit callbacks${Array.isArray(callbacks) ? `[${i}]` : ''}`, c, HOOKS);
   });
   return list;
 }

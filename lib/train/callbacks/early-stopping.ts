@@ -6,6 +6,7 @@
 import type { Tensor } from '../../tensor/index.js';
 import type { EpochRecord, History } from '../record.js';
 import type { Callback, FitContext } from './callback.js';
+import { checkChoice, checkOptions, optionKeys } from '../../options.js';
 
 export interface EarlyStopping {
   /** Epochs without improvement before stopping. */
@@ -17,6 +18,8 @@ export interface EarlyStopping {
   /** Put back the best epoch's weights at the end (default true). */
   restoreBest?: boolean;
 }
+export const EARLY_STOPPING_KEYS = optionKeys<EarlyStopping>()('patience', 'monitor', 'minDelta', 'restoreBest');
+const MONITORS = ['valLoss', 'valAccuracy', 'loss', 'accuracy'] as const satisfies readonly NonNullable<EarlyStopping['monitor']>[];
 
 /** What a checkpoint keeps of it (the same shape as before callbacks existed, so old checkpoints resume). */
 interface Best {
@@ -34,8 +37,10 @@ export class EarlyStoppingCallback implements Callback {
 
   /** `options` undefined: track the best epoch only, never stop. */
   constructor(private readonly options: EarlyStopping | undefined, hasValidation: boolean) {
+    checkOptions('fit earlyStopping', options, EARLY_STOPPING_KEYS);
     if (options !== undefined) checkPatience(options.patience);
-    this.monitor = options?.monitor ?? (hasValidation ? 'valLoss' : 'loss');
+    // Keras's 'val_loss' would otherwise fail later as "needs validation data"
+    this.monitor = checkChoice('fit earlyStopping', 'monitor', options?.monitor ?? (hasValidation ? 'valLoss' : 'loss'), MONITORS);
     this.maximize = this.monitor === 'valAccuracy' || this.monitor === 'accuracy';
     this.best = { value: this.maximize ? -Infinity : Infinity, epoch: 0, bad: 0, weights: null };
   }
