@@ -75,3 +75,50 @@ describe('predict: header or data is decided explicitly', () => {
     expect(parseCsv('a,2,label\n1,2,0\n', { header: true }, 'h.csv').length).toBe(1);
   });
 });
+
+describe('colliding output paths are usage errors (exit 2), before anything is written', () => {
+  const usage = (args: string[], message: string): void => {
+    const r = cli(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`nodegrad: ${message}`);
+  };
+
+  it('--checkpoint or --plot equal to the model file', () => {
+    const out = dir('collide');
+    const model = path.join(out, 'model.safetensors');
+    fs.writeFileSync(model, 'the previous model');
+    usage(['train', '--epochs', '1', '--out', out, '--checkpoint', model],
+      `the model file (--out) and --checkpoint are the same file (${model}): writing one would overwrite the other`);
+    // the same file through ./ and a directory named twice
+    const spelled = path.join(out, '.', 'sub', '..', 'model.safetensors');
+    usage(['train', '--epochs', '1', '--out', out, '--plot', spelled],
+      `the model file (--out) and --plot are the same file (${spelled}): writing one would overwrite the other`);
+    expect(fs.readFileSync(model, 'utf8')).toBe('the previous model');
+  });
+
+  it('--plot over the checkpoint, over the checkpoint resumed from, or over the CSV data', () => {
+    const out = dir('collide2');
+    const ck = path.join(out, 'ck.safetensors');
+    usage(['train', '--out', out, '--checkpoint', ck, '--plot', ck],
+      `--plot and --checkpoint are the same file (${ck}): writing one would overwrite the other`);
+    fs.writeFileSync(ck, 'a checkpoint');
+    const link = path.join(out, 'link.safetensors');
+    fs.symlinkSync(ck, link);
+    usage(['train', '--out', out, '--resume', ck, '--plot', link],
+      `--plot and --resume are the same file (${ck}): writing one would overwrite the other`);
+    const csv = path.join(out, 'data.csv');
+    fs.writeFileSync(csv, '1,2,0\n');
+    usage(['lr-sweep', '--data', `csv:${csv}`, '--plot', csv],
+      `--plot and --data are the same file (${csv}): writing one would overwrite the other`);
+    expect(fs.readFileSync(ck, 'utf8')).toBe('a checkpoint');
+  });
+
+  it('resuming into the checkpoint it reads is allowed', () => {
+    const out = dir('collide3');
+    const ck = path.join(out, 'ck.safetensors');
+    const first = cli(['train', '--epochs', '1', '--limit', '300', '--quiet', '--no-plot', '--out', out, '--checkpoint', ck]);
+    expect(first.code, first.stderr).toBe(0);
+    const again = cli(['train', '--epochs', '2', '--limit', '300', '--quiet', '--no-plot', '--out', out, '--checkpoint', ck, '--resume', ck]);
+    expect(again.code, again.stderr).toBe(0);
+  });
+});

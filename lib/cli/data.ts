@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
-import { CliError, requireFile } from './io.js';
+import { CliError, requireFile, type NamedPath } from './io.js';
 
 export type DataKind = 'digits' | 'fashion-mnist' | 'cifar10' | 'csv';
 
@@ -47,6 +47,11 @@ export function parseDataSpec(text: string, command: string): DataSpec {
       return bad(`option --data must be ${DATA_HELP}, got '${text}'${near ? ` (did you mean ${near}?)` : ''}`);
     }
   }
+}
+
+/** The file a data spec reads, which no output may overwrite (directories of IDX or CIFAR files are never written to). */
+export function dataInputs(spec: DataSpec): NamedPath[] {
+  return spec.kind === 'csv' ? [{ what: '--data', file: spec.path! }] : [];
 }
 
 export interface Splits {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { Out, int, pct, requireFile, seconds, writeText } from '../io.js';
-import { loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
+import { Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
+import { dataInputs, loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
 import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
 
@@ -96,6 +96,19 @@ export function run(args: Parsed, out: Out): number {
   const json = o.json === true;
   const quiet = o.quiet === true;
   if (o.resume !== undefined) requireFile(o.resume as string, 'the --resume checkpoint');
+  refuseCollisions(
+    'train',
+    [
+      { what: 'the model file (--out)', file: modelFile },
+      ...(plotFile !== null ? [{ what: '--plot', file: plotFile }] : []),
+      ...(o.checkpoint !== undefined ? [{ what: '--checkpoint', file: o.checkpoint as string }] : []),
+    ],
+    [
+      ...(o.resume !== undefined ? [{ what: '--resume', file: o.resume as string }] : []),
+      ...dataInputs(s.data),
+    ],
+    (out, input) => out.what === '--checkpoint' && input.what === '--resume',
+  );
   applyBackend(o);
 
   const t0 = performance.now();
