@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { spawn, spawnSync } from 'node:child_process';
 import { cli } from './helpers/cli.js';
-import { editDistance } from '../lib/cli/args.js';
+import { editDistance } from '../lib/options.js';
 import { info } from '../lib/backend/index.js';
 
 const root = path.join(__dirname, '..');

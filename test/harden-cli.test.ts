@@ -7,6 +7,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { cli } from './helpers/cli.js';
 import { parseCsv } from '../lib/data/csv.js';
+import { Dataset } from '../lib/data/index.js';
+import { fit, save, loadModel } from '../lib/train/index.js';
+import { mlp } from '../lib/nn/index.js';
+import { loadSafetensors, saveSafetensors } from '../lib/io/index.js';
 
 const root = path.join(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-harden-'));
@@ -120,5 +124,70 @@ describe('colliding output paths are usage errors (exit 2), before anything is w
     expect(first.code, first.stderr).toBe(0);
     const again = cli(['train', '--epochs', '2', '--limit', '300', '--quiet', '--no-plot', '--out', out, '--checkpoint', ck, '--resume', ck]);
     expect(again.code, again.stderr).toBe(0);
+  });
+});
+
+describe('too little data is refused before the first epoch', () => {
+  it('--limit 1 names the empty sets, exit 1, and nothing trains', () => {
+    const out = dir('little');
+    const r = cli(['train', '--limit', '1', '--epochs', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'nodegrad: digits with --limit 1: too little data: the split leaves the validation and test sets empty ' +
+        '(1 train / 0 validation / 0 test); at least 5 training samples are needed\n',
+    );
+    expect(r.stdout).not.toMatch(/epoch/);
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(false);
+  });
+
+  it('a 1-row CSV, and --limit 5 which is enough', () => {
+    const out = dir('little-csv');
+    const csv = path.join(out, 'one.csv');
+    fs.writeFileSync(csv, '1,2,0\n');
+    const r = cli(['train', '--data', `csv:${csv}`, '--epochs', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^nodegrad: csv:one\.csv: too little data: the split leaves the validation and test sets empty \(1 train/);
+    const ok = cli(['train', '--limit', '5', '--epochs', '1', '--quiet', '--no-plot', '--out', out]);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  const tiny = (n: number): Dataset =>
+    new Dataset({ x: Float32Array.from({ length: n * 2 }, (_, i) => i % 3), y: Int32Array.from({ length: n }, (_, i) => i % 2), features: 2 });
+
+  it('fit: an empty validation set, and earlyStopping on a validation figure without validation data', () => {
+    let epochs = 0;
+    const callbacks = { onEpochEnd: () => void epochs++ };
+    const base = { train: tiny(8), epochs: 2, progress: false as const, callbacks };
+    expect(() => fit(mlp(2, [], 2), { ...base, validation: tiny(8).subset([]) })).toThrow(
+      new RangeError('fit: the validation set is empty (leave validation out to train without one)'),
+    );
+    expect(() => fit(mlp(2, [], 2), { ...base, earlyStopping: { patience: 1, monitor: 'valAccuracy' } })).toThrow(
+      new RangeError("fit: earlyStopping.monitor 'valAccuracy' needs validation data, and none was given (pass validation, or monitor 'loss')"),
+    );
+    expect(epochs).toBe(0);
+    // Without validation, early stopping on the training loss is fine.
+    fit(mlp(2, [], 2), { ...base, earlyStopping: { patience: 1 } });
+    expect(epochs).toBe(2);
+  });
+});
+
+describe('a model file with a bad architecture names the file', () => {
+  const good = path.join(dir('spec'), 'good.safetensors');
+  const bad = path.join(dir('spec'), 'bad.safetensors');
+  beforeAll(() => save(mlp(4, [3], 2), good));
+
+  it.each([
+    ['null', 'unknown module type in spec: undefined'],
+    ['{"type":"Bogus"}', 'unknown module type in spec: "Bogus"'],
+    ['{"type":"Sequential"}', 'Sequential spec needs a layers array'],
+    ['{"type":"Sequential","layers":[{"type":"Linear","inFeatures":-1,"outFeatures":3}]}', 'inFeatures must be an integer >= 1, got -1'],
+    ['{"type":"Sequential",', 'the architecture in the metadata is not valid JSON'],
+  ])('%s', (spec, message) => {
+    const { tensors, metadata } = loadSafetensors(good);
+    saveSafetensors(bad, tensors, { ...metadata, 'nodegrad.architecture': spec });
+    expect(() => loadModel(bad)).toThrow(`${bad}: ${message}`);
+    const r = cli(['eval', '--model', bad, '--data', 'digits']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^nodegrad: ${bad.replace(/[.]/g, '\\.')}: `));
   });
 });
