@@ -191,3 +191,37 @@ describe('a model file with a bad architecture names the file', () => {
     expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^nodegrad: ${bad.replace(/[.]/g, '\\.')}: `));
   });
 });
+
+describe('--resume compares the flags with the checkpoint', () => {
+  const out = dir('resume');
+  const ck = path.join(out, 'onecycle.ckpt');
+  const plain = path.join(out, 'plain.ckpt');
+  const base = ['train', '--limit', '300', '--quiet', '--no-plot', '--out', out];
+  beforeAll(() => {
+    expect(cli([...base, '--epochs', '2', '--schedule', 'onecycle', '--checkpoint', ck]).code).toBe(0);
+    expect(cli([...base, '--epochs', '2', '--checkpoint', plain]).code).toBe(0);
+  });
+
+  it.each([
+    [['--epochs', '2'], `--schedule none differs from the checkpoint's onecycle: resume with the flags of the run that wrote ${ck}`],
+    [['--epochs', '2', '--schedule', 'onecycle', '--optimizer', 'sgd'], `--optimizer sgd differs from the checkpoint's adam: resume with the flags of the run that wrote ${ck}`],
+    [['--epochs', '3', '--schedule', 'onecycle'], `--epochs 3 differs from the checkpoint's 2 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`],
+    [['--epochs', '2', '--schedule', 'onecycle', '--lr', '0.01'], `--lr 0.01 differs from the checkpoint's 0.001 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`],
+    [['--epochs', '2', '--schedule', 'onecycle', '--hidden', '32'], `--hidden 32 differs from the checkpoint's 128,64: resume with the flags of the run that wrote ${ck}`],
+  ])('refuses %j, exit 2', (flags, message) => {
+    const r = cli([...base, '--resume', ck, ...flags]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`nodegrad: ${message}`);
+  });
+
+  it('a new --lr or more --epochs without a schedule is applied, and said', () => {
+    const r = cli([...base, '--resume', plain, '--epochs', '3', '--lr', '0.01', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(
+      "nodegrad: resuming with --lr 0.01; the checkpoint's run used 0.001\n" +
+        "nodegrad: resuming to --epochs 3; the checkpoint's run was for 2\n",
+    );
+    const epochs = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'epoch');
+    expect(epochs.map((e) => [e.epoch, e.lr])).toEqual([[3, 0.01]]);
+  });
+});
