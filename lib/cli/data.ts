@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
-import { CliError, requireFile } from './io.js';
+import { CliError, requireFile, type NamedPath } from './io.js';
 
 export type DataKind = 'digits' | 'fashion-mnist' | 'cifar10' | 'csv';
 
@@ -49,6 +49,11 @@ export function parseDataSpec(text: string, command: string): DataSpec {
   }
 }
 
+/** The file a data spec reads, which no output may overwrite (directories of IDX or CIFAR files are never written to). */
+export function dataInputs(spec: DataSpec): NamedPath[] {
+  return spec.kind === 'csv' ? [{ what: '--data', file: spec.path! }] : [];
+}
+
 export interface Splits {
   name: string;
   train: Dataset;
@@ -62,6 +67,24 @@ export interface Splits {
 
 /** The split of digits and CSV data is always the same, whatever --seed says. */
 export const SPLIT_SEED = 1234;
+
+/** The fractions of the data held out for validation and (without a test file) for testing. */
+const VALIDATION = 0.1;
+const TEST = 0.2;
+/** The fewest samples whose split gives every set one: Math.round(n * VALIDATION) >= 1. */
+const MIN_SAMPLES = Math.ceil(0.5 / VALIDATION);
+
+/** Refuses, before any training, a split that leaves a set empty (--limit 1, a 1-row CSV). */
+function checkSplits(name: string, limit: number | undefined, s: { train: Dataset; validation: Dataset; test: Dataset }): void {
+  const empty = (['train', 'validation', 'test'] as const).filter((k) => s[k].length === 0);
+  if (empty.length === 0) return;
+  const sets = empty.length === 1 ? `the ${empty[0]} set` : `the ${empty.slice(0, -1).join(', ')} and ${empty[empty.length - 1]} sets`;
+  throw new CliError(
+    `${name}${limit !== undefined ? ` with --limit ${limit}` : ''}: too little data: the split leaves ${sets} empty ` +
+      `(${s.train.length} train / ${s.validation.length} validation / ${s.test.length} test); ` +
+      `at least ${MIN_SAMPLES} training samples are needed`,
+  );
+}
 
 function first(ds: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= ds.length) return ds;
@@ -108,11 +131,14 @@ export function loadSplits(spec: DataSpec, limit?: number): Splits {
       break;
   }
   if (pair !== null) {
-    const { train, validation } = trainValTestSplit(first(pair.train, limit), { validation: 0.1, test: 0, seed: SPLIT_SEED, stratify: true });
-    return { name, train, validation, test: first(pair.test, limit), inputScale, testSource: 'the test split' };
+    const { train, validation } = trainValTestSplit(first(pair.train, limit), { validation: VALIDATION, test: 0, seed: SPLIT_SEED, stratify: true });
+    const test = first(pair.test, limit);
+    checkSplits(name, limit, { train, validation, test });
+    return { name, train, validation, test, inputScale, testSource: 'the test split' };
   }
   const ds = first(all!, limit);
-  const { train, validation, test } = trainValTestSplit(ds, { validation: 0.1, test: 0.2, seed: SPLIT_SEED, stratify: true });
+  const { train, validation, test } = trainValTestSplit(ds, { validation: VALIDATION, test: TEST, seed: SPLIT_SEED, stratify: true });
+  checkSplits(name, limit, { train, validation, test });
   return { name, train, validation, test, inputScale, testSource: 'held-out 20%' };
 }
 

@@ -12,7 +12,10 @@ export interface CsvOptions {
    * name. Default -1, the last column.
    */
   labelColumn?: number | string;
-  /** Whether the first line names the columns; 'auto' (default): when a non-empty cell of it is not a number. */
+  /**
+   * Whether the first line names the columns; 'auto' (default): when none of its non-empty cells
+   * is a number (a line mixing numbers and text is refused, naming the cell).
+   */
   header?: 'auto' | boolean;
   /** Default ','. */
   delimiter?: string;
@@ -40,10 +43,56 @@ export function loadCsv(file: string, options: CsvOptions = {}): Dataset {
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-function parseCell(cell: string): number {
+/** A cell's text without surrounding blanks and one pair of double quotes. */
+function unquote(cell: string): string {
   let s = cell.trim();
   if (s.length >= 2 && s[0] === '"' && s[s.length - 1] === '"') s = s.slice(1, -1).trim();
+  return s;
+}
+
+function parseCell(cell: string): number {
+  const s = unquote(cell);
   return NUMBER.test(s) ? Number(s) : NaN;
+}
+
+/**
+ * The number in a cell, or an Error naming the file, the 1-based line and column: a cell that
+ * is not a number, or that overflows float32 (`1e39`), whose Infinity would make every loss NaN.
+ * loadCsv and `nodegrad predict` read their cells through it.
+ */
+export function cellValue(cell: string, file: string, line: number, column: number): number {
+  const v = parseCell(cell);
+  if (Number.isNaN(v)) throw new Error(`${file}: line ${line}, column ${column}: '${cell.trim()}' is not a number`);
+  if (!Number.isFinite(Math.fround(v))) {
+    throw new Error(
+      `${file}: line ${line}, column ${column}: '${cell.trim()}' is beyond the float32 range (largest magnitude 3.4028235e38)`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Whether a first line is a header: only when none of its non-empty cells is a number. A line
+ * that mixes numbers and text is a data row with a typo, not a header, and dropping it silently
+ * would lose a sample: it is an error naming the first cell that is not a number.
+ */
+export function isHeaderLine(cells: readonly string[], file: string, line: number, howToDeclare = 'header: true'): boolean {
+  let text = -1;
+  let numbers = 0;
+  for (let c = 0; c < cells.length; c++) {
+    if (cells[c].trim() === '') continue;
+    if (Number.isNaN(parseCell(cells[c]))) {
+      if (text < 0) text = c;
+    } else {
+      numbers++;
+    }
+  }
+  if (text < 0) return false;
+  if (numbers === 0) return true;
+  throw new Error(
+    `${file}: line ${line}, column ${text + 1}: '${cells[text].trim()}' is not a number ` +
+      `(a header line has no numbers; if this one is a header, say so with ${howToDeclare})`,
+  );
 }
 
 /** Parses CSV text; `file` names it in errors, which give the 1-based line and column. */
@@ -61,7 +110,7 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
   const cols = firstCells.length;
   const header =
     options.header === 'auto' || options.header === undefined
-      ? firstCells.some((c) => c.trim() !== '' && Number.isNaN(parseCell(c)))
+      ? isHeaderLine(firstCells, file, first + 1)
       : options.header;
   const names = header ? firstCells.map((c) => c.trim().replace(/^"(.*)"$/, '$1')) : null;
 
@@ -93,16 +142,7 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
     }
     let k = n * d;
     for (let c = 0; c < cols; c++) {
-      const v = parseCell(cells[c]);
-      if (Number.isNaN(v)) {
-        throw new Error(`${file}: line ${li + 1}, column ${c + 1}: '${cells[c].trim()}' is not a number`);
-      }
-      // Rounded to float32 it would be Infinity, and every loss computed from it NaN.
-      if (!Number.isFinite(Math.fround(v))) {
-        throw new Error(
-          `${file}: line ${li + 1}, column ${c + 1}: '${cells[c].trim()}' is beyond the float32 range (largest magnitude 3.4028235e38)`,
-        );
-      }
+      const v = cellValue(cells[c], file, li + 1, c + 1);
       if (c === label) {
         if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
           throw new Error(`${file}: line ${li + 1}, column ${c + 1}: label '${cells[c].trim()}' is not an integer >= 0`);

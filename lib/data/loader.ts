@@ -3,14 +3,18 @@
 import { checkOptions, optionKeys } from '../options.js';
 import type { Dataset } from './dataset.js';
 import { globalRng, Rng } from '../random.js';
+import { markModified } from '../tensor/version.js';
 
 /** Epochs a seed can number: epoch k shuffles with seed k * 2^32 + seed, a safe integer. */
 const MAX_EPOCHS = 2 ** 21;
 
 /**
  * One mini-batch: `x` is size x D (row-major), `y` its size labels.
- * The loader reuses these objects and buffers: the next batch overwrites them. Copy
- * (`batch.x.slice()`) whatever must outlive the loop body.
+ * The loader reuses these objects and buffers: the next batch overwrites them, so training
+ * allocates nothing per batch. Copy (`batch.x.slice()`) whatever must outlive the loop body.
+ * Each refill bumps the buffers' versions (lib/tensor/version.ts): a graph built on an earlier
+ * batch (two batches' losses summed, then one backward) throws in backward instead of
+ * computing gradients from the later batch's values.
  */
 export interface Batch {
   readonly x: Float32Array;
@@ -152,6 +156,8 @@ export class DataLoader implements Iterable<Batch> {
     const start = b * this.batchSize;
     const size = Math.min(this.batchSize, ds.length - start);
     const out = size === this.full.size ? this.full : this.partial!;
+    markModified(out.x);
+    markModified(out.y);
     const order = this.currentOrder();
     const src = ds.x;
     const x = out.x;

@@ -15,6 +15,7 @@
 
 import { Tensor } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
+import { markModified } from '../tensor/version.js';
 import { checkOptions } from '../options.js';
 
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
@@ -99,6 +100,8 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
   step(closure?: () => number): number | undefined {
     const loss = closure?.();
     this.update();
+    // the update wrote the parameters in place: a graph built before it cannot backpropagate
+    for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) markModified(p.data);
     return loss;
   }
 

@@ -4,12 +4,14 @@
  * parents' gradient buffers. Leaves that require grad end up with `grad` holding the sum.
  *
  * Each closure (with whatever it saved: masks, probabilities) is dropped after it runs unless
- * `retainGraph` is set, so a second backward through the same graph throws.
+ * `retainGraph` is set, so a second backward through the same graph throws. Inputs a closure
+ * reads that were changed in place since its forward (version.ts) are refused before the walk.
  */
 import { topologicalOrder } from '../graph/topo-sort.js';
 import { accumulateGrad, currentBuf, releaseBuffer } from './grad-buffers.js';
 import { fmtShape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { checkSavedVersions } from './version.js';
 
 const FREED =
   'backward: the graph was already freed by an earlier backward(); pass { retainGraph: true } to the first ' +
@@ -42,6 +44,8 @@ export function backward(root: Tensor, grad: Tensor | Float32Array | null, retai
   for (let i = 0; i < order.length; i++) {
     const t = order[i];
     if (!t.isLeaf && t._backward === null) throw new Error(FREED);
+    // Before any gradient is touched, so a refused backward leaves every .grad as it was.
+    if (t._saved !== null) checkSavedVersions(t.op, t._saved, t._savedVersions!);
     t._gradBuf = null; // left over only if an earlier walk threw
   }
   accumulateGrad(root, seed, true);
@@ -53,7 +57,10 @@ export function backward(root: Tensor, grad: Tensor | Float32Array | null, retai
     t._gradBuf = null;
     if (g === null) continue; // nothing flowed here
     const fn = t._backward!;
-    if (!retainGraph) t._backward = null;
+    if (!retainGraph) {
+      t._backward = null;
+      t._saved = null; // the closure, and what it kept, are gone
+    }
     if (t._retainGrad) {
       if (t.grad === null) t.grad = new Tensor(g.slice(), t.shape);
       else { const d = t.grad.data; for (let k = 0; k < d.length; k++) d[k] += g[k]; }

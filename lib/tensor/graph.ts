@@ -4,6 +4,7 @@
  * forward code, a closure applying the chain rule (walked by backward.ts).
  */
 import { Tensor, type BackwardFn } from './tensor.js';
+import { saveVersions } from './version.js';
 
 let gradEnabled = true;
 
@@ -33,9 +34,15 @@ export function noGrad<T>(fn: () => T): T {
  * output is a plain leaf and backwardFn is dropped. This is also the mechanism for custom ops:
  * backwardFn receives the output's gradient and calls `accumulateGrad`/`gradTarget` for each
  * parent that requires grad.
+ *
+ * `saved` lists the inputs' buffers (data, labels) that backwardFn reads: their versions are
+ * taken now and checked before backwardFn runs, so a buffer changed in place in between (a
+ * DataLoader's next batch, an optimizer step) is an error rather than a wrong gradient. The
+ * op's own output and buffers it made itself need no entry.
  */
 export function makeResult(
   data: Float32Array, shape: readonly number[], op: string, parents: Tensor[], backwardFn: BackwardFn,
+  saved?: readonly ArrayBufferView[],
 ): Tensor {
   const out = new Tensor(data, shape);
   if (gradEnabled) {
@@ -45,6 +52,10 @@ export function makeResult(
         out.op = op;
         out.parents = parents;
         out._backward = backwardFn;
+        if (saved !== undefined && saved.length > 0) {
+          out._saved = saved;
+          out._savedVersions = saveVersions(saved);
+        }
         break;
       }
     }

@@ -7,6 +7,7 @@ export type { BackwardFn, NestedArray } from './tensor.js';
 export { tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from './create.js';
 export type { TensorOptions, RandomOptions } from './create.js';
 export { noGrad, isGradEnabled, makeResult, needsGrad } from './graph.js';
+export { markModified, versionOf } from './version.js';
 export { accumulateGrad, gradTarget } from './grad-buffers.js';
 export { fmtShape } from './shape.js';
 export {

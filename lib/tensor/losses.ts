@@ -4,6 +4,8 @@
  *
  * Labels are class indices: an Int32Array, or any array of integers (number[], Uint8Array...).
  * They are validated (count, integer, in [0, C)) before any kernel runs: RangeError otherwise.
+ * An Int32Array is kept, not copied, for the backward: changing it in place before backward
+ * (a DataLoader's next batch) makes backward throw, as for any saved input (version.ts).
  */
 import { kernels } from '../backend/index.js';
 import { accumulateGrad, gradScratch } from './grad-buffers.js';
@@ -73,7 +75,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels, opts: LossOp
     const s = g[0];
     if (s !== 1) for (let i = 0; i < dl.length; i++) dl[i] *= s;
     accumulateGrad(logits, dl, true);
-  });
+  }, [lab]);
 }
 
 /**
@@ -118,7 +120,7 @@ export function svmLoss(scores: Tensor, labels: Labels, opts: { delta?: number }
       ds[row + y] = -count * w;
     }
     accumulateGrad(scores, ds, true);
-  });
+  }, [s, lab]);
 }
 
 function checkSame(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
@@ -152,7 +154,7 @@ export function mseLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): T
       accumulateGrad(target, dt, true);
     }
     if (pred.requiresGrad) accumulateGrad(pred, dp, true);
-  });
+  }, [p, t]);
 }
 
 /**
@@ -188,5 +190,5 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, op
       }
       accumulateGrad(logits, dx, true);
     }
-  });
+  }, [x, t]);
 }

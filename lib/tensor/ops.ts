@@ -78,7 +78,7 @@ export function mul(a: Tensor | number, b: Tensor | number): Tensor {
     // dB = g * a first (it reads the original g), then dA = g * b in place
     if (B.requiresGrad) giveBroadcastGrad(B, binaryBroadcast(g, shape, A.data, A.shape, shape, mulRow), shape, true);
     if (A.requiresGrad) giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, mulRow, g), shape, true);
-  });
+  }, [A.data, B.data]);
 }
 
 /** a / b with broadcasting; either may be a number. */
@@ -91,7 +91,7 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
       giveBroadcastGrad(B, binaryBroadcast(ga, shape, B.data, B.shape, shape, negDivSqRow, ga), shape, true);
     }
     if (A.requiresGrad) giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, divRow, g), shape, true);
-  });
+  }, [A.data, B.data]);
 }
 
 function extremum(op: string, a: Tensor | number, b: Tensor | number, row: RowFn, share: RowFn): Tensor {
@@ -108,7 +108,7 @@ function extremum(op: string, a: Tensor | number, b: Tensor | number, row: RowFn
       for (let i = 0; i < g.length; i++) g[i] *= wa[i];
       giveBroadcastGrad(A, g, shape, true);
     }
-  });
+  }, [A.data, B.data]);
 }
 
 /** Elementwise max with broadcasting; on ties each side gets half the gradient (PyTorch). */
@@ -151,7 +151,7 @@ export function log(x: Tensor): Tensor {
   return makeResult(y, x.shape, 'log', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] /= a[i];
     accumulateGrad(x, g, true);
-  });
+  }, [a]);
 }
 
 export function sqrt(x: Tensor): Tensor {
@@ -179,7 +179,7 @@ export function pow(x: Tensor, exponent: number): Tensor {
     else if (p === 1) { /* identity */ }
     else for (let i = 0; i < n; i++) g[i] *= p * Math.pow(a[i], p - 1);
     accumulateGrad(x, g, true);
-  });
+  }, [a]);
 }
 
 /** max(x, 0), on the backend's relu kernels; the gradient at 0 is 0 (as PyTorch). */
@@ -249,7 +249,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       const t = gradOut(b);
       k.gemm(true, false, K, N, M, 1, a.data, g, t.beta, t.buf);
     }
-  });
+  }, b.requiresGrad ? (a.requiresGrad ? [a.data, b.data] : [a.data]) : [b.data]);
 }
 
 /**
@@ -319,7 +319,7 @@ function linearOp(op: string, x: Tensor, W: Tensor, bias: Tensor | null, relu: b
       const t = gradOut(W);
       kk.gemm(true, false, OUT, IN, N, 1, g, x.data, t.beta, t.buf);
     }
-  });
+  }, W.requiresGrad ? (x.requiresGrad ? [x.data, W.data] : [x.data]) : [W.data]);
 }
 
 // ---- shape ops -----------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
       const dx = new Float32Array(a.length);
       for (let i = 0; i < a.length; i++) if (isNaN ? a[i] !== a[i] : a[i] === m) dx[i] = v;
       accumulateGrad(x, dx, true);
-    });
+    }, [a]);
   }
   const d = normDim(dim, x.shape.length, 'max');
   const { outer, n, inner, shape } = split(x.shape, d, keepdim);

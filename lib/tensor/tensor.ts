@@ -46,6 +46,10 @@ export class Tensor {
   _retainGrad = false;
   /** @internal a leaf's gradient buffer kept by releaseGrad, reused by its next backward */
   _spareGrad: Float32Array | null = null;
+  /** @internal the buffers the chain-rule closure reads (see version.ts), and their versions when it was made */
+  _saved: readonly ArrayBufferView[] | null = null;
+  /** @internal */
+  _savedVersions: number[] | null = null;
 
   /** Wraps data without copying; data.length must equal the product of shape. */
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {

@@ -139,10 +139,18 @@ function checkOptions(model: Module, { train, validation, ...o }: FitOptions): {
   const batchSize = o.batchSize ?? 256;
   checkInt('batchSize', batchSize, 1);
   if (train.length === 0) throw new RangeError('fit: the training set is empty');
+  // Found before the first epoch, not by the validation or early stopping after it.
+  if (validation !== undefined && validation.length === 0) {
+    throw new RangeError('fit: the validation set is empty (leave validation out to train without one)');
+  }
+  const monitor = o.earlyStopping?.monitor;
+  if (validation === undefined && (monitor === 'valLoss' || monitor === 'valAccuracy')) {
+    throw new RangeError(`fit: earlyStopping.monitor '${monitor}' needs validation data, and none was given (pass validation, or monitor 'loss')`);
+  }
   checkFinite(train, 'the training set');
   if (validation !== undefined) checkFinite(validation, 'the validation set');
   checkModelFits(model, train, 'the training set');
-  if (validation !== undefined && validation.length > 0) checkModelFits(model, validation, 'the validation set');
+  if (validation !== undefined) checkModelFits(model, validation, 'the validation set');
   return { epochs, batchSize };
 }
 

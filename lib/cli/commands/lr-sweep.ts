@@ -7,8 +7,8 @@
 import * as path from 'node:path';
 import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, Preprocessor, TrainingDivergedError, type LossFn } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { Out, writeText } from '../io.js';
-import { loadSplits } from '../data.js';
+import { Out, refuseCollisions, writeText } from '../io.js';
+import { dataInputs, loadSplits } from '../data.js';
 import { OPTIMIZERS, buildModel, buildOptimizer, describeModel } from '../model.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend } from '../options.js';
 import { settings } from './train.js';
@@ -60,6 +60,7 @@ export function run(args: Parsed, out: Out): number {
   if (new Set(lrs).size !== lrs.length) throw new UsageError(`option --lrs has a repeated learning rate: '${lrs.join(',')}'`, 'lr-sweep');
   const plotFile = (o.plot as string | undefined) ?? path.join((o.out as string | undefined) ?? '.', 'lr-sweep.svg');
   const json = o.json === true;
+  refuseCollisions('lr-sweep', [{ what: '--plot', file: plotFile }], dataInputs(s.data));
   applyBackend(o);
 
   const splits = loadSplits(s.data, s.limit);

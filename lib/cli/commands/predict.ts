@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { Tensor, loadModel, predict } from '../../index.js';
 import { readTextFile } from '../../io/read.js';
+import { cellValue, isHeaderLine } from '../../data/csv.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { CliError, Out, requireFile } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
@@ -11,38 +12,37 @@ export const spec: CommandSpec = {
   summary:
     'Predicts the class of each row of a CSV file: one sample a line, its features in the units of\n' +
     'the data set (digits 0..16, image pixels 0..255), optionally followed by the label; a header\n' +
-    'line is skipped. Prints the class (and its name), and its probability, one line a row.',
+    'line (one without numbers, or any first line with --header) is skipped. Prints the class (and its name), and its probability, one line a row.',
   usage: 'nodegrad predict --model FILE --input FILE.csv|- [options]',
   options: [
     { name: 'model', type: 'string', arg: 'FILE', help: 'the model file (required)' },
     { name: 'input', type: 'string', arg: 'FILE', help: "CSV rows to classify, '-' for stdin (required)" },
     ...BACKEND_OPTIONS,
+    { name: 'header', type: 'boolean', negatable: true, help: 'the first line names the columns', defaultText: 'when none of its cells is a number' },
     { name: 'json', type: 'boolean', help: 'one JSON object a row' },
   ],
   examples: ['zcat data/digits.csv.gz | head -5 | nodegrad predict --model model.safetensors --input -'],
 };
 
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** Rows of numbers: blank lines skipped, a non-numeric first line taken as a header. */
-function parseRows(text: string, name: string): { rows: number[][]; lines: number[] } {
+/**
+ * Rows of numbers, blank lines skipped. The first line is a header when `header` says so, or by
+ * default when none of its cells is a number; any other cell that is not a float32 number is an
+ * error naming its line and column.
+ */
+function parseRows(text: string, name: string, header: boolean | undefined): { rows: number[][]; lines: number[] } {
   const rows: number[][] = [];
   const lines: number[] = [];
   const all = text.split(/\r?\n/);
-  let header = false;
+  let first = true;
   for (let i = 0; i < all.length; i++) {
     const line = all[i].trim();
     if (line === '') continue;
-    const cells = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-    if (cells.some((c) => !NUMBER.test(c))) {
-      if (rows.length === 0 && !header) {
-        header = true;
-        continue;
-      }
-      const bad = cells.findIndex((c) => !NUMBER.test(c));
-      throw new CliError(`${name}: line ${i + 1}, column ${bad + 1}: '${cells[bad]}' is not a number`);
+    const cells = line.split(',');
+    if (first) {
+      first = false;
+      if (header ?? isHeaderLine(cells, name, i + 1, '--header')) continue;
     }
-    rows.push(cells.map(Number));
+    rows.push(cells.map((c, j) => cellValue(c, name, i + 1, j + 1)));
     lines.push(i + 1);
   }
   return { rows, lines };
@@ -66,7 +66,7 @@ export function run(args: Parsed, out: Out): number {
 
   const name = input === '-' ? 'stdin' : input;
   const text = input === '-' ? (out.io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : readTextFile(input);
-  const { rows, lines } = parseRows(text, name);
+  const { rows, lines } = parseRows(text, name, o.header as boolean | undefined);
   if (rows.length === 0) throw new CliError(`${name}: no rows to predict`);
   const units = new Float64Array(rows.length * d);
   const labels: (number | null)[] = [];

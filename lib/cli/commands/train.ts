@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { Out, int, pct, requireFile, seconds, writeText } from '../io.js';
-import { loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
+import { Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
+import { dataInputs, loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
 import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
+import { compareWithCheckpoint, flagsCallback, type RunFlags } from '../resume.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
 
 export const spec: CommandSpec = {
@@ -25,7 +26,7 @@ export const spec: CommandSpec = {
     { name: 'out', type: 'string', arg: 'DIR', help: 'where model.safetensors and training.svg go', defaultText: '.' },
     { name: 'plot', type: 'string', arg: 'FILE', negatable: true, help: 'path of the training plot', defaultText: 'DIR/training.svg' },
     { name: 'checkpoint', type: 'string', arg: 'FILE', help: 'save a resumable checkpoint after every epoch' },
-    { name: 'resume', type: 'string', arg: 'FILE', help: 'continue from a checkpoint (same flags otherwise)' },
+    { name: 'resume', type: 'string', arg: 'FILE', help: 'continue from a checkpoint; other flags must match its run (--lr, and --epochs without a step/cosine/onecycle schedule, may change)' },
     { name: 'json', type: 'boolean', help: 'JSON lines on stdout: one per epoch, then a summary' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'print only the test accuracy' },
   ],
@@ -96,6 +97,24 @@ export function run(args: Parsed, out: Out): number {
   const json = o.json === true;
   const quiet = o.quiet === true;
   if (o.resume !== undefined) requireFile(o.resume as string, 'the --resume checkpoint');
+  refuseCollisions(
+    'train',
+    [
+      { what: 'the model file (--out)', file: modelFile },
+      ...(plotFile !== null ? [{ what: '--plot', file: plotFile }] : []),
+      ...(o.checkpoint !== undefined ? [{ what: '--checkpoint', file: o.checkpoint as string }] : []),
+    ],
+    [
+      ...(o.resume !== undefined ? [{ what: '--resume', file: o.resume as string }] : []),
+      ...dataInputs(s.data),
+    ],
+    (out, input) => out.what === '--checkpoint' && input.what === '--resume',
+  );
+  const flags: RunFlags = {
+    data: s.data.text, limit: s.limit ?? null, model: s.model, hidden: s.model === 'softmax' ? '' : s.hidden.join(','),
+    batch: s.batch, optimizer: s.optimizer, lr: s.lr, 'weight-decay': s.weightDecay ?? null, schedule, seed: s.seed, epochs: s.epochs,
+  };
+  const resumed = o.resume !== undefined ? compareWithCheckpoint(o.resume as string, flags) : null;
   applyBackend(o);
 
   const t0 = performance.now();
@@ -125,12 +144,14 @@ export function run(args: Parsed, out: Out): number {
     out.line(`backend  ${describeBackend()}`);
   }
 
+  for (const note of resumed?.notes ?? []) out.note(note);
   const history: History = fit(model, {
     train, validation, epochs: s.epochs, batchSize: s.batch, optimizer, scheduler, seed: s.seed,
     progress: json ? 'json' : quiet ? 'silent' : 'auto',
     progressStream: out.io.stdout,
     checkpoint: o.checkpoint as string | undefined,
     resume: o.resume as string | undefined,
+    callbacks: [flagsCallback(flags), ...(resumed?.callback ? [resumed.callback] : [])],
   });
   const result = evaluate(model, test);
 
