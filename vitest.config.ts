@@ -20,6 +20,7 @@ const integration = [
   'test/limits.test.ts', // FIFOs, /dev/zero, gzip bombs, ulimit'ed children
   'test/preprocess.test.ts', // models written and read through the CLI
   'test/worker-teardown.test.ts', // workers terminated while they load the addon
+  'test/harden-cli.test.ts', // the CLI's refusals: headers, colliding paths, --resume flags
 ];
 
 export default defineConfig({
