@@ -276,13 +276,13 @@ lines.push('');
 lines.push('| implementation | setting | samples/s | ms/step | vs PyTorch | loss after timed steps |');
 lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  lines.push(`| ${r.impl} | ${r.setting} | ${fmt(r.samplesPerS)} | ${fmt((B / r.samplesPerS) * 1000, 2)} | ${torchSps ? fmt(r.samplesPerS / torchSps, 2) + 'x' : 'n/a'} | ${fmt(r.finalLoss, 4)} |`);
+  lines.push(`| ${r.impl} | ${r.setting} | ${fmt(r.samplesPerS)} | ${fmt((B / r.samplesPerS) * 1000, 2)} | ${torchSps ? `${fmt(r.samplesPerS / torchSps, 2)}x` : 'n/a'} | ${fmt(r.finalLoss, 4)} |`);
 }
 const nativeTta = medOf(res.nativeTta, 'seconds');
 lines.push('');
 lines.push('| time to 88% test accuracy | seconds | epochs | vs PyTorch |');
 lines.push('| --- | ---: | ---: | ---: |');
-if (nativeTta !== null) lines.push(`| nodegrad native | ${fmt(nativeTta, 2)} | ${res.nativeTta.map((x) => x.epochs).join(', ')} | ${torchTta ? fmt(nativeTta / torchTta, 2) + 'x' : 'n/a'} |`);
+if (nativeTta !== null) lines.push(`| nodegrad native | ${fmt(nativeTta, 2)} | ${res.nativeTta.map((x) => x.epochs).join(', ')} | ${torchTta ? `${fmt(nativeTta / torchTta, 2)}x` : 'n/a'} |`);
 if (torchTta !== null) lines.push(`| PyTorch 1.13 | ${fmt(torchTta, 2)} | ${res.torchTta.map((x) => x.epochs).join(', ')} | 1.00x |`);
 lines.push('');
 lines.push(`| per-op overhead, a + b on 10 elements | us |`);
@@ -313,5 +313,5 @@ const out = {
   perOp: { nodegradUs: perOp, torchUs: torchOp },
   peers: { tfjsWasm: tfWasm, tfjsCpu: tfCpu },
 };
-fs.writeFileSync(path.join(outDir, 'train.json'), JSON.stringify(out, null, 2) + '\n');
+fs.writeFileSync(path.join(outDir, 'train.json'), `${JSON.stringify(out, null, 2)}\n`);
 log(`wrote bench/results/train.json (${out.seconds} s)`);

@@ -65,6 +65,6 @@ function main() {
 try {
   main();
 } catch (err) {
-  warn(`install step failed: ${err && err.message}`);
+  warn(`install step failed: ${err?.message}`);
 }
 process.exit(0);

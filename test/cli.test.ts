@@ -80,7 +80,10 @@ describe('nodegrad train', () => {
     const file = path.join(tmp, 'blobs.csv');
     const lines = ['a,b,label'];
     let s = 7;
-    const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+    const rand = () => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      return s / 2 ** 31 - 0.5;
+    };
     for (let i = 0; i < 150; i++) lines.push(`${(i % 3) * 4 + rand()},${(i % 3) * -3 + rand()},${i % 3}`);
     fs.writeFileSync(file, lines.join('\n'));
     const r = cli(['train', '--data', `csv:${file}`, '--epochs', '10', '--batch', '16', '--quiet', '--out', dir('csv')]);
@@ -137,7 +140,7 @@ describe('nodegrad eval and predict', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(20);
-    for (const l of lines) expect(l).toMatch(/^\d  (0\.\d{4}|1\.0000)$/);
+    for (const l of lines) expect(l).toMatch(/^\d {2}(0\.\d{4}|1\.0000)$/);
     // The true digits: most of them right after 3 epochs (about 95% test accuracy).
     const right = lines.filter((l, i) => l[0] === rows[i].split(',')[64]).length;
     expect(right).toBeGreaterThanOrEqual(15);
@@ -308,7 +311,7 @@ describe('nodegrad info, bench, help, version', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^nodegrad \d+\.\d+\.\d+/);
     expect(r.stdout).toMatch(new RegExp(`^backend  ${info().backend}`, 'm'));
-    expect(r.stdout).toMatch(/^native   (loaded from .*\.node|not loaded: .+)$/m);
+    expect(r.stdout).toMatch(/^native {3}(loaded from .*\.node|not loaded: .+)$/m);
     expect(JSON.parse(cli(['info', '--json']).stdout)).toMatchObject({ backend: info().backend });
   });
 
@@ -378,8 +381,8 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     expect(r.stderr).toMatch(/^nodegrad: native backend unavailable \(.+\); using the TypeScript backend \(same results, slower\)\n$/);
     expect(r.stderr).not.toContain('(node:');
     const i = node(['info'], { bin: path.join(pkg, 'bin', 'nodegrad.js') });
-    expect(i.stdout).toMatch(/^backend  ts$/m);
-    expect(i.stdout).toMatch(/^native   not loaded: /m);
+    expect(i.stdout).toMatch(/^backend {2}ts$/m);
+    expect(i.stdout).toMatch(/^native {3}not loaded: /m);
     expect(i.stderr).toBe('');
   });
 

@@ -396,7 +396,7 @@ describe('CIFAR-10', () => {
   it('finds the cifar-10-batches-bin subdirectory and reads batches.meta.txt', () => {
     makeCifar('cifar-nested/cifar-10-batches-bin');
     const names = Array.from({ length: 10 }, (_, i) => `class${i}`);
-    write('cifar-nested/cifar-10-batches-bin/batches.meta.txt', names.join('\n') + '\n\n');
+    write('cifar-nested/cifar-10-batches-bin/batches.meta.txt', `${names.join('\n')}\n\n`);
     const { test } = loadCifar10(path.join(dir, 'cifar-nested'));
     expect(test.classNames).toEqual(names);
   });

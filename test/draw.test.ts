@@ -197,7 +197,7 @@ function mlpGraph(): { loss: FakeTensor; nodes: FakeTensor[] } {
   const w2 = fakeTensor('', [], [128, 10], 'W2');
   const logits = fakeTensor('matmul', [h, w2], [32, 10]);
   const labels = fakeTensor('', [], [32], 'labels');
-  const loss = fakeTensor('softmax_xent', [logits, labels], [], 'loss', [2.3026]);
+  const loss = fakeTensor('softmax_xent', [logits, labels], [], 'loss', [Math.LN10]);
   loss.grad = fakeTensor('', [], [], undefined, [1]);
   return { loss, nodes: topologicalOrder<FakeTensor>(loss) };
 }

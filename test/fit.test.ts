@@ -120,7 +120,7 @@ describe('fit: early stopping, progress, predict, save', () => {
     const stream = { write: (s: string) => { text += s; }, isTTY: false };
     fit(mlp(64, [8], 10), { train, epochs: 2, progressStream: stream });
     expect(text.trim().split('\n')).toHaveLength(2);
-    expect(text).toMatch(/^epoch 1\/2  loss \d+\.\d{4}  acc \d+\.\d\d%  lr 0\.001  [\d,]+ samples\/s/);
+    expect(text).toMatch(/^epoch 1\/2 {2}loss \d+\.\d{4} {2}acc \d+\.\d\d% {2}lr 0\.001 {2}[\d,]+ samples\/s/);
     text = '';
     fit(mlp(64, [8], 10), { train, epochs: 1, progress: 'json', progressStream: stream });
     const rec = JSON.parse(text.trim());

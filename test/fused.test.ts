@@ -198,7 +198,7 @@ describe.each(all)('fused Linear + ReLU through autograd, %s backend', (name) =>
           const b = withBias ? randn([6], { seed: 3, requiresGrad: true }) : null;
           const y = fused ? linearRelu(x, W, b) : relu(linear(x, W, b));
           sum(mul(y, randn([9, 6], { seed: 4 }))).backward();
-          return [y.data, x.grad!.data, W.grad!.data, b?.grad!.data ?? null];
+          return [y.data, x.grad!.data, W.grad!.data, b ? b.grad!.data : null];
         };
         expect(run(true)).toEqual(run(false));
       }

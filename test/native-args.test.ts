@@ -438,7 +438,7 @@ describe.skipIf(!native)(`the TS backend fails the same way${skipReason}`, () =>
     f32: [new Float64Array(16), [1], null, new Float32Array(1), new Float32Array(0)], i32: [new Float32Array(4), [0], new Int32Array(1)],
     'f32?': [new Float64Array(16), 5, null, new Float32Array(1)],
   };
-  it.each(bindings.map((b) => [b.fn, b] as const))('%s: same error type and message for every bad argument', (fn, b) => {
+  it.each(bindings.map((b) => [b.fn, b] as const))('%s: same error type and message for every bad argument', (_fn, b) => {
     const cases: unknown[][] = [b.valid(), b.valid().slice(0, -1), [...b.valid(), 0]];
     b.params.forEach((p, i) => {
       for (const v of bad[p.kind]) {

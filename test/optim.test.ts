@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { backends, kernels, withBackend, type BackendName } from '../lib/backend/index.js';
 import { linear, relu, softmaxCrossEntropy, Tensor } from '../lib/tensor/index.js';
 import {
-  Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD, lrScheduler,
+  Adagrad, Adam, AdamW, type Optimizer, RMSprop, SGD, lrScheduler,
   type OptimizerStateDict, type Param, type ParamGroupInit,
 } from '../lib/optim/index.js';
 

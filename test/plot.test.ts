@@ -126,7 +126,7 @@ function assertClean(svg: string): XmlElement {
 }
 
 function isNice(step: number): boolean {
-  const mag = Math.pow(10, Math.floor(Math.log10(step) + 1e-9));
+  const mag = 10 ** Math.floor(Math.log10(step) + 1e-9);
   const m = Math.round((step / mag) * 1e6) / 1e6;
   return m === 1 || m === 2 || m === 5;
 }
@@ -148,7 +148,7 @@ function fakeHistory(epochs = 12): EpochRecord[] {
       accuracy: Math.min(0.999, 0.995 - 0.12 * Math.exp(-t / 2.0) + 0.002 * Math.sin(e)),
       valLoss,
       valAccuracy: Math.min(0.999, 0.979 - 0.09 * Math.exp(-t / 2.3) + 0.003 * Math.cos(e * 1.3)),
-      lr: 0.01 * Math.pow(0.9, t),
+      lr: 0.01 * 0.9 ** t,
       seconds: 6.5 + 0.3 * Math.sin(e),
     });
   }

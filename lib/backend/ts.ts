@@ -175,13 +175,14 @@ function sgdLoop(
 }
 
 // Adam / AdamW: see kernels.h adam_step.
+// amsgrad is read through vmax: the checker passes null exactly when amsgrad is false.
 function adamStep(
   param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, n: number,
   step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
-  decoupled: boolean, amsgrad: boolean,
+  decoupled: boolean, _amsgrad: boolean,
 ): void {
-  const bc1 = 1 - Math.pow(beta1, step);
-  const bc2 = 1 - Math.pow(beta2, step);
+  const bc1 = 1 - beta1 ** step;
+  const bc2 = 1 - beta2 ** step;
   const c = coef;
   c[0] = f(-(lr / bc1)); // -step_size
   c[1] = f(Math.sqrt(bc2));
@@ -248,9 +249,10 @@ function adagradLoop(param: Float32Array, grad: Float32Array, sum: Float32Array,
 }
 
 // RMSprop: see kernels.h rmsprop_step.
+// centered is read through gavg: the checker passes null exactly when centered is false.
 function rmspropStep(
   param: Float32Array, grad: Float32Array, sq: Float32Array, gavg: Float32Array | null, buf: Float32Array | null,
-  n: number, lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean,
+  n: number, lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, _centered: boolean,
 ): void {
   const c = coef;
   c[0] = f(weightDecay);

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
+import { type Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
 import { CliError, requireFile, type NamedPath } from './io.js';

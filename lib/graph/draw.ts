@@ -187,7 +187,7 @@ export function toDot(root: GraphNode, options: DotOptions = {}): string {
     for (const p of node.parents) lines.push(`  ${id.get(p)} -> ${id.get(node)};`);
   }
   lines.push('}');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,5 +618,5 @@ export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
     out.push(`<text class="legend" x="${MARGIN}" y="${r(L.height - MARGIN / 2 - 4)}" font-size="11" fill="#666666">${parts.join(', ')}</text>`);
   }
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  * Every function fills the tensor in place from the global generator (or opts.rng) and
  * returns it. Values differ from PyTorch's (a different generator); distributions do not.
  */
-import { globalRng, Rng } from '../random.js';
+import { globalRng, type Rng } from '../random.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkChoice, checkOptions, optionKeys } from '../options.js';
 

@@ -4,7 +4,7 @@
  * `stateDict()` / `loadStateDict()` use those names, so a state dict moves between nodegrad and
  * torch.nn.Sequential unchanged.
  */
-import { Tensor, fmtShape } from '../tensor/index.js';
+import { type Tensor, fmtShape } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { checkOptions, optionKeys } from '../options.js';
 

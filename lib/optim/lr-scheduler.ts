@@ -50,7 +50,7 @@ function restore(obj: object, dict: Record<string, unknown>): void {
   const target = obj as Record<string, unknown>;
   for (const [k, v] of Object.entries(dict)) {
     const key = toCamel(k);
-    if (key !== 'optimizer' && Object.prototype.hasOwnProperty.call(target, key)) target[key] = structuredClone(v);
+    if (key !== 'optimizer' && Object.hasOwn(target, key)) target[key] = structuredClone(v);
   }
 }
 

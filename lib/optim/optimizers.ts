@@ -232,7 +232,8 @@ export class Adam extends Optimizer<AdamHyper> {
         const grad = this.gradOf(p, g.maximize);
         const n = p.data.length;
         const s = this.stateOf(p);
-        const step = (s.step = (typeof s.step === 'number' ? s.step : 0) + 1);
+        const step = (typeof s.step === 'number' ? s.step : 0) + 1;
+        s.step = step;
         const m = this.buffer(s, 'exp_avg', n);
         const v = this.buffer(s, 'exp_avg_sq', n);
         const vmax = g.amsgrad ? this.buffer(s, 'max_exp_avg_sq', n) : null;

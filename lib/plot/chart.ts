@@ -93,7 +93,7 @@ export const NICE_TICKS_KEYS = optionKeys<Parameters<typeof niceTicks>[3]>()('in
 
 export function niceStep(rough: number): number {
   if (!(rough > 0) || !Number.isFinite(rough)) return 1;
-  const mag = Math.pow(10, Math.floor(Math.log10(rough)));
+  const mag = 10 ** Math.floor(Math.log10(rough));
   const n = rough / mag;
   const m = n <= 1 + 1e-9 ? 1 : n <= 2 + 1e-9 ? 2 : n <= 5 + 1e-9 ? 5 : 10;
   return clean(m * mag);
@@ -137,8 +137,8 @@ function nextStep(step: number): number {
 export function logDomain(min: number, max: number): [number, number] {
   if (!(min > 0) || !(max > 0)) return [1, 10];
   if (min > max) [min, max] = [max, min];
-  let lo = Math.pow(10, Math.floor(Math.log10(min) + 1e-9));
-  let hi = Math.pow(10, Math.ceil(Math.log10(max) - 1e-9));
+  let lo = 10 ** Math.floor(Math.log10(min) + 1e-9);
+  let hi = 10 ** Math.ceil(Math.log10(max) - 1e-9);
   if (Math.log10(max / min) < 2) {
     for (const m of [5, 2]) if (lo * m <= min * (1 + 1e-9)) { lo *= m; break; }
     for (const m of [0.2, 0.5]) if (hi * m >= max * (1 - 1e-9)) { hi *= m; break; }
@@ -158,7 +158,7 @@ export function logTicks(lo: number, hi: number): { major: number[]; minor: numb
   const inRange = (v: number) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
   const decades: number[] = [];
   for (let d = d0; d <= d1; d++) {
-    const v = clean(Math.pow(10, d));
+    const v = clean(10 ** d);
     if (inRange(v)) decades.push(v);
   }
   // Too many decades to label each: label every 2nd/5th/... one.
@@ -169,7 +169,7 @@ export function logTicks(lo: number, hi: number): { major: number[]; minor: numb
   const extra = major.length < 3;
   for (let d = d0; d <= d1 && d1 - d0 <= 8; d++) {
     for (let m = 2; m <= 9; m++) {
-      const v = clean(m * Math.pow(10, d));
+      const v = clean(m * 10 ** d);
       if (!inRange(v)) continue;
       if (extra && (m === 2 || m === 5)) major.push(v);
       else minor.push(v);
@@ -289,8 +289,8 @@ function fitText(s: string, size: number, maxWidth: number, min = 10): { s: stri
   if (textWidth(s, f) <= maxWidth) return { s, size: f };
   const chars = Array.from(s);
   let n = chars.length;
-  while (n > 1 && textWidth(chars.slice(0, n).join('') + '…', f) > maxWidth) n--;
-  return { s: chars.slice(0, n).join('').trimEnd() + '…', size: f };
+  while (n > 1 && textWidth(`${chars.slice(0, n).join('')}…`, f) > maxWidth) n--;
+  return { s: `${chars.slice(0, n).join('').trimEnd()}…`, size: f };
 }
 
 interface LegendGeom { w: number; h: number; rowH: number }
@@ -807,7 +807,7 @@ function fmtPct(frac: number): string {
 function spansDecades(values: number[], decades: number): boolean {
   const pos = values.filter((v) => Number.isFinite(v) && v > 0);
   if (pos.length < 2) return false;
-  return maxOf(pos) / minOf(pos) > Math.pow(10, decades);
+  return maxOf(pos) / minOf(pos) > 10 ** decades;
 }
 
 /**

@@ -46,56 +46,51 @@ export class Value {
   }
 
   add(other: Operand): Value {
-    const a = this;
     const b = Value.from(other);
-    const out = Value.node(a.data + b.data, 'add', [a, b]);
+    const out = Value.node(this.data + b.data, 'add', [this, b]);
     // add distributes: both inputs receive the upstream gradient unchanged.
     out.backwardStep = () => {
-      a.grad += out.grad;
+      this.grad += out.grad;
       b.grad += out.grad;
     };
     return out;
   }
 
   sub(other: Operand): Value {
-    const a = this;
     const b = Value.from(other);
-    const out = Value.node(a.data - b.data, 'sub', [a, b]);
+    const out = Value.node(this.data - b.data, 'sub', [this, b]);
     out.backwardStep = () => {
-      a.grad += out.grad;
+      this.grad += out.grad;
       b.grad -= out.grad;
     };
     return out;
   }
 
   mul(other: Operand): Value {
-    const a = this;
     const b = Value.from(other);
-    const out = Value.node(a.data * b.data, 'mul', [a, b]);
+    const out = Value.node(this.data * b.data, 'mul', [this, b]);
     // mul switches: each input receives the upstream gradient times the other input.
     out.backwardStep = () => {
-      a.grad += b.data * out.grad;
-      b.grad += a.data * out.grad;
+      this.grad += b.data * out.grad;
+      b.grad += this.data * out.grad;
     };
     return out;
   }
 
   div(other: Operand): Value {
-    const a = this;
     const b = Value.from(other);
-    const out = Value.node(a.data / b.data, 'div', [a, b]);
+    const out = Value.node(this.data / b.data, 'div', [this, b]);
     out.backwardStep = () => {
-      a.grad += out.grad / b.data;
-      b.grad -= (out.grad * a.data) / (b.data * b.data);
+      this.grad += out.grad / b.data;
+      b.grad -= (out.grad * this.data) / (b.data * b.data);
     };
     return out;
   }
 
   neg(): Value {
-    const a = this;
-    const out = Value.node(-a.data, 'neg', [a]);
+    const out = Value.node(-this.data, 'neg', [this]);
     out.backwardStep = () => {
-      a.grad -= out.grad;
+      this.grad -= out.grad;
     };
     return out;
   }
@@ -106,43 +101,39 @@ export class Value {
    * and d/db is NaN for a < 0 (a^b is not real for non-integer b near there).
    */
   pow(exponent: Operand): Value {
-    const a = this;
     const b = Value.from(exponent);
-    const out = Value.node(Math.pow(a.data, b.data), 'pow', [a, b]);
+    const out = Value.node(this.data ** b.data, 'pow', [this, b]);
     out.backwardStep = () => {
-      const da = b.data === 0 ? 0 : b.data * Math.pow(a.data, b.data - 1);
-      const db = a.data === 0 && b.data >= 0 ? 0 : out.data * Math.log(a.data);
-      a.grad += da * out.grad;
+      const da = b.data === 0 ? 0 : b.data * this.data ** (b.data - 1);
+      const db = this.data === 0 && b.data >= 0 ? 0 : out.data * Math.log(this.data);
+      this.grad += da * out.grad;
       b.grad += db * out.grad;
     };
     return out;
   }
 
   exp(): Value {
-    const a = this;
-    const out = Value.node(Math.exp(a.data), 'exp', [a]);
+    const out = Value.node(Math.exp(this.data), 'exp', [this]);
     out.backwardStep = () => {
-      a.grad += out.data * out.grad;
+      this.grad += out.data * out.grad;
     };
     return out;
   }
 
   /** Natural log; like Math.log, log(0) = -Infinity and log(x < 0) = NaN. The gradient is 1/x. */
   log(): Value {
-    const a = this;
-    const out = Value.node(Math.log(a.data), 'log', [a]);
+    const out = Value.node(Math.log(this.data), 'log', [this]);
     out.backwardStep = () => {
-      a.grad += out.grad / a.data;
+      this.grad += out.grad / this.data;
     };
     return out;
   }
 
   /** 1 / this. */
   recip(): Value {
-    const a = this;
-    const out = Value.node(1 / a.data, 'recip', [a]);
+    const out = Value.node(1 / this.data, 'recip', [this]);
     out.backwardStep = () => {
-      a.grad -= out.grad * out.data * out.data;
+      this.grad -= out.grad * out.data * out.data;
     };
     return out;
   }
@@ -152,44 +143,40 @@ export class Value {
    * On a tie it goes to the first input (`this`), so exactly one input is ever credited.
    */
   max(other: Operand): Value {
-    const a = this;
     const b = Value.from(other);
-    const out = Value.node(Math.max(a.data, b.data), 'max', [a, b]);
+    const out = Value.node(Math.max(this.data, b.data), 'max', [this, b]);
     out.backwardStep = () => {
-      if (b.data > a.data) b.grad += out.grad;
-      else a.grad += out.grad;
+      if (b.data > this.data) b.grad += out.grad;
+      else this.grad += out.grad;
     };
     return out;
   }
 
   /** max(0, this); the gradient at 0 is 0, as in PyTorch. */
   relu(): Value {
-    const a = this;
-    const out = Value.node(a.data > 0 ? a.data : 0, 'relu', [a]);
+    const out = Value.node(this.data > 0 ? this.data : 0, 'relu', [this]);
     out.backwardStep = () => {
-      if (a.data > 0) a.grad += out.grad;
+      if (this.data > 0) this.grad += out.grad;
     };
     return out;
   }
 
   /** One gate, 1 / (1 + e^-x), with the local gradient (1 - s) * s. */
   sigmoid(): Value {
-    const a = this;
     // exp of a non-positive number only, so it cannot overflow for large |x|.
-    const e = Math.exp(-Math.abs(a.data));
-    const s = a.data >= 0 ? 1 / (1 + e) : e / (1 + e);
-    const out = Value.node(s, 'sigmoid', [a]);
+    const e = Math.exp(-Math.abs(this.data));
+    const s = this.data >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const out = Value.node(s, 'sigmoid', [this]);
     out.backwardStep = () => {
-      a.grad += (1 - out.data) * out.data * out.grad;
+      this.grad += (1 - out.data) * out.data * out.grad;
     };
     return out;
   }
 
   tanh(): Value {
-    const a = this;
-    const out = Value.node(Math.tanh(a.data), 'tanh', [a]);
+    const out = Value.node(Math.tanh(this.data), 'tanh', [this]);
     out.backwardStep = () => {
-      a.grad += (1 - out.data * out.data) * out.grad;
+      this.grad += (1 - out.data * out.data) * out.grad;
     };
     return out;
   }

@@ -28,16 +28,16 @@ export function formatValues(t: { readonly data: Float32Array; readonly shape: r
       for (let i = 0; i < n; i++) idx.push(i);
     }
     if (d === shape.length - 1) {
-      return '[' + idx.map((i) => (i === null ? '...' : fmtNum(data[off + i]))).join(', ') + ']';
+      return `[${idx.map((i) => (i === null ? '...' : fmtNum(data[off + i]))).join(', ')}]`;
     }
-    const sep = ',\n' + indent + ' ';
-    return '[' + idx.map((i) => (i === null ? '...' : rec(d + 1, off + i * strides[d], indent + ' '))).join(sep) + ']';
+    const sep = `,\n${indent} `;
+    return `[${idx.map((i) => (i === null ? '...' : rec(d + 1, off + i * strides[d], `${indent} `))).join(sep)}]`;
   };
   return rec(0, 0, '       ');
 }
 
 function fmtNum(v: number): string {
-  if (Number.isInteger(v) && Math.abs(v) < 1e8) return v.toFixed(0) + '.';
+  if (Number.isInteger(v) && Math.abs(v) < 1e8) return `${v.toFixed(0)}.`;
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-4 || a >= 1e8)) return v.toExponential(4);
   return v.toFixed(4);

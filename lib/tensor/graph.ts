@@ -65,5 +65,5 @@ export function makeResult(
 
 /** Whether an op on these inputs records the graph (grad mode on and an input requires grad). */
 export function needsGrad(a: Tensor, b?: Tensor | null, c?: Tensor | null): boolean {
-  return gradEnabled && (a.requiresGrad || (b != null && b.requiresGrad) || (c != null && c.requiresGrad));
+  return gradEnabled && (a.requiresGrad || b?.requiresGrad === true || c?.requiresGrad === true);
 }

@@ -171,13 +171,13 @@ export function pow(x: Tensor, exponent: number): Tensor {
   const a = x.data, n = a.length, y = new Float32Array(n);
   const p = exponent;
   if (p === 2) for (let i = 0; i < n; i++) y[i] = a[i] * a[i];
-  else for (let i = 0; i < n; i++) y[i] = Math.pow(a[i], p);
+  else for (let i = 0; i < n; i++) y[i] = a[i] ** p;
   return makeResult(y, x.shape, 'pow', [x], (g) => {
     // d/dx x^p = p x^(p-1); exactly 0 for p = 0 (x^-1 would make 0 * inf at x = 0)
     if (p === 0) g.fill(0);
     else if (p === 2) for (let i = 0; i < n; i++) g[i] *= 2 * a[i];
     else if (p === 1) { /* identity */ }
-    else for (let i = 0; i < n; i++) g[i] *= p * Math.pow(a[i], p - 1);
+    else for (let i = 0; i < n; i++) g[i] *= p * a[i] ** (p - 1);
     accumulateGrad(x, g, true);
   }, [a]);
 }
@@ -297,7 +297,7 @@ function linearOp(op: string, x: Tensor, W: Tensor, bias: Tensor | null, relu: b
   const parents = bias !== null ? [x, W, bias] : [x, W];
   return makeResult(y, [N, OUT], op, parents, (g) => {
     const kk = kernels();
-    const db = bias !== null && bias.requiresGrad;
+    const db = bias?.requiresGrad;
     if (relu) {
       // g becomes dZ (the gradient before the ReLU), with db from the same pass
       if (db) {

@@ -122,12 +122,12 @@ export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
     }
     const shape = keepdim ? x.shape.map(() => 1) : [];
     return makeResult(new Float32Array([m]), shape, 'max', [x], (g) => {
-      const isNaN = m !== m;
+      const mIsNaN = m !== m;
       let count = 0;
-      for (let i = 0; i < a.length; i++) if (isNaN ? a[i] !== a[i] : a[i] === m) count++;
+      for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) count++;
       const v = g[0] / count;
       const dx = new Float32Array(a.length);
-      for (let i = 0; i < a.length; i++) if (isNaN ? a[i] !== a[i] : a[i] === m) dx[i] = v;
+      for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) dx[i] = v;
       accumulateGrad(x, dx, true);
     }, [a]);
   }

@@ -107,7 +107,7 @@ export class Tensor {
     else if (this.requiresGrad) extras.push('requiresGrad=true');
     if (this.label !== undefined) extras.push(`label='${this.label}'`);
     const body = formatValues(this);
-    return `tensor(${body}${extras.length ? ', ' + extras.join(', ') : ''})`;
+    return `tensor(${body}${extras.length ? `, ${extras.join(', ')}` : ''})`;
   }
 
   /** A tensor sharing this one's data, cut from the graph (requiresGrad false). */

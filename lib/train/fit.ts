@@ -6,7 +6,7 @@
 import { Tensor, noGrad, softmaxCrossEntropy, svmLoss, argmax } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
 import { Dataset, DataLoader } from '../data/index.js';
-import { Optimizer, Adam, type lrScheduler } from '../optim/index.js';
+import { type Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
 import { checkOptions as checkKeys, optionKeys } from '../options.js';
 import type { ProgressMode, ProgressStream } from './progress.js';

@@ -13,7 +13,7 @@
  * atomically: an interrupted save leaves the previous file intact.
  */
 import { Tensor, fmtShape } from '../tensor/index.js';
-import { Module, moduleFromSpec, specParameterShapes, type ModuleSpec } from '../nn/index.js';
+import { type Module, moduleFromSpec, specParameterShapes, type ModuleSpec } from '../nn/index.js';
 import { Preprocessor } from '../data/preprocess.js';
 import { encodeSafetensors, loadSafetensors, type TensorData } from '../io/index.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -82,7 +82,7 @@ export function call(k: object, fn: string, args: unknown[]): unknown {
 
 /** Calls fn, expects it to throw `type`, with a message matching `message` (string: exact). */
 export function expectError(fn: () => unknown, type: ErrorConstructor, message: string | RegExp): void {
-  let err: unknown = undefined;
+  let err: unknown ;
   let threw = false;
   try {
     fn();

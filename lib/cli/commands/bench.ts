@@ -9,7 +9,7 @@ import {
   type BackendName,
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import { CliError, Out, int } from '../io.js';
+import { CliError, type Out, int } from '../io.js';
 import { applyBackend } from '../options.js';
 import { MAX_THREADS } from '../../backend/index.js';
 

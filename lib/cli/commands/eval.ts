@@ -1,7 +1,7 @@
 /** `nodegrad eval`: a saved model's loss and accuracy on a data set's test split. */
 import { evaluate, loadModel } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { CliError, Out, int, pct, requireFile } from '../io.js';
+import { CliError, type Out, int, pct, requireFile } from '../io.js';
 import { DATA_HELP, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
 import { describeModel } from '../model.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';

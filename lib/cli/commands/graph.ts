@@ -6,7 +6,7 @@ import { parseExpression, toDot, toSvg } from '../../index.js';
 import { formatNumber } from '../../graph/index.js';
 import type { Value } from '../../scalar/index.js';
 import { UsageError, suggest, type CommandSpec, type Parsed } from '../args.js';
-import { CliError, Out, writeText } from '../io.js';
+import { CliError, type Out, writeText } from '../io.js';
 
 /**
  * The drawing's size grows with the square of the graph (800 terms: 22 MB of SVG in a minute),

@@ -1,7 +1,7 @@
 /** `nodegrad info`: version, backend, SIMD path, threads, and the state of every backend. */
 import { info, backends } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import { Out } from '../io.js';
+import type { Out } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, Preprocessor, TrainingDivergedError, type LossFn } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { Out, refuseCollisions, writeText } from '../io.js';
+import { type Out, refuseCollisions, writeText } from '../io.js';
 import { dataInputs, loadSplits } from '../data.js';
 import { OPTIMIZERS, buildModel, buildOptimizer, describeModel } from '../model.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend } from '../options.js';

@@ -4,7 +4,7 @@ import { Tensor, loadModel, predict } from '../../index.js';
 import { readTextFile } from '../../io/read.js';
 import { cellValue, isHeaderLine } from '../../data/csv.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { CliError, Out, requireFile } from '../io.js';
+import { CliError, type Out, requireFile } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
+import { type Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
 import { dataInputs, loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
 import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
 import { compareWithCheckpoint, flagsCallback, type RunFlags } from '../resume.js';
