@@ -60,9 +60,11 @@ function checkGemm(C, A, B, M, N, K, ta, tb) {
   const samples = Math.min(total, 256);
   let worst = 0;
   for (let s = 0; s < samples; s++) {
-    const idx = samples === total ? s : Math.floor(((s * 2654435761) % 4294967296) / 4294967296 * total);
-    const i = Math.floor(idx / N), j = idx % N;
-    let sum = 0, abs = 0;
+    const idx = samples === total ? s : Math.floor((((s * 2654435761) % 4294967296) / 4294967296) * total);
+    const i = Math.floor(idx / N),
+      j = idx % N;
+    let sum = 0,
+      abs = 0;
     for (let k = 0; k < K; k++) {
       const p = (ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
       sum += p;
@@ -123,14 +125,19 @@ function activate(c) {
 const results = { gemm: [], softmax: [], numpyBlas: [], errors: [] };
 const started = performance.now();
 
-console.error(`nodegrad kernel bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs, node ${process.version}`);
-console.error(`native: ${native ? `${info().nativePath} (default ${nativeDefault}, ${nativeThreads0} threads)` : `absent (${info().nativeError ?? 'disabled'})`}`);
+console.error(
+  `nodegrad kernel bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} CPUs, node ${process.version}`,
+);
+console.error(
+  `native: ${native ? `${info().nativePath} (default ${nativeDefault}, ${nativeThreads0} threads)` : `absent (${info().nativeError ?? 'disabled'})`}`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM
 
 for (const [name, M, N, K, ta, tb] of SHAPES) {
-  const A = randn(M * K, 1 + M), B = randn(K * N, 2 + N);
+  const A = randn(M * K, 1 + M),
+    B = randn(K * N, 2 + N);
   const C = new Float32Array(M * N);
   const flops = 2 * M * N * K;
   for (const c of configs) {
@@ -148,8 +155,18 @@ for (const [name, M, N, K, ta, tb] of SHAPES) {
     const sec = time(() => c.kernels.gemm(ta, tb, M, N, K, 1, A, B, 0, C));
     const gflops = flops / sec / 1e9;
     results.gemm.push({
-      shape: name, M, N, K, transA: ta, transB: tb, backend: c.kernels.name, simd: c.simd, threads: c.threads,
-      gflops: +gflops.toFixed(3), ms: +(sec * 1e3).toFixed(4), checkErrorOverTol: +check.toPrecision(3),
+      shape: name,
+      M,
+      N,
+      K,
+      transA: ta,
+      transB: tb,
+      backend: c.kernels.name,
+      simd: c.simd,
+      threads: c.threads,
+      gflops: +gflops.toFixed(3),
+      ms: +(sec * 1e3).toFixed(4),
+      checkErrorOverTol: +check.toPrecision(3),
     });
     console.error(`  ${name.padEnd(28)} ${colName(c).padEnd(20)} ${gflops.toFixed(2).padStart(8)} GFLOPS`);
   }
@@ -158,7 +175,11 @@ for (const [name, M, N, K, ta, tb] of SHAPES) {
 // ---------------------------------------------------------------------------------------------
 // Softmax cross-entropy (forward and backward), rows per second
 
-const SOFTMAX = [[256, 10], [4096, 10], [256, 1000]];
+const SOFTMAX = [
+  [256, 10],
+  [4096, 10],
+  [256, 1000],
+];
 for (const [N, C] of SOFTMAX) {
   const logits = randn(N * C, 3 + C);
   for (let i = 0; i < logits.length; i++) logits[i] *= 4;
@@ -166,13 +187,15 @@ for (const [N, C] of SOFTMAX) {
   // float64 reference
   let refLoss = 0;
   for (let n = 0; n < N; n++) {
-    let mx = -Infinity, sum = 0;
+    let mx = -Infinity,
+      sum = 0;
     for (let c = 0; c < C; c++) mx = Math.max(mx, logits[n * C + c]);
     for (let c = 0; c < C; c++) sum += Math.exp(logits[n * C + c] - mx);
     refLoss += Math.log(sum) + mx - logits[n * C + labels[n]];
   }
   refLoss /= N;
-  const probs = new Float32Array(N * C), dlogits = new Float32Array(N * C);
+  const probs = new Float32Array(N * C),
+    dlogits = new Float32Array(N * C);
   for (const c of configs) {
     if (c.threads !== 1) continue; // single-threaded kernels
     activate(c);
@@ -192,11 +215,20 @@ for (const [N, C] of SOFTMAX) {
     const fwd = time(() => c.kernels.softmaxCrossEntropy(logits, labels, N, C, probs));
     const bwd = time(() => c.kernels.softmaxCrossEntropyBackward(probs, labels, N, C, dlogits));
     results.softmax.push({
-      N, C, backend: c.kernels.name, simd: c.simd, fwdUs: +(fwd * 1e6).toFixed(3), bwdUs: +(bwd * 1e6).toFixed(3),
-      fwdNsPerElem: +(fwd * 1e9 / (N * C)).toFixed(3), bwdNsPerElem: +(bwd * 1e9 / (N * C)).toFixed(3),
-      fwdRowsPerS: Math.round(N / fwd), bwdRowsPerS: Math.round(N / bwd),
+      N,
+      C,
+      backend: c.kernels.name,
+      simd: c.simd,
+      fwdUs: +(fwd * 1e6).toFixed(3),
+      bwdUs: +(bwd * 1e6).toFixed(3),
+      fwdNsPerElem: +((fwd * 1e9) / (N * C)).toFixed(3),
+      bwdNsPerElem: +((bwd * 1e9) / (N * C)).toFixed(3),
+      fwdRowsPerS: Math.round(N / fwd),
+      bwdRowsPerS: Math.round(N / bwd),
     });
-    console.error(`  softmax N=${N} C=${C} ${c.label.padEnd(14)} fwd ${(fwd * 1e6).toFixed(1)} us, bwd ${(bwd * 1e6).toFixed(1)} us`);
+    console.error(
+      `  softmax N=${N} C=${C} ${c.label.padEnd(14)} fwd ${(fwd * 1e6).toFixed(1)} us, bwd ${(bwd * 1e6).toFixed(1)} us`,
+    );
   }
 }
 if (native) {
@@ -222,21 +254,25 @@ if (flag('--no-numpy')) {
   delete env.OPENBLAS_L2_SIZE;
   console.error('  running numpy (OpenBLAS) anchor...');
   const r = spawnSync('/usr/bin/python3', [anchor, 'numpy', '--min-time', String(MIN_TIME)], {
-    env, encoding: 'utf8', timeout: 180_000,
+    env,
+    encoding: 'utf8',
+    timeout: 180_000,
   });
   for (const line of (r.stdout ?? '').split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const j = JSON.parse(line);
-      if (j.bench === 'gemm') results.numpyBlas.push({ shape: j.shape, threads: j.threads, gflops: j.value, ms: j.ms, blas: j.blas });
+      if (j.bench === 'gemm')
+        results.numpyBlas.push({ shape: j.shape, threads: j.threads, gflops: j.value, ms: j.ms, blas: j.blas });
     } catch {
       /* not a result line */
     }
   }
   const lib = results.numpyBlas[0]?.blas ?? '';
-  numpyNote = results.numpyBlas.length > 0
-    ? `numpy ${numpyVersion()} on ${lib}${/openblas/i.test(lib) ? '' : ' -- NOT OpenBLAS (this looks like the reference BLAS: install libopenblas0-pthread for the intended comparison)'}`
-    : `numpy anchor produced no results (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr ?? '').trim().split('\n').pop()}`;
+  numpyNote =
+    results.numpyBlas.length > 0
+      ? `numpy ${numpyVersion()} on ${lib}${/openblas/i.test(lib) ? '' : ' -- NOT OpenBLAS (this looks like the reference BLAS: install libopenblas0-pthread for the intended comparison)'}`
+      : `numpy anchor produced no results (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr ?? '').trim().split('\n').pop()}`;
 }
 
 function numpyVersion() {
@@ -247,15 +283,21 @@ function numpyVersion() {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const gf = (shape, c) => results.gemm.find((r) => r.shape === shape && r.backend === c.kernels.name && r.simd === c.simd && r.threads === c.threads)?.gflops;
+const gf = (shape, c) =>
+  results.gemm.find(
+    (r) => r.shape === shape && r.backend === c.kernels.name && r.simd === c.simd && r.threads === c.threads,
+  )?.gflops;
 const blas = (shape, t) => results.numpyBlas.find((r) => r.shape === shape && r.threads === t)?.gflops;
 const fmt = (v) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
 const ratio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
 const best = native ? configs.filter((c) => c.simd === nativeDefault) : [];
-const blasLabel = results.numpyBlas.length > 0 && !/openblas/i.test(results.numpyBlas[0].blas) ? 'numpy-BLAS' : 'OpenBLAS';
+const blasLabel =
+  results.numpyBlas.length > 0 && !/openblas/i.test(results.numpyBlas[0].blas) ? 'numpy-BLAS' : 'OpenBLAS';
 
 const lines = [];
-lines.push(`### GEMM, GFLOPS (median; ${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} CPUs, node ${process.version})`);
+lines.push(
+  `### GEMM, GFLOPS (median; ${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} CPUs, node ${process.version})`,
+);
 lines.push('');
 const head = ['shape (M x N x K)', ...configs.map(colName)];
 if (results.numpyBlas.length > 0) {
@@ -283,7 +325,9 @@ lines.push(`| --- |${scfg.map(() => ' ---: | ---: ').join('|')}|`);
 for (const [N, C] of SOFTMAX) {
   const cells = scfg.map((c) => {
     const r = results.softmax.find((x) => x.N === N && x.C === C && x.backend === c.kernels.name && x.simd === c.simd);
-    return r ? `${r.fwdUs.toFixed(1)} (${r.fwdNsPerElem.toFixed(2)}) | ${r.bwdUs.toFixed(1)} (${r.bwdNsPerElem.toFixed(2)})` : '- | -';
+    return r
+      ? `${r.fwdUs.toFixed(1)} (${r.fwdNsPerElem.toFixed(2)}) | ${r.bwdUs.toFixed(1)} (${r.bwdNsPerElem.toFixed(2)})`
+      : '- | -';
   });
   lines.push(`| ${N} x ${C} | ${cells.join(' | ')} |`);
 }
@@ -301,7 +345,12 @@ const outDir = path.join(here, 'results');
 fs.mkdirSync(outDir, { recursive: true });
 const out = {
   date: new Date().toISOString(),
-  machine: { cpu: os.cpus()[0]?.model, cpus: os.cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+  machine: {
+    cpu: os.cpus()[0]?.model,
+    cpus: os.cpus().length,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  },
   native: native ? { path: info().nativePath, defaultSimd: nativeDefault, defaultThreads: nativeThreads0 } : null,
   minTimeS: MIN_TIME,
   blasNote: numpyNote,

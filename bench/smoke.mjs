@@ -19,7 +19,10 @@ const ng = require('../dist/index.js');
 const MIN_RATIO = opt('--min-ratio', 5);
 const ROUNDS = opt('--rounds', 15);
 const THREADS = opt('--threads', 1);
-const B = 256, D = 784, H = 256, C = 10;
+const B = 256,
+  D = 784,
+  H = 256,
+  C = 10;
 
 if (ng.backends().native === undefined) {
   console.error(`smoke: the native backend did not load (${ng.info().nativeError}); nothing to compare`);
@@ -36,11 +39,15 @@ const proj = new Float32Array(D * C);
 rng.fillNormal(proj, 0, 1);
 const y = new Int32Array(nb * B);
 for (let n = 0; n < nb * B; n++) {
-  let best = 0, bv = -Infinity;
+  let best = 0,
+    bv = -Infinity;
   for (let c = 0; c < C; c++) {
     let s = 0;
     for (let d = 0; d < D; d++) s += x[n * D + d] * proj[d * C + c];
-    if (s > bv) { bv = s; best = c; }
+    if (s > bv) {
+      bv = s;
+      best = c;
+    }
   }
   y[n] = best;
 }
@@ -59,7 +66,10 @@ function step(s) {
     const j = s.j++ % nb;
     const t0 = performance.now();
     s.opt.zeroGrad();
-    const loss = ng.softmaxCrossEntropy(s.model.forward(new ng.Tensor(x.subarray(j * B * D, (j + 1) * B * D), [B, D])), y.subarray(j * B, (j + 1) * B));
+    const loss = ng.softmaxCrossEntropy(
+      s.model.forward(new ng.Tensor(x.subarray(j * B * D, (j + 1) * B * D), [B, D])),
+      y.subarray(j * B, (j + 1) * B),
+    );
     loss.backward();
     s.opt.step();
     const l = loss.item();
@@ -67,9 +77,9 @@ function step(s) {
   });
 }
 
-
 const started = performance.now();
-const nat = setup('native'), ts = setup('ts');
+const nat = setup('native'),
+  ts = setup('ts');
 // Correctness first: the same first step (same weights, same batch) gives the same loss.
 const [, l0n] = step(nat);
 const [, l0t] = step(ts);
@@ -77,15 +87,26 @@ if (!(Math.abs(l0n - l0t) <= 1e-4 * Math.max(1, Math.abs(l0t)))) {
   console.error(`smoke: FAIL: first-step losses differ: native ${l0n}, ts ${l0t}`);
   process.exit(1);
 }
-for (let i = 0; i < 3; i++) { step(nat); step(ts); } // warm-up (JIT, pools, page faults)
+for (let i = 0; i < 3; i++) {
+  step(nat);
+  step(ts);
+} // warm-up (JIT, pools, page faults)
 
 // One attempt: ROUNDS rounds of (best of 5 native steps, 1 TS step); the median ratio.
-let lastN = 0, lastT = 0, steps = 0;
+let lastN = 0,
+  lastT = 0,
+  steps = 0;
 function attempt() {
-  const ratios = [], nms = [], tms = [];
+  const ratios = [],
+    nms = [],
+    tms = [];
   for (let r = 0; r < ROUNDS; r++) {
     const n = [];
-    for (let i = 0; i < 5; i++) { const [ms, l] = step(nat); n.push(ms); lastN = l; }
+    for (let i = 0; i < 5; i++) {
+      const [ms, l] = step(nat);
+      n.push(ms);
+      lastN = l;
+    }
     const [t, l] = step(ts);
     lastT = l;
     steps++;
@@ -111,13 +132,16 @@ for (let a = 1; a <= ATTEMPTS; a++) {
   }
   if (result.ratio >= MIN_RATIO) break;
   if (a < ATTEMPTS) {
-    console.error(`smoke: attempt ${a}: native is only ${result.ratio.toFixed(1)}x ts (${result.nativeMs.toFixed(2)} vs ${result.tsMs.toFixed(2)} ms/step); trying again`);
+    console.error(
+      `smoke: attempt ${a}: native is only ${result.ratio.toFixed(1)}x ts (${result.nativeMs.toFixed(2)} vs ${result.tsMs.toFixed(2)} ms/step); trying again`,
+    );
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   }
 }
 const { ratio, nativeMs, tsMs } = result;
 const secs = ((performance.now() - started) / 1000).toFixed(1);
-const msg = `native (${THREADS} thread${THREADS === 1 ? '' : 's'}) ${nativeMs.toFixed(2)} ms/step, ts ${tsMs.toFixed(2)} ms/step: native is ${ratio.toFixed(1)}x ts ` +
+const msg =
+  `native (${THREADS} thread${THREADS === 1 ? '' : 's'}) ${nativeMs.toFixed(2)} ms/step, ts ${tsMs.toFixed(2)} ms/step: native is ${ratio.toFixed(1)}x ts ` +
   `(median of ${ROUNDS} rounds; need >= ${MIN_RATIO}x); first-step loss native ${l0n.toFixed(6)}, ts ${l0t.toFixed(6)}; ` +
   `last loss native ${lastN.toFixed(4)} (${steps * 5 + 4} steps), ts ${lastT.toFixed(4)} (${steps + 4} steps); ${secs} s`;
 if (ratio >= MIN_RATIO) {

@@ -40,8 +40,12 @@ const { train } = ng.loadFashionMnist(dir);
 ng.manualSeed(0);
 const model = new ng.nn.Sequential(new ng.nn.Linear(784, 256), new ng.nn.ReLU(), new ng.nn.Linear(256, 10));
 const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
-const B = 256, D = 784, nb = Math.floor(train.length / B);
-let tf = 0, tb = 0, to = 0;
+const B = 256,
+  D = 784,
+  nb = Math.floor(train.length / B);
+let tf = 0,
+  tb = 0,
+  to = 0;
 function step(j) {
   const x = new ng.Tensor(train.x.subarray(j * B * D, (j + 1) * B * D), [B, D]);
   const y = train.y.subarray(j * B, (j + 1) * B);
@@ -66,12 +70,16 @@ const t0 = performance.now();
 let loss = 0;
 for (let i = 0; i < steps; i++) loss = step(i % nb);
 const T = (performance.now() - t0) / steps;
-console.log(`${be} (${ng.info().simd ?? 'js'}, ${K.getNumThreads()} threads): ${T.toFixed(3)} ms/step = ${(B / T * 1000).toFixed(0)} samples/s; ` +
-  `forward ${(tf / steps).toFixed(3)}, backward ${(tb / steps).toFixed(3)}, optimizer ${(to / steps).toFixed(3)} ms; loss ${loss.toFixed(4)}`);
+console.log(
+  `${be} (${ng.info().simd ?? 'js'}, ${K.getNumThreads()} threads): ${T.toFixed(3)} ms/step = ${((B / T) * 1000).toFixed(0)} samples/s; ` +
+    `forward ${(tf / steps).toFixed(3)}, backward ${(tb / steps).toFixed(3)}, optimizer ${(to / steps).toFixed(3)} ms; loss ${loss.toFixed(4)}`,
+);
 let ks = 0;
 console.log('| kernel call | us/step | share | calls/step |\n| --- | ---: | ---: | ---: |');
 for (const [k, [t, c]] of [...acc].sort((a, b) => b[1][0] - a[1][0])) {
   ks += t;
   console.log(`| ${k} | ${((t / steps) * 1000).toFixed(0)} | ${((t / steps / T) * 100).toFixed(1)}% | ${c / steps} |`);
 }
-console.log(`| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | |`);
+console.log(
+  `| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | |`,
+);

@@ -36,7 +36,10 @@ const REPS = opt('--reps', 3);
 const STEPS = opt('--steps', 234); // one epoch of full batches, as train_torch.py
 const WARMUP = 30;
 const TS_STEPS = opt('--ts-steps', 20);
-const B = 256, D = 784, H = 256, C = 10;
+const B = 256,
+  D = 784,
+  H = 256,
+  C = 10;
 const TARGET = 0.88;
 const MAX_EPOCHS = 30;
 const ANCHORS = process.env.NODEGRAD_ANCHORS ?? path.join(root, '..', 'shared', 'anchors');
@@ -108,7 +111,8 @@ function timeToAccuracy(backend, seed) {
 
 /** Microseconds per `ng.add(a, b)` on two 10-element tensors (no grad), median of reps. */
 function perOpOverhead() {
-  const a = ng.randn([10], { seed: 1 }), b = ng.randn([10], { seed: 2 });
+  const a = ng.randn([10], { seed: 1 }),
+    b = ng.randn([10], { seed: 2 });
   let sink = 0;
   const reps = [];
   for (let r = 0; r < 7; r++) {
@@ -127,13 +131,24 @@ function perOpOverhead() {
 // peers (child processes; each prints JSON lines)
 
 function jsonLines(stdout) {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 function run(cmd, args, env = {}, timeout = 180_000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout, env: { ...process.env, ...env }, cwd: ANCHORS, maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, ...env },
+    cwd: ANCHORS,
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) {
-    log(`${cmd} ${args.join(' ')} failed (status ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`);
+    log(
+      `${cmd} ${args.join(' ')} failed (status ${r.status}${r.error ? `, ${r.error.message}` : ''}): ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`,
+    );
     return [];
   }
   return jsonLines(r.stdout);
@@ -146,12 +161,17 @@ const torchEnv = () => {
   return env;
 };
 function torchAvailable() {
-  if (flag('--no-torch') || !fs.existsSync(PYTHON) || !fs.existsSync(path.join(ANCHORS, 'train_torch.py'))) return false;
+  if (flag('--no-torch') || !fs.existsSync(PYTHON) || !fs.existsSync(path.join(ANCHORS, 'train_torch.py')))
+    return false;
   return spawnSync(PYTHON, ['-c', 'import torch, threadpoolctl'], { encoding: 'utf8' }).status === 0;
 }
 function torchRun(mode) {
   const r = spawnSync(PYTHON, ['train_torch.py', '--threads', '1', '--blas-threads', '2', '--mode', mode], {
-    encoding: 'utf8', timeout: 300_000, cwd: ANCHORS, env: torchEnv(), maxBuffer: 1 << 24,
+    encoding: 'utf8',
+    timeout: 300_000,
+    cwd: ANCHORS,
+    env: torchEnv(),
+    maxBuffer: 1 << 24,
   });
   if (r.status !== 0) {
     log(`train_torch.py --mode ${mode} failed: ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`);
@@ -178,10 +198,15 @@ function torchPerOp() {
 
 function tfjs(backend) {
   const nm = path.join(root, 'node_modules');
-  if (!fs.existsSync(path.join(nm, '@tensorflow', 'tfjs')) || !fs.existsSync(path.join(ANCHORS, 'train_tfjs.js'))) return null;
+  if (!fs.existsSync(path.join(nm, '@tensorflow', 'tfjs')) || !fs.existsSync(path.join(ANCHORS, 'train_tfjs.js')))
+    return null;
   const steps = backend === 'cpu' ? 20 : 60;
-  const out = run(process.execPath, [path.join(ANCHORS, 'train_tfjs.js'), '--backend', backend, '--mode', 'minimize', '--steps', String(steps)],
-    { ANCHORS_NODE_MODULES: nm, FASHION_MNIST_DIR: DATA_DIR }, 300_000);
+  const out = run(
+    process.execPath,
+    [path.join(ANCHORS, 'train_tfjs.js'), '--backend', backend, '--mode', 'minimize', '--steps', String(steps)],
+    { ANCHORS_NODE_MODULES: nm, FASHION_MNIST_DIR: DATA_DIR },
+    300_000,
+  );
   return out[0] ?? null;
 }
 
@@ -195,7 +220,9 @@ const machine = {
   loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
   nodegrad: ng.info(),
 };
-log(`nodegrad ${machine.nodegrad.version}, backend ${machine.nodegrad.backend} (${machine.nodegrad.simd}, ${machine.nodegrad.threads} threads), ${machine.cpu} x${machine.cores}, load ${machine.loadavg.join(' ')}`);
+log(
+  `nodegrad ${machine.nodegrad.version}, backend ${machine.nodegrad.backend} (${machine.nodegrad.simd}, ${machine.nodegrad.threads} threads), ${machine.cpu} x${machine.cores}, load ${machine.loadavg.join(' ')}`,
+);
 const haveNative = ng.backends().native !== undefined;
 const haveTorch = torchAvailable();
 if (!haveNative) log('the native backend did not load: native rows are skipped');
@@ -208,7 +235,9 @@ for (let r = 0; r < REPS; r++) {
   if (haveNative) {
     const x = throughput('native', STEPS, WARMUP);
     res.native.push(x);
-    log(`native rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`);
+    log(
+      `native rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`,
+    );
   }
   if (haveTorch) {
     const t = torchRun('throughput');
@@ -220,7 +249,8 @@ for (let r = 0; r < REPS; r++) {
 }
 
 // TS and TensorFlow.js, interleaved likewise.
-let tfCpu = null, tfWasm = null;
+let tfCpu = null,
+  tfWasm = null;
 for (let r = 0; r < (flag('--no-ts') ? 0 : Math.max(1, Math.min(REPS, 3))); r++) {
   const x = throughput('ts', TS_STEPS, 5);
   res.ts.push(x);
@@ -244,7 +274,12 @@ if (!flag('--no-tta')) {
     if (haveTorch) {
       const t = torchRun('tta');
       if (t) {
-        res.torchTta.push({ seconds: t.value, epochs: t.epochs, reached: t.reached, testAccByEpoch: t.test_acc_by_epoch });
+        res.torchTta.push({
+          seconds: t.value,
+          epochs: t.epochs,
+          reached: t.reached,
+          testAccByEpoch: t.test_acc_by_epoch,
+        });
         log(`torch  tta rep ${r + 1}: ${t.value} s, ${t.epochs} epochs`);
       }
     }
@@ -262,28 +297,52 @@ const medOf = (rows, key) => (rows.length ? median(rows.map((r) => r[key])) : nu
 const torchSps = medOf(res.torch, 'samplesPerS');
 const torchTta = medOf(res.torchTta, 'seconds');
 const rows = [];
-const add = (impl, setting, sps, loss, note = '') => rows.push({ impl, setting, samplesPerS: sps, finalLoss: loss, note });
-if (haveNative) add('nodegrad native', `${machine.nodegrad.simd}, ${ng.backends().native.getNumThreads()} threads`, medOf(res.native, 'samplesPerS'), medOf(res.native, 'finalLoss'));
+const add = (impl, setting, sps, loss, note = '') =>
+  rows.push({ impl, setting, samplesPerS: sps, finalLoss: loss, note });
+if (haveNative)
+  add(
+    'nodegrad native',
+    `${machine.nodegrad.simd}, ${ng.backends().native.getNumThreads()} threads`,
+    medOf(res.native, 'samplesPerS'),
+    medOf(res.native, 'finalLoss'),
+  );
 if (res.ts.length) add('nodegrad TS', '1 thread', medOf(res.ts, 'samplesPerS'), medOf(res.ts, 'finalLoss'));
 if (torchSps !== null) add('PyTorch 1.13', 'torch 1 thread, OpenBLAS 2', torchSps, medOf(res.torch, 'finalLoss'));
-if (tfWasm) add('TensorFlow.js 4.22 wasm', `SIMD ${tfWasm.simd_supported}, threads ${tfWasm.threads_count}`, tfWasm.value, tfWasm.final_loss);
+if (tfWasm)
+  add(
+    'TensorFlow.js 4.22 wasm',
+    `SIMD ${tfWasm.simd_supported}, threads ${tfWasm.threads_count}`,
+    tfWasm.value,
+    tfWasm.final_loss,
+  );
 if (tfCpu) add('TensorFlow.js 4.22 cpu', 'JS', tfCpu.value, tfCpu.final_loss);
 
-const fmt = (x, d = 0) => (x === null || x === undefined ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (x, d = 0) =>
+  x === null || x === undefined
+    ? 'n/a'
+    : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const lines = [];
-lines.push(`MLP 784-256(ReLU)-10, softmax cross-entropy, Adam lr 1e-3, batch 256, Fashion-MNIST; ${machine.cpu} x${machine.cores}, Node ${machine.node}, load ${machine.loadavg.join(' ')} at start; median of ${REPS} interleaved reps`);
+lines.push(
+  `MLP 784-256(ReLU)-10, softmax cross-entropy, Adam lr 1e-3, batch 256, Fashion-MNIST; ${machine.cpu} x${machine.cores}, Node ${machine.node}, load ${machine.loadavg.join(' ')} at start; median of ${REPS} interleaved reps`,
+);
 lines.push('');
 lines.push('| implementation | setting | samples/s | ms/step | vs PyTorch | loss after timed steps |');
 lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  lines.push(`| ${r.impl} | ${r.setting} | ${fmt(r.samplesPerS)} | ${fmt((B / r.samplesPerS) * 1000, 2)} | ${torchSps ? `${fmt(r.samplesPerS / torchSps, 2)}x` : 'n/a'} | ${fmt(r.finalLoss, 4)} |`);
+  lines.push(
+    `| ${r.impl} | ${r.setting} | ${fmt(r.samplesPerS)} | ${fmt((B / r.samplesPerS) * 1000, 2)} | ${torchSps ? `${fmt(r.samplesPerS / torchSps, 2)}x` : 'n/a'} | ${fmt(r.finalLoss, 4)} |`,
+  );
 }
 const nativeTta = medOf(res.nativeTta, 'seconds');
 lines.push('');
 lines.push('| time to 88% test accuracy | seconds | epochs | vs PyTorch |');
 lines.push('| --- | ---: | ---: | ---: |');
-if (nativeTta !== null) lines.push(`| nodegrad native | ${fmt(nativeTta, 2)} | ${res.nativeTta.map((x) => x.epochs).join(', ')} | ${torchTta ? `${fmt(nativeTta / torchTta, 2)}x` : 'n/a'} |`);
-if (torchTta !== null) lines.push(`| PyTorch 1.13 | ${fmt(torchTta, 2)} | ${res.torchTta.map((x) => x.epochs).join(', ')} | 1.00x |`);
+if (nativeTta !== null)
+  lines.push(
+    `| nodegrad native | ${fmt(nativeTta, 2)} | ${res.nativeTta.map((x) => x.epochs).join(', ')} | ${torchTta ? `${fmt(nativeTta / torchTta, 2)}x` : 'n/a'} |`,
+  );
+if (torchTta !== null)
+  lines.push(`| PyTorch 1.13 | ${fmt(torchTta, 2)} | ${res.torchTta.map((x) => x.epochs).join(', ')} | 1.00x |`);
 lines.push('');
 lines.push(`| per-op overhead, a + b on 10 elements | us |`);
 lines.push('| --- | ---: |');
@@ -297,8 +356,10 @@ const ratios = {
   perOpVsTorch: torchOp ? perOp / torchOp : null,
 };
 lines.push('');
-lines.push(`Targets: native >= 2.0x PyTorch: ${fmt(ratios.nativeVsTorch, 2)}x; time to 88% <= 0.5x PyTorch's: ${fmt(ratios.ttaNativeVsTorch, 2)}x; ` +
-  `TS >= 1.0x tfjs-wasm: ${fmt(ratios.tsVsTfjsWasm, 2)}x; per-op <= PyTorch's: ${fmt(perOp, 3)} us vs ${fmt(torchOp, 3)} us.`);
+lines.push(
+  `Targets: native >= 2.0x PyTorch: ${fmt(ratios.nativeVsTorch, 2)}x; time to 88% <= 0.5x PyTorch's: ${fmt(ratios.ttaNativeVsTorch, 2)}x; ` +
+    `TS >= 1.0x tfjs-wasm: ${fmt(ratios.tsVsTfjsWasm, 2)}x; per-op <= PyTorch's: ${fmt(perOp, 3)} us vs ${fmt(torchOp, 3)} us.`,
+);
 console.log(lines.join('\n'));
 
 const outDir = path.join(here, 'results');
@@ -307,8 +368,19 @@ const out = {
   when: new Date().toISOString(),
   seconds: Math.round((performance.now() - started) / 100) / 10,
   machine,
-  setup: { arch: '784-256-10', batch: B, optimizer: 'Adam lr 1e-3', steps: STEPS, warmup: WARMUP, tsSteps: TS_STEPS, reps: REPS, target: TARGET },
-  rows, ratios, raw: res,
+  setup: {
+    arch: '784-256-10',
+    batch: B,
+    optimizer: 'Adam lr 1e-3',
+    steps: STEPS,
+    warmup: WARMUP,
+    tsSteps: TS_STEPS,
+    reps: REPS,
+    target: TARGET,
+  },
+  rows,
+  ratios,
+  raw: res,
   tta: { nativeSeconds: nativeTta, torchSeconds: torchTta },
   perOp: { nodegradUs: perOp, torchUs: torchOp },
   peers: { tfjsWasm: tfWasm, tfjsCpu: tfCpu },

@@ -11,10 +11,27 @@
 
 // backends
 export {
-  backend, setBackend, backends, info, kernels, setNumThreads, withBackend, registerBackend, chooseBackend,
-  BackendConfigError, packageVersion as version,
+  backend,
+  setBackend,
+  backends,
+  info,
+  kernels,
+  setNumThreads,
+  withBackend,
+  registerBackend,
+  chooseBackend,
+  BackendConfigError,
+  packageVersion as version,
 } from './backend/index.js';
-export type { BackendName, Kernels, SimdPath, Info, BackendState, Fallback, AvailableBackends } from './backend/index.js';
+export type {
+  BackendName,
+  Kernels,
+  SimdPath,
+  Info,
+  BackendState,
+  Fallback,
+  AvailableBackends,
+} from './backend/index.js';
 
 // tensors and autograd
 export * from './tensor/index.js';
@@ -30,17 +47,53 @@ import * as nn from './nn/index.js';
 import * as optim from './optim/index.js';
 export { nn, optim };
 export {
-  Dataset, DataLoader, trainValTestSplit, split, fitStandardizer, standardizer, scale, Preprocessor,
-  loadDigits, loadIdx, parseIdx, loadFashionMnist, loadMnist, loadCifar10, loadCsv, parseCsv,
-  FASHION_MNIST_CLASSES, CIFAR10_CLASSES,
+  Dataset,
+  DataLoader,
+  trainValTestSplit,
+  split,
+  fitStandardizer,
+  standardizer,
+  scale,
+  Preprocessor,
+  loadDigits,
+  loadIdx,
+  parseIdx,
+  loadFashionMnist,
+  loadMnist,
+  loadCifar10,
+  loadCsv,
+  parseCsv,
+  FASHION_MNIST_CLASSES,
+  CIFAR10_CLASSES,
 } from './data/index.js';
 export type {
-  Batch, DataLoaderOptions, LoaderState, DatasetInit, SplitOptions, Standardizer, CsvOptions, PreprocessorInit, PreprocessorJSON, Task,
+  Batch,
+  DataLoaderOptions,
+  LoaderState,
+  DatasetInit,
+  SplitOptions,
+  Standardizer,
+  CsvOptions,
+  PreprocessorInit,
+  PreprocessorJSON,
+  Task,
 } from './data/index.js';
 export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
 export type {
-  EpochRecord, History, FitOptions, LossFn, EarlyStopping, Callback, Callbacks, FitContext, BatchLoss, ProgressMode, StepInfo,
-  InferenceOptions, LoadedModel, SaveOptions,
+  EpochRecord,
+  History,
+  FitOptions,
+  LossFn,
+  EarlyStopping,
+  Callback,
+  Callbacks,
+  FitContext,
+  BatchLoss,
+  ProgressMode,
+  StepInfo,
+  InferenceOptions,
+  LoadedModel,
+  SaveOptions,
 } from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 
@@ -50,6 +103,13 @@ export { lineChart, trainingPlot, lrSweepPlot } from './plot/index.js';
 // training off the event loop
 export { fitInWorker, shareDataset, WorkerTraining, AbortError } from './worker/index.js';
 export type {
-  WorkerFitOptions, WorkerFitResult, ModelSource, OptimizerSpec, SchedulerSpec,
-  TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
+  WorkerFitOptions,
+  WorkerFitResult,
+  ModelSource,
+  OptimizerSpec,
+  SchedulerSpec,
+  TrainingEvent,
+  TrainingStepEvent,
+  TrainingEpochEvent,
+  TrainingMessageEvent,
 } from './worker/index.js';

@@ -31,7 +31,8 @@ export function optionKeys<T>() {
   // which includes undefined when the parameter is optional
   type O = NonNullable<T>;
   return <const K extends readonly (keyof O & string)[]>(
-    ...keys: K & ([Exclude<keyof O, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof O, K[number]> })
+    ...keys: K &
+      ([Exclude<keyof O, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof O, K[number]> })
   ): readonly string[] => keys;
 }
 
@@ -84,7 +85,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -152,10 +154,15 @@ function unknownKey(kind: 'option' | 'hook', key: string, owner: string, allowed
  * never be called. Its other properties (a callback's own state) are its own business.
  */
 export function checkHooks(owner: string, obj: object, hooks: readonly string[]): void {
-  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+  for (
+    let o: object | null = obj;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
     for (const key of Object.getOwnPropertyNames(o)) {
       if (!/^on[A-Z_]/.test(key) || hooks.includes(key)) continue;
-      if (typeof Object.getOwnPropertyDescriptor(o, key)?.value === 'function') throw unknownKey('hook', key, owner, hooks);
+      if (typeof Object.getOwnPropertyDescriptor(o, key)?.value === 'function')
+        throw unknownKey('hook', key, owner, hooks);
     }
   }
 }
@@ -166,7 +173,9 @@ export function checkHooks(owner: string, obj: object, hooks: readonly string[])
  */
 export function checkChoice<T extends string>(owner: string, name: string, value: unknown, choices: readonly T[]): T {
   if (typeof value !== 'string') {
-    throw new TypeError(`${owner}: ${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${quote(value)}`);
+    throw new TypeError(
+      `${owner}: ${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${quote(value)}`,
+    );
   }
   if (!(choices as readonly string[]).includes(value)) {
     const hint = closest(value, choices);

@@ -54,10 +54,14 @@ export class Rng {
     // a splitmix-style walk: successive Weyl steps, each finalised, so nearby seeds give
     // unrelated states
     let x = (lo ^ fmix32((hi + 0x9e3779b9) >>> 0)) >>> 0;
-    x = (x + 0x9e3779b9) >>> 0; this.s0 = fmix32(x);
-    x = (x + 0x9e3779b9) >>> 0; this.s1 = fmix32(x);
-    x = (x + 0x9e3779b9) >>> 0; this.s2 = fmix32(x);
-    x = (x + 0x9e3779b9) >>> 0; this.s3 = fmix32(x);
+    x = (x + 0x9e3779b9) >>> 0;
+    this.s0 = fmix32(x);
+    x = (x + 0x9e3779b9) >>> 0;
+    this.s1 = fmix32(x);
+    x = (x + 0x9e3779b9) >>> 0;
+    this.s2 = fmix32(x);
+    x = (x + 0x9e3779b9) >>> 0;
+    this.s3 = fmix32(x);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
     this.spare = null;
     return this;
@@ -65,7 +69,10 @@ export class Rng {
 
   /** The next 32 random bits, as an integer in [0, 2^32). */
   nextUint32(): number {
-    const s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    const s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
     // result = rotl(s1 * 5, 7) * 9
     const t5 = Math.imul(s1, 5);
     const result = Math.imul((t5 << 7) | (t5 >>> 25), 9) >>> 0;
@@ -157,8 +164,12 @@ export class Rng {
       throw new RangeError('state.s must be four integers in [0, 2^32)');
     }
     if ((s[0] | s[1] | s[2] | s[3]) === 0) throw new RangeError('state.s must not be all zero');
-    if (state.spare !== null && typeof state.spare !== 'number') throw new TypeError('state.spare must be a number or null');
-    this.s0 = s[0]; this.s1 = s[1]; this.s2 = s[2]; this.s3 = s[3];
+    if (state.spare !== null && typeof state.spare !== 'number')
+      throw new TypeError('state.spare must be a number or null');
+    this.s0 = s[0];
+    this.s1 = s[1];
+    this.s2 = s[2];
+    this.s3 = s[3];
     this.spare = state.spare;
     return this;
   }

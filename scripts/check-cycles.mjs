@@ -26,16 +26,22 @@ const tsc = path.join(path.dirname(tsPackage), JSON.parse(fs.readFileSync(tsPack
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-cycles-'));
 try {
   try {
-    execFileSync(process.execPath, [
-      tsc, '-p', project, '--outDir', out, '--declaration', 'false', '--sourceMap', 'false',
-    ], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [tsc, '-p', project, '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'],
+      { stdio: 'inherit' },
+    );
   } catch {
     console.error('check-cycles: the TypeScript build failed, so the import graph is unknown');
     process.exit(2);
   }
   const ruleSet = { forbidden: [{ name: 'no-circular', severity: 'error', from: {}, to: { circular: true } }] };
   const { output, exitCode } = await cruise(['.'], {
-    baseDir: out, ruleSet, validate: true, outputType: 'err', doNotFollow: { path: 'node_modules' },
+    baseDir: out,
+    ruleSet,
+    validate: true,
+    outputType: 'err',
+    doNotFollow: { path: 'node_modules' },
   });
   // Name the sources, not the compiled files in the temporary directory.
   const toSource = (text) => text.replace(/([\w./-]+)\.js\b/g, (_, p) => path.posix.join(rootDir, `${p}.ts`));

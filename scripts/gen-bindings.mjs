@@ -16,7 +16,15 @@ export const headerPath = path.join(root, 'native', 'binding', 'generated.h');
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const pascal = (name) => name[0].toUpperCase() + name.slice(1);
-const cType = { bool: 'bool', size: 'int64_t', int: 'int64_t', number: 'double', f32: 'F32', 'f32?': 'F32', i32: 'I32' };
+const cType = {
+  bool: 'bool',
+  size: 'int64_t',
+  int: 'int64_t',
+  number: 'double',
+  f32: 'F32',
+  'f32?': 'F32',
+  i32: 'I32',
+};
 const literal = (d) => (d === MAX_SAFE ? 'kMaxSafe' : String(d));
 const cString = (s) => JSON.stringify(s);
 
@@ -55,34 +63,60 @@ function struct(name, spec) {
   out.push(`    Args a(info, ${cString(name)}, ${ps.length});`);
   ps.forEach((p, i) => {
     switch (p.kind) {
-      case 'bool': out.push(`    ${p.name} = a.Bool(${i}, ${cString(p.name)});`); break;
-      case 'size': out.push(`    ${p.name} = a.Size(${i}, ${cString(p.name)});`); break;
-      case 'number': out.push(`    ${p.name} = a.Number(${i}, ${cString(p.name)});`); break;
-      case 'int': out.push(`    ${p.name} = a.Integer(${i}, ${cString(p.name)}, ${literal(p.min)}, ${literal(p.max)});`); break;
-      case 'f32': out.push(`    ${p.name} = a.Float32(${i}, ${cString(p.name)});`); break;
-      case 'i32': out.push(`    ${p.name} = a.Int32(${i}, ${cString(p.name)});`); break;
-      case 'f32?': break;
-      default: throw new Error(`kernel table: ${name}.${p.name} has unknown kind '${p.kind}'`);
+      case 'bool':
+        out.push(`    ${p.name} = a.Bool(${i}, ${cString(p.name)});`);
+        break;
+      case 'size':
+        out.push(`    ${p.name} = a.Size(${i}, ${cString(p.name)});`);
+        break;
+      case 'number':
+        out.push(`    ${p.name} = a.Number(${i}, ${cString(p.name)});`);
+        break;
+      case 'int':
+        out.push(`    ${p.name} = a.Integer(${i}, ${cString(p.name)}, ${literal(p.min)}, ${literal(p.max)});`);
+        break;
+      case 'f32':
+        out.push(`    ${p.name} = a.Float32(${i}, ${cString(p.name)});`);
+        break;
+      case 'i32':
+        out.push(`    ${p.name} = a.Int32(${i}, ${cString(p.name)});`);
+        break;
+      case 'f32?':
+        break;
+      default:
+        throw new Error(`kernel table: ${name}.${p.name} has unknown kind '${p.kind}'`);
     }
   });
   ps.forEach((p, i) => {
     if (p.kind !== 'f32?') return;
     known(p.when.param, `${p.name}.when`);
     out.push(`    const bool ${p.name}_used = ${condition(p.when)};`);
-    out.push(`    ${p.name} = a.OptionalFloat32(${i}, ${cString(p.name)}, ${p.name}_used, ${cString(conditionText(p.when))});`);
+    out.push(
+      `    ${p.name} = a.OptionalFloat32(${i}, ${cString(p.name)}, ${p.name}_used, ${cString(conditionText(p.when))});`,
+    );
   });
   for (const p of ps) {
     if (!('count' in p)) continue;
     p.count.split('*').forEach((f) => known(f, `${p.name}.count`));
     out.push(`    ${p.kind === 'f32?' ? `if (${p.name}_used) ` : ''}${need(p)}`);
   }
-  for (const [o, n] of spec.sameOrDisjoint ?? []) out.push(`    a.SameOrDisjoint(${known(o, 'sameOrDisjoint')}, ${known(n, 'sameOrDisjoint')});`);
-  for (const [o, n] of spec.disjoint ?? []) out.push(`    a.Disjoint(${known(o, 'disjoint')}, ${known(n, 'disjoint')});`);
+  for (const [o, n] of spec.sameOrDisjoint ?? [])
+    out.push(`    a.SameOrDisjoint(${known(o, 'sameOrDisjoint')}, ${known(n, 'sameOrDisjoint')});`);
+  for (const [o, n] of spec.disjoint ?? [])
+    out.push(`    a.Disjoint(${known(o, 'disjoint')}, ${known(n, 'disjoint')});`);
   if (spec.labels) {
     const l = spec.labels;
-    out.push(`    ${known(l.param, 'labels')} = a.OwnLabels(${l.param}, ${known(l.count, 'labels')}, ${known(l.classes, 'labels')}, ${l.param}_owned);`);
+    out.push(
+      `    ${known(l.param, 'labels')} = a.OwnLabels(${l.param}, ${known(l.count, 'labels')}, ${known(l.classes, 'labels')}, ${l.param}_owned);`,
+    );
   }
-  if (spec.empty) out.push(`    empty = ${spec.empty.split('*').map((f) => `${known(f, 'empty')} == 0`).join(' || ')};`);
+  if (spec.empty)
+    out.push(
+      `    empty = ${spec.empty
+        .split('*')
+        .map((f) => `${known(f, 'empty')} == 0`)
+        .join(' || ')};`,
+    );
   out.push('  }');
   out.push(`  ${S}(const ${S}&) = delete;  // views may point into this object`);
   out.push(`  ${S}& operator=(const ${S}&) = delete;`);
@@ -100,8 +134,8 @@ export function render(kernels) {
     "// One struct per kernel: constructing it from a call's arguments checks every one of them in",
     "// the table's order with args.h's helpers (throwing a TypeError or RangeError that names the",
     '// function and the parameter) and leaves them typed for the kernel call in addon.cc. Labels',
-    "// are copied into the struct, checked there, and the kernel reads the copy: another thread",
-    '// writing the caller\'s (shared) memory cannot change a label after its check.',
+    '// are copied into the struct, checked there, and the kernel reads the copy: another thread',
+    "// writing the caller's (shared) memory cannot change a label after its check.",
     '#pragma once',
     '',
     '#include <cstdint>',
@@ -114,9 +148,12 @@ export function render(kernels) {
     ...names.map((n) => `${struct(n, kernels[n])}\n`),
     '}  // namespace nb',
     '',
-    '// The kernels\' methods for DefineAddon: the addon class needs one member function per kernel.',
+    "// The kernels' methods for DefineAddon: the addon class needs one member function per kernel.",
     '#define NB_KERNEL_METHODS(Class, attributes) \\',
-    ...names.map((n, i) => `  InstanceMethod(${cString(n)}, &Class::${pascal(n)}, attributes)${i < names.length - 1 ? ', \\' : ''}`),
+    ...names.map(
+      (n, i) =>
+        `  InstanceMethod(${cString(n)}, &Class::${pascal(n)}, attributes)${i < names.length - 1 ? ', \\' : ''}`,
+    ),
     '',
   ].join('\n');
 }
@@ -133,7 +170,9 @@ function main() {
   if (process.argv.includes('--check')) {
     const current = fs.existsSync(headerPath) ? fs.readFileSync(headerPath, 'utf8') : '';
     if (current !== text) {
-      console.error(`gen-bindings: ${rel} is stale (it does not match lib/backend/kernel-table.ts): run npm run gen:bindings and commit it`);
+      console.error(
+        `gen-bindings: ${rel} is stale (it does not match lib/backend/kernel-table.ts): run npm run gen:bindings and commit it`,
+      );
       process.exit(1);
     }
     console.log(`gen-bindings: ${rel} is up to date`);

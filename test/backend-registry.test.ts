@@ -13,10 +13,23 @@ type Registry = typeof import('../lib/backend/index.js');
 const fakeNative: Kernels = { ...tsKernels, name: 'native' };
 const fakeWasm: Kernels = { ...tsKernels, name: 'wasm' };
 
-const LOADS: NativeLoad = { kernels: fakeNative, path: '/pkg/build/Release/nodegrad.node', error: null, refused: false };
-const MISSING: NativeLoad = { kernels: null, path: null, error: 'no native binary was found (none here)', refused: false };
+const LOADS: NativeLoad = {
+  kernels: fakeNative,
+  path: '/pkg/build/Release/nodegrad.node',
+  error: null,
+  refused: false,
+};
+const MISSING: NativeLoad = {
+  kernels: null,
+  path: null,
+  error: 'no native binary was found (none here)',
+  refused: false,
+};
 const REFUSES: NativeLoad = {
-  kernels: null, path: '/pkg/build/Release/nodegrad.node', error: "NODEGRAD_THREADS='abc' must be an integer from 1 to 256", refused: true,
+  kernels: null,
+  path: '/pkg/build/Release/nodegrad.node',
+  error: "NODEGRAD_THREADS='abc' must be an integer from 1 to 256",
+  refused: true,
 };
 
 let loadNative: ReturnType<typeof vi.fn<() => NativeLoad>>;
@@ -117,7 +130,11 @@ describe('falling back', () => {
 
   it('chooseBackend({ warn: false }) returns the fallback and leaves saying it to the caller', async () => {
     const r = await fresh(MISSING);
-    expect(r.chooseBackend({ warn: false })).toEqual({ from: 'native', to: 'ts', reason: 'no native binary was found (none here)' });
+    expect(r.chooseBackend({ warn: false })).toEqual({
+      from: 'native',
+      to: 'ts',
+      reason: 'no native binary was found (none here)',
+    });
     r.kernels();
     expect(emitWarning).not.toHaveBeenCalled();
   });
@@ -133,31 +150,42 @@ describe('falling back', () => {
     const r = await fresh(MISSING);
     r.registerBackend('wasm', () => fakeWasm, 50);
     expect(r.backend()).toBe('wasm');
-    expect(emitWarning).toHaveBeenCalledWith(expect.stringMatching(/^no native binary was found .*; using the wasm backend$/), {
-      code: 'NODEGRAD_NO_NATIVE',
-    });
+    expect(emitWarning).toHaveBeenCalledWith(
+      expect.stringMatching(/^no native binary was found .*; using the wasm backend$/),
+      {
+        code: 'NODEGRAD_NO_NATIVE',
+      },
+    );
   });
 
   it('naming an unavailable backend throws why it is unavailable', async () => {
     const r = await fresh(MISSING);
-    expect(() => r.setBackend('native')).toThrow('nodegrad: the native backend is unavailable: no native binary was found (none here)');
+    expect(() => r.setBackend('native')).toThrow(
+      'nodegrad: the native backend is unavailable: no native binary was found (none here)',
+    );
     process.env.NODEGRAD_BACKEND = 'native';
     expect(() => r.kernels()).toThrow(r.BackendConfigError);
-    expect(() => r.kernels()).toThrow(/NODEGRAD_BACKEND=native, but the native backend is unavailable: no native binary/);
+    expect(() => r.kernels()).toThrow(
+      /NODEGRAD_BACKEND=native, but the native backend is unavailable: no native binary/,
+    );
   });
 });
 
 describe('configuration errors are errors, not fallbacks', () => {
   it('a native binary that refuses NODEGRAD_THREADS fails the first use naming the variable', async () => {
     const r = await fresh(REFUSES);
-    expect(() => r.kernels()).toThrow(new r.BackendConfigError("nodegrad: NODEGRAD_THREADS='abc' must be an integer from 1 to 256"));
+    expect(() => r.kernels()).toThrow(
+      new r.BackendConfigError("nodegrad: NODEGRAD_THREADS='abc' must be an integer from 1 to 256"),
+    );
     expect(emitWarning).not.toHaveBeenCalled();
   });
 
   it('an unknown NODEGRAD_BACKEND fails the first use, and setBackend as well', async () => {
     const r = await fresh(LOADS);
     process.env.NODEGRAD_BACKEND = 'bogus';
-    expect(() => r.setBackend('ts')).toThrow(new r.BackendConfigError("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'"));
+    expect(() => r.setBackend('ts')).toThrow(
+      new r.BackendConfigError("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'"),
+    );
     expect(() => r.backend()).toThrow(r.BackendConfigError);
   });
 
@@ -174,16 +202,26 @@ describe('configuration errors are errors, not fallbacks', () => {
 describe('info() and backends()', () => {
   it('info() lists every registered backend, highest priority first, with its state', async () => {
     const r = await fresh(MISSING);
-    r.registerBackend('wasm', () => {
-      throw new Error('no WebAssembly here');
-    }, 50);
+    r.registerBackend(
+      'wasm',
+      () => {
+        throw new Error('no WebAssembly here');
+      },
+      50,
+    );
     const i = r.info();
     expect(i.backends).toEqual([
       { name: 'native', priority: 100, state: 'unavailable', error: 'no native binary was found (none here)' },
       { name: 'wasm', priority: 50, state: 'unavailable', error: 'no WebAssembly here' },
       { name: 'ts', priority: 0, state: 'chosen' },
     ]);
-    expect(i).toMatchObject({ backend: 'ts', simd: null, threads: 1, nativePath: null, nativeError: 'no native binary was found (none here)' });
+    expect(i).toMatchObject({
+      backend: 'ts',
+      simd: null,
+      threads: 1,
+      nativePath: null,
+      nativeError: 'no native binary was found (none here)',
+    });
     expect(i.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
@@ -206,7 +244,9 @@ describe('info() and backends()', () => {
 
   it('registerBackend refuses a name registered twice and a priority that is not a number', async () => {
     const r = await fresh(LOADS);
-    expect(() => r.registerBackend('ts', () => tsKernels, 1)).toThrow("registerBackend: a backend named 'ts' is already registered");
+    expect(() => r.registerBackend('ts', () => tsKernels, 1)).toThrow(
+      "registerBackend: a backend named 'ts' is already registered",
+    );
     expect(() => r.registerBackend('wasm', () => fakeWasm, NaN)).toThrow(RangeError);
   });
 });

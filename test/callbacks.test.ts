@@ -20,8 +20,19 @@ const STEPS = Math.ceil(train.length / 100);
 
 describe('user callbacks', () => {
   it('a callback calling ctx.stop() at epoch 2 ends the run after epoch 2', () => {
-    const stopAt2: Callback = { onEpochEnd: (r, _h, ctx) => { if (r.epoch === 2) ctx.stop(); } };
-    const history = fit(mlp(64, [8], 10), { train, epochs: 5, batchSize: 100, seed: 1, progress: false, callbacks: [stopAt2] });
+    const stopAt2: Callback = {
+      onEpochEnd: (r, _h, ctx) => {
+        if (r.epoch === 2) ctx.stop();
+      },
+    };
+    const history = fit(mlp(64, [8], 10), {
+      train,
+      epochs: 5,
+      batchSize: 100,
+      seed: 1,
+      progress: false,
+      callbacks: [stopAt2],
+    });
     expect(history.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(history.stoppedEarly).toBe(false);
   });
@@ -29,7 +40,11 @@ describe('user callbacks', () => {
   it('the old form still works: onEpochEnd returning false stops, onStep sees every batch', () => {
     let steps = 0;
     const history = fit(mlp(64, [8], 10), {
-      train, epochs: 5, batchSize: 100, seed: 1, progress: false,
+      train,
+      epochs: 5,
+      batchSize: 100,
+      seed: 1,
+      progress: false,
       callbacks: { onStep: () => void steps++, onEpochEnd: (r) => r.epoch < 2 },
     });
     expect(history.epochs).toHaveLength(2);
@@ -43,12 +58,21 @@ describe('user callbacks', () => {
     const weights: Float32Array[] = [];
     const lrsSeen: number[] = [];
     fit(model, {
-      train, epochs: 3, batchSize: 100, seed: 1, optimizer, progress: false,
-      callbacks: [{
-        onEpochBegin: (epoch, ctx) => { if (epoch >= 2) ctx.optimizer.paramGroups[0].lr = 0; },
-        onBatchEnd: (_s, ctx) => void lrsSeen.push(ctx.optimizer.paramGroups[0].lr),
-        onEpochEnd: (_r, _h, ctx) => void weights.push(ctx.model.parameters()[0].data.slice()),
-      }],
+      train,
+      epochs: 3,
+      batchSize: 100,
+      seed: 1,
+      optimizer,
+      progress: false,
+      callbacks: [
+        {
+          onEpochBegin: (epoch, ctx) => {
+            if (epoch >= 2) ctx.optimizer.paramGroups[0].lr = 0;
+          },
+          onBatchEnd: (_s, ctx) => void lrsSeen.push(ctx.optimizer.paramGroups[0].lr),
+          onEpochEnd: (_r, _h, ctx) => void weights.push(ctx.model.parameters()[0].data.slice()),
+        },
+      ],
     });
     expect(lrsSeen).toEqual([...new Array(STEPS).fill(0.1), ...new Array(2 * STEPS).fill(0)]);
     // epoch 1 trained; with lr 0 epochs 2 and 3 leave the weights as they were
@@ -58,8 +82,17 @@ describe('user callbacks', () => {
 
   it('a callback logging every batch sees each step once, in order, with its batch loss', () => {
     const log: StepInfo[] = [];
-    fit(mlp(64, [8], 10), { train, epochs: 2, batchSize: 100, seed: 1, progress: false, callbacks: { onBatchEnd: (s) => void log.push(s) } });
-    expect(log.map((s) => [s.epoch, s.step])).toEqual([1, 2].flatMap((e) => Array.from({ length: STEPS }, (_, i) => [e, i + 1])));
+    fit(mlp(64, [8], 10), {
+      train,
+      epochs: 2,
+      batchSize: 100,
+      seed: 1,
+      progress: false,
+      callbacks: { onBatchEnd: (s) => void log.push(s) },
+    });
+    expect(log.map((s) => [s.epoch, s.step])).toEqual(
+      [1, 2].flatMap((e) => Array.from({ length: STEPS }, (_, i) => [e, i + 1])),
+    );
     expect(log.every((s) => s.steps === STEPS && s.epochs === 2 && Number.isFinite(s.batchLoss))).toBe(true);
     // the first step's running mean is its own batch loss
     expect(log[0].loss).toBe(log[0].batchLoss);
@@ -75,29 +108,69 @@ describe('user callbacks', () => {
       onEpochEnd: (r) => void calls.push(`epochEnd ${r.epoch}`),
       onTrainEnd: (h) => void calls.push(`trainEnd ${h.epochs.length}`),
     };
-    fit(mlp(64, [8], 10), { train: train.subset([0, 1, 2, 3]), epochs: 1, batchSize: 2, seed: 1, progress: false, callbacks: cb });
-    expect(calls).toEqual(['trainBegin', 'epochBegin 1', 'afterBackward 1', 'batchEnd 1', 'afterBackward 2', 'batchEnd 2', 'epochEnd 1', 'trainEnd 1']);
+    fit(mlp(64, [8], 10), {
+      train: train.subset([0, 1, 2, 3]),
+      epochs: 1,
+      batchSize: 2,
+      seed: 1,
+      progress: false,
+      callbacks: cb,
+    });
+    expect(calls).toEqual([
+      'trainBegin',
+      'epochBegin 1',
+      'afterBackward 1',
+      'batchEnd 1',
+      'afterBackward 2',
+      'batchEnd 2',
+      'epochEnd 1',
+      'trainEnd 1',
+    ]);
   });
 
   it("a stateful callback's state goes into the checkpoint and comes back on resume", () => {
     const counter = (): Callback & { batches: number } => ({
       batches: 0,
       stateKey: 'counter',
-      onBatchEnd() { this.batches++; },
-      stateDict() { return { batches: this.batches }; },
-      loadStateDict(s) { this.batches = (s as { batches: number }).batches; },
+      onBatchEnd() {
+        this.batches++;
+      },
+      stateDict() {
+        return { batches: this.batches };
+      },
+      loadStateDict(s) {
+        this.batches = (s as { batches: number }).batches;
+      },
     });
     const ck = path.join(tmp, 'counter.ckpt');
     const first = counter();
-    fit(mlp(64, [8], 10), { train, epochs: 2, batchSize: 100, seed: 1, progress: false, checkpoint: ck, callbacks: first });
+    fit(mlp(64, [8], 10), {
+      train,
+      epochs: 2,
+      batchSize: 100,
+      seed: 1,
+      progress: false,
+      checkpoint: ck,
+      callbacks: first,
+    });
     const resumed = counter();
-    fit(mlp(64, [8], 10), { train, epochs: 3, batchSize: 100, seed: 1, progress: false, resume: ck, callbacks: resumed });
+    fit(mlp(64, [8], 10), {
+      train,
+      epochs: 3,
+      batchSize: 100,
+      seed: 1,
+      progress: false,
+      resume: ck,
+      callbacks: resumed,
+    });
     expect(first.batches).toBe(2 * STEPS);
     expect(resumed.batches).toBe(3 * STEPS);
   });
 
   it('refuses a callbacks option that is not an object', () => {
-    expect(() => fit(mlp(64, [8], 10), { train, epochs: 1, progress: false, callbacks: [null as never] })).toThrow(TypeError);
+    expect(() => fit(mlp(64, [8], 10), { train, epochs: 1, progress: false, callbacks: [null as never] })).toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -114,19 +187,28 @@ describe('fitInWorker forwards the callback events', () => {
     manualSeed(9);
     const model = moduleFromSpec(spec);
     fit(model, {
-      ...opts, optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }), progress: false,
+      ...opts,
+      optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
+      progress: false,
       callbacks: {
         onBatchEnd: (s) => void here.push({ type: 'step', ...s }),
         onEpochEnd: (r: EpochRecord, _h, ctx) => void here.push({ type: 'epoch', epochs: ctx.epochs, ...r }),
         onLog: (text) => void here.push({ type: 'message', text }),
       },
     });
-    const job = fitInWorker({ spec }, { ...opts, optimizer: { type: 'sgd', lr: 0.5, momentum: 0.9 }, progressIntervalMs: 0 });
+    const job = fitInWorker(
+      { spec },
+      { ...opts, optimizer: { type: 'sgd', lr: 0.5, momentum: 0.9 }, progressIntervalMs: 0 },
+    );
     const there: TrainingEvent[] = [];
     job.on('progress', (e) => there.push(e));
     await job.result;
     const timeless = (e: TrainingEvent) => {
-      const { samplesPerSecond: _, seconds: __, ...rest } = e as TrainingEvent & { samplesPerSecond?: number; seconds?: number };
+      const {
+        samplesPerSecond: _,
+        seconds: __,
+        ...rest
+      } = e as TrainingEvent & { samplesPerSecond?: number; seconds?: number };
       return rest;
     };
     expect(here.some((e) => e.type === 'message' && e.text.startsWith('early stopping'))).toBe(true);

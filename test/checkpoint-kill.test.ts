@@ -20,13 +20,18 @@ const FLOATS = 1 << 21; // 8 MB of weights + 2 MB of moments a checkpoint
 
 /** Starts the child, resolves once `ready` lines have been printed, then kills it after `delayMs`. */
 async function killDuringSaves(args: string[], ready: (line: string) => boolean, delayMs: number): Promise<string[]> {
-  const child = spawn(process.execPath, [childScript, ...args], { cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [childScript, ...args], {
+    cwd: root,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let stderr = '';
   let buf = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })));
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -37,7 +42,9 @@ async function killDuringSaves(args: string[], ready: (line: string) => boolean,
         if (ready(l)) resolve();
       }
     });
-    void exited.then(({ code, signal }) => reject(new Error(`the child exited early (code ${code}, signal ${signal}): ${stderr}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`the child exited early (code ${code}, signal ${signal}): ${stderr}`)),
+    );
   });
   await new Promise((r) => setTimeout(r, delayMs));
   child.kill('SIGKILL');
@@ -69,15 +76,27 @@ describe('a checkpoint save killed with SIGKILL', () => {
       const paused = k % 2 === 0;
       let saves = 0;
       const lines = paused
-        ? await killDuringSaves(['tree-pause', file, String(FLOATS), String(first)],
-          (l) => {
-            if (l.startsWith('saved ')) saves++;
-            return l === 'fsync' && saves > 0;
-          }, Math.random() * 100)
-        : await killDuringSaves(['tree', file, String(FLOATS), String(first)], (l) => l.startsWith('saved '), Math.random() * 250);
+        ? await killDuringSaves(
+            ['tree-pause', file, String(FLOATS), String(first)],
+            (l) => {
+              if (l.startsWith('saved ')) saves++;
+              return l === 'fsync' && saves > 0;
+            },
+            Math.random() * 100,
+          )
+        : await killDuringSaves(
+            ['tree', file, String(FLOATS), String(first)],
+            (l) => l.startsWith('saved '),
+            Math.random() * 250,
+          );
       const saved = lines.filter((l) => l.startsWith('saved ')).map((l) => Number(l.slice(6)));
       const last = saved[saved.length - 1];
-      const tree = loadTree(file) as { index: number; tag: string; model: { weights: Float32Array }; optimizer: { moments: Float32Array; step: number } };
+      const tree = loadTree(file) as {
+        index: number;
+        tag: string;
+        model: { weights: Float32Array };
+        optimizer: { moments: Float32Array; step: number };
+      };
       // the last save reported, or (killed at random) the one after it, finished just before the kill
       expect(paused ? [last] : [last, last + 1]).toContain(tree.index);
       expect(tree.tag).toBe(`state ${tree.index}`);
@@ -95,7 +114,9 @@ describe('a checkpoint save killed with SIGKILL', () => {
         expect((loadTree(file) as { index: number }).index).toBe(-1);
       }
     }
-    console.log(`checkpoint-kill: ${ITERATIONS} kills, ${midSave} of them in the middle of writing a checkpoint (a temporary file was left)`);
+    console.log(
+      `checkpoint-kill: ${ITERATIONS} kills, ${midSave} of them in the middle of writing a checkpoint (a temporary file was left)`,
+    );
     expect(midSave).toBeGreaterThanOrEqual(ITERATIONS / 2);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -109,11 +130,22 @@ describe('a checkpoint save killed with SIGKILL', () => {
     for (let k = 0; k < 3; k++) {
       // "epoch e" is printed before epoch e's checkpoint is written, so after "epoch 2" the
       // checkpoint of epoch 1 exists for sure; the kill then lands anywhere in later saves
-      await killDuringSaves(['fit', file], (l) => l.startsWith('epoch ') && Number(l.slice(6)) >= 2, Math.random() * 200);
+      await killDuringSaves(
+        ['fit', file],
+        (l) => l.startsWith('epoch ') && Number(l.slice(6)) >= 2,
+        Math.random() * 200,
+      );
       const ck = loadTree(file) as { epoch: number };
       expect(ck.epoch).toBeGreaterThanOrEqual(1);
       const model = mlp(64, [256, 256], 10);
-      const history = fit(model, { train, epochs: ck.epoch + 1, batchSize: 128, seed: 1, progress: false, resume: file });
+      const history = fit(model, {
+        train,
+        epochs: ck.epoch + 1,
+        batchSize: 128,
+        seed: 1,
+        progress: false,
+        resume: file,
+      });
       expect(history.epochs.at(-1)!.epoch).toBe(ck.epoch + 1);
       for (const f of leftovers(dir, name)) fs.unlinkSync(path.join(dir, f));
       fs.unlinkSync(file); // the next child starts afresh

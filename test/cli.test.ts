@@ -28,7 +28,10 @@ function testAccuracy(stdout: string): string {
 /** The first `n` rows of the bundled digits CSV (64 values 0..16 then the label). */
 function digitRows(n: number): string[] {
   const text = zlib.gunzipSync(fs.readFileSync(path.join(root, 'data', 'digits.csv.gz'))).toString('utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').slice(0, n);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, n);
 }
 
 describe('nodegrad train', () => {
@@ -53,7 +56,10 @@ describe('nodegrad train', () => {
   it('--json prints a start line, one line an epoch and a summary, all JSON', () => {
     const r = cli(['train', '--epochs', '2', '--json', '--no-plot', '--out', dir('json')]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.event)).toEqual(['start', 'epoch', 'epoch', 'summary']);
     expect(lines[1]).toMatchObject({ epoch: 1 });
     expect(lines[2].valAccuracy).toBeTypeOf('number');
@@ -64,14 +70,32 @@ describe('nodegrad train', () => {
   it('is reproducible with --seed', () => {
     const losses = (seed: string) => {
       const r = cli(['train', '--epochs', '2', '--json', '--seed', seed, '--no-plot', '--out', dir(`seed${seed}`)]);
-      return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'epoch').map((l) => [l.loss, l.valLoss]);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.event === 'epoch')
+        .map((l) => [l.loss, l.valLoss]);
     };
     expect(losses('5')).toEqual(losses('5'));
     expect(losses('5')).not.toEqual(losses('6'));
   });
 
   it('trains softmax regression with SGD and a schedule', () => {
-    const r = cli(['train', '--model', 'softmax', '--optimizer', 'nesterov', '--schedule', 'cosine', '--epochs', '5', '--quiet', '--out', dir('softmax')]);
+    const r = cli([
+      'train',
+      '--model',
+      'softmax',
+      '--optimizer',
+      'nesterov',
+      '--schedule',
+      'cosine',
+      '--epochs',
+      '5',
+      '--quiet',
+      '--out',
+      dir('softmax'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(Number(testAccuracy(r.stdout).split(' ')[0])).toBeGreaterThan(85);
   });
@@ -86,13 +110,34 @@ describe('nodegrad train', () => {
     };
     for (let i = 0; i < 150; i++) lines.push(`${(i % 3) * 4 + rand()},${(i % 3) * -3 + rand()},${i % 3}`);
     fs.writeFileSync(file, lines.join('\n'));
-    const r = cli(['train', '--data', `csv:${file}`, '--epochs', '10', '--batch', '16', '--quiet', '--out', dir('csv')]);
+    const r = cli([
+      'train',
+      '--data',
+      `csv:${file}`,
+      '--epochs',
+      '10',
+      '--batch',
+      '16',
+      '--quiet',
+      '--out',
+      dir('csv'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(Number(testAccuracy(r.stdout).split(' ')[0])).toBeGreaterThanOrEqual(90);
   });
 
   it.skipIf(!fs.existsSync(FASHION))('trains on a subset of Fashion-MNIST (--limit)', () => {
-    const r = cli(['train', '--data', `fashion-mnist:${FASHION}`, '--limit', '3000', '--epochs', '1', '--out', dir('fashion')]);
+    const r = cli([
+      'train',
+      '--data',
+      `fashion-mnist:${FASHION}`,
+      '--limit',
+      '3000',
+      '--epochs',
+      '1',
+      '--out',
+      dir('fashion'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2,700 train \/ 300 validation \/ 3,000 test \(the test split\), 784 features/);
     expect(Number(testAccuracy(r.stdout).split(' ')[0])).toBeGreaterThan(65);
@@ -151,7 +196,10 @@ describe('nodegrad eval and predict', () => {
     const header = `${Array.from({ length: 64 }, (_, i) => `p${i}`).join(',')},label`;
     const r = cli(['predict', '--model', model, '--input', '-', '--json'], [header, ...rows].join('\n'));
     expect(r.code, r.stderr).toBe(0);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(objs).toHaveLength(3);
     expect(objs[0]).toMatchObject({ row: 1, label: Number(rows[0].split(',')[64]) });
     expect(objs[0].probability).toBeGreaterThan(0.1);
@@ -183,8 +231,16 @@ describe('usage errors exit 2 with one line and a hint', () => {
     [['train', '--epochs', '0'], /^option --epochs must be an integer >= 1, got '0'$/, 'train'],
     [['train', '--epochs'], /^option --epochs needs a value/, 'train'],
     [['train', '--lr', '-1'], /^option --lr must be a number > 0, got '-1'$/, 'train'],
-    [['train', '--optimizer', 'adamm'], /^option --optimizer must be one of sgd, .*, got 'adamm' \(did you mean adam\?\)$/, 'train'],
-    [['train', '--data', 'mnist'], /^option --data must be digits \| fashion-mnist\[:DIR\] \| cifar10:DIR \| csv:FILE, got 'mnist'$/, 'train'],
+    [
+      ['train', '--optimizer', 'adamm'],
+      /^option --optimizer must be one of sgd, .*, got 'adamm' \(did you mean adam\?\)$/,
+      'train',
+    ],
+    [
+      ['train', '--data', 'mnist'],
+      /^option --data must be digits \| fashion-mnist\[:DIR\] \| cifar10:DIR \| csv:FILE, got 'mnist'$/,
+      'train',
+    ],
     [['train', '--data', 'csv'], /^--data csv needs a file/, 'train'],
     [['train', '--hidden', '64,x'], /^option --hidden must be a comma-separated list of numbers, got '64,x'$/, 'train'],
     [['train', '--model', 'softmax', '--hidden', '64'], /^--hidden applies to --model mlp/, 'train'],
@@ -195,8 +251,16 @@ describe('usage errors exit 2 with one line and a hint', () => {
     [['eval'], /^missing --model FILE$/, 'eval'],
     [['predict', '--model', 'm.safetensors'], /^missing --input FILE/, 'predict'],
     [['lr-sweep', '--lrs', '0.1,-1'], /^option --lrs must be a list of numbers, each > 0, got '0.1,-1'$/, 'lr-sweep'],
-    [['graph', 'x +* y', '--x=1', '--y=2'], /^cannot parse 'x \+\* y': expected a number, a name or '\(' but found '\*' at column 4$/, 'graph'],
-    [['graph', 'x * y', '--x=1'], /^cannot parse 'x \* y': unknown identifier 'y' at column 5; give it a value with --y=NUMBER$/, 'graph'],
+    [
+      ['graph', 'x +* y', '--x=1', '--y=2'],
+      /^cannot parse 'x \+\* y': expected a number, a name or '\(' but found '\*' at column 4$/,
+      'graph',
+    ],
+    [
+      ['graph', 'x * y', '--x=1'],
+      /^cannot parse 'x \* y': unknown identifier 'y' at column 5; give it a value with --y=NUMBER$/,
+      'graph',
+    ],
     [['graph', '--var', 'x'], /^option --var must be NAME=NUMBER, got 'x'$/, 'graph'],
     [['bench', '--thread', '2'], /^unknown option --thread \(did you mean --threads\?\)$/, 'bench'],
     [['train', '--threads', '1000'], /^option --threads must be an integer <= 256, got '1000'$/, 'train'],
@@ -210,7 +274,9 @@ describe('usage errors exit 2 with one line and a hint', () => {
       const lines = r.stderr.split('\n');
       expect(lines).toHaveLength(3);
       expect(lines[0].replace(/^nodegrad: /, '')).toMatch(message);
-      expect(lines[1]).toBe(command ? `Run 'nodegrad ${command} --help' for usage.` : "Run 'nodegrad --help' for usage.");
+      expect(lines[1]).toBe(
+        command ? `Run 'nodegrad ${command} --help' for usage.` : "Run 'nodegrad --help' for usage.",
+      );
     });
   }
 
@@ -228,7 +294,9 @@ describe('missing files exit 1 and name the path', () => {
   });
 
   it('a missing model and input', () => {
-    expect(cli(['eval', '--model', '/no/model.safetensors']).stderr).toMatch(/^nodegrad: \/no\/model\.safetensors: file not found/);
+    expect(cli(['eval', '--model', '/no/model.safetensors']).stderr).toMatch(
+      /^nodegrad: \/no\/model\.safetensors: file not found/,
+    );
     const r = cli(['predict', '--model', path.join(tmp, 'model', 'model.safetensors'), '--input', '/no/rows.csv']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\/no\/(rows\.csv|.*model\.safetensors): file not found/);
@@ -243,7 +311,9 @@ describe('missing files exit 1 and name the path', () => {
   it.skipIf(fs.existsSync('/usr/share/datasets/fashion-mnist'))('Fashion-MNIST without DIR says how to get it', () => {
     const r = cli(['train', '--data', 'fashion-mnist']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\/usr\/share\/datasets\/fashion-mnist.*apt install dataset-fashion-mnist.*fashion-mnist:DIR/);
+    expect(r.stderr).toMatch(
+      /\/usr\/share\/datasets\/fashion-mnist.*apt install dataset-fashion-mnist.*fashion-mnist:DIR/,
+    );
     expect(r.stderr.split('\n')).toHaveLength(2);
   });
 
@@ -318,8 +388,12 @@ describe('nodegrad info, bench, help, version', () => {
   it('info lists every registered backend with its state', () => {
     const r = cli(['info', '--backend', 'ts']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}ts {5}chosen\n$/m);
-    const j = JSON.parse(cli(['info', '--json', '--backend', 'ts']).stdout) as { backends: { name: string; state: string }[] };
+    expect(r.stdout).toMatch(
+      /^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}ts {5}chosen\n$/m,
+    );
+    const j = JSON.parse(cli(['info', '--json', '--backend', 'ts']).stdout) as {
+      backends: { name: string; state: string }[];
+    };
     expect(j.backends.map((b) => b.name)).toEqual(['native', 'ts']);
     expect(j.backends[1].state).toBe('chosen');
   });
@@ -340,7 +414,8 @@ describe('nodegrad info, bench, help, version', () => {
   it('--help lists the commands; each command has --help', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['train', 'eval', 'predict', 'lr-sweep', 'graph', 'bench', 'info']) expect(r.stdout).toContain(`  ${c}`);
+    for (const c of ['train', 'eval', 'predict', 'lr-sweep', 'graph', 'bench', 'info'])
+      expect(r.stdout).toContain(`  ${c}`);
     for (const c of ['train', 'eval', 'predict', 'lr-sweep', 'graph', 'bench', 'info']) {
       const h = cli([c, '-h']);
       expect(h.code).toBe(0);
@@ -355,7 +430,11 @@ const dist = path.join(root, 'dist', 'cli', 'main.js');
 describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () => {
   const bin = path.join(root, 'bin', 'nodegrad.js');
   const node = (args: string[], opts: { cwd?: string; bin?: string } = {}) =>
-    spawnSync(process.execPath, [opts.bin ?? bin, ...args], { cwd: opts.cwd ?? tmp, encoding: 'utf8', env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' } });
+    spawnSync(process.execPath, [opts.bin ?? bin, ...args], {
+      cwd: opts.cwd ?? tmp,
+      encoding: 'utf8',
+      env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' },
+    });
 
   it('trains, and exits 2 on a usage error', () => {
     const out = dir('bin');
@@ -365,7 +444,9 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     expect(ok.stderr).toBe('');
     const bad = node(['train', '--epoch', '1']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("nodegrad: unknown option --epoch (did you mean --epochs?)\nRun 'nodegrad train --help' for usage.\n");
+    expect(bad.stderr).toBe(
+      "nodegrad: unknown option --epoch (did you mean --epochs?)\nRun 'nodegrad train --help' for usage.\n",
+    );
   });
 
   it('without a native binary says so once, in one line, not as a Node warning', () => {
@@ -375,10 +456,15 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     fs.cpSync(path.join(root, 'bin'), path.join(pkg, 'bin'), { recursive: true });
     fs.cpSync(path.join(root, 'data'), path.join(pkg, 'data'), { recursive: true });
     fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
-    if (!fs.existsSync(path.join(pkg, 'node_modules'))) fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
-    const r = node(['train', '--epochs', '1', '--quiet', '--out', dir('nonative-out')], { bin: path.join(pkg, 'bin', 'nodegrad.js') });
+    if (!fs.existsSync(path.join(pkg, 'node_modules')))
+      fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+    const r = node(['train', '--epochs', '1', '--quiet', '--out', dir('nonative-out')], {
+      bin: path.join(pkg, 'bin', 'nodegrad.js'),
+    });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^nodegrad: native backend unavailable \(.+\); using the TypeScript backend \(same results, slower\)\n$/);
+    expect(r.stderr).toMatch(
+      /^nodegrad: native backend unavailable \(.+\); using the TypeScript backend \(same results, slower\)\n$/,
+    );
     expect(r.stderr).not.toContain('(node:');
     const i = node(['info'], { bin: path.join(pkg, 'bin', 'nodegrad.js') });
     expect(i.stdout).toMatch(/^backend {2}ts$/m);
@@ -387,24 +473,35 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
   });
 
   it('a bad NODEGRAD_BACKEND is one line and exit 2, at the first use rather than at import', () => {
-    const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1'], { cwd: tmp, encoding: 'utf8', env: { ...process.env, NODEGRAD_BACKEND: 'bogus' } });
+    const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, NODEGRAD_BACKEND: 'bogus' },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'\n");
     expect(node(['--version']).status).toBe(0); // nothing at import: a command that runs no kernels is unaffected
   });
 
-  it.skipIf(info().nativeError !== undefined)('NODEGRAD_THREADS=abc or NODEGRAD_SIMD=bogus is an error naming the variable, not a silent switch to TS', () => {
-    for (const [name, value, message] of [
-      ['NODEGRAD_THREADS', 'abc', "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
-      ['NODEGRAD_SIMD', 'bogus', "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)"],
-    ]) {
-      const env = { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '', [name]: value };
-      const r = spawnSync(process.execPath, [bin, 'train', '--epochs', '1', '--quiet', '--no-plot', '--out', dir('badenv')], { cwd: tmp, encoding: 'utf8', env });
-      expect(r.status, r.stderr).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`nodegrad: ${message}\n`);
-    }
-  });
+  it.skipIf(info().nativeError !== undefined)(
+    'NODEGRAD_THREADS=abc or NODEGRAD_SIMD=bogus is an error naming the variable, not a silent switch to TS',
+    () => {
+      for (const [name, value, message] of [
+        ['NODEGRAD_THREADS', 'abc', "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
+        ['NODEGRAD_SIMD', 'bogus', "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)"],
+      ]) {
+        const env = { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '', [name]: value };
+        const r = spawnSync(
+          process.execPath,
+          [bin, 'train', '--epochs', '1', '--quiet', '--no-plot', '--out', dir('badenv')],
+          { cwd: tmp, encoding: 'utf8', env },
+        );
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toBe(`nodegrad: ${message}\n`);
+      }
+    },
+  );
 
   it('stops quietly when the reader closes stdout early (predict | head -1)', async () => {
     const out = dir('epipe');
@@ -413,13 +510,21 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     const rows = digitRows(1797).map((r) => r.split(',').slice(0, 64).join(','));
     const input = path.join(out, 'many.csv');
     fs.writeFileSync(input, `${Array.from({ length: 10 }, () => rows.join('\n')).join('\n')}\n`);
-    const child = spawn(process.execPath, [bin, 'predict', '--model', path.join(out, 'model.safetensors'), '--input', input, '--json'], {
-      cwd: tmp, env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'predict', '--model', path.join(out, 'model.safetensors'), '--input', input, '--json'],
+      {
+        cwd: tmp,
+        env: { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.once('data', () => child.stdout.destroy());
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
     expect(stderr).toBe('');
     expect(signal).toBeNull();
     expect(code).toBe(0);
@@ -431,7 +536,10 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     const quiet = node(['eval', '--model', bad]);
     expect(quiet.status).toBe(1);
     expect(quiet.stderr.split('\n')).toHaveLength(2);
-    const loud = spawnSync(process.execPath, [bin, 'eval', '--model', bad], { encoding: 'utf8', env: { ...process.env, NODEGRAD_DEBUG: '1' } });
+    const loud = spawnSync(process.execPath, [bin, 'eval', '--model', bad], {
+      encoding: 'utf8',
+      env: { ...process.env, NODEGRAD_DEBUG: '1' },
+    });
     expect(loud.status).toBe(1);
     expect(loud.stderr).toMatch(/\n\s+at /);
   });

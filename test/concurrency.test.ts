@@ -25,29 +25,41 @@ describe('concurrent training in four workers', () => {
   it('gives each worker the same bits as a run on this thread with its seed, whatever its thread count', async () => {
     requireBuiltWorker();
     const t0 = performance.now();
-    const jobs = seeds.map((seed, i) =>
-      fitInWorker({ spec }, { ...opts, train, validation, seed, threads: i + 1 }));
+    const jobs = seeds.map((seed, i) => fitInWorker({ spec }, { ...opts, train, validation, seed, threads: i + 1 }));
     // This thread trains meanwhile, on its own instance of the addon.
     const mine = seeds.map((seed) => {
       manualSeed(seed);
       const model = moduleFromSpec(spec);
-      const history = fit(model, { ...opts, train, validation, seed, optimizer: new Adam(model.parameters(), { lr: 3e-3 }), progress: false });
+      const history = fit(model, {
+        ...opts,
+        train,
+        validation,
+        seed,
+        optimizer: new Adam(model.parameters(), { lr: 3e-3 }),
+        progress: false,
+      });
       return { model, history };
     });
     const theirs: WorkerFitResult[] = await Promise.all(jobs.map((j) => j.result));
-    console.log(`4 workers + 4 runs on the main thread: ${((performance.now() - t0) / 1000).toFixed(1)} s, ` +
-      `backend ${theirs[0].backend} (${theirs[0].simd}), worker threads ${theirs.map((r) => r.threads).join(', ')}, ` +
-      `val accuracy ${theirs.map((r) => r.history.epochs.at(-1)!.valAccuracy!.toFixed(3)).join(', ')}`);
+    console.log(
+      `4 workers + 4 runs on the main thread: ${((performance.now() - t0) / 1000).toFixed(1)} s, ` +
+        `backend ${theirs[0].backend} (${theirs[0].simd}), worker threads ${theirs.map((r) => r.threads).join(', ')}, ` +
+        `val accuracy ${theirs.map((r) => r.history.epochs.at(-1)!.valAccuracy!.toFixed(3)).join(', ')}`,
+    );
 
     theirs.forEach((r, i) => {
       expect(r.backend).toBe(info().backend);
       if (backends().native) expect(r.threads).toBe(i + 1);
       const { model, history } = mine[i];
       for (const [name, p] of model.namedParameters()) {
-        const same = Buffer.from(r.stateDict[name].data.buffer).equals(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+        const same = Buffer.from(r.stateDict[name].data.buffer).equals(
+          Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength),
+        );
         expect(same, `seed ${seeds[i]}: ${name} differs from the run on this thread`).toBe(true);
       }
-      expect(r.history.epochs.map((e) => [e.loss, e.valLoss, e.valAccuracy])).toEqual(history.epochs.map((e) => [e.loss, e.valLoss, e.valAccuracy]));
+      expect(r.history.epochs.map((e) => [e.loss, e.valLoss, e.valAccuracy])).toEqual(
+        history.epochs.map((e) => [e.loss, e.valLoss, e.valAccuracy]),
+      );
       expect(r.history.epochs.at(-1)!.valAccuracy).toBeGreaterThan(0.85);
       expect(evaluate(model, validation).accuracy).toBeGreaterThan(0.85);
     });

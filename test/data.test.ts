@@ -54,11 +54,17 @@ describe('Dataset', () => {
   });
 
   it('refuses inconsistent sizes and labels', () => {
-    expect(() => new Dataset({ x: new Float32Array(5), y: new Int32Array(2), features: 2 })).toThrow(/N x D = 2 x 2 = 4 values, got 5/);
+    expect(() => new Dataset({ x: new Float32Array(5), y: new Int32Array(2), features: 2 })).toThrow(
+      /N x D = 2 x 2 = 4 values, got 5/,
+    );
     expect(() => new Dataset({ x: new Float32Array(4), y: Int32Array.from([0, -1]) })).toThrow(/labels must be >= 0/);
-    expect(() => new Dataset({ x: new Float32Array(4), y: Int32Array.from([0, 3]), numClasses: 3 })).toThrow(/labels must be < numClasses = 3/);
+    expect(() => new Dataset({ x: new Float32Array(4), y: Int32Array.from([0, 3]), numClasses: 3 })).toThrow(
+      /labels must be < numClasses = 3/,
+    );
     expect(() => new Dataset({ x: new Float32Array(4), y: new Int32Array(2), shape: [3] })).toThrow();
-    expect(() => new Dataset({ x: new Float32Array(4), y: new Int32Array(2), classNames: ['a', 'b'], numClasses: 3 })).toThrow(/classNames/);
+    expect(
+      () => new Dataset({ x: new Float32Array(4), y: new Int32Array(2), classNames: ['a', 'b'], numClasses: 3 }),
+    ).toThrow(/classNames/);
   });
 
   it('subset copies the chosen samples in order and keeps shape and classes', () => {
@@ -156,9 +162,15 @@ describe('DataLoader', () => {
   });
 
   it('batches hold x as size x D, y, and the shape [size, ...sample shape]', () => {
-    const ds = new Dataset({ x: Float32Array.from({ length: 3 * 4 }, (_, i) => i), y: Int32Array.from([2, 0, 1]), shape: [1, 2, 2] });
+    const ds = new Dataset({
+      x: Float32Array.from({ length: 3 * 4 }, (_, i) => i),
+      y: Int32Array.from([2, 0, 1]),
+      shape: [1, 2, 2],
+    });
     const [first, second] = Array.from(new DataLoader(ds, { batchSize: 2 }), (b) => ({
-      x: Array.from(b.x), y: Array.from(b.y), shape: [...b.shape],
+      x: Array.from(b.x),
+      y: Array.from(b.y),
+      shape: [...b.shape],
     }));
     expect(first).toEqual({ x: [0, 1, 2, 3, 4, 5, 6, 7], y: [2, 0], shape: [2, 1, 2, 2] });
     expect(second).toEqual({ x: [8, 9, 10, 11], y: [1], shape: [1, 1, 2, 2] });
@@ -233,7 +245,7 @@ describe('DataLoader', () => {
     expect(got).toEqual(reference);
   });
 
-  it('the state saved after an epoch\'s last batch already points at the next epoch', () => {
+  it("the state saved after an epoch's last batch already points at the next epoch", () => {
     const loader = new DataLoader(indexed(8), { batchSize: 4, shuffle: true, seed: 0 });
     const states = Array.from(loader, () => loader.state());
     expect(states).toEqual([
@@ -303,7 +315,9 @@ describe('IDX', () => {
   it('refuses dims that disagree with the file size, before allocating from them', () => {
     const trunc = write('bad/truncated', idx(8, [2, 2, 2], pixels.slice(0, 7)));
     const lab = write('bad/labels', idx(8, [2], [0, 1]));
-    expect(() => loadIdx(trunc, lab)).toThrow(`${trunc}: truncated: the header says 2 x 2 x 2 = 8 bytes of data, the file has 7`);
+    expect(() => loadIdx(trunc, lab)).toThrow(
+      `${trunc}: truncated: the header says 2 x 2 x 2 = 8 bytes of data, the file has 7`,
+    );
     const huge = write('bad/huge', idx(8, [0xffffffff, 0xffffffff, 0xffffffff], [1, 2, 3]));
     expect(() => loadIdx(huge, lab)).toThrow(/truncated: the header says 4294967295 x/);
     const extra = write('bad/extra', idx(8, [2], [0, 1, 2]));
@@ -336,7 +350,9 @@ describe('IDX', () => {
 describe('Fashion-MNIST', () => {
   it('says where to get the data when it is missing', () => {
     const missing = path.join(dir, 'no-fashion');
-    expect(() => loadFashionMnist(missing)).toThrow(/no-fashion[/\\]train-images-idx3-ubyte .*file not found.*dataset-fashion-mnist.*\/usr\/share\/datasets\/fashion-mnist/);
+    expect(() => loadFashionMnist(missing)).toThrow(
+      /no-fashion[/\\]train-images-idx3-ubyte .*file not found.*dataset-fashion-mnist.*\/usr\/share\/datasets\/fashion-mnist/,
+    );
   });
 
   it('reads a directory of uncompressed files too', () => {
@@ -359,7 +375,18 @@ describe('Fashion-MNIST', () => {
       expect([train.length, test.length]).toEqual([60000, 10000]);
       expect(train.shape).toEqual([1, 28, 28]);
       expect(train.numClasses).toBe(10);
-      expect(train.classNames).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+      expect(train.classNames).toEqual([
+        'T-shirt/top',
+        'Trouser',
+        'Pullover',
+        'Dress',
+        'Coat',
+        'Sandal',
+        'Shirt',
+        'Sneaker',
+        'Bag',
+        'Ankle boot',
+      ]);
       expect(Array.from(train.classCounts())).toEqual(new Array(10).fill(6000));
       expect(Array.from(test.classCounts())).toEqual(new Array(10).fill(1000));
       let min = Infinity;
@@ -379,7 +406,8 @@ describe('CIFAR-10', () => {
     Buffer.concat([Buffer.from([label]), Buffer.alloc(1024, r), Buffer.alloc(1024, g), Buffer.alloc(1024, b)]);
 
   function makeCifar(root: string): void {
-    for (let i = 1; i <= 5; i++) write(`${root}/data_batch_${i}.bin`, Buffer.concat([record(i, 255, 0, 51), record(0, 0, 0, 0)]));
+    for (let i = 1; i <= 5; i++)
+      write(`${root}/data_batch_${i}.bin`, Buffer.concat([record(i, 255, 0, 51), record(0, 0, 0, 0)]));
     write(`${root}/test_batch.bin`, record(9, 1, 2, 3));
   }
 
@@ -389,7 +417,12 @@ describe('CIFAR-10', () => {
     expect([train.length, test.length]).toEqual([10, 1]);
     expect(train.shape).toEqual([3, 32, 32]);
     expect(Array.from(train.y)).toEqual([1, 0, 2, 0, 3, 0, 4, 0, 5, 0]);
-    expect([train.x[0], train.x[1024], train.x[2048], train.x[3071]]).toEqual([1, 0, Math.fround(0.2), Math.fround(0.2)]);
+    expect([train.x[0], train.x[1024], train.x[2048], train.x[3071]]).toEqual([
+      1,
+      0,
+      Math.fround(0.2),
+      Math.fround(0.2),
+    ]);
     expect(test.classNames?.[9]).toBe('truck');
   });
 
@@ -404,13 +437,17 @@ describe('CIFAR-10', () => {
   it('refuses a file that is not a multiple of 3,073 bytes', () => {
     makeCifar('cifar-trunc');
     const f = write('cifar-trunc/data_batch_3.bin', record(1, 0, 0, 0).subarray(0, 3000));
-    expect(() => loadCifar10(path.join(dir, 'cifar-trunc'))).toThrow(`${f}: 3000 bytes is not a whole number of 3,073-byte CIFAR-10 records`);
+    expect(() => loadCifar10(path.join(dir, 'cifar-trunc'))).toThrow(
+      `${f}: 3000 bytes is not a whole number of 3,073-byte CIFAR-10 records`,
+    );
   });
 
   it('refuses labels >= 10', () => {
     makeCifar('cifar-label');
     const f = write('cifar-label/test_batch.bin', Buffer.concat([record(3, 0, 0, 0), record(10, 0, 0, 0)]));
-    expect(() => loadCifar10(path.join(dir, 'cifar-label'))).toThrow(`${f}: record 1 has label 10; CIFAR-10 labels are 0..9`);
+    expect(() => loadCifar10(path.join(dir, 'cifar-label'))).toThrow(
+      `${f}: record 1 has label 10; CIFAR-10 labels are 0..9`,
+    );
   });
 
   it('names a missing batch file', () => {
@@ -440,7 +477,9 @@ describe('CSV', () => {
   });
 
   it('with header: false, a non-numeric first line is an error', () => {
-    expect(() => parseCsv('a,b\n1,0\n', { header: false }, 'h.csv')).toThrow("h.csv: line 1, column 1: 'a' is not a number");
+    expect(() => parseCsv('a,b\n1,0\n', { header: false }, 'h.csv')).toThrow(
+      "h.csv: line 1, column 1: 'a' is not a number",
+    );
   });
 
   it('names the line and column of a non-numeric cell', () => {
@@ -450,12 +489,16 @@ describe('CSV', () => {
   });
 
   it('refuses labels that are not integers >= 0', () => {
-    expect(() => parseCsv('1,0.5\n', {}, 'l.csv')).toThrow("l.csv: line 1, column 2: label '0.5' is not an integer >= 0");
+    expect(() => parseCsv('1,0.5\n', {}, 'l.csv')).toThrow(
+      "l.csv: line 1, column 2: label '0.5' is not an integer >= 0",
+    );
     expect(() => parseCsv('1,-1\n', {}, 'l.csv')).toThrow(/label '-1' is not an integer >= 0/);
   });
 
   it('refuses ragged rows', () => {
-    expect(() => parseCsv('1,2,0\n3,1\n', {}, 'r.csv')).toThrow('r.csv: line 2 has 2 columns, expected 3 (ragged rows)');
+    expect(() => parseCsv('1,2,0\n3,1\n', {}, 'r.csv')).toThrow(
+      'r.csv: line 2 has 2 columns, expected 3 (ragged rows)',
+    );
   });
 
   it('refuses an empty file or a header without data', () => {

@@ -22,7 +22,14 @@ function parseXml(src: string): El {
   };
   const isSpace = (c: string): boolean => c === ' ' || c === '\n' || c === '\t' || c === '\r';
   const isNameChar = (c: string | undefined): boolean =>
-    c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '-' || c === '_' || c === ':' || c === '.');
+    c !== undefined &&
+    ((c >= 'a' && c <= 'z') ||
+      (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9') ||
+      c === '-' ||
+      c === '_' ||
+      c === ':' ||
+      c === '.');
   const skipSpace = (): void => {
     while (i < src.length && isSpace(src[i])) i++;
   };
@@ -47,8 +54,14 @@ function parseXml(src: string): El {
       const ent = raw.slice(k + 1, end);
       const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
       if (ent in named) out += named[ent];
-      else if (ent.startsWith('#x') && ent.length > 2 && [...ent.slice(2)].every((d) => '0123456789abcdefABCDEF'.includes(d))) out += String.fromCodePoint(parseInt(ent.slice(2), 16));
-      else if (ent.startsWith('#') && ent.length > 1 && [...ent.slice(1)].every((d) => d >= '0' && d <= '9')) out += String.fromCodePoint(parseInt(ent.slice(1), 10));
+      else if (
+        ent.startsWith('#x') &&
+        ent.length > 2 &&
+        [...ent.slice(2)].every((d) => '0123456789abcdefABCDEF'.includes(d))
+      )
+        out += String.fromCodePoint(parseInt(ent.slice(2), 16));
+      else if (ent.startsWith('#') && ent.length > 1 && [...ent.slice(1)].every((d) => d >= '0' && d <= '9'))
+        out += String.fromCodePoint(parseInt(ent.slice(1), 10));
       else fail(`unknown entity &${ent};`);
       k = end;
     }
@@ -135,7 +148,10 @@ function all(el: El, pred: (e: El) => boolean, out: El[] = []): El[] {
   for (const c of el.children) all(c, pred, out);
   return out;
 }
-const hasClass = (cls: string) => (e: El): boolean => (e.attrs.class ?? '').split(' ').includes(cls);
+const hasClass =
+  (cls: string) =>
+  (e: El): boolean =>
+    (e.attrs.class ?? '').split(' ').includes(cls);
 /** All character data below `el`, e.g. the text of a <text> with <tspan>s. */
 const textOf = (el: El): string => el.text + el.children.map(textOf).join('');
 
@@ -167,7 +183,12 @@ function neuronGraph(): Value {
 
 function bigGraph(): Value {
   const { root } = parseExpression('(sigmoid(a*b + c) - tanh(x)) * max(x, y) * exp(-z) / (1 + recip(b)) + log(y)^2', {
-    a: 1.5, b: -2, c: 0.5, x: 0.3, y: 2, z: 1,
+    a: 1.5,
+    b: -2,
+    c: 0.5,
+    x: 0.3,
+    y: 2,
+    z: 1,
   });
   root.backward();
   return root;
@@ -193,7 +214,11 @@ function mlpGraph(): { loss: FakeTensor; nodes: FakeTensor[] } {
   const x = fakeTensor('', [], [32, 784], 'x');
   const w1 = fakeTensor('', [], [784, 128], 'W1');
   const b1 = fakeTensor('', [], [128], 'b1');
-  const h = fakeTensor('relu', [fakeTensor('add', [fakeTensor('matmul', [x, w1], [32, 128]), b1], [32, 128])], [32, 128]);
+  const h = fakeTensor(
+    'relu',
+    [fakeTensor('add', [fakeTensor('matmul', [x, w1], [32, 128]), b1], [32, 128])],
+    [32, 128],
+  );
   const w2 = fakeTensor('', [], [128, 10], 'W2');
   const logits = fakeTensor('matmul', [h, w2], [32, 10]);
   const labels = fakeTensor('', [], [32], 'labels');
@@ -255,7 +280,13 @@ describe('toDot', () => {
     expect(dot).toContain('rankdir=LR');
     const { labels, edges } = readDot(dot);
     expect([...labels.values()].sort()).toEqual(
-      ['+ | value 3 | grad -4', 'x | value -2 | grad -4', 'y | value 5 | grad -4', 'z | value -4 | grad 3', '× | value -12 | grad 1'].sort(),
+      [
+        '+ | value 3 | grad -4',
+        'x | value -2 | grad -4',
+        'y | value 5 | grad -4',
+        'z | value -4 | grad 3',
+        '× | value -12 | grad 1',
+      ].sort(),
     );
     const byText = (head: string): string => [...labels].find(([, text]) => text.startsWith(`${head} |`))![0];
     const named = edges.map(([a, b]) => `${labels.get(a)!.split(' |')[0]}->${labels.get(b)!.split(' |')[0]}`).sort();
@@ -363,7 +394,8 @@ describe('toSvg', () => {
         expect(t.x + t.w).toBeLessThanOrEqual(+svg.attrs.width);
         for (const b of boxes) expect(overlap(t, b)).toBe(false);
       }
-      for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) expect(overlap(texts[i], texts[j])).toBe(false);
+      for (let i = 0; i < texts.length; i++)
+        for (let j = i + 1; j < texts.length; j++) expect(overlap(texts[i], texts[j])).toBe(false);
     });
 
     test(`${name}: one arrow-headed path per edge`, () => {
@@ -380,7 +412,8 @@ describe('toSvg', () => {
   /** node group -> [op or label, value, grad] as drawn. */
   function nodeTexts(svg: El): string[][] {
     return all(svg, hasClass('node')).map((g) => {
-      const pick = (cls: string): string => textOf(all(g, hasClass(cls))[0] ?? { name: '', attrs: {}, children: [], text: '' });
+      const pick = (cls: string): string =>
+        textOf(all(g, hasClass(cls))[0] ?? { name: '', attrs: {}, children: [], text: '' });
       return [pick('head'), pick('value'), pick('grad')];
     });
   }
@@ -491,6 +524,7 @@ describe('toSvg', () => {
     }
     layer[0].backward();
     const boxes = all(parseXml(toSvg(layer[0])), hasClass('box')).map(rectBox);
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect(overlap(boxes[i], boxes[j])).toBe(false);
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) expect(overlap(boxes[i], boxes[j])).toBe(false);
   });
 });

@@ -49,18 +49,20 @@ async function measure(url: string, during: () => Promise<void>): Promise<Measur
     if (stop) return;
     const t0 = performance.now();
     const p = new Promise<void>((resolve) => {
-      http.get(url, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) requests++;
-          else failed++;
-          maxLatency = Math.max(maxLatency, performance.now() - t0);
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) requests++;
+            else failed++;
+            maxLatency = Math.max(maxLatency, performance.now() - t0);
+            resolve();
+          });
+        })
+        .on('error', () => {
+          failed++;
           resolve();
         });
-      }).on('error', () => {
-        failed++;
-        resolve();
-      });
     });
     pending.add(p);
     void p.then(() => pending.delete(p));
@@ -84,7 +86,16 @@ async function measure(url: string, during: () => Promise<void>): Promise<Measur
     agent.destroy();
   }
   const ms = (ns: number) => ns / 1e6;
-  return { p99: ms(h.percentile(99)), correctedP99: correctedPercentile(lateness, 99), max: ms(h.max), mean: ms(h.mean), samples: h.count, requests, failed, maxLatency };
+  return {
+    p99: ms(h.percentile(99)),
+    correctedP99: correctedPercentile(lateness, 99),
+    max: ms(h.max),
+    mean: ms(h.mean),
+    samples: h.count,
+    requests,
+    failed,
+    maxLatency,
+  };
 }
 
 /** The p-th percentile once each delay D also stands for the samples it swallowed: D - r, D - 2r, ... > 0. */
@@ -112,41 +123,58 @@ describe('training off the event loop', () => {
       const idle = await measure(url, () => new Promise((resolve) => setTimeout(resolve, 1000)));
       // In the worker: train for WINDOW_MS (many epochs, then abort), one kernel thread so that
       // this 2-core machine keeps a core for the main thread.
-      const inWorker = async (): Promise<Measure> => measure(url, async () => {
-        const controller = new AbortController();
-        const job = fitInWorker({ spec }, { train, epochs: 100_000, batchSize: 32, threads: 1, seed: 1, signal: controller.signal });
-        let epochs = 0;
-        job.on('epoch', () => epochs++);
-        const timer = setTimeout(() => controller.abort(), WINDOW_MS);
-        const err = await job.result.then(() => null, (e: Error) => e);
-        clearTimeout(timer);
-        expect(err).toBeInstanceOf(AbortError);
-        expect(epochs).toBeGreaterThan(0); // it did train
-      });
+      const inWorker = async (): Promise<Measure> =>
+        measure(url, async () => {
+          const controller = new AbortController();
+          const job = fitInWorker(
+            { spec },
+            { train, epochs: 100_000, batchSize: 32, threads: 1, seed: 1, signal: controller.signal },
+          );
+          let epochs = 0;
+          job.on('epoch', () => epochs++);
+          const timer = setTimeout(() => controller.abort(), WINDOW_MS);
+          const err = await job.result.then(
+            () => null,
+            (e: Error) => e,
+          );
+          clearTimeout(timer);
+          expect(err).toBeInstanceOf(AbortError);
+          expect(epochs).toBeGreaterThan(0); // it did train
+        });
       // A loaded machine can stall any thread now and then: the better of two runs.
       const tries = [await inWorker()];
       if (tries[0].p99 >= 20) tries.push(await inWorker());
       const worker = tries.reduce((a, b) => (b.p99 < a.p99 ? b : a));
 
       // On this thread: fit for about as long, started from a timer so the loop is running.
-      const sync = await measure(url, () => new Promise<void>((resolve, reject) => {
-        setTimeout(() => {
-          try {
-            const model = moduleFromSpec(spec);
-            const t0 = performance.now();
-                        fit(model, {
-              train, epochs: 100_000, batchSize: 32, seed: 1, progress: false,
-              callbacks: { onEpochEnd: () => performance.now() - t0 < WINDOW_MS },
-            });
-            setTimeout(resolve, 100); // let the monitor take its late sample
-          } catch (err) {
-            reject(err);
-          }
-        }, 50);
-      }));
+      const sync = await measure(
+        url,
+        () =>
+          new Promise<void>((resolve, reject) => {
+            setTimeout(() => {
+              try {
+                const model = moduleFromSpec(spec);
+                const t0 = performance.now();
+                fit(model, {
+                  train,
+                  epochs: 100_000,
+                  batchSize: 32,
+                  seed: 1,
+                  progress: false,
+                  callbacks: { onEpochEnd: () => performance.now() - t0 < WINDOW_MS },
+                });
+                setTimeout(resolve, 100); // let the monitor take its late sample
+              } catch (err) {
+                reject(err);
+              }
+            }, 50);
+          }),
+      );
 
       console.log(`event loop idle (HTTP client only):    ${fmt(idle)}`);
-      console.log(`event loop while training in a worker: ${fmt(worker)}${tries.length > 1 ? ` (second try; first: p99 ${tries[0].p99.toFixed(1)} ms)` : ''}`);
+      console.log(
+        `event loop while training in a worker: ${fmt(worker)}${tries.length > 1 ? ` (second try; first: p99 ${tries[0].p99.toFixed(1)} ms)` : ''}`,
+      );
       console.log(`event loop while training with fit:    ${fmt(sync)}`);
       expect(worker.failed).toBe(0);
       expect(worker.requests).toBeGreaterThan(WINDOW_MS / 10 / 4); // answered all along

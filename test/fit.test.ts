@@ -8,7 +8,16 @@ import { manualSeed } from '../lib/random.js';
 import { mlp, Sequential, Linear, ReLU, Dropout } from '../lib/nn/index.js';
 import { SGD, Adam, lrScheduler } from '../lib/optim/index.js';
 import { loadDigits, trainValTestSplit, fitStandardizer, Dataset } from '../lib/data/index.js';
-import { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from '../lib/train/index.js';
+import {
+  fit,
+  evaluate,
+  predict,
+  predictClasses,
+  TrainingDivergedError,
+  save,
+  load,
+  loadModel,
+} from '../lib/train/index.js';
 
 const names = Object.keys(backends()) as BackendName[];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-fit-'));
@@ -26,7 +35,17 @@ function run(backend: BackendName, seed: number, epochs: number, extra: Record<s
     const model = new Sequential(new Linear(64, 64), new ReLU(), new Dropout(0.1), new Linear(64, 10));
     const optimizer = new Adam(model.parameters(), { lr: 3e-3 });
     const scheduler = new lrScheduler.StepLR(optimizer, { stepSize: 10, gamma: 0.5 });
-    const history = fit(model, { train, validation, epochs, batchSize: 32, optimizer, scheduler, progress: 'silent', seed: 7, ...extra });
+    const history = fit(model, {
+      train,
+      validation,
+      epochs,
+      batchSize: 32,
+      optimizer,
+      scheduler,
+      progress: 'silent',
+      seed: 7,
+      ...extra,
+    });
     return { model, history, test };
   });
 }
@@ -81,10 +100,12 @@ describe('fit: bad input and divergence', () => {
     const x = new Float32Array(12).fill(1);
     x[7] = NaN;
     const ds = new Dataset({ x, y: new Int32Array([0, 1, 0]), features: 4 });
-    expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(/non-finite value \(NaN\) at sample 1, feature 3/);
+    expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(
+      /non-finite value \(NaN\) at sample 1, feature 3/,
+    );
   });
 
-  it('refuses labels beyond the model\'s outputs before training starts', () => {
+  it("refuses labels beyond the model's outputs before training starts", () => {
     const ds = new Dataset({ x: new Float32Array(6), y: new Int32Array([0, 3]), features: 3 });
     const model = mlp(3, [], 2);
     const before = model.parameters()[0].data.slice();
@@ -94,7 +115,9 @@ describe('fit: bad input and divergence', () => {
 
   it('refuses data whose width does not match the first layer', () => {
     const ds = new Dataset({ x: new Float32Array(6), y: new Int32Array([0, 1]), features: 3 });
-    expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(/3 features a sample but the model's first layer \(0\.weight\) expects 4/);
+    expect(() => fit(mlp(4, [], 2), { train: ds, progress: 'silent' })).toThrow(
+      /3 features a sample but the model's first layer \(0\.weight\) expects 4/,
+    );
   });
 });
 
@@ -105,8 +128,13 @@ describe('fit: early stopping, progress, predict, save', () => {
     const model = mlp(64, [16], 10);
     // a learning rate this high makes the validation loss bounce, so patience 0 stops early
     const history = fit(model, {
-      train, validation, epochs: 40, optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
-      earlyStopping: { patience: 0 }, progress: 'silent', seed: 1,
+      train,
+      validation,
+      epochs: 40,
+      optimizer: new SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
+      earlyStopping: { patience: 0 },
+      progress: 'silent',
+      seed: 1,
     });
     expect(history.stoppedEarly).toBe(true);
     expect(history.epochs.length).toBeLessThan(40);
@@ -117,7 +145,12 @@ describe('fit: early stopping, progress, predict, save', () => {
   it('writes one plain line per epoch when not on a terminal, JSON lines when asked', () => {
     const { train } = digits();
     let text = '';
-    const stream = { write: (s: string) => { text += s; }, isTTY: false };
+    const stream = {
+      write: (s: string) => {
+        text += s;
+      },
+      isTTY: false,
+    };
     fit(mlp(64, [8], 10), { train, epochs: 2, progressStream: stream });
     expect(text.trim().split('\n')).toHaveLength(2);
     expect(text).toMatch(/^epoch 1\/2 {2}loss \d+\.\d{4} {2}acc \d+\.\d\d% {2}lr 0\.001 {2}[\d,]+ samples\/s/);
@@ -126,7 +159,13 @@ describe('fit: early stopping, progress, predict, save', () => {
     const rec = JSON.parse(text.trim());
     expect(rec).toMatchObject({ event: 'epoch', epoch: 1 });
     text = '';
-    const tty = { write: (s: string) => { text += s; }, isTTY: true, columns: 100 };
+    const tty = {
+      write: (s: string) => {
+        text += s;
+      },
+      isTTY: true,
+      columns: 100,
+    };
     fit(mlp(64, [8], 10), { train, epochs: 1, progressStream: tty });
     expect(text).toContain('\r\x1b[2K');
     expect(text).toMatch(/samples\/s/);
@@ -142,7 +181,9 @@ describe('fit: early stopping, progress, predict, save', () => {
     expect(out.requiresGrad).toBe(false);
     const cls = predictClasses(model, new Tensor(test.x, [test.length, 64]));
     let correct = 0;
-    cls.forEach((c, i) => { if (c === test.y[i]) correct++; });
+    cls.forEach((c, i) => {
+      if (c === test.y[i]) correct++;
+    });
     expect(correct / test.length).toBeCloseTo(evaluate(model, test).accuracy, 10);
     expect(model.training).toBe(true);
   });
@@ -158,6 +199,8 @@ describe('fit: early stopping, progress, predict, save', () => {
     const again = loadModel(file);
     expect(again.toString()).toBe(model.toString());
     again.parameters().forEach((p, i) => expect(p.data).toEqual(model.parameters()[i].data));
-    expect(() => fit(model, { train: digits().train, epochs: 1, progress: 'silent', resume: file })).toThrow(/not a nodegrad checkpoint/);
+    expect(() => fit(model, { train: digits().train, epochs: 1, progress: 'silent', resume: file })).toThrow(
+      /not a nodegrad checkpoint/,
+    );
   });
 });

@@ -10,7 +10,16 @@ import { describe, expect, it } from 'vitest';
 import { backends, withBackend } from '../lib/backend/index.js';
 import type { Kernels } from '../lib/backend/types.js';
 import {
-  Tensor, linear, linearRelu, relu, softmaxCrossEntropy, randn, add, mul, sum, mseLoss,
+  Tensor,
+  linear,
+  linearRelu,
+  relu,
+  softmaxCrossEntropy,
+  randn,
+  add,
+  mul,
+  sum,
+  mseLoss,
 } from '../lib/tensor/index.js';
 import { manualSeed } from '../lib/random.js';
 import * as nn from '../lib/nn/index.js';
@@ -18,7 +27,12 @@ import { Adam } from '../lib/optim/index.js';
 import { normal, rng } from './helpers/reference.js';
 
 const native = backends().native;
-const all: [string, Kernels][] = native ? [['ts', backends().ts], ['native', native]] : [['ts', backends().ts]];
+const all: [string, Kernels][] = native
+  ? [
+      ['ts', backends().ts],
+      ['native', native],
+    ]
+  : [['ts', backends().ts]];
 const f32 = (n: number) => new Float32Array(n);
 
 function expectError(fn: () => unknown, type: ErrorConstructor, message: string): void {
@@ -39,7 +53,8 @@ function expectError(fn: () => unknown, type: ErrorConstructor, message: string)
 function firstDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = a[i],
+      y = b[i];
     if (x === y ? x === 0 && 1 / x !== 1 / y : !(x !== x && y !== y)) return i;
   }
   return -1;
@@ -60,10 +75,18 @@ function awkward(n: number, seed: number): Float32Array {
 }
 
 describe.each(all)('fused kernels, %s backend', (_name, k) => {
-  const shapes: [number, number][] = [[1, 1], [3, 5], [17, 10], [256, 256], [64, 300], [5, 1000]];
+  const shapes: [number, number][] = [
+    [1, 1],
+    [3, 5],
+    [17, 10],
+    [256, 256],
+    [64, 300],
+    [5, 1000],
+  ];
 
   it.each(shapes)('biasRelu equals biasAdd then relu (N=%i, C=%i)', (N, C) => {
-    const x = awkward(N * C, N + C), bias = awkward(C, 7 * C);
+    const x = awkward(N * C, N + C),
+      bias = awkward(C, 7 * C);
     const want = f32(N * C);
     k.biasAdd(x, bias, N, C, want);
     k.relu(want, N * C, want);
@@ -81,7 +104,8 @@ describe.each(all)('fused kernels, %s backend', (_name, k) => {
     k.relu(awkward(N * C, 3 * N + C), N * C, y);
     const dy = awkward(N * C, N * C + 1);
     for (const accumulate of [false, true]) {
-      const dxWant = f32(N * C), dbWant = normal(rng(C), C);
+      const dxWant = f32(N * C),
+        dbWant = normal(rng(C), C);
       const dbGot = dbWant.slice();
       k.reluBackward(dy, y, N * C, dxWant);
       k.biasGrad(dxWant, N, C, dbWant, accumulate);
@@ -97,45 +121,113 @@ describe.each(all)('fused kernels, %s backend', (_name, k) => {
   });
 
   it('biasRelu checks its arguments, naming them', () => {
-    expectError(() => (k.biasRelu as (...a: unknown[]) => void)(f32(4), f32(2), 2, 2), TypeError, 'biasRelu: expected 5 arguments, got 4');
-    expectError(() => k.biasRelu(new Float64Array(4) as unknown as Float32Array, f32(2), 2, 2, f32(4)), TypeError,
-      'biasRelu: x must be a Float32Array, got Float64Array');
-    expectError(() => k.biasRelu(f32(4), f32(2), 2, 2, null as unknown as Float32Array), TypeError,
-      'biasRelu: y must be a Float32Array, got null');
-    expectError(() => k.biasRelu(f32(4), f32(2), -1, 2, f32(4)), RangeError, 'biasRelu: N must be a non-negative integer, got -1');
-    expectError(() => k.biasRelu(f32(4), f32(2), 2, 2.5, f32(4)), RangeError, 'biasRelu: C must be a non-negative integer, got 2.5');
-    expectError(() => k.biasRelu(f32(3), f32(2), 2, 2, f32(4)), RangeError, 'biasRelu: x must have at least N*C = 4 elements, got 3');
-    expectError(() => k.biasRelu(f32(4), f32(1), 2, 2, f32(4)), RangeError, 'biasRelu: bias must have at least C = 2 elements, got 1');
-    expectError(() => k.biasRelu(f32(4), f32(2), 2, 2, f32(3)), RangeError, 'biasRelu: y must have at least N*C = 4 elements, got 3');
+    expectError(
+      () => (k.biasRelu as (...a: unknown[]) => void)(f32(4), f32(2), 2, 2),
+      TypeError,
+      'biasRelu: expected 5 arguments, got 4',
+    );
+    expectError(
+      () => k.biasRelu(new Float64Array(4) as unknown as Float32Array, f32(2), 2, 2, f32(4)),
+      TypeError,
+      'biasRelu: x must be a Float32Array, got Float64Array',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), f32(2), 2, 2, null as unknown as Float32Array),
+      TypeError,
+      'biasRelu: y must be a Float32Array, got null',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), f32(2), -1, 2, f32(4)),
+      RangeError,
+      'biasRelu: N must be a non-negative integer, got -1',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), f32(2), 2, 2.5, f32(4)),
+      RangeError,
+      'biasRelu: C must be a non-negative integer, got 2.5',
+    );
+    expectError(
+      () => k.biasRelu(f32(3), f32(2), 2, 2, f32(4)),
+      RangeError,
+      'biasRelu: x must have at least N*C = 4 elements, got 3',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), f32(1), 2, 2, f32(4)),
+      RangeError,
+      'biasRelu: bias must have at least C = 2 elements, got 1',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), f32(2), 2, 2, f32(3)),
+      RangeError,
+      'biasRelu: y must have at least N*C = 4 elements, got 3',
+    );
     const buf = f32(8);
-    expectError(() => k.biasRelu(buf.subarray(0, 4), f32(2), 2, 2, buf.subarray(2, 6)), RangeError,
-      'biasRelu: y must be x itself or not overlap it (partial overlap)');
-    expectError(() => k.biasRelu(f32(4), buf.subarray(0, 2), 2, 2, buf.subarray(1, 5)), RangeError, 'biasRelu: y must not overlap bias');
+    expectError(
+      () => k.biasRelu(buf.subarray(0, 4), f32(2), 2, 2, buf.subarray(2, 6)),
+      RangeError,
+      'biasRelu: y must be x itself or not overlap it (partial overlap)',
+    );
+    expectError(
+      () => k.biasRelu(f32(4), buf.subarray(0, 2), 2, 2, buf.subarray(1, 5)),
+      RangeError,
+      'biasRelu: y must not overlap bias',
+    );
     k.biasRelu(f32(0), f32(0), 0, 0, f32(0)); // empty is fine
   });
 
   it('biasReluBackward checks its arguments, naming them', () => {
     const call = (...a: unknown[]) => (k.biasReluBackward as (...b: unknown[]) => void)(...a);
-    expectError(() => call(f32(4), f32(4), 2, 2, f32(4), f32(2)), TypeError, 'biasReluBackward: expected 7 arguments, got 6');
-    expectError(() => call(f32(4), [0, 0, 0, 0], 2, 2, f32(4), f32(2), false), TypeError,
-      'biasReluBackward: y must be a Float32Array, got Array');
-    expectError(() => call(f32(4), f32(4), 2, 2, f32(4), f32(2), 1), TypeError,
-      'biasReluBackward: accumulate must be a boolean, got number 1');
-    expectError(() => call(f32(4), f32(4), 2, 2, f32(4), undefined, false), TypeError,
-      'biasReluBackward: dbias must be a Float32Array, got undefined');
-    expectError(() => call(f32(4), f32(4), 2, NaN, f32(4), f32(2), false), RangeError,
-      'biasReluBackward: C must be a non-negative integer, got NaN');
-    expectError(() => call(f32(4), f32(3), 2, 2, f32(4), f32(2), false), RangeError,
-      'biasReluBackward: y must have at least N*C = 4 elements, got 3');
-    expectError(() => call(f32(4), f32(4), 2, 2, f32(4), f32(1), false), RangeError,
-      'biasReluBackward: dbias must have at least C = 2 elements, got 1');
+    expectError(
+      () => call(f32(4), f32(4), 2, 2, f32(4), f32(2)),
+      TypeError,
+      'biasReluBackward: expected 7 arguments, got 6',
+    );
+    expectError(
+      () => call(f32(4), [0, 0, 0, 0], 2, 2, f32(4), f32(2), false),
+      TypeError,
+      'biasReluBackward: y must be a Float32Array, got Array',
+    );
+    expectError(
+      () => call(f32(4), f32(4), 2, 2, f32(4), f32(2), 1),
+      TypeError,
+      'biasReluBackward: accumulate must be a boolean, got number 1',
+    );
+    expectError(
+      () => call(f32(4), f32(4), 2, 2, f32(4), undefined, false),
+      TypeError,
+      'biasReluBackward: dbias must be a Float32Array, got undefined',
+    );
+    expectError(
+      () => call(f32(4), f32(4), 2, NaN, f32(4), f32(2), false),
+      RangeError,
+      'biasReluBackward: C must be a non-negative integer, got NaN',
+    );
+    expectError(
+      () => call(f32(4), f32(3), 2, 2, f32(4), f32(2), false),
+      RangeError,
+      'biasReluBackward: y must have at least N*C = 4 elements, got 3',
+    );
+    expectError(
+      () => call(f32(4), f32(4), 2, 2, f32(4), f32(1), false),
+      RangeError,
+      'biasReluBackward: dbias must have at least C = 2 elements, got 1',
+    );
     const buf = f32(16);
-    expectError(() => call(buf.subarray(0, 4), f32(4), 2, 2, buf.subarray(1, 5), f32(2), false), RangeError,
-      'biasReluBackward: dx must be dy itself or not overlap it (partial overlap)');
-    expectError(() => call(f32(4), buf.subarray(0, 4), 2, 2, buf.subarray(2, 6), f32(2), false), RangeError,
-      'biasReluBackward: dx must not overlap y');
-    expectError(() => call(f32(4), f32(4), 2, 2, buf.subarray(0, 4), buf.subarray(3, 5), false), RangeError,
-      'biasReluBackward: dbias must not overlap dx');
+    expectError(
+      () => call(buf.subarray(0, 4), f32(4), 2, 2, buf.subarray(1, 5), f32(2), false),
+      RangeError,
+      'biasReluBackward: dx must be dy itself or not overlap it (partial overlap)',
+    );
+    expectError(
+      () => call(f32(4), buf.subarray(0, 4), 2, 2, buf.subarray(2, 6), f32(2), false),
+      RangeError,
+      'biasReluBackward: dx must not overlap y',
+    );
+    expectError(
+      () => call(f32(4), f32(4), 2, 2, buf.subarray(0, 4), buf.subarray(3, 5), false),
+      RangeError,
+      'biasReluBackward: dbias must not overlap dx',
+    );
   });
 });
 
@@ -150,18 +242,39 @@ describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep 
   for (const n of [5, 8, 1003, 200_711]) {
     it.each(cases)(`is bit-identical to the scalar kernel (n=${n}, %o)`, ({ decoupled, amsgrad, wd }) => {
       const r = rng(n);
-      const p = normal(r, n), g = normal(r, n).map((v) => v * 0.01);
-      const m = normal(r, n).map((v) => v * 1e-3), v = normal(r, n).map((x) => Math.abs(x) * 1e-4);
+      const p = normal(r, n),
+        g = normal(r, n).map((v) => v * 0.01);
+      const m = normal(r, n).map((v) => v * 1e-3),
+        v = normal(r, n).map((x) => Math.abs(x) * 1e-4);
       const vmax = v.map((x) => x * 1.1);
-      if (n > 10) { g[3] = NaN; vmax[4] = NaN; }
+      if (n > 10) {
+        g[3] = NaN;
+        vmax[4] = NaN;
+      }
       const run = (simd: 'avx2' | 'scalar', threads: number) => {
-        const prevSimd = nat.simd()!, prevThreads = nat.getNumThreads();
+        const prevSimd = nat.simd()!,
+          prevThreads = nat.getNumThreads();
         nat.setSimd!(simd);
         nat.setNumThreads(threads);
         try {
           const st = [p.slice(), m.slice(), v.slice(), vmax.slice()];
           for (let s = 1; s <= 3; s++) {
-            nat.adamStep(st[0], g, st[1], st[2], amsgrad ? st[3] : null, n, s, 1e-3, 0.9, 0.999, 1e-8, wd, decoupled, amsgrad);
+            nat.adamStep(
+              st[0],
+              g,
+              st[1],
+              st[2],
+              amsgrad ? st[3] : null,
+              n,
+              s,
+              1e-3,
+              0.9,
+              0.999,
+              1e-8,
+              wd,
+              decoupled,
+              amsgrad,
+            );
           }
           return st;
         } finally {
@@ -179,7 +292,13 @@ describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep 
 /** An MLP step's outputs and gradients with the model's layers run fused or one by one. */
 function mlpStep(fused: boolean, seed: number) {
   manualSeed(seed);
-  const model = new nn.Sequential(new nn.Linear(20, 16), new nn.ReLU(), new nn.Linear(16, 16), new nn.ReLU(), new nn.Linear(16, 5));
+  const model = new nn.Sequential(
+    new nn.Linear(20, 16),
+    new nn.ReLU(),
+    new nn.Linear(16, 16),
+    new nn.ReLU(),
+    new nn.Linear(16, 5),
+  );
   const x = randn([8, 20], { seed: seed + 1 });
   const labels = Int32Array.from({ length: 8 }, (_, i) => (i * 3) % 5);
   const out = fused ? model.forward(x) : model.layers.reduce((h, m) => m.forward(h), x);
@@ -189,7 +308,7 @@ function mlpStep(fused: boolean, seed: number) {
 }
 
 describe.each(all)('fused Linear + ReLU through autograd, %s backend', (name) => {
-  it('linearRelu gives relu(linear(...))\'s values and gradients, with and without bias', () => {
+  it("linearRelu gives relu(linear(...))'s values and gradients, with and without bias", () => {
     withBackend(name as 'ts' | 'native', () => {
       for (const withBias of [true, false]) {
         const run = (fused: boolean) => {
@@ -207,7 +326,8 @@ describe.each(all)('fused Linear + ReLU through autograd, %s backend', (name) =>
 
   it('nn.Sequential runs Linear + ReLU fused, with the same outputs and gradients', () => {
     withBackend(name as 'ts' | 'native', () => {
-      const a = mlpStep(true, 5), b = mlpStep(false, 5);
+      const a = mlpStep(true, 5),
+        b = mlpStep(false, 5);
       expect(a).toEqual(b);
       manualSeed(0);
       const seq = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU());
@@ -256,7 +376,8 @@ describe('gradient buffers reused across steps', () => {
     const h = mul(a, 2).retainGrad();
     const loss = mseLoss(relu(h), randn([50, 40], { seed: 5 }));
     loss.backward();
-    const hGrad = h.grad!.data.slice(), aGrad = a.grad!.data.slice();
+    const hGrad = h.grad!.data.slice(),
+      aGrad = a.grad!.data.slice();
     // another graph of the same sizes takes buffers from the pool: the kept gradients must not change
     const b = randn([50, 40], { seed: 6, requiresGrad: true });
     mseLoss(relu(mul(b, 3)), randn([50, 40], { seed: 7 })).backward();

@@ -82,17 +82,28 @@ describe('the fuzz harness itself', () => {
   function fake(file: string, name: string, body: string): string {
     const p = path.join(fakeDir, file);
     const fns = names.map((n) => `exports.${n} = function () { ${n === name ? body : ''} };`);
-    fs.writeFileSync(p, [
-      ...fns,
-      "exports.supportedSimd = () => ['scalar'];",
-      'exports.gemm = function (ta, tb, M, N, K, al, A, B, be, C) { if (C && C.length === 4 && A.length === 4) { C[0] = 19; C[1] = 22; C[2] = 43; C[3] = 50; } };',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      p,
+      [
+        ...fns,
+        "exports.supportedSimd = () => ['scalar'];",
+        'exports.gemm = function (ta, tb, M, N, K, al, A, B, be, C) { if (C && C.length === 4 && A.length === 4) { C[0] = 19; C[1] = 22; C[2] = 43; C[3] = 50; } };',
+        '',
+      ].join('\n'),
+    );
     return p;
   }
 
   it('fails when a binding throws anything but a TypeError or RangeError', () => {
-    const r = runFuzz(fake('plain-error.js', 'relu', "if (typeof arguments[1] === 'number' && arguments[1] > 2) throw new Error('relu: boom');"), 50, 1);
+    const r = runFuzz(
+      fake(
+        'plain-error.js',
+        'relu',
+        "if (typeof arguments[1] === 'number' && arguments[1] > 2) throw new Error('relu: boom');",
+      ),
+      50,
+      1,
+    );
     expect(r.signal).toBeNull();
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('relu threw Error: relu: boom');

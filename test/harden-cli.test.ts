@@ -25,7 +25,11 @@ function dir(name: string): string {
 /** The first `n` rows of the bundled digits CSV, features only (64 values 0..16). */
 function digitFeatures(n: number): string[] {
   const text = zlib.gunzipSync(fs.readFileSync(path.join(root, 'data', 'digits.csv.gz'))).toString('utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').slice(0, n).map((r) => r.split(',').slice(0, 64).join(','));
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, n)
+    .map((r) => r.split(',').slice(0, 64).join(','));
 }
 
 describe('predict: header or data is decided explicitly', () => {
@@ -68,7 +72,9 @@ describe('predict: header or data is decided explicitly', () => {
     big[9] = '1e39';
     const r = cli(['predict', '--model', model, '--input', '-'], [rows[0], big.join(',')].join('\n'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("nodegrad: stdin: line 2, column 10: '1e39' is beyond the float32 range (largest magnitude 3.4028235e38)\n");
+    expect(r.stderr).toBe(
+      "nodegrad: stdin: line 2, column 10: '1e39' is beyond the float32 range (largest magnitude 3.4028235e38)\n",
+    );
   });
 
   it('loadCsv follows the same rule: a first line mixing numbers and text is refused', () => {
@@ -91,38 +97,74 @@ describe('colliding output paths are usage errors (exit 2), before anything is w
     const out = dir('collide');
     const model = path.join(out, 'model.safetensors');
     fs.writeFileSync(model, 'the previous model');
-    usage(['train', '--epochs', '1', '--out', out, '--checkpoint', model],
-      `the model file (--out) and --checkpoint are the same file (${model}): writing one would overwrite the other`);
+    usage(
+      ['train', '--epochs', '1', '--out', out, '--checkpoint', model],
+      `the model file (--out) and --checkpoint are the same file (${model}): writing one would overwrite the other`,
+    );
     // the same file through ./ and a directory named twice
     const spelled = path.join(out, '.', 'sub', '..', 'model.safetensors');
-    usage(['train', '--epochs', '1', '--out', out, '--plot', spelled],
-      `the model file (--out) and --plot are the same file (${spelled}): writing one would overwrite the other`);
+    usage(
+      ['train', '--epochs', '1', '--out', out, '--plot', spelled],
+      `the model file (--out) and --plot are the same file (${spelled}): writing one would overwrite the other`,
+    );
     expect(fs.readFileSync(model, 'utf8')).toBe('the previous model');
   });
 
   it('--plot over the checkpoint, over the checkpoint resumed from, or over the CSV data', () => {
     const out = dir('collide2');
     const ck = path.join(out, 'ck.safetensors');
-    usage(['train', '--out', out, '--checkpoint', ck, '--plot', ck],
-      `--plot and --checkpoint are the same file (${ck}): writing one would overwrite the other`);
+    usage(
+      ['train', '--out', out, '--checkpoint', ck, '--plot', ck],
+      `--plot and --checkpoint are the same file (${ck}): writing one would overwrite the other`,
+    );
     fs.writeFileSync(ck, 'a checkpoint');
     const link = path.join(out, 'link.safetensors');
     fs.symlinkSync(ck, link);
-    usage(['train', '--out', out, '--resume', ck, '--plot', link],
-      `--plot and --resume are the same file (${ck}): writing one would overwrite the other`);
+    usage(
+      ['train', '--out', out, '--resume', ck, '--plot', link],
+      `--plot and --resume are the same file (${ck}): writing one would overwrite the other`,
+    );
     const csv = path.join(out, 'data.csv');
     fs.writeFileSync(csv, '1,2,0\n');
-    usage(['lr-sweep', '--data', `csv:${csv}`, '--plot', csv],
-      `--plot and --data are the same file (${csv}): writing one would overwrite the other`);
+    usage(
+      ['lr-sweep', '--data', `csv:${csv}`, '--plot', csv],
+      `--plot and --data are the same file (${csv}): writing one would overwrite the other`,
+    );
     expect(fs.readFileSync(ck, 'utf8')).toBe('a checkpoint');
   });
 
   it('resuming into the checkpoint it reads is allowed', () => {
     const out = dir('collide3');
     const ck = path.join(out, 'ck.safetensors');
-    const first = cli(['train', '--epochs', '1', '--limit', '300', '--quiet', '--no-plot', '--out', out, '--checkpoint', ck]);
+    const first = cli([
+      'train',
+      '--epochs',
+      '1',
+      '--limit',
+      '300',
+      '--quiet',
+      '--no-plot',
+      '--out',
+      out,
+      '--checkpoint',
+      ck,
+    ]);
     expect(first.code, first.stderr).toBe(0);
-    const again = cli(['train', '--epochs', '2', '--limit', '300', '--quiet', '--no-plot', '--out', out, '--checkpoint', ck, '--resume', ck]);
+    const again = cli([
+      'train',
+      '--epochs',
+      '2',
+      '--limit',
+      '300',
+      '--quiet',
+      '--no-plot',
+      '--out',
+      out,
+      '--checkpoint',
+      ck,
+      '--resume',
+      ck,
+    ]);
     expect(again.code, again.stderr).toBe(0);
   });
 });
@@ -146,13 +188,19 @@ describe('too little data is refused before the first epoch', () => {
     fs.writeFileSync(csv, '1,2,0\n');
     const r = cli(['train', '--data', `csv:${csv}`, '--epochs', '1', '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^nodegrad: csv:one\.csv: too little data: the split leaves the validation and test sets empty \(1 train/);
+    expect(r.stderr).toMatch(
+      /^nodegrad: csv:one\.csv: too little data: the split leaves the validation and test sets empty \(1 train/,
+    );
     const ok = cli(['train', '--limit', '5', '--epochs', '1', '--quiet', '--no-plot', '--out', out]);
     expect(ok.code, ok.stderr).toBe(0);
   });
 
   const tiny = (n: number): Dataset =>
-    new Dataset({ x: Float32Array.from({ length: n * 2 }, (_, i) => i % 3), y: Int32Array.from({ length: n }, (_, i) => i % 2), features: 2 });
+    new Dataset({
+      x: Float32Array.from({ length: n * 2 }, (_, i) => i % 3),
+      y: Int32Array.from({ length: n }, (_, i) => i % 2),
+      features: 2,
+    });
 
   it('fit: an empty validation set, and earlyStopping on a validation figure without validation data', () => {
     let epochs = 0;
@@ -162,7 +210,9 @@ describe('too little data is refused before the first epoch', () => {
       new RangeError('fit: the validation set is empty (leave validation out to train without one)'),
     );
     expect(() => fit(mlp(2, [], 2), { ...base, earlyStopping: { patience: 1, monitor: 'valAccuracy' } })).toThrow(
-      new RangeError("fit: earlyStopping.monitor 'valAccuracy' needs validation data, and none was given (pass validation, or monitor 'loss')"),
+      new RangeError(
+        "fit: earlyStopping.monitor 'valAccuracy' needs validation data, and none was given (pass validation, or monitor 'loss')",
+      ),
     );
     expect(epochs).toBe(0);
     // Without validation, early stopping on the training loss is fine.
@@ -180,7 +230,10 @@ describe('a model file with a bad architecture names the file', () => {
     ['null', 'unknown module type in spec: undefined'],
     ['{"type":"Bogus"}', 'unknown module type in spec: "Bogus"'],
     ['{"type":"Sequential"}', 'Sequential spec needs a layers array'],
-    ['{"type":"Sequential","layers":[{"type":"Linear","inFeatures":-1,"outFeatures":3}]}', 'inFeatures must be an integer >= 1, got -1'],
+    [
+      '{"type":"Sequential","layers":[{"type":"Linear","inFeatures":-1,"outFeatures":3}]}',
+      'inFeatures must be an integer >= 1, got -1',
+    ],
     ['{"type":"Sequential",', 'the architecture in the metadata is not valid JSON'],
   ])('%s', (spec, message) => {
     const { tensors, metadata } = loadSafetensors(good);
@@ -203,11 +256,26 @@ describe('--resume compares the flags with the checkpoint', () => {
   });
 
   it.each([
-    [['--epochs', '2'], `--schedule none differs from the checkpoint's onecycle: resume with the flags of the run that wrote ${ck}`],
-    [['--epochs', '2', '--schedule', 'onecycle', '--optimizer', 'sgd'], `--optimizer sgd differs from the checkpoint's adam: resume with the flags of the run that wrote ${ck}`],
-    [['--epochs', '3', '--schedule', 'onecycle'], `--epochs 3 differs from the checkpoint's 2 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`],
-    [['--epochs', '2', '--schedule', 'onecycle', '--lr', '0.01'], `--lr 0.01 differs from the checkpoint's 0.001 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`],
-    [['--epochs', '2', '--schedule', 'onecycle', '--hidden', '32'], `--hidden 32 differs from the checkpoint's 128,64: resume with the flags of the run that wrote ${ck}`],
+    [
+      ['--epochs', '2'],
+      `--schedule none differs from the checkpoint's onecycle: resume with the flags of the run that wrote ${ck}`,
+    ],
+    [
+      ['--epochs', '2', '--schedule', 'onecycle', '--optimizer', 'sgd'],
+      `--optimizer sgd differs from the checkpoint's adam: resume with the flags of the run that wrote ${ck}`,
+    ],
+    [
+      ['--epochs', '3', '--schedule', 'onecycle'],
+      `--epochs 3 differs from the checkpoint's 2 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`,
+    ],
+    [
+      ['--epochs', '2', '--schedule', 'onecycle', '--lr', '0.01'],
+      `--lr 0.01 differs from the checkpoint's 0.001 (with --schedule onecycle the schedule sets the lr from them): resume with the flags of the run that wrote ${ck}`,
+    ],
+    [
+      ['--epochs', '2', '--schedule', 'onecycle', '--hidden', '32'],
+      `--hidden 32 differs from the checkpoint's 128,64: resume with the flags of the run that wrote ${ck}`,
+    ],
   ])('refuses %j, exit 2', (flags, message) => {
     const r = cli([...base, '--resume', ck, ...flags]);
     expect(r.code, r.stderr).toBe(2);
@@ -221,7 +289,11 @@ describe('--resume compares the flags with the checkpoint', () => {
       "nodegrad: resuming with --lr 0.01; the checkpoint's run used 0.001\n" +
         "nodegrad: resuming to --epochs 3; the checkpoint's run was for 2\n",
     );
-    const epochs = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'epoch');
+    const epochs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'epoch');
     expect(epochs.map((e) => [e.epoch, e.lr])).toEqual([[3, 0.01]]);
   });
 });

@@ -22,21 +22,64 @@ if (backends().native) available.push(['native', backends().native]);
 
 /** Values of the wrong type for each kind, with how the message describes them. */
 const wrongTypes: Record<Kind, [unknown, string][]> = {
-  bool: [[1, 'number 1'], ['true', 'string'], [null, 'null'], [undefined, 'undefined']],
-  size: [['2', 'string'], [null, 'null'], [undefined, 'undefined'], [2n, 'bigint'], [{}, 'object']],
-  number: [['2', 'string'], [null, 'null'], [undefined, 'undefined'], [true, 'boolean']],
-  int: [['1', 'string'], [null, 'null'], [1n, 'bigint']],
-  f32: [
-    [new Float64Array(16), 'Float64Array'], [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'Array'], [new Int32Array(16), 'Int32Array'],
-    [new Uint8Array(64), 'Uint8Array'], [new ArrayBuffer(64), 'ArrayBuffer'], [new DataView(new ArrayBuffer(64)), 'object'],
-    [null, 'null'], [undefined, 'undefined'], [3, 'number 3'], [new Proxy(new Float32Array(64), {}), 'object'],
+  bool: [
+    [1, 'number 1'],
+    ['true', 'string'],
+    [null, 'null'],
+    [undefined, 'undefined'],
   ],
-  i32: [[new Float32Array(16), 'Float32Array'], [new Uint32Array(16), 'Uint32Array'], [[0, 1], 'Array'], [null, 'null'], [new Proxy(new Int32Array(16), {}), 'object']],
-  'f32?': [[new Float64Array(16), 'Float64Array'], [5, 'number 5'], [[0, 0, 0, 0, 0], 'Array'], [new Proxy(new Float32Array(64), {}), 'object']],
+  size: [
+    ['2', 'string'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [2n, 'bigint'],
+    [{}, 'object'],
+  ],
+  number: [
+    ['2', 'string'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [true, 'boolean'],
+  ],
+  int: [
+    ['1', 'string'],
+    [null, 'null'],
+    [1n, 'bigint'],
+  ],
+  f32: [
+    [new Float64Array(16), 'Float64Array'],
+    [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'Array'],
+    [new Int32Array(16), 'Int32Array'],
+    [new Uint8Array(64), 'Uint8Array'],
+    [new ArrayBuffer(64), 'ArrayBuffer'],
+    [new DataView(new ArrayBuffer(64)), 'object'],
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [3, 'number 3'],
+    [new Proxy(new Float32Array(64), {}), 'object'],
+  ],
+  i32: [
+    [new Float32Array(16), 'Float32Array'],
+    [new Uint32Array(16), 'Uint32Array'],
+    [[0, 1], 'Array'],
+    [null, 'null'],
+    [new Proxy(new Int32Array(16), {}), 'object'],
+  ],
+  'f32?': [
+    [new Float64Array(16), 'Float64Array'],
+    [5, 'number 5'],
+    [[0, 0, 0, 0, 0], 'Array'],
+    [new Proxy(new Float32Array(64), {}), 'object'],
+  ],
 };
 const expectedType: Record<Kind, string> = {
-  bool: 'a boolean', size: 'a number', number: 'a number', int: 'a number',
-  f32: 'a Float32Array', i32: 'an Int32Array', 'f32?': 'a Float32Array or null',
+  bool: 'a boolean',
+  size: 'a number',
+  number: 'a number',
+  int: 'a number',
+  f32: 'a Float32Array',
+  i32: 'an Int32Array',
+  'f32?': 'a Float32Array or null',
 };
 
 describe.each(available)('%s backend: checks derived from the kernel table', (_label, k) => {
@@ -59,7 +102,11 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
 
     it('rejects a wrong argument count with a TypeError', () => {
       for (let count = 0; count < n; count++) {
-        expectError(() => call(k, c.fn, c.valid().slice(0, count)), TypeError, `${c.fn}: expected ${n} arguments, got ${count}`);
+        expectError(
+          () => call(k, c.fn, c.valid().slice(0, count)),
+          TypeError,
+          `${c.fn}: expected ${n} arguments, got ${count}`,
+        );
       }
       expectError(() => call(k, c.fn, [...c.valid(), 0]), TypeError, `${c.fn}: expected ${n} arguments, got ${n + 1}`);
     });
@@ -67,7 +114,11 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
     it('rejects each argument of the wrong type with a TypeError naming it', () => {
       c.params.forEach((p, i) => {
         for (const [v, got] of wrongTypes[p.kind]) {
-          expectError(() => call(k, c.fn, sub(i, v)), TypeError, `${c.fn}: ${p.name} must be ${expectedType[p.kind]}, got ${got}`);
+          expectError(
+            () => call(k, c.fn, sub(i, v)),
+            TypeError,
+            `${c.fn}: ${p.name} must be ${expectedType[p.kind]}, got ${got}`,
+          );
         }
       });
     });
@@ -76,20 +127,29 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
       c.params.forEach((p, i) => {
         if (p.kind === 'size') {
           for (const v of [-1, -0.5, 1.5, NaN, Infinity, -Infinity, 2 ** 53, 1e300]) {
-            expectError(() => call(k, c.fn, sub(i, v)), RangeError, `${c.fn}: ${p.name} must be a non-negative integer, got ${String(v)}`);
+            expectError(
+              () => call(k, c.fn, sub(i, v)),
+              RangeError,
+              `${c.fn}: ${p.name} must be a non-negative integer, got ${String(v)}`,
+            );
           }
           // A safe integer too large for the buffers is a buffer that is too short (or, for a
           // count of labels' classes, labels that are all in range: then it is fine).
           for (const v of [2 ** 31, 2 ** 53 - 1]) {
             const r = outcome(() => call(k, c.fn, sub(i, v)));
-            if (r !== 'returned') expect(r).toMatch(new RegExp(`^RangeError: ${c.fn}: \\w+ must have at least .* elements, got \\d+$`));
+            if (r !== 'returned')
+              expect(r).toMatch(new RegExp(`^RangeError: ${c.fn}: \\w+ must have at least .* elements, got \\d+$`));
             else expect(c.labels?.classes).toBe(p.name);
           }
         }
         if (p.kind === 'int') {
           const range = p.max >= Number.MAX_SAFE_INTEGER ? `>= ${p.min}` : `from ${p.min} to ${p.max}`;
           for (const v of [p.min - 1, p.min + 0.5, NaN, Infinity, 2 ** 53]) {
-            expectError(() => call(k, c.fn, sub(i, v)), RangeError, `${c.fn}: ${p.name} must be an integer ${range}, got ${String(v)}`);
+            expectError(
+              () => call(k, c.fn, sub(i, v)),
+              RangeError,
+              `${c.fn}: ${p.name} must be an integer ${range}, got ${String(v)}`,
+            );
           }
         }
       });
@@ -113,7 +173,8 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
     // out and in as views of one ArrayBuffer, out starting one element into in (or at in itself).
     const alias = (outName: string, inName: string, same: boolean) => {
       const args = c.valid();
-      const o = args[c.at(outName)] as Float32Array, v = args[c.at(inName)] as Float32Array | Int32Array;
+      const o = args[c.at(outName)] as Float32Array,
+        v = args[c.at(inName)] as Float32Array | Int32Array;
       const mem = new ArrayBuffer(4 * (o.length + v.length + 1));
       const inView = new (v.constructor as Float32ArrayConstructor)(mem, 0, v.length);
       inView.set(v);
@@ -127,20 +188,32 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
         expectError(() => call(k, c.fn, alias(o, v, false)), RangeError, `${c.fn}: ${o} must not overlap ${v}`);
       }
       for (const [o, v] of c.sameOrDisjoint) {
-        expectError(() => call(k, c.fn, alias(o, v, false)), RangeError, `${c.fn}: ${o} must be ${v} itself or not overlap it (partial overlap)`);
+        expectError(
+          () => call(k, c.fn, alias(o, v, false)),
+          RangeError,
+          `${c.fn}: ${o} must be ${v} itself or not overlap it (partial overlap)`,
+        );
         expect(() => call(k, c.fn, alias(o, v, true)), `${o} = ${v} is allowed`).not.toThrow();
       }
     });
 
     it.runIf(c.labels)('rejects a label out of range, naming its index, before writing anything', () => {
       const l = c.labels!;
-      const C = c.sizes[l.classes], last = c.countOf(l.count) - 1;
+      const C = c.sizes[l.classes],
+        last = c.countOf(l.count) - 1;
       for (const bad of [C, -1, 2 ** 31 - 1, -(2 ** 31)]) {
         const args = c.valid();
         (args[c.at(l.param)] as Int32Array)[last] = bad;
         const outputs = args.filter((a) => a instanceof Float32Array).map((a) => (a as Float32Array).slice());
-        expectError(() => call(k, c.fn, args), RangeError, `${c.fn}: ${l.param}[${last}] = ${bad} is out of range [0, ${C})`);
-        expect(args.filter((a) => a instanceof Float32Array), 'nothing written').toEqual(outputs);
+        expectError(
+          () => call(k, c.fn, args),
+          RangeError,
+          `${c.fn}: ${l.param}[${last}] = ${bad} is out of range [0, ${C})`,
+        );
+        expect(
+          args.filter((a) => a instanceof Float32Array),
+          'nothing written',
+        ).toEqual(outputs);
       }
     });
 
@@ -148,12 +221,20 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
       c.params.forEach((p, i) => {
         if (p.kind !== 'f32?') return;
         for (const none of [null, undefined]) {
-          expectError(() => call(k, c.fn, sub(i, none)), TypeError, `${c.fn}: ${p.name} must be a Float32Array when ${conditionText(p.when)}, got ${String(none)}`);
+          expectError(
+            () => call(k, c.fn, sub(i, none)),
+            TypeError,
+            `${c.fn}: ${p.name} must be a Float32Array when ${conditionText(p.when)}, got ${String(none)}`,
+          );
           expect(() => call(k, c.fn, sub(i, none, c.withoutOptional()))).not.toThrow();
         }
         // Not needed: ignored even when short, but it must still be a Float32Array or null.
         expect(() => call(k, c.fn, sub(i, new Float32Array(1), c.withoutOptional()))).not.toThrow();
-        expectError(() => call(k, c.fn, sub(i, 0, c.withoutOptional())), TypeError, `${c.fn}: ${p.name} must be a Float32Array or null, got number 0`);
+        expectError(
+          () => call(k, c.fn, sub(i, 0, c.withoutOptional())),
+          TypeError,
+          `${c.fn}: ${p.name} must be a Float32Array or null, got number 0`,
+        );
       });
     });
 
@@ -173,7 +254,11 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
         const need = c.countOf(p.count);
         const Ctor = p.kind === 'i32' ? LyingI32 : Lying;
         const short = new Ctor(need - 1);
-        expectError(() => call(k, c.fn, sub(i, short)), RangeError, `${c.fn}: ${p.name} must have at least ${p.count} = ${need} elements, got ${need - 1}`);
+        expectError(
+          () => call(k, c.fn, sub(i, short)),
+          RangeError,
+          `${c.fn}: ${p.name} must have at least ${p.count} = ${need} elements, got ${need - 1}`,
+        );
         const ok = new Ctor(need);
         ok.set(c.valid()[i] as ArrayLike<number>);
         expect(() => call(k, c.fn, sub(i, ok))).not.toThrow();
@@ -183,7 +268,8 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
     it('accepts typed arrays made in another realm, as Node-API does', () => {
       const args = c.valid().map((a) => {
         if (a instanceof Float32Array) return vm.runInNewContext(`new Float32Array(${a.length}).fill(0.5)`) as unknown;
-        if (a instanceof Int32Array) return vm.runInNewContext(`Int32Array.from(${JSON.stringify(Array.from(a))})`) as unknown;
+        if (a instanceof Int32Array)
+          return vm.runInNewContext(`Int32Array.from(${JSON.stringify(Array.from(a))})`) as unknown;
         return a;
       });
       expect(() => call(k, c.fn, args)).not.toThrow();
@@ -217,7 +303,10 @@ describe.runIf(backends().native)('both backends accept exactly the same inputs'
     base.forEach((a, i) => {
       for (const v of variants(a)) {
         const copy = () => c.valid().map((x, j) => (j === i ? v : x));
-        expect(outcome(() => call(backends().ts, c.fn, copy())), `${c.fn} arg ${i}`).toBe(outcome(() => call(backends().native!, c.fn, copy())));
+        expect(
+          outcome(() => call(backends().ts, c.fn, copy())),
+          `${c.fn} arg ${i}`,
+        ).toBe(outcome(() => call(backends().native!, c.fn, copy())));
       }
     });
   });
@@ -235,28 +324,37 @@ describe('a call whose empty count is 0 returns at once on every backend, whatev
   // For each factor of the empty count set to 0 and each other size set to 2^53 - 1: the
   // remaining sizes as in the valid call, or 0 where a buffer's count needs it.
   const HUGE = Number.MAX_SAFE_INTEGER;
-  const emptyCases = cases.filter((c) => c.empty).flatMap((c) => {
-    const arrays = c.params.filter((p) => 'count' in p) as { name: string; count: string }[];
-    const fits = (s: Record<string, number>) =>
-      arrays.every((p) => p.count.split('*').reduce((m, f) => m * s[f], 1) <= c.countOf(p.count));
-    return c.empty!.split('*').flatMap((zero) =>
-      Object.keys(c.sizes).filter((big) => big !== zero).flatMap((big) => {
-        const sizes: Record<string, number> = { ...c.sizes, [zero]: 0, [big]: HUGE };
-        for (const r of Object.keys(c.sizes)) if (!fits(sizes) && r !== zero && r !== big) sizes[r] = 0;
-        if (!fits(sizes)) return [];
-        const args = c.valid().map((a, i) => {
-          const p = c.params[i];
-          if (p.kind === 'size') return { size: sizes[p.name] };
-          if (a instanceof Float32Array) return { f32: a.length };
-          return a;
-        });
-        return [{ fn: c.fn, zero, big, args }];
-      }),
-    );
-  });
+  const emptyCases = cases
+    .filter((c) => c.empty)
+    .flatMap((c) => {
+      const arrays = c.params.filter((p) => 'count' in p) as { name: string; count: string }[];
+      const fits = (s: Record<string, number>) =>
+        arrays.every((p) => p.count.split('*').reduce((m, f) => m * s[f], 1) <= c.countOf(p.count));
+      return c.empty!.split('*').flatMap((zero) =>
+        Object.keys(c.sizes)
+          .filter((big) => big !== zero)
+          .flatMap((big) => {
+            const sizes: Record<string, number> = { ...c.sizes, [zero]: 0, [big]: HUGE };
+            for (const r of Object.keys(c.sizes)) if (!fits(sizes) && r !== zero && r !== big) sizes[r] = 0;
+            if (!fits(sizes)) return [];
+            const args = c.valid().map((a, i) => {
+              const p = c.params[i];
+              if (p.kind === 'size') return { size: sizes[p.name] };
+              if (a instanceof Float32Array) return { f32: a.length };
+              return a;
+            });
+            return [{ fn: c.fn, zero, big, args }];
+          }),
+      );
+    });
 
   it('finds cases with a huge size for every kernel that declares an empty count', () => {
-    expect([...new Set(emptyCases.map((e) => e.fn))].sort()).toEqual(cases.filter((c) => c.empty).map((c) => c.fn).sort());
+    expect([...new Set(emptyCases.map((e) => e.fn))].sort()).toEqual(
+      cases
+        .filter((c) => c.empty)
+        .map((c) => c.fn)
+        .sort(),
+    );
   });
 
   it('in a child process with a time limit (a loop over 2^53 rows would never end)', () => {
@@ -294,6 +392,7 @@ describe('the generated native binding', () => {
   });
 
   it.runIf(backends().native)('the addon exports a function for every kernel in the table', () => {
-    for (const name of KERNEL_NAMES) expect(typeof (backends().native as unknown as Record<string, unknown>)[name]).toBe('function');
+    for (const name of KERNEL_NAMES)
+      expect(typeof (backends().native as unknown as Record<string, unknown>)[name]).toBe('function');
   });
 });

@@ -13,12 +13,16 @@ const skipReason = backends().native ? '' : ` (skipped: no native backend: ${inf
 describe.skipIf(!backends().native)(`labels flipped by a worker during native calls${skipReason}`, () => {
   it('never crash the process: every call returns or throws a RangeError', () => {
     const calls = 3000;
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'label-race-child.js'), info().nativePath!, String(calls)], {
-      cwd: root,
-      env: childEnv(),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(__dirname, 'fixtures', 'label-race-child.js'), info().nativePath!, String(calls)],
+      {
+        cwd: root,
+        env: childEnv(),
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.signal, `the child died by a signal: ${r.stderr}`).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');

@@ -60,7 +60,9 @@ describe('non-regular files are refused before reading', () => {
     expect(cli(['train', '--epochs', '1', '--out', dir, '--no-plot']).code).toBe(0);
     const r = cli(['predict', '--model', model, '--input', '/dev/zero']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('nodegrad: /dev/zero: not a regular file (a device, FIFO or socket); nodegrad reads only regular files\n');
+    expect(r.stderr).toBe(
+      'nodegrad: /dev/zero: not a regular file (a device, FIFO or socket); nodegrad reads only regular files\n',
+    );
     const m = cli(['predict', '--model', fifo, '--input', fifo]);
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/^nodegrad: .*fifo: not a regular file/);
@@ -86,7 +88,9 @@ describe('read limits', () => {
     fs.writeFileSync(raw, text);
     fs.writeFileSync(`${raw}.gz`, zlib.gzipSync(text));
     expect(() => loadCsv(raw, { maxBytes: 100 })).toThrow(`${raw}: ${text.length} bytes is over the 100 bytes limit`);
-    expect(() => loadCsv(`${raw}.gz`, { maxBytes: 100 })).toThrow(`${raw}.gz: decompresses to more than the 100 bytes limit`);
+    expect(() => loadCsv(`${raw}.gz`, { maxBytes: 100 })).toThrow(
+      `${raw}.gz: decompresses to more than the 100 bytes limit`,
+    );
     expect(loadCsv(`${raw}.gz`, { maxBytes: text.length }).length).toBe(100);
     expect(() => loadCsv(raw, { maxBytes: -1 })).toThrow(RangeError);
   });
@@ -116,7 +120,9 @@ describe('read limits', () => {
     const cifar = path.join(dir, 'batch.bin');
     fs.writeFileSync(cifar, Buffer.alloc(3073 * 2));
     expect(loadCifarBatches([cifar]).length).toBe(2);
-    expect(() => loadCifarBatches([cifar], undefined, false, 3073)).toThrow(`${cifar}: 6146 bytes is over the 3073 bytes limit`);
+    expect(() => loadCifarBatches([cifar], undefined, false, 3073)).toThrow(
+      `${cifar}: 6146 bytes is over the 3073 bytes limit`,
+    );
   });
 });
 
@@ -160,13 +166,18 @@ describe('nodegrad graph limits the expression', () => {
     expect(expression.length).toBeGreaterThan(60_000);
     const r = cli(['graph', expression, '--x=1', '--out', path.join(dir, 'g.svg')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`nodegrad: the expression is ${expression.length} characters long; graph draws at most 1000\n`);
+    expect(r.stderr).toBe(
+      `nodegrad: the expression is ${expression.length} characters long; graph draws at most 1000\n`,
+    );
     expect(fs.existsSync(path.join(dir, 'g.svg'))).toBe(false);
   });
   it('refuses a short expression with too many nodes, and draws one within the limit', () => {
     const out = path.join(dir, 'g2.svg');
     const r = cli(['graph', Array(126).fill('1').join('+'), '--out', out]); // 126 leaves + 125 sums
-    expect(r).toEqual({ code: 1, stderr: "nodegrad: the expression's graph has more than 250 nodes; graph draws at most 250\n" });
+    expect(r).toEqual({
+      code: 1,
+      stderr: "nodegrad: the expression's graph has more than 250 nodes; graph draws at most 250\n",
+    });
     expect(cli(['graph', Array(125).fill('1').join('+'), '--out', out]).code).toBe(0);
     expect(fs.readFileSync(out, 'utf8')).toMatch(/<\/svg>\n$/);
   });
@@ -178,7 +189,9 @@ describe('files the CLI writes', () => {
     fs.writeFileSync(svg, 'the previous drawing');
     const bin = path.join(__dirname, '..', 'bin', 'nodegrad.js');
     // ulimit -f 1: writes past 1 KiB fail (EFBIG) as they would on a full disk (ENOSPC).
-    const r = spawnSync('sh', ['-c', `ulimit -f 1; exec "${process.execPath}" "${bin}" graph --out "${svg}"`], { encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `ulimit -f 1; exec "${process.execPath}" "${bin}" graph --out "${svg}"`], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`nodegrad: ${svg}: cannot write: EFBIG: file too large\n`);
     expect(fs.readFileSync(svg, 'utf8')).toBe('the previous drawing');

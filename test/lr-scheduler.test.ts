@@ -11,7 +11,16 @@ import { describe, expect, test } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../lib/tensor/index.js';
-import { Adagrad, Adam, AdamW, SGD, lrScheduler, optimizerFromSpec, schedulerFromSpec, type Optimizer } from '../lib/optim/index.js';
+import {
+  Adagrad,
+  Adam,
+  AdamW,
+  SGD,
+  lrScheduler,
+  optimizerFromSpec,
+  schedulerFromSpec,
+  type Optimizer,
+} from '../lib/optim/index.js';
 
 interface SchedConfig {
   name: string;
@@ -22,9 +31,10 @@ interface SchedConfig {
   momenta?: number[][];
   metrics?: number[];
 }
-const fixture = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'lr-scheduler.json'), 'utf8'),
-) as { groupLrs: number[]; configs: SchedConfig[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'lr-scheduler.json'), 'utf8')) as {
+  groupLrs: number[];
+  configs: SchedConfig[];
+};
 const RTOL = 1e-13;
 
 type Sched = lrScheduler.LRScheduler | lrScheduler.ReduceLROnPlateau;
@@ -33,7 +43,10 @@ type Sched = lrScheduler.LRScheduler | lrScheduler.ReduceLROnPlateau;
 function makeOptimizer(kind: 'SGD' | 'Adam'): Optimizer<{ lr: number }> {
   const p1 = new Tensor(new Float32Array(2), [2], true);
   const p2 = new Tensor(new Float32Array(3), [3], true);
-  const groups = [{ params: [p1], lr: fixture.groupLrs[0] }, { params: [p2], lr: fixture.groupLrs[1] }];
+  const groups = [
+    { params: [p1], lr: fixture.groupLrs[0] },
+    { params: [p2], lr: fixture.groupLrs[1] },
+  ];
   return kind === 'SGD' ? new SGD(groups, { lr: fixture.groupLrs[0], momentum: 0.9 }) : new Adam(groups);
 }
 
@@ -62,12 +75,16 @@ function expectClose(actual: number[], expected: number[], what: string): void {
 }
 
 describe.each(fixture.configs.map((c) => [c.name, c] as const))('%s', (_, cfg) => {
-  test('the lr sequence (and momentum / beta1) matches torch\'s', () => {
+  test("the lr sequence (and momentum / beta1) matches torch's", () => {
     const opt = makeOptimizer(cfg.optimizer);
     const sched = makeScheduler(cfg, opt);
     const check = (s: number): void => {
       expectClose(sched.getLastLr(), cfg.lrs[s], `lr after step ${s}`);
-      expectClose(opt.paramGroups.map((g) => g.lr), cfg.lrs[s], `group lr after step ${s}`);
+      expectClose(
+        opt.paramGroups.map((g) => g.lr),
+        cfg.lrs[s],
+        `group lr after step ${s}`,
+      );
       if (cfg.momenta !== undefined) expectClose(momenta(opt), cfg.momenta[s], `momentum after step ${s}`);
     };
     check(0);
@@ -86,7 +103,10 @@ describe.each(fixture.configs.map((c) => [c.name, c] as const))('%s', (_, cfg) =
 
     const opt2 = makeOptimizer(cfg.optimizer);
     const sched2 = makeScheduler(cfg, opt2);
-    const dicts = JSON.parse(saved) as { optimizer: ReturnType<typeof opt1.stateDict>; scheduler: Record<string, unknown> };
+    const dicts = JSON.parse(saved) as {
+      optimizer: ReturnType<typeof opt1.stateDict>;
+      scheduler: Record<string, unknown>;
+    };
     opt2.loadStateDict(dicts.optimizer);
     sched2.loadStateDict(dicts.scheduler);
     expectClose(sched2.getLastLr(), cfg.lrs[cut], `lr after loading at step ${cut}`);
@@ -108,15 +128,32 @@ describe('scheduler semantics', () => {
     expect(sched.getLastLr()).toEqual([0.1, 0.05]);
   });
 
-  test('stateDict uses torch\'s key names', () => {
+  test("stateDict uses torch's key names", () => {
     const sched = new lrScheduler.StepLR(makeOptimizer('SGD'), { stepSize: 3 });
     expect(sched.stateDict()).toEqual({
-      base_lrs: [0.1, 0.05], last_epoch: 0, _step_count: 1, _last_lr: [0.1, 0.05], step_size: 3, gamma: 0.1,
+      base_lrs: [0.1, 0.05],
+      last_epoch: 0,
+      _step_count: 1,
+      _last_lr: [0.1, 0.05],
+      step_size: 3,
+      gamma: 0.1,
     });
     const plateau = new lrScheduler.ReduceLROnPlateau(makeOptimizer('SGD'));
     expect(Object.keys(plateau.stateDict()).sort()).toEqual([
-      '_last_lr', 'best', 'cooldown', 'cooldown_counter', 'eps', 'factor', 'last_epoch', 'min_lrs', 'mode', 'mode_worse',
-      'num_bad_epochs', 'patience', 'threshold', 'threshold_mode',
+      '_last_lr',
+      'best',
+      'cooldown',
+      'cooldown_counter',
+      'eps',
+      'factor',
+      'last_epoch',
+      'min_lrs',
+      'mode',
+      'mode_worse',
+      'num_bad_epochs',
+      'patience',
+      'threshold',
+      'threshold_mode',
     ]);
   });
 
@@ -144,14 +181,17 @@ describe('scheduler semantics', () => {
 
   test('OneCycleLR needs momentum or betas to cycle, and a step count', () => {
     const p = new Tensor(new Float32Array(1), [1], true);
-    expect(() => new lrScheduler.OneCycleLR(new Adagrad([p]), { maxLr: 0.1, totalSteps: 10 }))
-      .toThrow(/must support momentum/);
-    expect(() => new lrScheduler.OneCycleLR(new Adagrad([p]), { maxLr: 0.1, totalSteps: 10, cycleMomentum: false }))
-      .not.toThrow();
+    expect(() => new lrScheduler.OneCycleLR(new Adagrad([p]), { maxLr: 0.1, totalSteps: 10 })).toThrow(
+      /must support momentum/,
+    );
+    expect(
+      () => new lrScheduler.OneCycleLR(new Adagrad([p]), { maxLr: 0.1, totalSteps: 10, cycleMomentum: false }),
+    ).not.toThrow();
     expect(() => new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: 0.1 })).toThrow(/totalSteps OR/);
     expect(() => new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: 0.1, totalSteps: 2.5 })).toThrow(RangeError);
-    expect(() => new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: [0.1], totalSteps: 5 }))
-      .toThrow('expected 2 values for maxLr, got 1');
+    expect(() => new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: [0.1], totalSteps: 5 })).toThrow(
+      'expected 2 values for maxLr, got 1',
+    );
   });
 
   test('ReduceLROnPlateau refuses factor >= 1 and unknown modes', () => {
@@ -183,7 +223,7 @@ describe('when a scheduler is stepped, and the factory', () => {
     expect(kinds).toEqual(['epoch', 'epoch', 'epoch', 'epoch', 'batch', 'metric']);
   });
 
-  test('stepOn is not part of the state dict (torch\'s keys only)', () => {
+  test("stepOn is not part of the state dict (torch's keys only)", () => {
     const s = new lrScheduler.OneCycleLR(makeOptimizer('SGD'), { maxLr: 0.1, totalSteps: 10 });
     expect(Object.keys(s.stateDict())).not.toContain('step_on');
     expect(Object.keys(s.stateDict())).not.toContain('stepOn');
@@ -195,9 +235,15 @@ describe('when a scheduler is stepped, and the factory', () => {
     expect(opt).toBeInstanceOf(AdamW);
     expect(opt.paramGroups[0]).toMatchObject({ lr: 0.01, weightDecay: 0.1 });
     expect(optimizerFromSpec({ type: 'sgd', lr: 0.1, momentum: 0.9 }, [p])).toBeInstanceOf(SGD);
-    expect(schedulerFromSpec({ type: 'onecycle', maxLr: 0.1, totalSteps: 5 }, opt)).toBeInstanceOf(lrScheduler.OneCycleLR);
-    expect(schedulerFromSpec({ type: 'ReduceLROnPlateau', patience: 1 }, opt)).toBeInstanceOf(lrScheduler.ReduceLROnPlateau);
+    expect(schedulerFromSpec({ type: 'onecycle', maxLr: 0.1, totalSteps: 5 }, opt)).toBeInstanceOf(
+      lrScheduler.OneCycleLR,
+    );
+    expect(schedulerFromSpec({ type: 'ReduceLROnPlateau', patience: 1 }, opt)).toBeInstanceOf(
+      lrScheduler.ReduceLROnPlateau,
+    );
     expect(() => optimizerFromSpec({ type: 'lion' } as never, [p])).toThrow(/optimizer.type must be 'sgd'.*got 'lion'/);
-    expect(() => schedulerFromSpec('step' as never, opt)).toThrow(new TypeError("scheduler must be an object with a string type, got 'step'"));
+    expect(() => schedulerFromSpec('step' as never, opt)).toThrow(
+      new TypeError("scheduler must be an object with a string type, got 'step'"),
+    );
   });
 });

@@ -21,12 +21,16 @@ interface Report {
 }
 
 function run(mode: 'steps' | 'workers', count: number, every: number): Report {
-  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'memory-child.js'), mode, String(count), String(every)], {
-    cwd: root,
-    env: childEnv(),
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', path.join(__dirname, 'fixtures', 'memory-child.js'), mode, String(count), String(every)],
+    {
+      cwd: root,
+      env: childEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(r.signal, r.stderr).toBeNull();
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Report;
@@ -37,7 +41,8 @@ const rssAt = (rep: Report, i: number): number => {
   if (s === undefined) throw new Error(`no sample at ${i}: ${JSON.stringify(rep.samples)}`);
   return s[1];
 };
-const table = (rep: Report) => rep.samples.map(([i, rss, heap]) => `${i}: ${rss.toFixed(1)} MB (heap ${heap.toFixed(1)})`).join(', ');
+const table = (rep: Report) =>
+  rep.samples.map(([i, rss, heap]) => `${i}: ${rss.toFixed(1)} MB (heap ${heap.toFixed(1)})`).join(', ');
 
 describe('resident memory over long runs', () => {
   it('grows < 10 MB from step 2,000 to step 10,000 of training', () => {
@@ -46,7 +51,9 @@ describe('resident memory over long runs', () => {
     expect(rep.count).toBe(10_000);
     expect(rep.backend).toBe(backends().native ? 'native' : 'ts');
     const growth = rssAt(rep, 10_000) - rssAt(rep, 2000);
-    console.log(`memory (${rep.backend}/${rep.simd}), 10,000 steps in ${rep.ms} ms: RSS growth step 2,000 -> 10,000 = ${growth.toFixed(2)} MB; ${table(rep)}`);
+    console.log(
+      `memory (${rep.backend}/${rep.simd}), 10,000 steps in ${rep.ms} ms: RSS growth step 2,000 -> 10,000 = ${growth.toFixed(2)} MB; ${table(rep)}`,
+    );
     expect(growth).toBeLessThan(10);
     // and the JS heap does not creep either (history records are the only thing kept)
     expect(rep.samples.at(-1)![2] - rep.samples[2][2]).toBeLessThan(2);
@@ -56,7 +63,9 @@ describe('resident memory over long runs', () => {
     requireBuiltWorker();
     const rep = run('workers', 30, 5);
     const growth = rssAt(rep, 30) - rssAt(rep, 10);
-    console.log(`memory, 30 fitInWorker runs in ${rep.ms} ms: RSS growth run 10 -> 30 = ${growth.toFixed(2)} MB; ${table(rep)}`);
+    console.log(
+      `memory, 30 fitInWorker runs in ${rep.ms} ms: RSS growth run 10 -> 30 = ${growth.toFixed(2)} MB; ${table(rep)}`,
+    );
     expect(growth).toBeLessThan(10);
   });
 });

@@ -8,7 +8,9 @@ import { Linear, ReLU, Tanh, Sequential, Dropout, Flatten, moduleFromSpec, mlp, 
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/torch/nn.json'), 'utf8'));
 
-const available: [string, Kernels][] = Object.entries(backends()).filter((e): e is [string, Kernels] => e[1] !== undefined);
+const available: [string, Kernels][] = Object.entries(backends()).filter(
+  (e): e is [string, Kernels] => e[1] !== undefined,
+);
 
 function torchModel(): Sequential {
   return new Sequential(new Linear(5, 4), new ReLU(), new Linear(4, 3), new Tanh(), new Linear(3, 3, { bias: false }));
@@ -39,7 +41,9 @@ describe('nn.Module naming and state dicts', () => {
     delete (state as Record<string, unknown>)['2.bias'];
     state['9.weight'] = { shape: [1], data: new Float32Array(1) };
     state['0.weight'] = { shape: [5, 4], data: new Float32Array(20) };
-    expect(() => m.loadStateDict(state)).toThrow(/missing: 2\.bias.*unexpected: 9\.weight.*0\.weight: shape \[5,4\] does not match the parameter's \[4,5\]/);
+    expect(() => m.loadStateDict(state)).toThrow(
+      /missing: 2\.bias.*unexpected: 9\.weight.*0\.weight: shape \[5,4\] does not match the parameter's \[4,5\]/,
+    );
     m.parameters().forEach((p, i) => expect(p.data).toEqual(before[i]));
   });
 
@@ -146,7 +150,9 @@ describe('Dropout, Flatten, train/eval, specs', () => {
     const m = new Sequential(new Linear(4, 3), new ReLU(), new Dropout(0.1), new Linear(3, 2, { bias: false }));
     const again = moduleFromSpec(JSON.parse(JSON.stringify(m.spec())));
     expect(again.toString()).toBe(m.toString());
-    expect(again.namedParameters().map(([n, p]) => [n, p.shape])).toEqual(m.namedParameters().map(([n, p]) => [n, p.shape]));
+    expect(again.namedParameters().map(([n, p]) => [n, p.shape])).toEqual(
+      m.namedParameters().map(([n, p]) => [n, p.shape]),
+    );
     expect(() => moduleFromSpec({ type: 'Conv9d' } as never)).toThrow(/unknown module type/);
   });
 

@@ -53,12 +53,21 @@ interface Case {
 }
 
 const broadcastPairs: [number[], number[]][] = [
-  [[2, 3], [2, 3]],
-  [[3, 1], [1, 4]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
+  [
+    [3, 1],
+    [1, 4],
+  ],
   [[2, 3], [3]],
   [[], [2, 3]],
   [[2, 3], []],
-  [[2, 1, 3], [4, 1]],
+  [
+    [2, 1, 3],
+    [4, 1],
+  ],
   [[1], [2, 3]],
   [[4], [3, 1]],
 ];
@@ -122,14 +131,43 @@ for (const p of [2, 3, 0.5, -1.5, 0, 1]) {
   cases.push({ name: `pow ${p}`, inputs: () => [rnd([2, 3], 27, 'positive')], fn: (x) => ng.pow(x, p) });
 }
 cases.push({ name: 'pow 3 of negatives', inputs: () => [rnd([4], 28)], fn: (x) => x.pow(3) });
-for (const [a, b] of [[[3, 4], [4, 5]], [[1, 3], [3, 1]], [[5, 2], [2, 3]], [[2, 1], [1, 3]]]) {
+for (const [a, b] of [
+  [
+    [3, 4],
+    [4, 5],
+  ],
+  [
+    [1, 3],
+    [3, 1],
+  ],
+  [
+    [5, 2],
+    [2, 3],
+  ],
+  [
+    [2, 1],
+    [1, 3],
+  ],
+]) {
   cases.push({ name: `matmul ${sh(a)} ${sh(b)}`, inputs: () => [rnd(a, 30), rnd(b, 31)], fn: ng.matmul });
 }
 cases.push(
-  { name: 'linear with bias', inputs: () => [rnd([4, 3], 32), rnd([5, 3], 33), rnd([5], 34)], fn: (x, W, b) => ng.linear(x, W, b) },
+  {
+    name: 'linear with bias',
+    inputs: () => [rnd([4, 3], 32), rnd([5, 3], 33), rnd([5], 34)],
+    fn: (x, W, b) => ng.linear(x, W, b),
+  },
   { name: 'linear without bias', inputs: () => [rnd([4, 3], 35), rnd([5, 3], 36)], fn: (x, W) => ng.linear(x, W) },
-  { name: 'linear [1,1]', inputs: () => [rnd([1, 1], 37), rnd([1, 1], 38), rnd([1], 39)], fn: (x, W, b) => ng.linear(x, W, b) },
-  { name: 'matmul used twice (accumulating gemm)', inputs: () => [rnd([3, 3], 40)], fn: (a) => ng.matmul(ng.matmul(a, a), a) },
+  {
+    name: 'linear [1,1]',
+    inputs: () => [rnd([1, 1], 37), rnd([1, 1], 38), rnd([1], 39)],
+    fn: (x, W, b) => ng.linear(x, W, b),
+  },
+  {
+    name: 'matmul used twice (accumulating gemm)',
+    inputs: () => [rnd([3, 3], 40)],
+    fn: (a) => ng.matmul(ng.matmul(a, a), a),
+  },
 );
 for (const dim of [null, 0, 1, 2, -1, -3]) {
   for (const keepdim of [false, true]) {
@@ -142,12 +180,22 @@ for (const dim of [null, 0, 1, 2, -1, -3]) {
   }
 }
 cases.push(
-  { name: 'reshape [2,6] -> [3,-1]', inputs: () => [rnd([2, 6], 44)], fn: (x) => ng.mul(ng.reshape(x, [3, -1]), ng.arange(4)) },
+  {
+    name: 'reshape [2,6] -> [3,-1]',
+    inputs: () => [rnd([2, 6], 44)],
+    fn: (x) => ng.mul(ng.reshape(x, [3, -1]), ng.arange(4)),
+  },
   { name: 'flatten', inputs: () => [rnd([2, 3, 2], 45)], fn: (x) => ng.flatten(x) },
   { name: 'transpose [3,4]', inputs: () => [rnd([3, 4], 46)], fn: (x) => x.transpose() },
   { name: 'transpose [40,35] (tiles)', inputs: () => [rnd([40, 35], 47)], fn: (x) => x.T },
 );
-for (const [s, dim] of [[[3, 4], -1], [[3, 4], 0], [[2, 3, 4], 1], [[2, 3, 4], -1], [[5], 0]] as [number[], number][]) {
+for (const [s, dim] of [
+  [[3, 4], -1],
+  [[3, 4], 0],
+  [[2, 3, 4], 1],
+  [[2, 3, 4], -1],
+  [[5], 0],
+] as [number[], number][]) {
   cases.push(
     { name: `softmax ${sh(s)} dim=${dim}`, inputs: () => [rnd(s, 48)], fn: (x) => ng.softmax(x, dim) },
     { name: `logSoftmax ${sh(s)} dim=${dim}`, inputs: () => [rnd(s, 49)], fn: (x) => ng.logSoftmax(x, dim) },
@@ -156,13 +204,34 @@ for (const [s, dim] of [[[3, 4], -1], [[3, 4], 0], [[2, 3, 4], 1], [[2, 3, 4], -
 const labels4 = [2, 0, 4, 1];
 cases.push(
   { name: 'softmaxCrossEntropy', inputs: () => [rnd([4, 5], 50)], fn: (x) => ng.softmaxCrossEntropy(x, labels4) },
-  { name: 'softmaxCrossEntropy scaled upstream', inputs: () => [rnd([4, 5], 51)], fn: (x) => ng.mul(ng.softmaxCrossEntropy(x, Int32Array.from(labels4)), 3) },
+  {
+    name: 'softmaxCrossEntropy scaled upstream',
+    inputs: () => [rnd([4, 5], 51)],
+    fn: (x) => ng.mul(ng.softmaxCrossEntropy(x, Int32Array.from(labels4)), 3),
+  },
   { name: 'svmLoss', inputs: () => [distinct([4, 5], 52)], fn: (x) => ng.svmLoss(x, labels4) },
-  { name: 'svmLoss delta=0.5', inputs: () => [distinct([4, 5], 53)], fn: (x) => ng.svmLoss(x, labels4, { delta: 0.5 }) },
+  {
+    name: 'svmLoss delta=0.5',
+    inputs: () => [distinct([4, 5], 53)],
+    fn: (x) => ng.svmLoss(x, labels4, { delta: 0.5 }),
+  },
   { name: 'mseLoss', inputs: () => [rnd([3, 4], 54), rnd([3, 4], 55)], fn: ng.mseLoss },
-  { name: 'binaryCrossEntropyWithLogits', inputs: () => { const t = rnd([3, 4], 57, 'positive'); t.data.forEach((v, i) => { t.data[i] = (v - 0.5) / 1.5; }); return [rnd([3, 4], 56), t]; }, fn: ng.binaryCrossEntropyWithLogits },
-  { name: 'MLP layer: linear + relu + linear + CE', inputs: () => [rnd([4, 3], 58), rnd([6, 3], 59), rnd([6], 60), rnd([5, 6], 61)],
-    fn: (x, W1, b1, W2) => ng.softmaxCrossEntropy(ng.linear(ng.linear(x, W1, b1).relu(), W2), labels4) },
+  {
+    name: 'binaryCrossEntropyWithLogits',
+    inputs: () => {
+      const t = rnd([3, 4], 57, 'positive');
+      t.data.forEach((v, i) => {
+        t.data[i] = (v - 0.5) / 1.5;
+      });
+      return [rnd([3, 4], 56), t];
+    },
+    fn: ng.binaryCrossEntropyWithLogits,
+  },
+  {
+    name: 'MLP layer: linear + relu + linear + CE',
+    inputs: () => [rnd([4, 3], 58), rnd([6, 3], 59), rnd([6], 60), rnd([5, 6], 61)],
+    fn: (x, W1, b1, W2) => ng.softmaxCrossEntropy(ng.linear(ng.linear(x, W1, b1).relu(), W2), labels4),
+  },
 );
 
 // ---- gradcheck, per backend ---------------------------------------------------------------------
@@ -203,10 +272,21 @@ const NATIVE_RTOL = 1e-4;
 // Larger shapes for the agreement check only (too slow to gradcheck in TS): full SIMD tiles,
 // edge tiles and K blocking in gemm, longer softmax rows.
 const largeCases: Case[] = [
-  { name: 'linear [67,70] x [33,70]^T + b', inputs: () => [rnd([67, 70], 70), rnd([33, 70], 71), rnd([33], 72)], fn: (x, W, b) => ng.linear(x, W, b) },
+  {
+    name: 'linear [67,70] x [33,70]^T + b',
+    inputs: () => [rnd([67, 70], 70), rnd([33, 70], 71), rnd([33], 72)],
+    fn: (x, W, b) => ng.linear(x, W, b),
+  },
   { name: 'matmul [65,300] x [300,47]', inputs: () => [rnd([65, 300], 73), rnd([300, 47], 74)], fn: ng.matmul },
-  { name: 'MLP + CE on [64, 784] -> 100 -> 10', inputs: () => [rnd([64, 784], 75), rnd([100, 784], 76), rnd([100], 77), rnd([10, 100], 78), rnd([10], 79)],
-    fn: (x, W1, b1, W2, b2) => ng.softmaxCrossEntropy(ng.linear(ng.linear(x, W1, b1).relu(), W2, b2), Array.from({ length: 64 }, (_, i) => i % 10)) },
+  {
+    name: 'MLP + CE on [64, 784] -> 100 -> 10',
+    inputs: () => [rnd([64, 784], 75), rnd([100, 784], 76), rnd([100], 77), rnd([10, 100], 78), rnd([10], 79)],
+    fn: (x, W1, b1, W2, b2) =>
+      ng.softmaxCrossEntropy(
+        ng.linear(ng.linear(x, W1, b1).relu(), W2, b2),
+        Array.from({ length: 64 }, (_, i) => i % 10),
+      ),
+  },
 ];
 
 describe.runIf(backends().native !== undefined)('native and TS backends agree', () => {
@@ -219,7 +299,9 @@ describe.runIf(backends().native !== undefined)('native and TS backends agree', 
       for (let i = 0; i < t[k].length; i++) {
         const tol = NATIVE_ATOL + NATIVE_RTOL * Math.abs(t[k][i]);
         if (!(Math.abs(n[k][i] - t[k][i]) <= tol)) {
-          throw new Error(`${c.name}: ${k === 0 ? 'output' : `grad of input ${k - 1}`}[${i}]: native ${n[k][i]} vs ts ${t[k][i]}`);
+          throw new Error(
+            `${c.name}: ${k === 0 ? 'output' : `grad of input ${k - 1}`}[${i}]: native ${n[k][i]} vs ts ${t[k][i]}`,
+          );
         }
       }
     }
@@ -234,12 +316,42 @@ describe('values', () => {
   it('broadcasts [3,1] + [1,4] to [3,4]', () => {
     const y = ng.add(tensor([[0], [10], [20]]), tensor([[1, 2, 3, 4]]));
     expect(y.shape).toEqual([3, 4]);
-    expect(y.toArray()).toEqual([[1, 2, 3, 4], [11, 12, 13, 14], [21, 22, 23, 24]]);
+    expect(y.toArray()).toEqual([
+      [1, 2, 3, 4],
+      [11, 12, 13, 14],
+      [21, 22, 23, 24],
+    ]);
   });
 
   it('broadcasts [2,3] * [3] and scalar + [2,3]', () => {
-    expect(ng.mul(tensor([[1, 2, 3], [4, 5, 6]]), tensor([1, 10, 100])).toArray()).toEqual([[1, 20, 300], [4, 50, 600]]);
-    expect(ng.add(tensor(1), tensor([[1, 2, 3], [4, 5, 6]])).toArray()).toEqual([[2, 3, 4], [5, 6, 7]]);
+    expect(
+      ng
+        .mul(
+          tensor([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          tensor([1, 10, 100]),
+        )
+        .toArray(),
+    ).toEqual([
+      [1, 20, 300],
+      [4, 50, 600],
+    ]);
+    expect(
+      ng
+        .add(
+          tensor(1),
+          tensor([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+        )
+        .toArray(),
+    ).toEqual([
+      [2, 3, 4],
+      [5, 6, 7],
+    ]);
     expect(ng.sub(10, tensor([1, 2])).toArray()).toEqual([9, 8]);
     expect(ng.div(tensor([1, 2]), 4).toArray()).toEqual([0.25, 0.5]);
   });
@@ -249,9 +361,11 @@ describe('values', () => {
     const b = ng.mul(ng.arange(4), 100).reshape([4, 1]);
     const y = ng.add(a, b);
     expect(y.shape).toEqual([2, 4, 3]);
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 3; k++) {
-      expect(y.data[(i * 4 + j) * 3 + k]).toBe(i * 3 + k + 100 * j);
-    }
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 4; j++)
+        for (let k = 0; k < 3; k++) {
+          expect(y.data[(i * 4 + j) * 3 + k]).toBe(i * 3 + k + 100 * j);
+        }
   });
 
   it('the backward of a broadcast sums over the broadcast dims', () => {
@@ -268,24 +382,40 @@ describe('values', () => {
     ng.sum(ng.maximum(a, b)).backward();
     expect(arr(a.grad!)).toEqual([0.5, 1, 0.5]);
     expect(arr(b.grad!)).toEqual([0.5, 0, 0.5]);
-    a.grad = null; b.grad = null;
+    a.grad = null;
+    b.grad = null;
     ng.sum(ng.minimum(a, b)).backward();
     expect(arr(a.grad!)).toEqual([0.5, 0, 0.5]);
     expect(arr(b.grad!)).toEqual([0.5, 1, 0.5]);
   });
 
   it('max over a dim routes the gradient to the first max index (torch.max(dim))', () => {
-    const x = tensor([[1, 3, 3, 2], [5, 5, 1, 0]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 3, 3, 2],
+        [5, 5, 1, 0],
+      ],
+      { requiresGrad: true },
+    );
     const m = ng.max(x, 1);
     expect(arr(m)).toEqual([3, 5]);
     ng.sum(m).backward();
-    expect(x.grad!.toArray()).toEqual([[0, 1, 0, 0], [1, 0, 0, 0]]);
+    expect(x.grad!.toArray()).toEqual([
+      [0, 1, 0, 0],
+      [1, 0, 0, 0],
+    ]);
     expect(Array.from(ng.argmax(x, 1))).toEqual([1, 0]);
     expect(Array.from(x.argmax(0))).toEqual([1, 1, 0, 0]);
   });
 
   it('max over all elements spreads the gradient evenly over ties (torch.max())', () => {
-    const x = tensor([[1, 5, 3], [5, 2, 5]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 5, 3],
+        [5, 2, 5],
+      ],
+      { requiresGrad: true },
+    );
     const m = x.max();
     expect(m.shape).toEqual([]);
     expect(m.item()).toBe(5);
@@ -306,7 +436,10 @@ describe('values', () => {
   });
 
   it('softmax and logSoftmax are stable for large logits', () => {
-    const x = tensor([[1000, 1001, 1002], [-1000, -1000, -1000]]);
+    const x = tensor([
+      [1000, 1001, 1002],
+      [-1000, -1000, -1000],
+    ]);
     const p = ng.softmax(x);
     const lp = ng.logSoftmax(x);
     expect(p.data.every(Number.isFinite)).toBe(true);
@@ -331,19 +464,44 @@ describe('values', () => {
   });
 
   it('matmul and linear compute x W^T + b', () => {
-    const x = tensor([[1, 2], [3, 4]]);
-    const W = tensor([[1, 0], [0, 1], [1, 1]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const W = tensor([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     const b = tensor([10, 20, 30]);
-    expect(ng.matmul(x, W.T).toArray()).toEqual([[1, 2, 3], [3, 4, 7]]);
-    expect(ng.linear(x, W, b).toArray()).toEqual([[11, 22, 33], [13, 24, 37]]);
-    expect(x.linear(W, b).toArray()).toEqual([[11, 22, 33], [13, 24, 37]]);
-    expect(x.linear(W).toArray()).toEqual([[1, 2, 3], [3, 4, 7]]);
+    expect(ng.matmul(x, W.T).toArray()).toEqual([
+      [1, 2, 3],
+      [3, 4, 7],
+    ]);
+    expect(ng.linear(x, W, b).toArray()).toEqual([
+      [11, 22, 33],
+      [13, 24, 37],
+    ]);
+    expect(x.linear(W, b).toArray()).toEqual([
+      [11, 22, 33],
+      [13, 24, 37],
+    ]);
+    expect(x.linear(W).toArray()).toEqual([
+      [1, 2, 3],
+      [3, 4, 7],
+    ]);
   });
 
   it('losses compute the documented values', () => {
-    const logits = tensor([[0, 0], [0, 0]]);
+    const logits = tensor([
+      [0, 0],
+      [0, 0],
+    ]);
     expect(ng.softmaxCrossEntropy(logits, [0, 1]).item()).toBeCloseTo(Math.log(2), 6);
-    const scores = tensor([[3, 1, 2.5], [0, 4, 1]]); // row 0: y=0: max(0,1-3+1) + max(0,2.5-3+1)=0.5; row 1: y=2: (0-1+1)+(4-1+1)=4
+    const scores = tensor([
+      [3, 1, 2.5],
+      [0, 4, 1],
+    ]); // row 0: y=0: max(0,1-3+1) + max(0,2.5-3+1)=0.5; row 1: y=2: (0-1+1)+(4-1+1)=4
     expect(ng.svmLoss(scores, [0, 2]).item()).toBeCloseTo(2.25, 6);
     expect(ng.svmLoss(scores, [0, 2], { delta: 0 }).item()).toBeCloseTo(1.5, 6);
     expect(ng.mseLoss(tensor([1, 2]), tensor([0, 4])).item()).toBeCloseTo(2.5, 6);
@@ -361,8 +519,12 @@ describe('shape and label errors', () => {
     const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
       expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow(RangeError);
-      expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow('matmul: shapes [2,3] and [4,5] do not line up (3 != 4)');
-      expect(() => ng.matmul(ng.zeros([3]), ng.zeros([3, 4]))).toThrow('matmul: expected 2-D tensors, got shapes [3] and [3,4]');
+      expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow(
+        'matmul: shapes [2,3] and [4,5] do not line up (3 != 4)',
+      );
+      expect(() => ng.matmul(ng.zeros([3]), ng.zeros([3, 4]))).toThrow(
+        'matmul: expected 2-D tensors, got shapes [3] and [3,4]',
+      );
     });
     expect(gemm).not.toHaveBeenCalled();
   });
@@ -376,8 +538,12 @@ describe('shape and label errors', () => {
   it('linear: W and b shapes', () => {
     const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
-      expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow('linear: W must be [out, in] with in = 3, got [4,5]');
-      expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 3]), ng.zeros([5]))).toThrow('linear: b must be [out] with out = 4, got [5]');
+      expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow(
+        'linear: W must be [out, in] with in = 3, got [4,5]',
+      );
+      expect(() => ng.linear(ng.zeros([2, 3]), ng.zeros([4, 3]), ng.zeros([5]))).toThrow(
+        'linear: b must be [out] with out = 4, got [5]',
+      );
       expect(() => ng.linear(ng.zeros([3]), ng.zeros([4, 3]))).toThrow('linear: x must be 2-D [N, in], got [3]');
     });
     expect(gemm).not.toHaveBeenCalled();
@@ -388,10 +554,14 @@ describe('shape and label errors', () => {
     withBackend('ts', () => {
       const logits = ng.zeros([2, 3]);
       expect(() => ng.softmaxCrossEntropy(logits, [0, 3])).toThrow(RangeError);
-      expect(() => ng.softmaxCrossEntropy(logits, [0, 3])).toThrow('softmaxCrossEntropy: labels[1] = 3 is not a class index in [0, 3)');
+      expect(() => ng.softmaxCrossEntropy(logits, [0, 3])).toThrow(
+        'softmaxCrossEntropy: labels[1] = 3 is not a class index in [0, 3)',
+      );
       expect(() => ng.softmaxCrossEntropy(logits, [0, -1])).toThrow(RangeError);
       expect(() => ng.softmaxCrossEntropy(logits, [0, 1.5])).toThrow(/labels\[1\] = 1.5/);
-      expect(() => ng.softmaxCrossEntropy(logits, [0])).toThrow('softmaxCrossEntropy: expected 2 labels (one per row), got 1');
+      expect(() => ng.softmaxCrossEntropy(logits, [0])).toThrow(
+        'softmaxCrossEntropy: expected 2 labels (one per row), got 1',
+      );
       expect(() => ng.softmaxCrossEntropy(logits, new Int32Array([0, 7]))).toThrow(RangeError);
       expect(() => ng.svmLoss(logits, [0, 5])).toThrow(RangeError);
       expect(() => ng.svmLoss(logits, [0, 1, 2])).toThrow(RangeError);
@@ -406,7 +576,9 @@ describe('shape and label errors', () => {
   });
 
   it('mseLoss and BCE need equal shapes', () => {
-    expect(() => ng.mseLoss(ng.zeros([2, 3]), ng.zeros([3]))).toThrow('mseLoss: pred [2,3] and target [3] must have the same shape');
+    expect(() => ng.mseLoss(ng.zeros([2, 3]), ng.zeros([3]))).toThrow(
+      'mseLoss: pred [2,3] and target [3] must have the same shape',
+    );
     expect(() => ng.binaryCrossEntropyWithLogits(ng.zeros([2]), ng.zeros([3]))).toThrow(RangeError);
   });
 
@@ -425,13 +597,17 @@ describe('gemm use in backward', () => {
   it('matmul backward uses gemm transpose flags, beta 0 for fresh grads and 1 to accumulate', () => {
     const gemm = vi.spyOn(backends().ts, 'gemm');
     withBackend('ts', () => {
-      const a = rnd([2, 3], 1), b = rnd([3, 4], 2);
+      const a = rnd([2, 3], 1),
+        b = rnd([3, 4], 2);
       const y = ng.matmul(a, b);
       gemm.mockClear();
       y.backward(ng.ones([2, 4]));
       const calls = gemm.mock.calls.map((c) => [c[0], c[1], c[2], c[3], c[4], c[8]]);
       // dA = dC B^T: [2,4] x [4,3]; dB = A^T dC: [3,2] x [2,4]
-      expect(calls).toEqual([[false, true, 2, 3, 4, 0], [true, false, 3, 4, 2, 0]]);
+      expect(calls).toEqual([
+        [false, true, 2, 3, 4, 0],
+        [true, false, 3, 4, 2, 0],
+      ]);
       const y2 = ng.matmul(a, b);
       gemm.mockClear();
       y2.backward(ng.ones([2, 4]));
@@ -443,13 +619,16 @@ describe('gemm use in backward', () => {
     const gemm = vi.spyOn(backends().ts, 'gemm');
     const biasGrad = vi.spyOn(backends().ts, 'biasGrad');
     withBackend('ts', () => {
-      const x = rnd([4, 3], 1), W = rnd([5, 3], 2), b = rnd([5], 3);
+      const x = rnd([4, 3], 1),
+        W = rnd([5, 3], 2),
+        b = rnd([5], 3);
       const y = ng.linear(x, W, b);
       expect(gemm.mock.calls.map((c) => [c[0], c[1], c[2], c[3], c[4]])).toEqual([[false, true, 4, 5, 3]]);
       gemm.mockClear();
       y.backward(ng.ones([4, 5]));
       expect(gemm.mock.calls.map((c) => [c[0], c[1], c[2], c[3], c[4], c[8]])).toEqual([
-        [false, false, 4, 3, 5, 0], [true, false, 5, 3, 4, 0],
+        [false, false, 4, 3, 5, 0],
+        [true, false, 5, 3, 4, 0],
       ]);
       expect(biasGrad.mock.calls.map((c) => c[4])).toEqual([false]);
       expect(Array.from(b.grad!.data)).toEqual([4, 4, 4, 4, 4]);

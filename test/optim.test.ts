@@ -14,8 +14,16 @@ import * as path from 'node:path';
 import { backends, kernels, withBackend, type BackendName } from '../lib/backend/index.js';
 import { linear, relu, softmaxCrossEntropy, Tensor } from '../lib/tensor/index.js';
 import {
-  Adagrad, Adam, AdamW, type Optimizer, RMSprop, SGD, lrScheduler,
-  type OptimizerStateDict, type Param, type ParamGroupInit,
+  Adagrad,
+  Adam,
+  AdamW,
+  type Optimizer,
+  RMSprop,
+  SGD,
+  lrScheduler,
+  type OptimizerStateDict,
+  type Param,
+  type ParamGroupInit,
 } from '../lib/optim/index.js';
 
 interface Config {
@@ -35,9 +43,7 @@ interface Fixture {
   configs: Config[];
 }
 
-const fixture = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'optim.json'), 'utf8'),
-) as Fixture;
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'optim.json'), 'utf8')) as Fixture;
 const BACKENDS = Object.keys(backends()) as BackendName[];
 const RTOL = 1e-5;
 const ATOL = 1e-6;
@@ -63,7 +69,10 @@ function lossAndGrads(params: Tensor[], batch: { x: number[]; y: number[] }): nu
 function makeOptimizer(cfg: Config, params: Param[]): Optimizer<{ lr: number }> {
   const Cls = CLASSES[cfg.optimizer] as unknown as new (p: unknown, o: unknown) => Optimizer<{ lr: number }>;
   if (cfg.groups === null) return new Cls(params, cfg.options);
-  return new Cls(cfg.groups.map((g) => ({ params: g.params.map((i) => params[i]), ...g.options })), cfg.options);
+  return new Cls(
+    cfg.groups.map((g) => ({ params: g.params.map((i) => params[i]), ...g.options })),
+    cfg.options,
+  );
 }
 
 /** Trains steps [from, to) of the fixture's batches; returns the losses. */
@@ -78,7 +87,13 @@ function train(opt: Optimizer<{ lr: number }>, params: Tensor[], from = 0, to = 
 }
 
 /** Worst violation of |a - b| <= atol + rtol * |b|, with where it happened. */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = RTOL, atol = ATOL): void {
+function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+  rtol = RTOL,
+  atol = ATOL,
+): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = 0;
   let at = -1;
@@ -110,8 +125,14 @@ describe.each(BACKENDS)('against PyTorch 1.13 on the %s backend', (backendName) 
     });
   });
 
-  test.each(['sgd momentum', 'adagrad lr decay weight decay', 'rmsprop centered momentum weight decay', 'adam amsgrad',
-    'adamw amsgrad', 'adam param groups'])(
+  test.each([
+    'sgd momentum',
+    'adagrad lr decay weight decay',
+    'rmsprop centered momentum weight decay',
+    'adam amsgrad',
+    'adamw amsgrad',
+    'adam param groups',
+  ])(
     '%s: loading a stateDict (through JSON) into a fresh optimizer continues exactly like uninterrupted training',
     (name) => {
       withBackend(backendName, () => {
@@ -122,7 +143,9 @@ describe.each(BACKENDS)('against PyTorch 1.13 on the %s backend', (backendName) 
         const first = makeParams();
         const opt1 = makeOptimizer(cfg, first);
         train(opt1, first, 0, 4);
-        const saved = JSON.stringify(opt1.stateDict(), (_, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v));
+        const saved = JSON.stringify(opt1.stateDict(), (_, v: unknown) =>
+          v instanceof Float32Array ? Array.from(v) : v,
+        );
 
         const resumed = first.map((p) => new Tensor(p.data.slice(), p.shape, true));
         const opt2 = makeOptimizer(cfg, resumed);
@@ -155,7 +178,7 @@ describe.each(BACKENDS)('against PyTorch 1.13 on the %s backend', (backendName) 
 
 describe('state dicts', () => {
   test.each(fixture.configs.map((c) => [c.name, c] as const))(
-    '%s: state and group keys are torch\'s (less foreach/differentiable/capturable/fused)',
+    "%s: state and group keys are torch's (less foreach/differentiable/capturable/fused)",
     (_, cfg) => {
       const params = makeParams();
       const opt = makeOptimizer(cfg, params);
@@ -166,7 +189,7 @@ describe('state dicts', () => {
     },
   );
 
-  test('stateDict has torch\'s layout: state by param index, groups with snake_case options and param indices', () => {
+  test("stateDict has torch's layout: state by param index, groups with snake_case options and param indices", () => {
     const params = makeParams();
     const opt = new Adam([{ params: params.slice(0, 2) }, { params: params.slice(2), lr: 0.5, weightDecay: 0.1 }]);
     train(opt, params, 0, 1);
@@ -191,7 +214,7 @@ describe('state dicts', () => {
     expect(Array.from(sd.state[0].momentum_buffer as Float32Array)).toEqual(before);
   });
 
-  test('loadStateDict takes the hyper-parameters from the dict, params stay the optimizer\'s', () => {
+  test("loadStateDict takes the hyper-parameters from the dict, params stay the optimizer's", () => {
     const params = makeParams();
     const opt = new SGD(params, { lr: 0.1 });
     const sd = opt.stateDict();
@@ -203,7 +226,7 @@ describe('state dicts', () => {
     expect(opt.paramGroups[0].params).toEqual(params);
   });
 
-  test('loadStateDict accepts torch\'s one-element step tensor', () => {
+  test("loadStateDict accepts torch's one-element step tensor", () => {
     const params = makeParams();
     const a = new Adam(params);
     train(a, params, 0, 1);
@@ -233,10 +256,12 @@ describe('state dicts', () => {
     test('a group of a different size', () => {
       const { opt, sd } = setup();
       sd.param_groups[1].params = [2];
-      expect(() => opt.loadStateDict(sd)).toThrow(/parameter group 1 has 1 params in the state dict, 2 in the optimizer/);
+      expect(() => opt.loadStateDict(sd)).toThrow(
+        /parameter group 1 has 1 params in the state dict, 2 in the optimizer/,
+      );
     });
 
-    test('a buffer whose size is not its param\'s', () => {
+    test("a buffer whose size is not its param's", () => {
       const { opt, sd } = setup();
       const before = opt.stateDict();
       sd.state[2].exp_avg_sq = new Float32Array(14);
@@ -265,7 +290,7 @@ describe('state dicts', () => {
     expect(Array.from(sd.state[1].sum as Float32Array)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 
-  test('the other optimizers allocate state at a param\'s first step', () => {
+  test("the other optimizers allocate state at a param's first step", () => {
     const params = makeParams();
     const opt = new Adam(params);
     expect(opt.stateDict().state).toEqual({});
@@ -279,10 +304,12 @@ describe('parameter groups', () => {
   test('each group has its own hyper-parameters, the options fill in the rest', () => {
     const params = makeParams();
     const opt = new SGD([{ params: params.slice(0, 2) }, { params: params.slice(2), lr: 0.01, nesterov: true }], {
-      lr: 0.1, momentum: 0.9,
+      lr: 0.1,
+      momentum: 0.9,
     });
     expect(opt.paramGroups.map((g) => [g.lr, g.momentum, g.nesterov, g.dampening])).toEqual([
-      [0.1, 0.9, false, 0], [0.01, 0.9, true, 0],
+      [0.1, 0.9, false, 0],
+      [0.01, 0.9, true, 0],
     ]);
   });
 
@@ -311,11 +338,12 @@ describe('parameter groups', () => {
 
   test('a param in two groups is refused', () => {
     const params = makeParams();
-    expect(() => new SGD([{ params: params.slice(0, 2) }, { params: params.slice(1) }], { lr: 0.1 }))
-      .toThrow('some parameters appear in more than one parameter group');
+    expect(() => new SGD([{ params: params.slice(0, 2) }, { params: params.slice(1) }], { lr: 0.1 })).toThrow(
+      'some parameters appear in more than one parameter group',
+    );
   });
 
-  test('the optimizer does not alias the user\'s group objects or betas arrays', () => {
+  test("the optimizer does not alias the user's group objects or betas arrays", () => {
     const params = makeParams();
     const betas: [number, number] = [0.8, 0.9];
     const init: ParamGroupInit<{ lr: number }> = { params, betas };
@@ -327,7 +355,7 @@ describe('parameter groups', () => {
 });
 
 describe('gradients', () => {
-  test('zeroGrad() sets grads to null (PyTorch 2\'s default set_to_none=true)', () => {
+  test("zeroGrad() sets grads to null (PyTorch 2's default set_to_none=true)", () => {
     const params = makeParams();
     const opt = new SGD(params, { lr: 0.1 });
     lossAndGrads(params, fixture.batches[0]);
@@ -346,11 +374,19 @@ describe('gradients', () => {
   });
 
   test.each([
-    ['SGD', () => SGD], ['Adagrad', () => Adagrad], ['RMSprop', () => RMSprop], ['Adam', () => Adam], ['AdamW', () => AdamW],
+    ['SGD', () => SGD],
+    ['Adagrad', () => Adagrad],
+    ['RMSprop', () => RMSprop],
+    ['Adam', () => Adam],
+    ['AdamW', () => AdamW],
   ] as const)('%s skips params whose grad is null (no update, no state)', (name, cls) => {
     const params = makeParams();
     const Cls = cls() as unknown as new (p: Param[], o: object) => Optimizer;
-    const opt = new Cls(params, { lr: 0.1, momentum: name === 'SGD' || name === 'RMSprop' ? 0.9 : undefined, weightDecay: 0.1 });
+    const opt = new Cls(params, {
+      lr: 0.1,
+      momentum: name === 'SGD' || name === 'RMSprop' ? 0.9 : undefined,
+      weightDecay: 0.1,
+    });
     const before = params.map((p) => Array.from(p.data));
     lossAndGrads(params, fixture.batches[0]);
     params[2].grad = null;
@@ -362,7 +398,7 @@ describe('gradients', () => {
     else expect(state).toBeUndefined();
   });
 
-  test('a grad whose size differs from its param\'s is refused', () => {
+  test("a grad whose size differs from its param's is refused", () => {
     const p = new Tensor(new Float32Array(3), [3], true);
     const opt = new Adam([p]);
     p.grad = new Tensor(new Float32Array(2), [2]);
@@ -384,36 +420,75 @@ describe('gradients', () => {
 describe('hyper-parameters', () => {
   const params = (): Tensor[] => makeParams();
 
-  test('defaults are torch 1.13\'s', () => {
+  test("defaults are torch 1.13's", () => {
     expect(new SGD(params(), { lr: 0.1 }).defaults).toEqual({
-      lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false,
+      lr: 0.1,
+      momentum: 0,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+      maximize: false,
     });
     expect(new Adagrad(params()).defaults).toEqual({
-      lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false,
+      lr: 1e-2,
+      lrDecay: 0,
+      weightDecay: 0,
+      initialAccumulatorValue: 0,
+      eps: 1e-10,
+      maximize: false,
     });
     expect(new RMSprop(params()).defaults).toEqual({
-      lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false,
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
     });
     expect(new Adam(params()).defaults).toEqual({
-      lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false,
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0,
+      amsgrad: false,
+      maximize: false,
     });
     expect(new AdamW(params()).defaults).toEqual({
-      lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false,
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 1e-2,
+      amsgrad: false,
+      maximize: false,
     });
   });
 
   test.each([
     ['SGD lr', () => new SGD(params(), { lr: -1 }), 'lr must be >= 0, got -1'],
     ['SGD momentum', () => new SGD(params(), { lr: 0.1, momentum: -0.5 }), 'momentum must be >= 0, got -0.5'],
-    ['SGD weightDecay', () => new SGD(params(), { lr: 0.1, weightDecay: -1e-4 }), 'weightDecay must be >= 0, got -0.0001'],
-    ['SGD nesterov without momentum', () => new SGD(params(), { lr: 0.1, nesterov: true }),
-      'nesterov momentum requires momentum > 0 and dampening = 0'],
-    ['SGD nesterov with dampening', () => new SGD(params(), { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }),
-      'nesterov momentum requires momentum > 0 and dampening = 0'],
+    [
+      'SGD weightDecay',
+      () => new SGD(params(), { lr: 0.1, weightDecay: -1e-4 }),
+      'weightDecay must be >= 0, got -0.0001',
+    ],
+    [
+      'SGD nesterov without momentum',
+      () => new SGD(params(), { lr: 0.1, nesterov: true }),
+      'nesterov momentum requires momentum > 0 and dampening = 0',
+    ],
+    [
+      'SGD nesterov with dampening',
+      () => new SGD(params(), { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }),
+      'nesterov momentum requires momentum > 0 and dampening = 0',
+    ],
     ['Adagrad lrDecay', () => new Adagrad(params(), { lrDecay: -1 }), 'lrDecay must be >= 0, got -1'],
     ['Adagrad eps', () => new Adagrad(params(), { eps: -1e-10 }), 'eps must be >= 0, got -1e-10'],
-    ['Adagrad initialAccumulatorValue', () => new Adagrad(params(), { initialAccumulatorValue: -1 }),
-      'initialAccumulatorValue must be >= 0, got -1'],
+    [
+      'Adagrad initialAccumulatorValue',
+      () => new Adagrad(params(), { initialAccumulatorValue: -1 }),
+      'initialAccumulatorValue must be >= 0, got -1',
+    ],
     ['RMSprop alpha', () => new RMSprop(params(), { alpha: -0.1 }), 'alpha must be >= 0, got -0.1'],
     ['RMSprop momentum', () => new RMSprop(params(), { momentum: -1 }), 'momentum must be >= 0, got -1'],
     ['RMSprop eps', () => new RMSprop(params(), { eps: -1 }), 'eps must be >= 0, got -1'],
@@ -422,10 +497,17 @@ describe('hyper-parameters', () => {
     ['Adam beta2', () => new Adam(params(), { betas: [0.9, -0.1] }), 'betas[1] must be in [0, 1), got -0.1'],
     ['Adam weightDecay', () => new Adam(params(), { weightDecay: -1 }), 'weightDecay must be >= 0, got -1'],
     ['AdamW eps', () => new AdamW(params(), { eps: -1 }), 'eps must be >= 0, got -1'],
-    ['a group\'s lr', () => new Adam([{ params: params(), lr: -2 }]), 'lr must be >= 0, got -2'],
-    ['options overridden by every group', () => new Adam([{ params: params(), lr: 1 }], { lr: -3 }), 'lr must be >= 0, got -3'],
-    ['addParamGroup', () => new SGD(params().slice(0, 1), { lr: 0.1 }).addParamGroup({ params: params().slice(1), momentum: -1 }),
-      'momentum must be >= 0, got -1'],
+    ["a group's lr", () => new Adam([{ params: params(), lr: -2 }]), 'lr must be >= 0, got -2'],
+    [
+      'options overridden by every group',
+      () => new Adam([{ params: params(), lr: 1 }], { lr: -3 }),
+      'lr must be >= 0, got -3',
+    ],
+    [
+      'addParamGroup',
+      () => new SGD(params().slice(0, 1), { lr: 0.1 }).addParamGroup({ params: params().slice(1), momentum: -1 }),
+      'momentum must be >= 0, got -1',
+    ],
     ['an empty parameter list', () => new Adam([]), 'optimizer got an empty parameter list'],
   ])('%s out of range throws RangeError', (_, make, message) => {
     expect(make).toThrow(RangeError);

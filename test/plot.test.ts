@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  escapeXml, formatSci, formatTick, lineChart, logDomain, logTicks, lrSweepPlot, niceTicks, trainingPlot,
+  escapeXml,
+  formatSci,
+  formatTick,
+  lineChart,
+  logDomain,
+  logTicks,
+  lrSweepPlot,
+  niceTicks,
+  trainingPlot,
 } from '../lib/plot/index.js';
 import type { EpochRecord, LrRun } from '../lib/plot/index.js';
 
@@ -10,7 +18,12 @@ import type { EpochRecord, LrRun } from '../lib/plot/index.js';
 // A tiny XML well-formedness checker (tags balance, attributes quoted, entities valid).
 // ---------------------------------------------------------------------------------------------
 
-interface XmlElement { name: string; attrs: Record<string, string>; children: XmlElement[]; text: string }
+interface XmlElement {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  text: string;
+}
 
 const ENTITY = /^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/;
 
@@ -19,7 +32,12 @@ function checkText(s: string, where: string): string {
     if (s[i] === '<') throw new Error(`raw '<' in ${where}`);
     if (s[i] === '&' && !ENTITY.test(s.slice(i))) throw new Error(`bad entity in ${where}: ${s.slice(i, i + 12)}`);
   }
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** Parses `xml` and returns the root element; throws on anything malformed. */
@@ -27,7 +45,9 @@ function parseXml(xml: string): XmlElement {
   let i = 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | null = null;
-  const skipWs = () => { while (i < xml.length && /\s/.test(xml[i]!)) i++; };
+  const skipWs = () => {
+    while (i < xml.length && /\s/.test(xml[i]!)) i++;
+  };
   if (xml.startsWith('<?xml')) {
     const end = xml.indexOf('?>');
     if (end < 0) throw new Error('unterminated XML declaration');
@@ -64,8 +84,15 @@ function parseXml(xml: string): XmlElement {
     for (;;) {
       const before = i;
       skipWs();
-      if (xml.startsWith('/>', i)) { i += 2; break; }
-      if (xml[i] === '>') { i++; stack.push(node); break; }
+      if (xml.startsWith('/>', i)) {
+        i += 2;
+        break;
+      }
+      if (xml[i] === '>') {
+        i++;
+        stack.push(node);
+        break;
+      }
       if (i === before) throw new Error(`missing space before attribute in <${node.name}>`);
       const a = /^([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/.exec(xml.slice(i));
       if (!a) throw new Error(`bad attribute in <${node.name}>: ${xml.slice(i, i + 30)}`);
@@ -90,7 +117,9 @@ function walk(e: XmlElement, f: (e: XmlElement) => void): void {
 
 function findAll(root: XmlElement, pred: (e: XmlElement) => boolean): XmlElement[] {
   const out: XmlElement[] = [];
-  walk(root, (e) => { if (pred(e)) out.push(e); });
+  walk(root, (e) => {
+    if (pred(e)) out.push(e);
+  });
   return out;
 }
 
@@ -198,7 +227,15 @@ describe('svg helpers', () => {
 describe('ticks', () => {
   it('are nice and cover the data range', () => {
     const cases: Array<[number, number]> = [
-      [0, 1], [0.013, 2.31], [-3.7, 12.2], [97.2, 99.81], [1, 12], [0, 123456], [1e-5, 3e-5], [5, 5], [-1, -0.2],
+      [0, 1],
+      [0.013, 2.31],
+      [-3.7, 12.2],
+      [97.2, 99.81],
+      [1, 12],
+      [0, 123456],
+      [1e-5, 3e-5],
+      [5, 5],
+      [-1, -0.2],
     ];
     for (const [lo, hi] of cases) {
       for (const target of [3, 5, 8]) {
@@ -224,7 +261,11 @@ describe('ticks', () => {
   });
 
   it('log ticks are powers of 10 and the log domain covers the data', () => {
-    for (const [lo, hi] of [[0.0123, 2.3], [1e-5, 10], [3, 4000]] as Array<[number, number]>) {
+    for (const [lo, hi] of [
+      [0.0123, 2.3],
+      [1e-5, 10],
+      [3, 4000],
+    ] as Array<[number, number]>) {
       const [dlo, dhi] = logDomain(lo, hi);
       expect(dlo).toBeLessThanOrEqual(lo);
       expect(dhi).toBeGreaterThanOrEqual(hi);
@@ -239,9 +280,18 @@ describe('ticks', () => {
 describe('lineChart', () => {
   it('is well-formed XML with every series in the legend', () => {
     const svg = lineChart({
-      title: 'Test', xLabel: 'x', yLabel: 'y',
+      title: 'Test',
+      xLabel: 'x',
+      yLabel: 'y',
       series: [
-        { name: 'alpha', points: [[0, 1], [1, 3], [2, 2]] },
+        {
+          name: 'alpha',
+          points: [
+            [0, 1],
+            [1, 3],
+            [2, 2],
+          ],
+        },
         { name: 'beta', points: [5, 4, 3.5, 3.2], dashed: true },
         { name: 'gamma', points: [[1, 2.5]] },
       ],
@@ -274,7 +324,13 @@ describe('lineChart', () => {
 
   it('escapes <&" in titles, labels and series names', () => {
     const nasty = `<script>&"x"</script>`;
-    const svg = lineChart({ title: nasty, subtitle: nasty, xLabel: nasty, yLabel: nasty, series: [{ name: nasty, points: [1, 2] }] });
+    const svg = lineChart({
+      title: nasty,
+      subtitle: nasty,
+      xLabel: nasty,
+      yLabel: nasty,
+      series: [{ name: nasty, points: [1, 2] }],
+    });
     const root = assertClean(svg);
     expect(svg).not.toContain('<script>');
     expect(allText(findAll(root, (e) => e.attrs.class === 'title')[0]!)).toBe(nasty);
@@ -286,7 +342,17 @@ describe('lineChart', () => {
       title: 'diverged',
       series: [
         { name: 'ok', points: [1, 0.8, 0.6, 0.5] },
-        { name: 'bad', points: [[1, 1], [2, NaN], [3, 0.7], [4, Infinity], [5, -Infinity], [NaN, 2]] },
+        {
+          name: 'bad',
+          points: [
+            [1, 1],
+            [2, NaN],
+            [3, 0.7],
+            [4, Infinity],
+            [5, -Infinity],
+            [NaN, 2],
+          ],
+        },
         { name: 'boom', points: [1, 2, 4, NaN, NaN] },
       ],
     });
@@ -314,7 +380,8 @@ describe('lineChart', () => {
 
   it('log scale uses decade ticks and drops non-positive values', () => {
     const svg = lineChart({
-      title: 'log', yScale: 'log',
+      title: 'log',
+      yScale: 'log',
       series: [{ name: 'loss', points: [2.3, 0.9, 0.2, 0.05, 0.011, 0, -1, 0.004] }],
     });
     const root = assertClean(svg);
@@ -323,9 +390,14 @@ describe('lineChart', () => {
   });
 
   it('honours explicit y bounds and formatters', () => {
-    const root = assertClean(lineChart({
-      series: [{ name: 'acc', points: [80, 90, 95] }], yMin: 75, yMax: 100, yFormat: (v) => `${v}%`,
-    }));
+    const root = assertClean(
+      lineChart({
+        series: [{ name: 'acc', points: [80, 90, 95] }],
+        yMin: 75,
+        yMax: 100,
+        yFormat: (v) => `${v}%`,
+      }),
+    );
     const labels = yTickLabels(root);
     expect(labels[0]).toMatch(/^(75|80)%$/);
     expect(labels[labels.length - 1]).toBe('100%');
@@ -383,9 +455,7 @@ describe('lrSweepPlot', () => {
   it('marks diverged runs, highlights the best and uses a log axis', () => {
     const svg = lrSweepPlot(fakeSweep());
     const root = assertClean(svg);
-    expect(legendNames(root)).toEqual([
-      'lr = 1e-4', 'lr = 1e-3', 'lr = 0.01 (best)', 'lr = 0.1', 'lr = 1 (diverged)',
-    ]);
+    expect(legendNames(root)).toEqual(['lr = 1e-4', 'lr = 1e-3', 'lr = 0.01 (best)', 'lr = 0.1', 'lr = 1 (diverged)']);
     expect(allText(root)).toContain('best: lr = 0.01');
     const labels = yTickLabels(root).map(Number);
     for (const v of labels) expect(Math.log10(v)).toBeCloseTo(Math.round(Math.log10(v)), 9);
@@ -409,7 +479,12 @@ describe('lrSweepPlot', () => {
     expect(allText(root)).toContain('best: lr = 0.01');
     expect(allText(findAll(root, (e) => e.attrs.class === 'title')[0]!)).toBe('sweep "x" & <y>');
     assertClean(lrSweepPlot([]));
-    const allDiverged = assertClean(lrSweepPlot([{ lr: 5, losses: [2, 30, NaN] }, { lr: 9, losses: [2, 5, 40] }]));
+    const allDiverged = assertClean(
+      lrSweepPlot([
+        { lr: 5, losses: [2, 30, NaN] },
+        { lr: 9, losses: [2, 5, 40] },
+      ]),
+    );
     expect(allText(allDiverged)).toContain('no run converged');
     expect(legendNames(allDiverged)).toEqual(['lr = 5 (diverged)', 'lr = 9 (diverged)']);
   });
@@ -424,61 +499,131 @@ describe.runIf(!!outDir)('examples', () => {
     write('training.svg', trainingPlot(fakeHistory(), { title: 'mlp-784-256-10 on MNIST' }));
     write('training-column.svg', trainingPlot(fakeHistory(30), { layout: 'column' }));
     write('lr-sweep.svg', lrSweepPlot(fakeSweep(), { title: 'Effects of step size' }));
-    write('lr-sweep-epochs.svg', lrSweepPlot(fakeSweep(20).map((r) => ({ ...r, losses: r.losses.map((v) => v * 0.3) })), { xLabel: 'epoch' }));
-    write('line.svg', lineChart({
-      title: 'Diverging run', subtitle: 'NaN from step 7', xLabel: 'step', yLabel: 'value',
-      series: [
-        { name: 'stable', points: [3, 2.5, 2.2, 2.1, 2.05, 2, 1.98, 1.97, 1.97, 1.96] },
-        { name: 'diverged', points: [3, 2.8, 3.5, 6, 9, 14, NaN, NaN, NaN, NaN], dashed: true },
-        { name: 'single point', points: [[5, 4]] },
-      ],
-    }));
-    write('line-log.svg', lineChart({
-      title: 'Log scale', xLabel: 'x', yLabel: 'y', yScale: 'log', legend: 'right',
-      series: [{ name: 'exp decay', points: Array.from({ length: 50 }, (_, i) => [i * 250, 5 * Math.exp(-i / 6)] as [number, number]) }],
-    }));
+    write(
+      'lr-sweep-epochs.svg',
+      lrSweepPlot(
+        fakeSweep(20).map((r) => ({ ...r, losses: r.losses.map((v) => v * 0.3) })),
+        { xLabel: 'epoch' },
+      ),
+    );
+    write(
+      'line.svg',
+      lineChart({
+        title: 'Diverging run',
+        subtitle: 'NaN from step 7',
+        xLabel: 'step',
+        yLabel: 'value',
+        series: [
+          { name: 'stable', points: [3, 2.5, 2.2, 2.1, 2.05, 2, 1.98, 1.97, 1.97, 1.96] },
+          { name: 'diverged', points: [3, 2.8, 3.5, 6, 9, 14, NaN, NaN, NaN, NaN], dashed: true },
+          { name: 'single point', points: [[5, 4]] },
+        ],
+      }),
+    );
+    write(
+      'line-log.svg',
+      lineChart({
+        title: 'Log scale',
+        xLabel: 'x',
+        yLabel: 'y',
+        yScale: 'log',
+        legend: 'right',
+        series: [
+          {
+            name: 'exp decay',
+            points: Array.from({ length: 50 }, (_, i) => [i * 250, 5 * Math.exp(-i / 6)] as [number, number]),
+          },
+        ],
+      }),
+    );
     write('line-empty.svg', lineChart({ title: 'Nothing yet', series: [] }));
     const nanHistory = fakeHistory(8).map(({ epoch, loss, accuracy }) => ({ epoch, loss, accuracy }));
     nanHistory[5]!.loss = NaN;
     nanHistory[6]!.loss = Infinity;
     write('training-nan.svg', trainingPlot(nanHistory, { title: 'No validation set, NaN at epochs 6-7' }));
     write('training-1epoch.svg', trainingPlot(fakeHistory(1)));
-    write('small.svg', lineChart({
-      title: 'A rather long title that will not fit into such a small chart at all', width: 360, height: 240,
-      xLabel: 'iteration', yLabel: 'a long y-axis label',
-      series: [{ name: 'series with a long name', points: [12000, 45000, 38000, 99000] }, { name: 'b', points: [0, 1e5] }],
-    }));
+    write(
+      'small.svg',
+      lineChart({
+        title: 'A rather long title that will not fit into such a small chart at all',
+        width: 360,
+        height: 240,
+        xLabel: 'iteration',
+        yLabel: 'a long y-axis label',
+        series: [
+          { name: 'series with a long name', points: [12000, 45000, 38000, 99000] },
+          { name: 'b', points: [0, 1e5] },
+        ],
+      }),
+    );
   });
 });
 
 describe('output is byte-for-byte stable', () => {
   // Rendered by the single 320-line renderChart before it was split into named steps: the
   // split (and any later refactoring) must reproduce them exactly.
-  const golden = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', 'plot', `golden-${name}.svg`), 'utf8');
+  const golden = (name: string) =>
+    fs.readFileSync(path.join(__dirname, 'fixtures', 'plot', `golden-${name}.svg`), 'utf8');
   const hist = <T>(n: number, f: (e: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i + 1));
 
   it('training plot with validation curves', () => {
-    expect(trainingPlot(hist(20, (e) => ({ epoch: e, loss: 2 / e, valLoss: 2.2 / e + 0.01 * e, accuracy: 1 - 0.5 / e, valAccuracy: 0.95 - 0.4 / e })), { title: 'mlp on digits' }))
-      .toBe(golden('train'));
+    expect(
+      trainingPlot(
+        hist(20, (e) => ({
+          epoch: e,
+          loss: 2 / e,
+          valLoss: 2.2 / e + 0.01 * e,
+          accuracy: 1 - 0.5 / e,
+          valAccuracy: 0.95 - 0.4 / e,
+        })),
+        { title: 'mlp on digits' },
+      ),
+    ).toBe(golden('train'));
   });
   it('training plot that diverges', () => {
-    expect(trainingPlot(hist(6, (e) => ({ epoch: e, loss: e > 4 ? NaN : 1 / e, accuracy: 0.5 })), { title: 'diverged' })).toBe(golden('trainDiv'));
+    expect(
+      trainingPlot(
+        hist(6, (e) => ({ epoch: e, loss: e > 4 ? NaN : 1 / e, accuracy: 0.5 })),
+        { title: 'diverged' },
+      ),
+    ).toBe(golden('trainDiv'));
   });
   it('learning-rate sweep with a diverging run and a best run', () => {
     const runs = [1e-4, 1e-3, 1e-2, 1e-1, 1].map((lr, k) => ({
-      lr, losses: hist(50, (i) => (lr > 0.5 && i > 20 ? Infinity : 2 * Math.exp(-i * lr * 3) + 0.05 * k)), best: k === 2,
+      lr,
+      losses: hist(50, (i) => (lr > 0.5 && i > 20 ? Infinity : 2 * Math.exp(-i * lr * 3) + 0.05 * k)),
+      best: k === 2,
     }));
     expect(lrSweepPlot(runs, { title: 'sweep' })).toBe(golden('sweep'));
   });
   it('log scale with fixed x bounds, a diverged series and non-positive values', () => {
-    expect(lineChart({
-      yScale: 'log', xMin: 0, xMax: 100, width: 300, height: 200,
-      series: [{ name: 'l', points: hist(100, (i) => 1 / i), diverged: true }, { name: 'neg', points: [-1, 0, 2] }],
-    })).toBe(golden('lineLog'));
+    expect(
+      lineChart({
+        yScale: 'log',
+        xMin: 0,
+        xMax: 100,
+        width: 300,
+        height: 200,
+        series: [
+          { name: 'l', points: hist(100, (i) => 1 / i), diverged: true },
+          { name: 'neg', points: [-1, 0, 2] },
+        ],
+      }),
+    ).toBe(golden('lineLog'));
   });
   it('every legend position', () => {
-    const charts = (['top-left', 'bottom-right', 'right', 'none', 'auto', 'bottom-left', 'top-right'] as const).map((legend) =>
-      lineChart({ legend, yMin: -0.5, yMax: 2, series: [{ name: 'up', points: hist(20, (i) => i / 10) }, { name: 'flat', points: hist(20, () => 1) }] }));
+    const charts = (['top-left', 'bottom-right', 'right', 'none', 'auto', 'bottom-left', 'top-right'] as const).map(
+      (legend) =>
+        lineChart({
+          legend,
+          yMin: -0.5,
+          yMax: 2,
+          series: [
+            { name: 'up', points: hist(20, (i) => i / 10) },
+            { name: 'flat', points: hist(20, () => 1) },
+          ],
+        }),
+    );
     expect(charts.join('\n')).toBe(golden('lineLegends'));
   });
 });

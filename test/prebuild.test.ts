@@ -71,10 +71,10 @@ describe.skipIf(!hasPrebuild)(`prebuilt binary${skipReason}`, () => {
     });
 
     it('uses the prebuild as the native backend with PREBUILDS_ONLY=1', () => {
-      const r = runNode(
-        `${requireBackendSnippet(bundle)}console.log(JSON.stringify(backend.info()));`,
-        { PREBUILDS_ONLY: '1', NODEGRAD_BACKEND: 'native' },
-      );
+      const r = runNode(`${requireBackendSnippet(bundle)}console.log(JSON.stringify(backend.info()));`, {
+        PREBUILDS_ONLY: '1',
+        NODEGRAD_BACKEND: 'native',
+      });
       expect(r.status, r.stderr).toBe(0);
       const out = lastJson<{ backend: string; nativePath: string }>(r);
       expect(out.backend).toBe('native');
@@ -84,11 +84,14 @@ describe.skipIf(!hasPrebuild)(`prebuilt binary${skipReason}`, () => {
 
   // qemu-user runs the very same node and binary on an emulated CPU model.
   const qemu = process.arch === 'x64' ? whichQemu() : null;
-  const qemuSkip = qemu ? '' : ' (skipped: needs x64 and qemu-x86_64-static, from Debian\'s qemu-user-static)';
+  const qemuSkip = qemu ? '' : " (skipped: needs x64 and qemu-x86_64-static, from Debian's qemu-user-static)";
   describe.skipIf(!qemu)(`on emulated CPUs${qemuSkip}`, () => {
     it('runs every kernel on a pre-AVX CPU (Nehalem), on the scalar path', () => {
       const r = runSmoke({ PREBUILDS_ONLY: '1' }, [qemu!, '-cpu', 'Nehalem'], prebuilt);
-      expect(r.signal, `killed by ${r.signal} (an illegal instruction means AVX code leaked into the baseline)`).toBeNull();
+      expect(
+        r.signal,
+        `killed by ${r.signal} (an illegal instruction means AVX code leaked into the baseline)`,
+      ).toBeNull();
       expect(r.status, r.stderr).toBe(0);
       const s = lastJson<Smoke>(r);
       expect(s.simd).toBe('scalar');

@@ -8,8 +8,21 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { cli } from './helpers/cli.js';
 import {
-  Dataset, Preprocessor, fitStandardizer, loadDigits, trainValTestSplit, nn, fit, evaluate, predictClasses, save, loadModel,
-  manualSeed, loadSafetensors, encodeSafetensors, optim,
+  Dataset,
+  Preprocessor,
+  fitStandardizer,
+  loadDigits,
+  trainValTestSplit,
+  nn,
+  fit,
+  evaluate,
+  predictClasses,
+  save,
+  loadModel,
+  manualSeed,
+  loadSafetensors,
+  encodeSafetensors,
+  optim,
 } from '../lib/index.js';
 
 const root = path.join(__dirname, '..');
@@ -32,11 +45,20 @@ function rewriteMeta(from: string, to: string, edit: (m: Record<string, string>)
 /** The first `n` rows of the bundled digits CSV, in the data set's units (0..16), without labels. */
 function digitRowsCsv(n: number): string {
   const text = zlib.gunzipSync(fs.readFileSync(path.join(root, 'data', 'digits.csv.gz'))).toString('utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').slice(0, n).map((l) => l.split(',').slice(0, 64).join(',')).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, n)
+    .map((l) => l.split(',').slice(0, 64).join(','))
+    .join('\n');
 }
 
 describe('Preprocessor', () => {
-  const ds = new Dataset({ x: Float32Array.from([1, 10, 5, 3, 20, 5, 5, 30, 5, 7, 40, 5]), y: Int32Array.from([0, 1, 0, 1]), classNames: ['a', 'b'] });
+  const ds = new Dataset({
+    x: Float32Array.from([1, 10, 5, 3, 20, 5, 5, 30, 5, 7, 40, 5]),
+    y: Int32Array.from([0, 1, 0, 1]),
+    classNames: ['a', 'b'],
+  });
 
   it('standardises exactly as fitStandardizer does, and keeps the class names', () => {
     const pre = Preprocessor.fit(ds, { inputScale: 0.5 });
@@ -58,9 +80,13 @@ describe('Preprocessor', () => {
 
   it('refuses tampered fields, naming them', () => {
     const good = Preprocessor.fit(ds).toJSON();
-    expect(() => Preprocessor.fromJSON({ ...good, inputScale: '0.0625' })).toThrow(/inputScale must be a finite number > 0, got '0.0625'/);
+    expect(() => Preprocessor.fromJSON({ ...good, inputScale: '0.0625' })).toThrow(
+      /inputScale must be a finite number > 0, got '0.0625'/,
+    );
     expect(() => Preprocessor.fromJSON({ ...good, std: [0, 0, 0] })).toThrow(/std\[0\] must be > 0, got 0/);
-    expect(() => Preprocessor.fromJSON({ ...good, mean: [1, 2] })).toThrow(/mean must have one value a feature \(3\), got 2/);
+    expect(() => Preprocessor.fromJSON({ ...good, mean: [1, 2] })).toThrow(
+      /mean must have one value a feature \(3\), got 2/,
+    );
     expect(() => Preprocessor.fromJSON({ ...good, mean: [1, null, 2] })).toThrow(/mean must be an array of numbers/);
     expect(() => Preprocessor.fromJSON({ ...good, std: [1, 1e39, 1] })).toThrow(/std\[1\] must be finite/);
     expect(() => Preprocessor.fromJSON({ ...good, task: 'regression' })).toThrow(/task must be 'classification'/);
@@ -69,7 +95,9 @@ describe('Preprocessor', () => {
 
   it('refuses data of another width', () => {
     const pre = Preprocessor.fit(ds);
-    expect(() => pre.transform(new Dataset({ x: new Float32Array(4), y: new Int32Array(2) }))).toThrow(/the data has 2 features a sample, the model takes 3/);
+    expect(() => pre.transform(new Dataset({ x: new Float32Array(4), y: new Int32Array(2) }))).toThrow(
+      /the data has 2 features a sample, the model takes 3/,
+    );
   });
 });
 
@@ -84,7 +112,14 @@ describe('a model trained and saved by the API', () => {
     pre = Preprocessor.fit(train, { inputScale: 1 / 16 });
     manualSeed(3);
     model = nn.mlp(64, [32], 10);
-    fit(model, { train: pre.transform(train), epochs: 3, batchSize: 32, seed: 3, progress: false, optimizer: new optim.Adam(model.parameters(), { lr: 1e-2 }) });
+    fit(model, {
+      train: pre.transform(train),
+      epochs: 3,
+      batchSize: 32,
+      seed: 3,
+      progress: false,
+      optimizer: new optim.Adam(model.parameters(), { lr: 1e-2 }),
+    });
     save(model, file, { preprocess: pre });
     apiClasses = predictClasses(model, pre.transform(test));
   });
@@ -95,7 +130,9 @@ describe('a model trained and saved by the API', () => {
     const { test } = digitSplits();
     expect(Array.from(predictClasses(loaded, test))).toEqual(Array.from(apiClasses));
     // opting out feeds the data as it is
-    expect(Array.from(predictClasses(loaded, pre.transform(test), { preprocess: false }))).toEqual(Array.from(apiClasses));
+    expect(Array.from(predictClasses(loaded, pre.transform(test), { preprocess: false }))).toEqual(
+      Array.from(apiClasses),
+    );
   });
 
   it('predicts the same classes in `nodegrad predict` as in the API', () => {
@@ -103,8 +140,14 @@ describe('a model trained and saved by the API', () => {
     const r = cli(['predict', '--model', file, '--input', '-', '--json'], rows);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    const cliClasses = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { class: number }).class);
-    const features = new Dataset({ x: Float32Array.from(rows.split(/[\n,]/).map((v) => Number(v) / 16)), y: new Int32Array(40) });
+    const cliClasses = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { class: number }).class);
+    const features = new Dataset({
+      x: Float32Array.from(rows.split(/[\n,]/).map((v) => Number(v) / 16)),
+      y: new Int32Array(40),
+    });
     expect(cliClasses).toEqual(Array.from(predictClasses(model, pre.transform(features))));
     expect(new Set(cliClasses).size).toBeGreaterThan(5); // not every row class 0
   });
@@ -166,7 +209,9 @@ describe('a model written by `nodegrad train`', () => {
     expect(e.code, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout)).toMatchObject({ testAccuracy: evalJson.testAccuracy, testLoss: evalJson.testLoss });
     const rows = digitRowsCsv(10);
-    expect(cli(['predict', '--model', old, '--input', '-'], rows).stdout).toBe(cli(['predict', '--model', file, '--input', '-'], rows).stdout);
+    expect(cli(['predict', '--model', old, '--input', '-'], rows).stdout).toBe(
+      cli(['predict', '--model', file, '--input', '-'], rows).stdout,
+    );
   });
 
   it.each([
@@ -193,15 +238,23 @@ describe('a model written by `nodegrad train`', () => {
       const p = JSON.parse(m['nodegrad.preprocess']);
       m['nodegrad.preprocess'] = JSON.stringify({ ...p, features: 63, mean: p.mean.slice(1), std: p.std.slice(1) });
     });
-    expect(() => loadModel(bad)).toThrow(/width\.safetensors: invalid preprocessing metadata: it is for 63 features, the model's first layer \(0\.weight\) takes 64/);
+    expect(() => loadModel(bad)).toThrow(
+      /width\.safetensors: invalid preprocessing metadata: it is for 63 features, the model's first layer \(0\.weight\) takes 64/,
+    );
   });
 });
 
 describe('loading checks the file against the architecture', () => {
   it('a spec claiming Linear(30000, 30000) with small weights is refused before anything is allocated', () => {
     const file = path.join(tmp, 'huge.safetensors');
-    const spec = { type: 'Sequential', layers: [{ type: 'Linear', inFeatures: 30000, outFeatures: 30000, bias: true }] };
-    const tensors = { '0.weight': { shape: [2, 2], data: new Float32Array(4) }, '0.bias': { shape: [2], data: new Float32Array(2) } };
+    const spec = {
+      type: 'Sequential',
+      layers: [{ type: 'Linear', inFeatures: 30000, outFeatures: 30000, bias: true }],
+    };
+    const tensors = {
+      '0.weight': { shape: [2, 2], data: new Float32Array(4) },
+      '0.bias': { shape: [2], data: new Float32Array(2) },
+    };
     fs.writeFileSync(file, encodeSafetensors(tensors, { 'nodegrad.architecture': JSON.stringify(spec) }));
     const before = process.memoryUsage().arrayBuffers;
     const t0 = performance.now();
@@ -215,7 +268,13 @@ describe('loading checks the file against the architecture', () => {
   it('names missing and unexpected weights', () => {
     const file = path.join(tmp, 'names.safetensors');
     const spec = { type: 'Sequential', layers: [{ type: 'Linear', inFeatures: 2, outFeatures: 2, bias: true }] };
-    fs.writeFileSync(file, encodeSafetensors({ '0.weight': { shape: [2, 2], data: new Float32Array(4) }, extra: { shape: [1], data: new Float32Array(1) } }, { 'nodegrad.architecture': JSON.stringify(spec) }));
+    fs.writeFileSync(
+      file,
+      encodeSafetensors(
+        { '0.weight': { shape: [2, 2], data: new Float32Array(4) }, extra: { shape: [1], data: new Float32Array(1) } },
+        { 'nodegrad.architecture': JSON.stringify(spec) },
+      ),
+    );
     expect(() => loadModel(file)).toThrow(/missing: 0\.bias; unexpected: extra/);
   });
 });
@@ -224,7 +283,7 @@ describe('resuming with another architecture', () => {
   const x = new Float32Array(40 * 8).map((_, i) => Math.sin(i));
   const train = new Dataset({ x, y: Int32Array.from({ length: 40 }, (_, i) => i % 3) });
 
-  it('names the checkpoint\'s shape and the parameter\'s', () => {
+  it("names the checkpoint's shape and the parameter's", () => {
     const ck = path.join(tmp, 'arch.ckpt');
     manualSeed(1);
     fit(nn.mlp(8, [16], 3), { train, epochs: 1, seed: 1, progress: false, checkpoint: ck });
@@ -235,8 +294,11 @@ describe('resuming with another architecture', () => {
 
   it('a flat entry of the wrong size (a checkpoint without shapes) says how many values it has', () => {
     const m = nn.mlp(4, [], 5);
-    expect(() => m.loadStateDict({ '0.weight': { shape: [5, 4], data: new Float32Array(3) }, '0.bias': { shape: [5], data: new Float32Array(5) } })).toThrow(
-      /0\.weight: 3 values do not fill shape \[5,4\] \(20 values\)/,
-    );
+    expect(() =>
+      m.loadStateDict({
+        '0.weight': { shape: [5, 4], data: new Float32Array(3) },
+        '0.bias': { shape: [5], data: new Float32Array(5) },
+      }),
+    ).toThrow(/0\.weight: 3 values do not fill shape \[5,4\] \(20 values\)/);
   });
 });

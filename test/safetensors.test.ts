@@ -68,7 +68,17 @@ describe('encode and decode', () => {
         .map(([k]) => k);
     };
     const t = { shape: [1], data: new Float32Array(1) };
-    expect(order(encodeSafetensors(new Map([['b', t], ['1', t], ['a', t]])))).toEqual(['b', '1', 'a']);
+    expect(
+      order(
+        encodeSafetensors(
+          new Map([
+            ['b', t],
+            ['1', t],
+            ['a', t],
+          ]),
+        ),
+      ),
+    ).toEqual(['b', '1', 'a']);
     expect(order(encodeSafetensors({ b: t, a: t }))).toEqual(['b', 'a']);
   });
 
@@ -90,9 +100,13 @@ describe('encode and decode', () => {
   });
 
   it('refuses tensors whose data disagrees with their shape, and reserved names', () => {
-    expect(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(/shape \[2, 2\] holds 4 values, data has 3/);
+    expect(() => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(
+      /shape \[2, 2\] holds 4 values, data has 3/,
+    );
     expect(() => encodeSafetensors({ w: { shape: [-1], data: new Float32Array(0) } })).toThrow(/integers >= 0/);
-    expect(() => encodeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow(/cannot be a tensor name/);
+    expect(() => encodeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow(
+      /cannot be a tensor name/,
+    );
     expect(() => encodeSafetensors({ w: { shape: [1], data: [1] as unknown as Float32Array } })).toThrow(TypeError);
   });
 });
@@ -185,25 +199,44 @@ describe('corrupt files are refused with a message naming the file', () => {
   it('bad JSON', () => refuse(craft('{"w": {'), /header is not valid JSON/));
   it('invalid UTF-8', () => refuse(craft('{"\xff"}').fill(0xff, 9, 10), 'header is not valid UTF-8'));
   it('a header that is not an object', () => refuse(craft([1, 2]), 'header must be a JSON object, got an array'));
-  it('a non-object entry', () => refuse(craft({ w: 5 }), "tensor 'w': entry must be an object { dtype, shape, data_offsets }, got number 5"));
-  it('an unknown dtype', () => refuse(craft({ w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, 16), "tensor 'w': unknown dtype 'F128'"));
+  it('a non-object entry', () =>
+    refuse(craft({ w: 5 }), "tensor 'w': entry must be an object { dtype, shape, data_offsets }, got number 5"));
+  it('an unknown dtype', () =>
+    refuse(craft({ w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, 16), "tensor 'w': unknown dtype 'F128'"));
   it('a dtype it cannot convert', () =>
-    refuse(craft({ w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }, 2), /tensor 'w': dtype F8_E4M3 cannot be converted/));
-  it('a negative dim', () => refuse(craft({ w: f32([-1, 2], 0, 8) }, 8), /tensor 'w': shape must be an array of integers >= 0, got \[-1,2\]/));
-  it('a non-integer dim', () => refuse(craft({ w: f32([1.5], 0, 4) }, 4), /tensor 'w': shape must be an array of integers >= 0/));
-  it('malformed data_offsets', () => refuse(craft({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), /data_offsets must be \[begin, end\]/));
+    refuse(
+      craft({ w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }, 2),
+      /tensor 'w': dtype F8_E4M3 cannot be converted/,
+    ));
+  it('a negative dim', () =>
+    refuse(craft({ w: f32([-1, 2], 0, 8) }, 8), /tensor 'w': shape must be an array of integers >= 0, got \[-1,2\]/));
+  it('a non-integer dim', () =>
+    refuse(craft({ w: f32([1.5], 0, 4) }, 4), /tensor 'w': shape must be an array of integers >= 0/));
+  it('malformed data_offsets', () =>
+    refuse(craft({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), /data_offsets must be \[begin, end\]/));
   it('offsets that disagree with the shape', () =>
-    refuse(craft({ w: f32([2, 3], 0, 20) }, 20), "tensor 'w': shape [2, 3] of F32 needs 24 bytes, data_offsets [0, 20] span 20"));
-  it('offsets past the end of the data', () => refuse(craft({ w: f32([4], 0, 16) }, 12), /run past the end of the data \(12 bytes\): truncated/));
+    refuse(
+      craft({ w: f32([2, 3], 0, 20) }, 20),
+      "tensor 'w': shape [2, 3] of F32 needs 24 bytes, data_offsets [0, 20] span 20",
+    ));
+  it('offsets past the end of the data', () =>
+    refuse(craft({ w: f32([4], 0, 16) }, 12), /run past the end of the data \(12 bytes\): truncated/));
   it('a truncated file (the data cut short)', () => {
     const buf = encodeSafetensors({ w: { shape: [8], data: new Float32Array(8) } });
     refuse(buf.subarray(0, buf.length - 1), /run past the end of the data/);
   });
   it('reversed offsets', () => refuse(craft({ w: f32([0], 4, 0) }, 4), /are out of order \(begin > end\)/));
-  it('overlapping tensors', () => refuse(craft({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, 12), /tensor 'b': data_offsets \[4, 12\] overlap the previous tensor/));
-  it('a gap between tensors', () => refuse(craft({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12), /tensor 'b': .* leave a gap after byte 4/));
-  it('bytes that belong to no tensor', () => refuse(craft({ a: f32([1], 0, 4) }, 8), '4 bytes after the last tensor\'s data belong to no tensor'));
-  it('metadata that is not strings', () => refuse(craft({ __metadata__: { epoch: 3 } }), "__metadata__['epoch'] must be a string, got number 3"));
+  it('overlapping tensors', () =>
+    refuse(
+      craft({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, 12),
+      /tensor 'b': data_offsets \[4, 12\] overlap the previous tensor/,
+    ));
+  it('a gap between tensors', () =>
+    refuse(craft({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12), /tensor 'b': .* leave a gap after byte 4/));
+  it('bytes that belong to no tensor', () =>
+    refuse(craft({ a: f32([1], 0, 4) }, 8), "4 bytes after the last tensor's data belong to no tensor"));
+  it('metadata that is not strings', () =>
+    refuse(craft({ __metadata__: { epoch: 3 } }), "__metadata__['epoch'] must be a string, got number 3"));
   it('a tensor named __proto__ is just a tensor', () => {
     const back = decodeSafetensors(craft('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4));
     // biome-ignore lint/suspicious/noProto: a tensor named __proto__ is what this test is about
@@ -289,22 +322,31 @@ describe('writeFileAtomic errors name the target, never the temporary file', () 
     } catch (e) {
       err = e as Error;
     }
-    expect(err?.message).toMatch(new RegExp(`^${target.replace(/[/\\.]/g, '\\$&')}: cannot write: (EACCES|EROFS|EPERM): [a-z -]+$`));
+    expect(err?.message).toMatch(
+      new RegExp(`^${target.replace(/[/\\.]/g, '\\$&')}: cannot write: (EACCES|EROFS|EPERM): [a-z -]+$`),
+    );
     expect(err?.message).not.toMatch(/\.tmp/);
     expect(err?.path).toBe(target);
     fs.chmodSync(ro, 0o755);
   });
 
-  it.skipIf(process.platform === 'win32')('when the disk fills mid-write (a file size limit), keeping the old file', () => {
-    const file = path.join(dir, 'big.bin');
-    writeFileAtomic(file, Buffer.from('old'));
-    const script =
-      `const { writeFileAtomic } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'io', 'atomic.js'))});` +
-      `try { writeFileAtomic(${JSON.stringify(file)}, Buffer.alloc(1 << 20)); } catch (e) { console.log(e.code + '|' + e.message); }`;
-    // ulimit -f: writes past 4 KiB fail with EFBIG, as they would with ENOSPC on a full disk.
-    const out = require('node:child_process').execFileSync('sh', ['-c', `ulimit -f 4; exec "${process.execPath}" -e "$0"`, script], { encoding: 'utf8' });
-    expect(out.trim()).toBe(`EFBIG|${file}: cannot write: EFBIG: file too large`);
-    expect(fs.readFileSync(file, 'utf8')).toBe('old');
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  });
+  it.skipIf(process.platform === 'win32')(
+    'when the disk fills mid-write (a file size limit), keeping the old file',
+    () => {
+      const file = path.join(dir, 'big.bin');
+      writeFileAtomic(file, Buffer.from('old'));
+      const script =
+        `const { writeFileAtomic } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'io', 'atomic.js'))});` +
+        `try { writeFileAtomic(${JSON.stringify(file)}, Buffer.alloc(1 << 20)); } catch (e) { console.log(e.code + '|' + e.message); }`;
+      // ulimit -f: writes past 4 KiB fail with EFBIG, as they would with ENOSPC on a full disk.
+      const out = require('node:child_process').execFileSync(
+        'sh',
+        ['-c', `ulimit -f 4; exec "${process.execPath}" -e "$0"`, script],
+        { encoding: 'utf8' },
+      );
+      expect(out.trim()).toBe(`EFBIG|${file}: cannot write: EFBIG: file too large`);
+      expect(fs.readFileSync(file, 'utf8')).toBe('old');
+      expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    },
+  );
 });

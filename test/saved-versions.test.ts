@@ -8,7 +8,8 @@ import { Linear } from '../lib/nn/index.js';
 import { SGD } from '../lib/optim/index.js';
 import { manualSeed } from '../lib/random.js';
 
-const MODIFIED = /^backward: one of the variables needed for gradient computation has been modified by an inplace operation: /;
+const MODIFIED =
+  /^backward: one of the variables needed for gradient computation has been modified by an inplace operation: /;
 
 function data(n: number, d: number): Dataset {
   return new Dataset({
@@ -34,7 +35,9 @@ describe('saved buffers are versioned', () => {
     expect(b2.x).toBe(b1.x);
     const l2 = lossOf(layer, b2.x, b2.y, 4, 4);
     expect(() => add(l1, l2).backward()).toThrow(MODIFIED);
-    expect(() => add(l1, l2).backward()).toThrow(`[Float32Array(16)], saved by linear, is at version ${v + 1}; expected version ${v} instead`);
+    expect(() => add(l1, l2).backward()).toThrow(
+      `[Float32Array(16)], saved by linear, is at version ${v + 1}; expected version ${v} instead`,
+    );
     // refused before the walk: no gradient was written
     expect(layer.weight.grad).toBeNull();
   });
@@ -56,11 +59,21 @@ describe('saved buffers are versioned', () => {
   });
 
   it('labels refilled by the loader between forward and backward throw', () => {
-    const logits = tensor([[1, 2, 3], [3, 2, 1], [0, 0, 1], [1, 1, 0]], { requiresGrad: true });
+    const logits = tensor(
+      [
+        [1, 2, 3],
+        [3, 2, 1],
+        [0, 0, 1],
+        [1, 1, 0],
+      ],
+      { requiresGrad: true },
+    );
     const it = new DataLoader(data(8, 4), { batchSize: 4 })[Symbol.iterator]();
     const loss = softmaxCrossEntropy(logits, it.next().value.y);
     it.next();
-    expect(() => loss.backward()).toThrow(/\[Int32Array\(4\)\], saved by softmaxCrossEntropy, is at version \d+; expected version \d+ instead/);
+    expect(() => loss.backward()).toThrow(
+      /\[Int32Array\(4\)\], saved by softmaxCrossEntropy, is at version \d+; expected version \d+ instead/,
+    );
   });
 
   it('an optimizer step between forward and backward throws, as in PyTorch', () => {

@@ -2,14 +2,31 @@
 // noGrad, detach, and the seeded generator in lib/random.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  Tensor, tensor, zeros, ones, full, randn, rand, arange, noGrad, isGradEnabled,
-  add, mul, exp, sum, makeResult, accumulateGrad,
+  Tensor,
+  tensor,
+  zeros,
+  ones,
+  full,
+  randn,
+  rand,
+  arange,
+  noGrad,
+  isGradEnabled,
+  add,
+  mul,
+  exp,
+  sum,
+  makeResult,
+  accumulateGrad,
 } from '../lib/tensor/index.js';
 import { Rng, globalRng, manualSeed } from '../lib/random.js';
 
 describe('factories', () => {
   it('tensor() infers the shape of nested arrays, row-major', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(Array.from(t.data)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(t.data).toBeInstanceOf(Float32Array);
@@ -46,7 +63,12 @@ describe('factories', () => {
 
   it('tensor() rejects non-numbers with a TypeError', () => {
     expect(() => tensor([1, 'a'] as never)).toThrow(TypeError);
-    expect(() => tensor([[1, 2], [3, null]] as never)).toThrow(/element \[1\]\[1\] is not a number \(got null\)/);
+    expect(() =>
+      tensor([
+        [1, 2],
+        [3, null],
+      ] as never),
+    ).toThrow(/element \[1\]\[1\] is not a number \(got null\)/);
     expect(() => tensor('x' as never)).toThrow(TypeError);
   });
 
@@ -102,13 +124,27 @@ describe('accessors', () => {
   });
 
   it('toArray() returns nested arrays', () => {
-    expect(tensor([[1, 2], [3, 4]]).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]).toArray(),
+    ).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(zeros([2, 0]).toArray()).toEqual([[], []]);
     expect(tensor(2).toArray()).toBe(2);
   });
 
   it('toString() shows values, op and label', () => {
-    const a = tensor([[1, 2.5], [3, 4]], { requiresGrad: true });
+    const a = tensor(
+      [
+        [1, 2.5],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     a.label = 'a';
     expect(a.toString()).toBe("tensor([[1., 2.5000],\n        [3., 4.]], requiresGrad=true, label='a')");
     expect(add(a, 1).toString()).toContain('op=add');
@@ -269,7 +305,11 @@ describe('noGrad and detach', () => {
   });
 
   it('noGrad restores the mode when fn throws', () => {
-    expect(() => noGrad(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      noGrad(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(isGradEnabled()).toBe(true);
     const x = tensor([1], { requiresGrad: true });
     expect(mul(x, 2).requiresGrad).toBe(true);
@@ -320,7 +360,9 @@ describe('random (xoshiro128**)', () => {
 
   it('uniform in [0, 1), normal has mean ~0 and std ~1', () => {
     const r = new Rng(1);
-    let s = 0, s2 = 0, outside = 0;
+    let s = 0,
+      s2 = 0,
+      outside = 0;
     const n = 100000;
     for (let i = 0; i < n; i++) {
       const u = r.uniform();
@@ -363,7 +405,10 @@ describe('random (xoshiro128**)', () => {
 
 describe('methods (attached to the prototype by lib/tensor/methods.ts)', () => {
   it('are non-enumerable functions, as class methods are, so a tensor enumerates only its fields', () => {
-    const t = tensor([[1, 2], [3, 4]]);
+    const t = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const keys: string[] = [];
     for (const k in t) keys.push(k);
     expect(keys).toEqual(Object.keys(t));
@@ -375,6 +420,9 @@ describe('methods (attached to the prototype by lib/tensor/methods.ts)', () => {
     const T = Object.getOwnPropertyDescriptor(Tensor.prototype, 'T');
     expect(T?.enumerable).toBe(false);
     expect(T?.set).toBeUndefined();
-    expect(t.T.toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(t.T.toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
   });
 });

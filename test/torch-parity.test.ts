@@ -19,7 +19,10 @@ import { Tensor } from '../lib/tensor/index.js';
 const ATOL = 1e-6;
 const RTOL = 1e-5;
 
-interface Encoded { shape: number[]; data: number[] }
+interface Encoded {
+  shape: number[];
+  data: number[];
+}
 interface FixtureCase {
   name: string;
   inputs: Record<string, Encoded & { requiresGrad: boolean }>;
@@ -29,9 +32,10 @@ interface FixtureCase {
   grads: Record<string, number[]>;
 }
 
-const fixture = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'autograd.json'), 'utf8'),
-) as { torch: string; cases: FixtureCase[] };
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch', 'autograd.json'), 'utf8')) as {
+  torch: string;
+  cases: FixtureCase[];
+};
 
 type In = Record<string, Tensor>;
 
@@ -41,7 +45,9 @@ function svmLoss(x: In, labels: number[], delta?: number): Tensor {
 
 function oneHot(labels: number[], C: number): Tensor {
   const t = ng.zeros([labels.length, C]);
-  labels.forEach((l, i) => { t.data[i * C + l] = 1; });
+  labels.forEach((l, i) => {
+    t.data[i * C + l] = 1;
+  });
   return t;
 }
 
@@ -71,7 +77,14 @@ const impl: Record<string, (x: In, labels: number[]) => Tensor> = {
     return d.div(v.add(1e-5).sqrt());
   },
   matmul_chain_transpose: ({ A, B, C }) => A.matmul(B).transpose().matmul(C),
-  pow_exp_log_sqrt: ({ x }) => x.pow(2).add(1).log().mul(x.neg().exp()).add(x.pow(-0.5)).add(x.sqrt().mul(x.pow(3))),
+  pow_exp_log_sqrt: ({ x }) =>
+    x
+      .pow(2)
+      .add(1)
+      .log()
+      .mul(x.neg().exp())
+      .add(x.pow(-0.5))
+      .add(x.sqrt().mul(x.pow(3))),
   rsub_reshape_sum: ({ x }) => ng.sub(2, x).reshape([3, -1]).sum(0),
   tensor_used_twice: ({ x }) => x.mul(x).add(x.mul(3)).sub(x.div(2)),
   linear_no_bias_ce: ({ x, W }, labels) => ng.softmaxCrossEntropy(ng.linear(x, W), labels),

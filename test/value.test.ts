@@ -115,9 +115,19 @@ describe('graph structure', () => {
   test('each op names itself', () => {
     const a = new Value(0.5);
     const ops: [Value, string][] = [
-      [a.add(1), 'add'], [a.sub(1), 'sub'], [a.mul(2), 'mul'], [a.div(2), 'div'], [a.neg(), 'neg'],
-      [a.pow(2), 'pow'], [a.exp(), 'exp'], [a.log(), 'log'], [a.recip(), 'recip'], [a.max(0), 'max'],
-      [a.relu(), 'relu'], [a.sigmoid(), 'sigmoid'], [a.tanh(), 'tanh'],
+      [a.add(1), 'add'],
+      [a.sub(1), 'sub'],
+      [a.mul(2), 'mul'],
+      [a.div(2), 'div'],
+      [a.neg(), 'neg'],
+      [a.pow(2), 'pow'],
+      [a.exp(), 'exp'],
+      [a.log(), 'log'],
+      [a.recip(), 'recip'],
+      [a.max(0), 'max'],
+      [a.relu(), 'relu'],
+      [a.sigmoid(), 'sigmoid'],
+      [a.tanh(), 'tanh'],
     ];
     for (const [v, op] of ops) expect(v.op).toBe(op);
   });
@@ -179,12 +189,56 @@ describe('gradients against centred finite differences (float64)', () => {
   }
 
   const binary: [string, (a: Value, b: Value) => Value, [number, number][]][] = [
-    ['add', (a, b) => a.add(b), [[1, 2], [-3, 0.5]]],
-    ['sub', (a, b) => a.sub(b), [[1, 2], [-3, 0.5]]],
-    ['mul', (a, b) => a.mul(b), [[1.5, -2], [-3, 0.25]]],
-    ['div', (a, b) => a.div(b), [[1.5, -2], [-3, 0.25], [2, 7]]],
-    ['max', (a, b) => a.max(b), [[1.5, -2], [-3, 0.25]]],
-    ['pow(Value)', (a, b) => a.pow(b), [[1.5, 2], [0.7, -1.3], [3, 0.5]]],
+    [
+      'add',
+      (a, b) => a.add(b),
+      [
+        [1, 2],
+        [-3, 0.5],
+      ],
+    ],
+    [
+      'sub',
+      (a, b) => a.sub(b),
+      [
+        [1, 2],
+        [-3, 0.5],
+      ],
+    ],
+    [
+      'mul',
+      (a, b) => a.mul(b),
+      [
+        [1.5, -2],
+        [-3, 0.25],
+      ],
+    ],
+    [
+      'div',
+      (a, b) => a.div(b),
+      [
+        [1.5, -2],
+        [-3, 0.25],
+        [2, 7],
+      ],
+    ],
+    [
+      'max',
+      (a, b) => a.max(b),
+      [
+        [1.5, -2],
+        [-3, 0.25],
+      ],
+    ],
+    [
+      'pow(Value)',
+      (a, b) => a.pow(b),
+      [
+        [1.5, 2],
+        [0.7, -1.3],
+        [3, 0.5],
+      ],
+    ],
   ];
   for (const [name, f, points] of binary) {
     test(`${name} with two Values at ${points.map((p) => `(${p.join(', ')})`).join(' ')}`, () => {
@@ -263,7 +317,11 @@ describe('edge cases', () => {
   });
 
   test('relu passes the gradient for positive inputs only, 0 at 0', () => {
-    for (const [x0, g] of [[2, 1], [0, 0], [-1, 0]]) {
+    for (const [x0, g] of [
+      [2, 1],
+      [0, 0],
+      [-1, 0],
+    ]) {
       const x = new Value(x0);
       x.relu().backward();
       expect(x.grad).toBe(g);

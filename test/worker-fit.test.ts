@@ -12,7 +12,14 @@ import { Adam } from '../lib/optim/index.js';
 import { fit, evaluate, TrainingDivergedError } from '../lib/train/fit.js';
 import { manualSeed } from '../lib/random.js';
 import { backends } from '../lib/backend/index.js';
-import { fitInWorker, shareDataset, workerScriptPath, AbortError, type TrainingEvent, type WorkerFitResult } from '../lib/worker/index.js';
+import {
+  fitInWorker,
+  shareDataset,
+  workerScriptPath,
+  AbortError,
+  type TrainingEvent,
+  type WorkerFitResult,
+} from '../lib/worker/index.js';
 import { requireBuiltWorker } from './fixtures/dist.js';
 
 const digits = loadDigits();
@@ -35,7 +42,10 @@ function expectSameWeights(model: Module, sd: WorkerFitResult['stateDict']): voi
   expect(Object.keys(sd)).toEqual(named.map(([n]) => n));
   for (const [name, p] of named) {
     expect(sd[name].shape, name).toEqual([...p.shape]);
-    expect(Buffer.from(sd[name].data.buffer).equals(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength)), `${name} differs`).toBe(true);
+    expect(
+      Buffer.from(sd[name].data.buffer).equals(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength)),
+      `${name} differs`,
+    ).toBe(true);
   }
 }
 
@@ -60,7 +70,10 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 
 describe('fitInWorker trains in a worker thread', () => {
   it('returns trained weights that, loaded into moduleFromSpec(spec), classify the validation set', async () => {
-    const job = fitInWorker({ spec }, { train, validation, epochs: 4, batchSize: 32, seed: 3, optimizer: { type: 'adam', lr: 5e-3 } });
+    const job = fitInWorker(
+      { spec },
+      { train, validation, epochs: 4, batchSize: 32, seed: 3, optimizer: { type: 'adam', lr: 5e-3 } },
+    );
     const r = await job.result;
     expect(r.history.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
     expect(r.spec).toEqual(spec);
@@ -75,18 +88,34 @@ describe('fitInWorker trains in a worker thread', () => {
 
   it('equals fit on this thread with the same seed, bit for bit (optimizer and scheduler from descriptions)', async () => {
     const opts = { epochs: 3, batchSize: 50, seed: 11 };
-    const r = await fitInWorker({ spec }, {
-      train, ...opts,
-      optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true },
-      scheduler: { type: 'step', stepSize: 2, gamma: 0.5 },
-    }).result;
+    const r = await fitInWorker(
+      { spec },
+      {
+        train,
+        ...opts,
+        optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true },
+        scheduler: { type: 'step', stepSize: 2, gamma: 0.5 },
+      },
+    ).result;
     manualSeed(11);
     const model = moduleFromSpec(spec);
-    const optimizer = new (await import('../lib/optim/index.js')).SGD(model.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true });
+    const optimizer = new (await import('../lib/optim/index.js')).SGD(model.parameters(), {
+      lr: 0.1,
+      momentum: 0.9,
+      nesterov: true,
+    });
     const { lrScheduler } = await import('../lib/optim/index.js');
-    const history = fit(model, { train, ...opts, optimizer, scheduler: new lrScheduler.StepLR(optimizer, { stepSize: 2, gamma: 0.5 }), progress: false });
+    const history = fit(model, {
+      train,
+      ...opts,
+      optimizer,
+      scheduler: new lrScheduler.StepLR(optimizer, { stepSize: 2, gamma: 0.5 }),
+      progress: false,
+    });
     expectSameWeights(model, r.stateDict);
-    expect(r.history.epochs.map((e) => [e.loss, e.accuracy, e.lr])).toEqual(history.epochs.map((e) => [e.loss, e.accuracy, e.lr]));
+    expect(r.history.epochs.map((e) => [e.loss, e.accuracy, e.lr])).toEqual(
+      history.epochs.map((e) => [e.loss, e.accuracy, e.lr]),
+    );
   });
 
   it('uses a Module as its spec and current weights, and leaves the Module unchanged', async () => {
@@ -101,7 +130,8 @@ describe('fitInWorker trains in a worker thread', () => {
 
   it('builds the model from a module file: a factory called with args, or an instance', async () => {
     const modulePath = path.join(__dirname, 'fixtures', 'worker-model.cjs');
-    const r = await fitInWorker({ modulePath, exportName: 'digitsMlp', args: [16] }, { train, epochs: 1, seed: 2 }).result;
+    const r = await fitInWorker({ modulePath, exportName: 'digitsMlp', args: [16] }, { train, epochs: 1, seed: 2 })
+      .result;
     expect(r.spec).toEqual(mlp(64, [16], 10).spec());
     expect(r.stateDict['0.weight'].shape).toEqual([16, 64]);
     const tiny = await fitInWorker({ modulePath, exportName: 'tiny' }, { train, epochs: 1, seed: 2 }).result;
@@ -154,14 +184,18 @@ describe('fitInWorker progress', () => {
     for await (const ev of job.progress) seen.push(ev);
     const r = await job.result;
     const perEpoch = Math.ceil(train.length / 100);
-    expect(steps).toEqual([...Array.from({ length: perEpoch }, (_, i) => i + 1), ...Array.from({ length: perEpoch }, (_, i) => i + 1)]);
+    expect(steps).toEqual([
+      ...Array.from({ length: perEpoch }, (_, i) => i + 1),
+      ...Array.from({ length: perEpoch }, (_, i) => i + 1),
+    ]);
     expect(epochs).toEqual([1, 2]);
     expect(seen.filter((e) => e.type === 'step')).toHaveLength(2 * perEpoch);
     const epochEvents = seen.filter((e) => e.type === 'epoch');
     expect(epochEvents.map(({ type: _, epochs: __, ...rec }) => rec)).toEqual(r.history.epochs);
     const step = seen.find((e) => e.type === 'step');
     expect(step).toMatchObject({ type: 'step', epoch: 1, epochs: 2, step: 1, steps: perEpoch });
-    for (const k of ['loss', 'accuracy', 'samplesPerSecond'] as const) expect(Number.isFinite((step as unknown as Record<string, unknown>)[k])).toBe(true);
+    for (const k of ['loss', 'accuracy', 'samplesPerSecond'] as const)
+      expect(Number.isFinite((step as unknown as Record<string, unknown>)[k])).toBe(true);
   });
 
   it('throttles step events to progressIntervalMs, always keeping the last step of an epoch', async () => {
@@ -171,7 +205,11 @@ describe('fitInWorker progress', () => {
     await job.result;
     const last = Math.ceil(train.length / 16);
     // the first step (nothing posted before), then each epoch's last
-    expect(steps).toEqual([[1, 1], [1, last], [2, last]]);
+    expect(steps).toEqual([
+      [1, 1],
+      [1, last],
+      [2, last],
+    ]);
   });
 
   it("ends a late iterator at once, and reports a failed run's error to it", async () => {
@@ -182,22 +220,31 @@ describe('fitInWorker progress', () => {
     expect(late).toEqual([]);
     const bad = fitInWorker({ spec: { type: 'Conv9d' } as unknown as ModuleSpec }, { train, epochs: 1 });
     await expect(bad.result).rejects.toThrow(RangeError);
-    await expect((async () => {
-      for await (const _ of bad.progress) { /* nothing */ }
-    })()).rejects.toThrow(/unknown module type/);
+    await expect(
+      (async () => {
+        for await (const _ of bad.progress) {
+          /* nothing */
+        }
+      })(),
+    ).rejects.toThrow(/unknown module type/);
   });
 });
 
 describe('fitInWorker cancellation', () => {
   it('stops at the next step boundary when the AbortSignal fires: AbortError, and no worker left', async () => {
     const controller = new AbortController();
-    const job = fitInWorker({ spec }, { train, epochs: 1000, batchSize: 1, seed: 1, progressIntervalMs: 0, signal: controller.signal });
+    const job = fitInWorker(
+      { spec },
+      { train, epochs: 1000, batchSize: 1, seed: 1, progressIntervalMs: 0, signal: controller.signal },
+    );
     let stepsSeen = 0;
     job.on('step', () => {
       if (++stepsSeen === 3) controller.abort(new Error('user clicked stop'));
     });
     const iterated = (async () => {
-      for await (const _ of job.progress) { /* drain */ }
+      for await (const _ of job.progress) {
+        /* drain */
+      }
     })();
     const t0 = performance.now();
     const err = await rejection(job.result);
@@ -223,7 +270,9 @@ describe('fitInWorker cancellation', () => {
     job.abort('stop now');
     const err = await rejection(job.result);
     expect(err).toBeInstanceOf(AbortError);
-    expect(err.message).toBe('training was aborted; the worker did not reach a step boundary within 0 ms and was terminated');
+    expect(err.message).toBe(
+      'training was aborted; the worker did not reach a step boundary within 0 ms and was terminated',
+    );
     expect(job.threadId).toBe(-1);
     expect((err as Error & { cause: unknown }).cause).toBe('stop now');
   });
@@ -231,7 +280,10 @@ describe('fitInWorker cancellation', () => {
 
 describe('fitInWorker errors: the same class and message as on this thread', () => {
   it('a bad spec: RangeError', async () => {
-    const bad = { type: 'Sequential', layers: [{ type: 'Linear', inFeatures: 64, outFeatures: -3, bias: true }] } as ModuleSpec;
+    const bad = {
+      type: 'Sequential',
+      layers: [{ type: 'Linear', inFeatures: 64, outFeatures: -3, bias: true }],
+    } as ModuleSpec;
     const here = syncError(() => moduleFromSpec(bad));
     const err = await rejection(fitInWorker({ spec: bad }, { train, epochs: 1 }).result);
     expect(err).toBeInstanceOf(RangeError);
@@ -259,9 +311,13 @@ describe('fitInWorker errors: the same class and message as on this thread', () 
     const opts = { epochs: 2, batchSize: 64, seed: 4 };
     manualSeed(4);
     const model = moduleFromSpec(spec);
-    const here = syncError(() => fit(model, { train, ...opts, optimizer: new Adam(model.parameters(), { lr: 1e30 }), progress: false }));
+    const here = syncError(() =>
+      fit(model, { train, ...opts, optimizer: new Adam(model.parameters(), { lr: 1e30 }), progress: false }),
+    );
     expect(here).toBeInstanceOf(TrainingDivergedError);
-    const err = await rejection(fitInWorker({ spec }, { train, ...opts, optimizer: { type: 'adam', lr: 1e30 } }).result);
+    const err = await rejection(
+      fitInWorker({ spec }, { train, ...opts, optimizer: { type: 'adam', lr: 1e30 } }).result,
+    );
     expect(err).toBeInstanceOf(TrainingDivergedError);
     expect(err.message).toBe(here.message);
     const d = err as TrainingDivergedError;
@@ -299,9 +355,13 @@ describe('NaN, Inf and out-of-range labels are refused before training', () => {
   it('a label >= numClasses or < 0: RangeError when the Dataset is built', () => {
     const y = train.y.slice(0, 10);
     y[4] = 10;
-    expect(() => new Dataset({ x: train.x.slice(0, 640), y, numClasses: 10 })).toThrow(new RangeError('labels must be < numClasses = 10, got 10'));
+    expect(() => new Dataset({ x: train.x.slice(0, 640), y, numClasses: 10 })).toThrow(
+      new RangeError('labels must be < numClasses = 10, got 10'),
+    );
     y[4] = -1;
-    expect(() => new Dataset({ x: train.x.slice(0, 640), y })).toThrow(new RangeError('labels must be >= 0, got y[4] = -1'));
+    expect(() => new Dataset({ x: train.x.slice(0, 640), y })).toThrow(
+      new RangeError('labels must be >= 0, got y[4] = -1'),
+    );
   });
 
   it("a label beyond the model's outputs: RangeError before training starts", async () => {

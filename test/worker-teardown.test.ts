@@ -12,7 +12,12 @@ describe('workers terminated at random moments while they load nodegrad', () => 
   it('leave the process alive (600 workers, 3 at a time, each killed within 80 ms)', () => {
     const fixture = path.join(root, 'test', 'fixtures', 'terminate-during-load.js');
     const entry = path.join(root, 'dist', 'index.js');
-    const r = spawnSync(process.execPath, [fixture, entry, '200'], { cwd: root, env: childEnv(), encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(process.execPath, [fixture, entry, '200'], {
+      cwd: root,
+      env: childEnv(),
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
     expect(r.stderr).not.toContain('terminate called');
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);

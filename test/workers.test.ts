@@ -93,12 +93,7 @@ describe.skipIf(!native)(`native addon in worker threads${skipReason}`, () => {
   it('computes correctly in the main thread and 4 workers at once, each with its own thread count', async () => {
     const mainThreads = k.getNumThreads();
     const mainSimd = k.simd();
-    const configs = [
-      { threads: 1, simd: 'scalar' },
-      { threads: 2 },
-      { threads: 3 },
-      { threads: 4 },
-    ];
+    const configs = [{ threads: 1, simd: 'scalar' }, { threads: 2 }, { threads: 3 }, { threads: 4 }];
     const workers = configs.map((c) => spawn(c));
     try {
       await Promise.all(workers.map((w) => w.next('ready')));

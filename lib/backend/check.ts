@@ -111,8 +111,10 @@ function checkParam(fn: string, p: ParamSpec, v: unknown): void {
 // Do the first `na` elements of a and the first `nb` of b share a byte?
 function overlap(a: Typed, na: number, b: Typed, nb: number): boolean {
   if (na <= 0 || nb <= 0 || bufferSlot.call(a) !== bufferSlot.call(b)) return false;
-  const a0 = offsetSlot.call(a), a1 = a0 + na * a.BYTES_PER_ELEMENT;
-  const b0 = offsetSlot.call(b), b1 = b0 + nb * b.BYTES_PER_ELEMENT;
+  const a0 = offsetSlot.call(a),
+    a1 = a0 + na * a.BYTES_PER_ELEMENT;
+  const b0 = offsetSlot.call(b),
+    b1 = b0 + nb * b.BYTES_PER_ELEMENT;
   return a0 < b1 && b0 < a1;
 }
 
@@ -149,7 +151,8 @@ function plan(fn: KernelName): Plan {
     counts: params.map((p) => ('count' in p ? factors(p.count).map(at) : null)),
     required: params.map((p) => {
       if (p.kind !== 'f32?') return null;
-      const c = p.when, i = at(c.param);
+      const c = p.when,
+        i = at(c.param);
       if ('is' in c) return (args) => args[i] === true;
       return c.op === '!=' ? (args) => args[i] !== 0 : (args) => (args[i] as number) > 0;
     }),
@@ -210,11 +213,14 @@ function checkArgs(p: Plan, args: unknown[]): boolean {
   }
   for (const { out, inp, same } of p.pairs) {
     if (used[out] === 0 || used[inp] === 0) continue;
-    const o = args[out] as Typed, v = args[inp] as Typed;
+    const o = args[out] as Typed,
+      v = args[inp] as Typed;
     if (!overlap(o, used[out], v, used[inp])) continue;
-    const on = params[out].name, vn = params[inp].name;
+    const on = params[out].name,
+      vn = params[inp].name;
     if (!same) rangeErr(fn, `${on} must not overlap ${vn}`);
-    if (offsetSlot.call(o) !== offsetSlot.call(v)) rangeErr(fn, `${on} must be ${vn} itself or not overlap it (partial overlap)`);
+    if (offsetSlot.call(o) !== offsetSlot.call(v))
+      rangeErr(fn, `${on} must be ${vn} itself or not overlap it (partial overlap)`);
   }
   if (p.labels !== null) args[p.labels.param] = labelsInRange(fn, p, args);
   return p.empty !== null && product(args, p.empty) === 0;
@@ -228,7 +234,8 @@ function checkArgs(p: Plan, args: unknown[]): boolean {
 function labelsInRange(fn: string, p: Plan, args: unknown[]): Int32Array {
   const { param, count: ni, classes } = p.labels!;
   let labels = args[param] as Int32Array;
-  const N = args[ni] as number, C = args[classes] as number;
+  const N = args[ni] as number,
+    C = args[classes] as number;
   if (types.isSharedArrayBuffer(bufferSlot.call(labels))) {
     const own = new Int32Array(N);
     for (let i = 0; i < N; i++) own[i] = labels[i];

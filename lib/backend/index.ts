@@ -61,20 +61,26 @@ let threads: number | null = null;
  * first use that needs it. Higher priority wins the automatic choice.
  */
 export function registerBackend(name: BackendName, load: () => Kernels, priority: number): void {
-  if (!Number.isFinite(priority)) throw new RangeError(`registerBackend: priority must be a finite number, got ${priority}`);
-  if (registry.some((e) => e.name === name)) throw new Error(`registerBackend: a backend named '${name}' is already registered`);
+  if (!Number.isFinite(priority))
+    throw new RangeError(`registerBackend: priority must be a finite number, got ${priority}`);
+  if (registry.some((e) => e.name === name))
+    throw new Error(`registerBackend: a backend named '${name}' is already registered`);
   registry.push({ name, load, priority, state: null });
   registry.sort((a, b) => b.priority - a.priority);
 }
 
 // The native addon wins where it loads; a WebAssembly backend will sit between the two.
 let nativeLoad: NativeLoad | null = null;
-registerBackend('native', () => {
-  nativeLoad = loadNative();
-  if (nativeLoad.kernels) return nativeLoad.kernels;
-  if (nativeLoad.refused) throw new BackendConfigError(`nodegrad: ${nativeLoad.error}`);
-  throw new Error(nativeLoad.error ?? 'the native backend did not load');
-}, 100);
+registerBackend(
+  'native',
+  () => {
+    nativeLoad = loadNative();
+    if (nativeLoad.kernels) return nativeLoad.kernels;
+    if (nativeLoad.refused) throw new BackendConfigError(`nodegrad: ${nativeLoad.error}`);
+    throw new Error(nativeLoad.error ?? 'the native backend did not load');
+  },
+  100,
+);
 registerBackend('ts', () => tsKernels, 0);
 
 function entry(name: BackendName): Entry | undefined {
@@ -109,7 +115,9 @@ function loaded(name: BackendName, via: 'backend' | 'NODEGRAD_BACKEND'): Kernels
   if (s.kernels) return s.kernels;
   if (s.error instanceof BackendConfigError) throw s.error;
   if (via === 'backend') throw new Error(`nodegrad: the ${name} backend is unavailable: ${s.error.message}`);
-  throw new BackendConfigError(`nodegrad: NODEGRAD_BACKEND=${name}, but the ${name} backend is unavailable: ${s.error.message}`);
+  throw new BackendConfigError(
+    `nodegrad: NODEGRAD_BACKEND=${name}, but the ${name} backend is unavailable: ${s.error.message}`,
+  );
 }
 
 /** NODEGRAD_BACKEND, checked; undefined when unset or empty. */
@@ -131,7 +139,9 @@ function chooseAutomatically(): Kernels {
     if (e !== top) fallback = { from: top.name, to: e.name, reason: (top.state as { error: Error }).error.message };
     return s.kernels;
   }
-  throw new Error(`nodegrad: no backend loaded (${registry.map((e) => `${e.name}: ${e.state?.error?.message}`).join('; ')})`);
+  throw new Error(
+    `nodegrad: no backend loaded (${registry.map((e) => `${e.name}: ${e.state?.error?.message}`).join('; ')})`,
+  );
 }
 
 export const CHOOSE_KEYS = optionKeys<Parameters<typeof chooseBackend>[0]>()('warn');
@@ -148,8 +158,11 @@ export function chooseBackend(options: { warn?: boolean } = {}): Fallback | null
     active = forced !== undefined ? loaded(forced, 'NODEGRAD_BACKEND') : chooseAutomatically();
     if (fallback !== null && options.warn !== false && !warned) {
       warned = true;
-      const slower = fallback.to === 'ts' ? 'the pure-TypeScript backend (same results, slower)' : `the ${fallback.to} backend`;
-      process.emitWarning(`${fallback.reason}; using ${slower}`, { code: `NODEGRAD_NO_${fallback.from.toUpperCase()}` });
+      const slower =
+        fallback.to === 'ts' ? 'the pure-TypeScript backend (same results, slower)' : `the ${fallback.to} backend`;
+      process.emitWarning(`${fallback.reason}; using ${slower}`, {
+        code: `NODEGRAD_NO_${fallback.from.toUpperCase()}`,
+      });
     }
   }
   return fallback;
@@ -244,7 +257,12 @@ export function info(): Info {
   const list: BackendState[] = registry.map((e) => {
     const s = attempt(e);
     if (s.kernels) return { name: e.name, priority: e.priority, state: s.kernels === k ? 'chosen' : 'available' };
-    return { name: e.name, priority: e.priority, state: 'unavailable', error: s.error.message.replace(/^nodegrad: /, '') };
+    return {
+      name: e.name,
+      priority: e.priority,
+      state: 'unavailable',
+      error: s.error.message.replace(/^nodegrad: /, ''),
+    };
   });
   const out: Info = {
     backend: k.name,
@@ -262,6 +280,7 @@ export function info(): Info {
 let version: string | undefined;
 /** nodegrad's version, from its package.json. */
 export function packageVersion(): string {
-  version ??= (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  version ??= (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
   return version;
 }

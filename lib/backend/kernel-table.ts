@@ -91,7 +91,10 @@ export const KERNELS = {
       { name: 'C', kind: 'f32', count: 'M*N' },
     ],
     returns: 'void',
-    disjoint: [['C', 'A'], ['C', 'B']],
+    disjoint: [
+      ['C', 'A'],
+      ['C', 'B'],
+    ],
     empty: 'M*N',
   },
 
@@ -108,7 +111,10 @@ export const KERNELS = {
       { name: 'probs', kind: 'f32', count: 'N*C' },
     ],
     returns: 'number',
-    disjoint: [['probs', 'logits'], ['probs', 'labels']],
+    disjoint: [
+      ['probs', 'logits'],
+      ['probs', 'labels'],
+    ],
     labels: { param: 'labels', count: 'N', classes: 'C' },
   },
 
@@ -167,7 +173,12 @@ export const KERNELS = {
     ],
     returns: 'void',
     sameOrDisjoint: [['dx', 'dy']],
-    disjoint: [['dx', 'y'], ['dbias', 'dy'], ['dbias', 'y'], ['dbias', 'dx']],
+    disjoint: [
+      ['dx', 'y'],
+      ['dbias', 'dy'],
+      ['dbias', 'y'],
+      ['dbias', 'dx'],
+    ],
     empty: 'C',
   },
 
@@ -213,7 +224,11 @@ export const KERNELS = {
       { name: 'first', kind: 'bool' },
     ],
     returns: 'void',
-    disjoint: [['param', 'grad'], ['buf', 'param'], ['buf', 'grad']],
+    disjoint: [
+      ['param', 'grad'],
+      ['buf', 'param'],
+      ['buf', 'grad'],
+    ],
   },
 
   /**
@@ -240,9 +255,15 @@ export const KERNELS = {
     returns: 'void',
     disjoint: [
       ['param', 'grad'],
-      ['m', 'param'], ['m', 'grad'],
-      ['v', 'param'], ['v', 'grad'], ['v', 'm'],
-      ['vmax', 'param'], ['vmax', 'grad'], ['vmax', 'm'], ['vmax', 'v'],
+      ['m', 'param'],
+      ['m', 'grad'],
+      ['v', 'param'],
+      ['v', 'grad'],
+      ['v', 'm'],
+      ['vmax', 'param'],
+      ['vmax', 'grad'],
+      ['vmax', 'm'],
+      ['vmax', 'v'],
     ],
   },
 
@@ -258,7 +279,11 @@ export const KERNELS = {
       { name: 'weightDecay', kind: 'number' },
     ],
     returns: 'void',
-    disjoint: [['param', 'grad'], ['sum', 'param'], ['sum', 'grad']],
+    disjoint: [
+      ['param', 'grad'],
+      ['sum', 'param'],
+      ['sum', 'grad'],
+    ],
   },
 
   /** In-place RMSprop update, PyTorch's rule. gavg needed when centered, buf when momentum > 0. */
@@ -280,9 +305,15 @@ export const KERNELS = {
     returns: 'void',
     disjoint: [
       ['param', 'grad'],
-      ['sq', 'param'], ['sq', 'grad'],
-      ['gavg', 'param'], ['gavg', 'grad'], ['gavg', 'sq'],
-      ['buf', 'param'], ['buf', 'grad'], ['buf', 'sq'], ['buf', 'gavg'],
+      ['sq', 'param'],
+      ['sq', 'grad'],
+      ['gavg', 'param'],
+      ['gavg', 'grad'],
+      ['gavg', 'sq'],
+      ['buf', 'param'],
+      ['buf', 'grad'],
+      ['buf', 'sq'],
+      ['buf', 'gavg'],
     ],
   },
 } as const satisfies Record<string, KernelSpec>;

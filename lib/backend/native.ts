@@ -54,8 +54,14 @@ export function loadNative(): NativeLoad {
   } catch (err) {
     // Node's own failures (dlopen: wrong architecture, not a shared object) carry a code; what
     // the addon's constructor throws does not.
-    if ((err as { code?: unknown } | null)?.code === undefined) return { kernels: null, path: file, error: firstLine(err), refused: true };
-    return { kernels: null, path: file, error: `the native binary at ${file} did not load (${firstLine(err)})`, refused: false };
+    if ((err as { code?: unknown } | null)?.code === undefined)
+      return { kernels: null, path: file, error: firstLine(err), refused: true };
+    return {
+      kernels: null,
+      path: file,
+      error: `the native binary at ${file} did not load (${firstLine(err)})`,
+      refused: false,
+    };
   }
 }
 

@@ -59,8 +59,16 @@ const tile = new Float64Array(MR * NR);
  * read; with K = 0 or alpha = 0, A and B are not read (BLAS convention).
  */
 export function gemmTs(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  B: Float32Array,
+  beta: number,
+  C: Float32Array,
 ): void {
   if (M === 0 || N === 0) return;
   alpha = Math.fround(alpha);
@@ -84,8 +92,7 @@ export function gemmTs(
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
           for (let ir = 0; ir < mc; ir += MR) {
-            micro(kc, ir * kc, jr * kc, C, (ic + ir) * N + jc + jr, N, alpha, betaEff,
-              Math.min(MR, mc - ir), nr);
+            micro(kc, ir * kc, jr * kc, C, (ic + ir) * N + jc + jr, N, alpha, betaEff, Math.min(MR, mc - ir), nr);
           }
         }
       }
@@ -102,7 +109,14 @@ function scaleC(C: Float32Array, n: number, beta: number): void {
 // Packs op(B)[pc .. pc+kc, jc .. jc+nc] into packB as ceil(nc / NR) micro-panels of kc x NR
 // (row k of a panel is NR consecutive values), zero-padding the last panel.
 function packPanelsB(
-  transB: boolean, B: Float32Array, N: number, K: number, pc: number, kc: number, jc: number, nc: number,
+  transB: boolean,
+  B: Float32Array,
+  N: number,
+  K: number,
+  pc: number,
+  kc: number,
+  jc: number,
+  nc: number,
 ): void {
   const pb = packB;
   for (let jr = 0; jr < nc; jr += NR) {
@@ -139,7 +153,14 @@ function packPanelsB(
 // Packs op(A)[ic .. ic+mc, pc .. pc+kc] into packA as ceil(mc / MR) micro-panels of MR x kc,
 // stored k-major (the MR values of one k are consecutive), zero-padding the last panel.
 function packBlockA(
-  transA: boolean, A: Float32Array, M: number, K: number, ic: number, mc: number, pc: number, kc: number,
+  transA: boolean,
+  A: Float32Array,
+  M: number,
+  K: number,
+  ic: number,
+  mc: number,
+  pc: number,
+  kc: number,
 ): void {
   const pa = packA;
   for (let ir = 0; ir < mc; ir += MR) {
@@ -176,22 +197,45 @@ function packBlockA(
 // k-sum in double, k ascending. The A panel starts at packA[ia], the B panel at packB[ib]. Only
 // the top-left mr x nr of the tile is written (edge tiles); C is not read when beta = 0.
 function micro(
-  kc: number, ia: number, ib: number, C: Float32Array, ci: number,
-  ldc: number, alpha: number, beta: number, mr: number, nr: number,
+  kc: number,
+  ia: number,
+  ib: number,
+  C: Float32Array,
+  ci: number,
+  ldc: number,
+  alpha: number,
+  beta: number,
+  mr: number,
+  nr: number,
 ): void {
-  let c00 = 0, c01 = 0, c02 = 0;
-  let c10 = 0, c11 = 0, c12 = 0;
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0;
   for (const end = (ia + kc * MR) | 0; ia < end; ia = (ia + MR) | 0, ib = (ib + NR) | 0) {
-    const a0 = A0[ia], a1 = A1[ia];
-    const b0 = B0[ib], b1 = B1[ib], b2 = B2[ib];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2;
+    const a0 = A0[ia],
+      a1 = A1[ia];
+    const b0 = B0[ib],
+      b1 = B1[ib],
+      b2 = B2[ib];
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
   }
   if (mr === MR && nr === NR) {
     const c1 = ci + ldc;
     if (beta === 0) {
-      C[ci] = alpha * c00; C[ci + 1] = alpha * c01; C[ci + 2] = alpha * c02;
-      C[c1] = alpha * c10; C[c1 + 1] = alpha * c11; C[c1 + 2] = alpha * c12;
+      C[ci] = alpha * c00;
+      C[ci + 1] = alpha * c01;
+      C[ci + 2] = alpha * c02;
+      C[c1] = alpha * c10;
+      C[c1 + 1] = alpha * c11;
+      C[c1 + 2] = alpha * c12;
     } else {
       C[ci] = alpha * c00 + beta * C[ci];
       C[ci + 1] = alpha * c01 + beta * C[ci + 1];
@@ -204,8 +248,12 @@ function micro(
   }
   // Edge tile: park the sums, write the part inside C.
   const t = tile;
-  t[0] = c00; t[1] = c01; t[2] = c02;
-  t[3] = c10; t[4] = c11; t[5] = c12;
+  t[0] = c00;
+  t[1] = c01;
+  t[2] = c02;
+  t[3] = c10;
+  t[4] = c11;
+  t[5] = c12;
   for (let i = 0; i < mr; i++, ci += ldc) {
     for (let j = 0; j < nr; j++) {
       const v = alpha * t[i * NR + j];

@@ -27,14 +27,28 @@ let rowExp = new Float64Array(1024);
 let colSum = new Float64Array(1024);
 
 function gemm(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  B: Float32Array,
+  beta: number,
+  C: Float32Array,
 ): void {
   gemmTs(transA, transB, M, N, K, alpha, A, B, beta, C);
 }
 
 // probs[n, :] = softmax(logits[n, :]); returns mean_n (logsumexp(logits[n]) - logits[n, label]).
-function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, N: number, C: number, probs: Float32Array): number {
+function softmaxCrossEntropy(
+  logits: Float32Array,
+  labels: Int32Array,
+  N: number,
+  C: number,
+  probs: Float32Array,
+): number {
   if (rowExp.length < C) rowExp = new Float64Array(C);
   const e = rowExp;
   let loss = 0;
@@ -54,7 +68,13 @@ function softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, N: number
 }
 
 // dlogits = (probs - onehot(labels)) / N; dlogits may be probs (each element read once, first).
-function softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, N: number, C: number, dlogits: Float32Array): void {
+function softmaxCrossEntropyBackward(
+  probs: Float32Array,
+  labels: Int32Array,
+  N: number,
+  C: number,
+  dlogits: Float32Array,
+): void {
   const scale = 1 / N;
   for (let n = 0, o = 0; n < N; n++, o += C) {
     const label = o + labels[n];
@@ -94,7 +114,13 @@ function biasRelu(x: Float32Array, bias: Float32Array, N: number, C: number, y: 
 // dx = dy where y > 0 else 0; dbias (+)= sum_n dx[n, :] in double, n ascending, rounded once
 // (reluBackward then biasGrad in one pass); dx may be dy.
 function biasReluBackward(
-  dy: Float32Array, y: Float32Array, N: number, C: number, dx: Float32Array, dbias: Float32Array, accumulate: boolean,
+  dy: Float32Array,
+  y: Float32Array,
+  N: number,
+  C: number,
+  dx: Float32Array,
+  dbias: Float32Array,
+  accumulate: boolean,
 ): void {
   if (colSum.length < C) colSum = new Float64Array(C);
   const acc = colSum;
@@ -144,8 +170,16 @@ const coef = new Float64Array(16);
 // SGD: g = grad + wd * param; buf = first ? g : momentum * buf + (1 - dampening) * g;
 // g = nesterov ? g + momentum * buf : buf; param -= lr * g.
 function sgdStep(
-  param: Float32Array, grad: Float32Array, buf: Float32Array | null, n: number,
-  lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  buf: Float32Array | null,
+  n: number,
+  lr: number,
+  momentum: number,
+  dampening: number,
+  weightDecay: number,
+  nesterov: boolean,
+  first: boolean,
 ): void {
   const c = coef;
   c[0] = f(weightDecay);
@@ -156,11 +190,19 @@ function sgdStep(
 }
 
 function sgdLoop(
-  param: Float32Array, grad: Float32Array, b: Float32Array | null, n: number,
-  decay: boolean, nesterov: boolean, first: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  b: Float32Array | null,
+  n: number,
+  decay: boolean,
+  nesterov: boolean,
+  first: boolean,
 ): void {
   const c = coef;
-  const wd = c[0], mom = c[1], oneMinusDamp = c[2], negLr = c[3];
+  const wd = c[0],
+    mom = c[1],
+    oneMinusDamp = c[2],
+    negLr = c[3];
   for (let i = 0; i < n; i++) {
     let g = grad[i];
     if (decay) g = f(g + wd * param[i]); // add(param, alpha=wd)
@@ -177,9 +219,20 @@ function sgdLoop(
 // Adam / AdamW: see kernels.h adam_step.
 // amsgrad is read through vmax: the checker passes null exactly when amsgrad is false.
 function adamStep(
-  param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, n: number,
-  step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
-  decoupled: boolean, _amsgrad: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vmax: Float32Array | null,
+  n: number,
+  step: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  decoupled: boolean,
+  _amsgrad: boolean,
 ): void {
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;
@@ -197,16 +250,30 @@ function adamStep(
 }
 
 function adamLoop(
-  param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vm: Float32Array | null, n: number,
-  decoupled: boolean, coupled: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vm: Float32Array | null,
+  n: number,
+  decoupled: boolean,
+  coupled: boolean,
 ): void {
   const c = coef;
-  const negStepSize = c[0], bc2Sqrt = c[1], b1 = c[2], b2 = c[3], oneMinusB1 = c[4], oneMinusB2 = c[5];
-  const wd = c[6], decay = c[7], feps = c[8];
+  const negStepSize = c[0],
+    bc2Sqrt = c[1],
+    b1 = c[2],
+    b2 = c[3],
+    oneMinusB1 = c[4],
+    oneMinusB2 = c[5];
+  const wd = c[6],
+    decay = c[7],
+    feps = c[8];
   for (let i = 0; i < n; i++) {
     let p = param[i];
     let g = grad[i];
-    if (decoupled) p = f(p * decay); // AdamW: param.mul_(1 - lr * weight_decay)
+    if (decoupled)
+      p = f(p * decay); // AdamW: param.mul_(1 - lr * weight_decay)
     else if (coupled) g = f(g + wd * p); // add(param, alpha=wd)
     const mi = f(f(m[i] * b1) + oneMinusB1 * g); // mul_(b1).add_(g, alpha=1-b1)
     const vi = f(f(v[i] * b2) + f(oneMinusB2 * g) * g); // mul_(b2).addcmul_(g, g, value=1-b2)
@@ -225,8 +292,13 @@ function adamLoop(
 
 // Adagrad: g = grad + wd * param; sum += g * g; param -= clr * g / (sqrt(sum) + eps).
 function adagradStep(
-  param: Float32Array, grad: Float32Array, sum: Float32Array, n: number,
-  clr: number, eps: number, weightDecay: number,
+  param: Float32Array,
+  grad: Float32Array,
+  sum: Float32Array,
+  n: number,
+  clr: number,
+  eps: number,
+  weightDecay: number,
 ): void {
   const c = coef;
   c[0] = f(weightDecay);
@@ -237,7 +309,9 @@ function adagradStep(
 
 function adagradLoop(param: Float32Array, grad: Float32Array, sum: Float32Array, n: number, decay: boolean): void {
   const c = coef;
-  const wd = c[0], negClr = c[1], feps = c[2];
+  const wd = c[0],
+    negClr = c[1],
+    feps = c[2];
   for (let i = 0; i < n; i++) {
     let g = grad[i];
     if (decay) g = f(g + wd * param[i]); // add(param, alpha=wd)
@@ -251,8 +325,18 @@ function adagradLoop(param: Float32Array, grad: Float32Array, sum: Float32Array,
 // RMSprop: see kernels.h rmsprop_step.
 // centered is read through gavg: the checker passes null exactly when centered is false.
 function rmspropStep(
-  param: Float32Array, grad: Float32Array, sq: Float32Array, gavg: Float32Array | null, buf: Float32Array | null,
-  n: number, lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, _centered: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  sq: Float32Array,
+  gavg: Float32Array | null,
+  buf: Float32Array | null,
+  n: number,
+  lr: number,
+  alpha: number,
+  eps: number,
+  weightDecay: number,
+  momentum: number,
+  _centered: boolean,
 ): void {
   const c = coef;
   c[0] = f(weightDecay);
@@ -265,11 +349,21 @@ function rmspropStep(
 }
 
 function rmspropLoop(
-  param: Float32Array, grad: Float32Array, sq: Float32Array, ga: Float32Array | null, b: Float32Array | null,
-  n: number, decay: boolean,
+  param: Float32Array,
+  grad: Float32Array,
+  sq: Float32Array,
+  ga: Float32Array | null,
+  b: Float32Array | null,
+  n: number,
+  decay: boolean,
 ): void {
   const c = coef;
-  const wd = c[0], a = c[1], oneMinusA = c[2], feps = c[3], mom = c[4], negLr = c[5];
+  const wd = c[0],
+    a = c[1],
+    oneMinusA = c[2],
+    feps = c[3],
+    mom = c[4],
+    negLr = c[5];
   for (let i = 0; i < n; i++) {
     let g = grad[i];
     if (decay) g = f(g + wd * param[i]); // add(param, alpha=wd)

@@ -121,7 +121,13 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
         }
         if (text !== undefined && inline !== undefined) fail(`--${name}=${text}: a variable's value must be a number`);
       }
-      fail(`unknown option --${name}${suggest(name, opts.map((o) => o.name), '--')}`);
+      fail(
+        `unknown option --${name}${suggest(
+          name,
+          opts.map((o) => o.name),
+          '--',
+        )}`,
+      );
     }
     const o = opt!;
     if (o.type === 'boolean') {
@@ -138,7 +144,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
     let text = inline;
     if (text === undefined) {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) fail(`option --${o.name} needs a value${o.arg ? ` (${o.arg})` : ''}`);
+      if (next === undefined || (next.startsWith('--') && next.length > 2))
+        fail(`option --${o.name} needs a value${o.arg ? ` (${o.arg})` : ''}`);
       text = next;
       i++;
     }

@@ -4,7 +4,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Dataset, trainValTestSplit, loadDigits, loadFashionMnist, loadCifar10, loadCsv, loadSafetensors } from '../index.js';
+import {
+  type Dataset,
+  trainValTestSplit,
+  loadDigits,
+  loadFashionMnist,
+  loadCifar10,
+  loadCsv,
+  loadSafetensors,
+} from '../index.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
 import { CliError, requireFile, type NamedPath } from './io.js';
@@ -75,10 +83,17 @@ const TEST = 0.2;
 const MIN_SAMPLES = Math.ceil(0.5 / VALIDATION);
 
 /** Refuses, before any training, a split that leaves a set empty (--limit 1, a 1-row CSV). */
-function checkSplits(name: string, limit: number | undefined, s: { train: Dataset; validation: Dataset; test: Dataset }): void {
+function checkSplits(
+  name: string,
+  limit: number | undefined,
+  s: { train: Dataset; validation: Dataset; test: Dataset },
+): void {
   const empty = (['train', 'validation', 'test'] as const).filter((k) => s[k].length === 0);
   if (empty.length === 0) return;
-  const sets = empty.length === 1 ? `the ${empty[0]} set` : `the ${empty.slice(0, -1).join(', ')} and ${empty[empty.length - 1]} sets`;
+  const sets =
+    empty.length === 1
+      ? `the ${empty[0]} set`
+      : `the ${empty.slice(0, -1).join(', ')} and ${empty[empty.length - 1]} sets`;
   throw new CliError(
     `${name}${limit !== undefined ? ` with --limit ${limit}` : ''}: too little data: the split leaves ${sets} empty ` +
       `(${s.train.length} train / ${s.validation.length} validation / ${s.test.length} test); ` +
@@ -125,19 +140,32 @@ export function loadSplits(spec: DataSpec, limit?: number): Splits {
       break;
     }
     case 'cifar10':
-      if (!fs.existsSync(spec.path!)) throw new CliError(`${spec.path}: directory not found (--data cifar10:DIR needs the binary version's .bin files)`);
+      if (!fs.existsSync(spec.path!))
+        throw new CliError(
+          `${spec.path}: directory not found (--data cifar10:DIR needs the binary version's .bin files)`,
+        );
       pair = loadCifar10(spec.path!);
       inputScale = 1 / 255;
       break;
   }
   if (pair !== null) {
-    const { train, validation } = trainValTestSplit(first(pair.train, limit), { validation: VALIDATION, test: 0, seed: SPLIT_SEED, stratify: true });
+    const { train, validation } = trainValTestSplit(first(pair.train, limit), {
+      validation: VALIDATION,
+      test: 0,
+      seed: SPLIT_SEED,
+      stratify: true,
+    });
     const test = first(pair.test, limit);
     checkSplits(name, limit, { train, validation, test });
     return { name, train, validation, test, inputScale, testSource: 'the test split' };
   }
   const ds = first(all!, limit);
-  const { train, validation, test } = trainValTestSplit(ds, { validation: VALIDATION, test: TEST, seed: SPLIT_SEED, stratify: true });
+  const { train, validation, test } = trainValTestSplit(ds, {
+    validation: VALIDATION,
+    test: TEST,
+    seed: SPLIT_SEED,
+    stratify: true,
+  });
   checkSplits(name, limit, { train, validation, test });
   return { name, train, validation, test, inputScale, testSource: 'held-out 20%' };
 }
@@ -166,7 +194,8 @@ export function readRunMeta(file: string): RunMeta {
   if (metadata[META.data] !== undefined) out.data = metadata[META.data];
   if (metadata[META.limit] !== undefined) {
     const limit = Number(metadata[META.limit]);
-    if (!Number.isInteger(limit) || limit < 1) throw new CliError(`${file}: corrupt nodegrad metadata (limit '${metadata[META.limit]}' is not an integer >= 1)`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new CliError(`${file}: corrupt nodegrad metadata (limit '${metadata[META.limit]}' is not an integer >= 1)`);
     out.limit = limit;
   }
   return out;

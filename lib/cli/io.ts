@@ -87,7 +87,10 @@ export function refuseCollisions(
       if (q.id !== id || (!output && !q.output)) continue;
       const [o, i] = q.output ? [q.p, p] : [p, q.p];
       if (!output && allow(o, i)) continue;
-      throw new UsageError(`${q.p.what} and ${p.what} are the same file (${p.file}): writing one would overwrite the other`, command);
+      throw new UsageError(
+        `${q.p.what} and ${p.what} are the same file (${p.file}): writing one would overwrite the other`,
+        command,
+      );
     }
     seen.push({ p, id, output });
   };

@@ -60,7 +60,7 @@ function mainHelp(): string {
     ...Object.keys(COMMANDS).map((c) => `  ${c.padEnd(10)} ${SUMMARIES[c]}`),
     '',
     'Options:',
-    '  -h, --help       show this help (or a command\'s: nodegrad train --help)',
+    "  -h, --help       show this help (or a command's: nodegrad train --help)",
     '  -v, --version    print the version',
     '',
     "Run 'nodegrad <command> --help' for a command's options.",
@@ -83,7 +83,9 @@ function chooseBackendOnce(out: Out, cmd: Command, args: Parsed): void {
   if (fallback === null || cmd.backend === 'silent' || noticeShown) return;
   noticeShown = true;
   const to = fallback.to === 'ts' ? 'TypeScript' : fallback.to;
-  out.note(`nodegrad: ${fallback.from} backend unavailable (${fallback.reason}); using the ${to} backend (same results, slower)`);
+  out.note(
+    `nodegrad: ${fallback.from} backend unavailable (${fallback.reason}); using the ${to} backend (same results, slower)`,
+  );
 }
 
 function firstLine(s: string): string {
@@ -109,8 +111,10 @@ export function main(argv: readonly string[], io: Io = { stdout: process.stdout,
       else throw new UsageError(`unknown command '${c}'${suggest(c, Object.keys(COMMANDS), '')}`, '');
       return 0;
     }
-    if (first.startsWith('-')) throw new UsageError(`unknown option ${first} (a command comes first: nodegrad train ${first} ...)`, '');
-    if (!Object.hasOwn(COMMANDS, first)) throw new UsageError(`unknown command '${first}'${suggest(first, Object.keys(COMMANDS), '')}`, '');
+    if (first.startsWith('-'))
+      throw new UsageError(`unknown option ${first} (a command comes first: nodegrad train ${first} ...)`, '');
+    if (!Object.hasOwn(COMMANDS, first))
+      throw new UsageError(`unknown command '${first}'${suggest(first, Object.keys(COMMANDS), '')}`, '');
     const cmd = COMMANDS[first];
     const args = parseArgs(cmd.spec, rest);
     if (args.help) {

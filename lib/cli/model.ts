@@ -1,7 +1,12 @@
 /** Models and optimizers built from the CLI's flags, and the one-line description of a model. */
 import { nn, optim } from '../index.js';
 
-export function buildModel(kind: 'softmax' | 'mlp', features: number, hidden: readonly number[], classes: number): nn.Sequential {
+export function buildModel(
+  kind: 'softmax' | 'mlp',
+  features: number,
+  hidden: readonly number[],
+  classes: number,
+): nn.Sequential {
   return nn.mlp(features, kind === 'softmax' ? [] : hidden, classes);
 }
 
@@ -31,12 +36,19 @@ export const DEFAULT_LR: Record<OptimizerName, number> = {
   adamw: 1e-3,
 };
 
-export function buildOptimizer(name: OptimizerName, params: ReturnType<nn.Module['parameters']>, lr: number, weightDecay?: number): optim.Optimizer<{ lr: number }> {
+export function buildOptimizer(
+  name: OptimizerName,
+  params: ReturnType<nn.Module['parameters']>,
+  lr: number,
+  weightDecay?: number,
+): optim.Optimizer<{ lr: number }> {
   const wd = weightDecay === undefined ? {} : { weightDecay };
   // the CLI's momentum and nesterov are SGD with torch's customary momentum 0.9
   const spec: optim.OptimizerSpec =
-    name === 'momentum' ? { type: 'sgd', lr, momentum: 0.9, ...wd }
-    : name === 'nesterov' ? { type: 'sgd', lr, momentum: 0.9, nesterov: true, ...wd }
-    : { type: name, lr, ...wd };
+    name === 'momentum'
+      ? { type: 'sgd', lr, momentum: 0.9, ...wd }
+      : name === 'nesterov'
+        ? { type: 'sgd', lr, momentum: 0.9, nesterov: true, ...wd }
+        : { type: name, lr, ...wd };
   return optim.optimizerFromSpec(spec, params);
 }

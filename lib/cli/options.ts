@@ -8,13 +8,40 @@ import { DATA_HELP } from './data.js';
 export const DATA_MODEL_OPTIONS: OptionSpec[] = [
   { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'digits' },
   { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file (quick runs)' },
-  { name: 'model', type: 'string', choices: ['mlp', 'softmax'], help: 'softmax = one Linear layer (linear scores + softmax)', defaultText: 'mlp' },
-  { name: 'hidden', type: 'numbers', min: 1, arg: 'N,N,...', help: 'hidden layer sizes of the MLP', defaultText: '128,64; 256,128 for images' },
+  {
+    name: 'model',
+    type: 'string',
+    choices: ['mlp', 'softmax'],
+    help: 'softmax = one Linear layer (linear scores + softmax)',
+    defaultText: 'mlp',
+  },
+  {
+    name: 'hidden',
+    type: 'numbers',
+    min: 1,
+    arg: 'N,N,...',
+    help: 'hidden layer sizes of the MLP',
+    defaultText: '128,64; 256,128 for images',
+  },
 ];
 
 export const BACKEND_OPTIONS: OptionSpec[] = [
-  { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'kernels to run on', defaultText: 'native when it loads' },
-  { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size', defaultText: 'the number of cores' },
+  {
+    name: 'backend',
+    type: 'string',
+    choices: ['native', 'ts'],
+    help: 'kernels to run on',
+    defaultText: 'native when it loads',
+  },
+  {
+    name: 'threads',
+    type: 'int',
+    min: 1,
+    max: MAX_THREADS,
+    arg: 'N',
+    help: 'native thread pool size',
+    defaultText: 'the number of cores',
+  },
 ];
 
 export function applyBackend(options: Record<string, unknown>): void {
@@ -25,5 +52,7 @@ export function applyBackend(options: Record<string, unknown>): void {
 /** `native (avx2, 2 threads)` or `ts`. */
 export function describeBackend(): string {
   const i = info();
-  return i.backend === 'native' ? `native (${i.simd ?? 'scalar'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})` : 'ts';
+  return i.backend === 'native'
+    ? `native (${i.simd ?? 'scalar'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`
+    : 'ts';
 }

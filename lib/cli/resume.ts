@@ -42,10 +42,18 @@ const show = (v: unknown): string => (v === null ? 'not given' : String(v));
  * that differs; returns the lines to tell the user about flags applied on top of the
  * checkpoint, and a callback that applies a new --lr once the checkpoint is loaded.
  */
-export function compareWithCheckpoint(checkpoint: string, flags: RunFlags): { notes: string[]; callback: Callback | null } {
+export function compareWithCheckpoint(
+  checkpoint: string,
+  flags: RunFlags,
+): { notes: string[]; callback: Callback | null } {
   const saved = loadTree(checkpoint)[KEY] as Partial<RunFlags> | undefined;
   if (saved === undefined || saved === null || typeof saved !== 'object') {
-    return { notes: [`nodegrad: note: ${checkpoint} does not record the flags of its run (not written by nodegrad train), so they are not compared`], callback: null };
+    return {
+      notes: [
+        `nodegrad: note: ${checkpoint} does not record the flags of its run (not written by nodegrad train), so they are not compared`,
+      ],
+      callback: null,
+    };
   }
   const notes: string[] = [];
   let lr: number | null = null;
@@ -62,7 +70,10 @@ export function compareWithCheckpoint(checkpoint: string, flags: RunFlags): { no
       notes.push(`nodegrad: resuming to --epochs ${now}; the checkpoint's run was for ${show(was)}`);
       continue;
     }
-    const why = name === 'lr' || name === 'epochs' ? ` (with --schedule ${flags.schedule} the schedule sets the lr from them)` : '';
+    const why =
+      name === 'lr' || name === 'epochs'
+        ? ` (with --schedule ${flags.schedule} the schedule sets the lr from them)`
+        : '';
     throw new UsageError(
       `--${name} ${show(now)} differs from the checkpoint's ${show(was)}${why}: resume with the flags of the run that wrote ${checkpoint}`,
       'train',

@@ -35,10 +35,16 @@ export const CIFAR_KEYS = optionKeys<Parameters<typeof loadCifar10>[1]>()('raw',
  * sets from `dir` or its `cifar-10-batches-bin` subdirectory. Samples are [3, 32, 32] in
  * [0, 1] (or 0..255 with `raw`); class names from batches.meta.txt when it is there.
  */
-export function loadCifar10(dir: string, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+export function loadCifar10(
+  dir: string,
+  options: { raw?: boolean; maxBytes?: number } = {},
+): { train: Dataset; test: Dataset } {
   checkOptions('loadCifar10', options, CIFAR_KEYS);
   const nested = path.join(dir, 'cifar-10-batches-bin');
-  const base = !fs.existsSync(path.join(dir, 'test_batch.bin')) && fs.existsSync(path.join(nested, 'test_batch.bin')) ? nested : dir;
+  const base =
+    !fs.existsSync(path.join(dir, 'test_batch.bin')) && fs.existsSync(path.join(nested, 'test_batch.bin'))
+      ? nested
+      : dir;
   const trainFiles = [1, 2, 3, 4, 5].map((i) => path.join(base, `data_batch_${i}.bin`));
   const testFiles = [path.join(base, 'test_batch.bin')];
   const classNames = readClassNames(path.join(base, 'batches.meta.txt'));
@@ -65,7 +71,9 @@ export function loadCifarBatches(
       const f = new RegularFile(file, { hint: HINT, maxBytes });
       opened.push(f);
       if (f.size % RECORD !== 0) {
-        throw new Error(`${file}: ${f.size} bytes is not a whole number of 3,073-byte CIFAR-10 records (truncated or not CIFAR-10 binary)`);
+        throw new Error(
+          `${file}: ${f.size} bytes is not a whole number of 3,073-byte CIFAR-10 records (truncated or not CIFAR-10 binary)`,
+        );
       }
     }
     const n = opened.reduce((a, f) => a + f.size / RECORD, 0);

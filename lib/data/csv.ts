@@ -30,7 +30,15 @@ export interface CsvOptions {
    */
   maxBytes?: number;
 }
-export const CSV_KEYS = optionKeys<CsvOptions>()('labelColumn', 'header', 'delimiter', 'numClasses', 'classNames', 'shape', 'maxBytes');
+export const CSV_KEYS = optionKeys<CsvOptions>()(
+  'labelColumn',
+  'header',
+  'delimiter',
+  'numClasses',
+  'classNames',
+  'shape',
+  'maxBytes',
+);
 
 /**
  * Reads a CSV file (gzipped or not, detected by its magic bytes) into a Dataset. Refuses a file
@@ -76,7 +84,12 @@ export function cellValue(cell: string, file: string, line: number, column: numb
  * that mixes numbers and text is a data row with a typo, not a header, and dropping it silently
  * would lose a sample: it is an error naming the first cell that is not a number.
  */
-export function isHeaderLine(cells: readonly string[], file: string, line: number, howToDeclare = 'header: true'): boolean {
+export function isHeaderLine(
+  cells: readonly string[],
+  file: string,
+  line: number,
+  howToDeclare = 'header: true',
+): boolean {
   let text = -1;
   let numbers = 0;
   for (let c = 0; c < cells.length; c++) {
@@ -126,7 +139,8 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
     }
     label = lc < 0 ? cols + lc : lc;
   }
-  if (cols < 2) throw new Error(`${file}: a CSV needs at least 2 columns (features and a label), line ${first + 1} has ${cols}`);
+  if (cols < 2)
+    throw new Error(`${file}: a CSV needs at least 2 columns (features and a label), line ${first + 1} has ${cols}`);
 
   const d = cols - 1;
   const maxRows = lines.length - first - (header ? 1 : 0);
@@ -145,7 +159,9 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
       const v = cellValue(cells[c], file, li + 1, c + 1);
       if (c === label) {
         if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
-          throw new Error(`${file}: line ${li + 1}, column ${c + 1}: label '${cells[c].trim()}' is not an integer >= 0`);
+          throw new Error(
+            `${file}: line ${li + 1}, column ${c + 1}: label '${cells[c].trim()}' is not an integer >= 0`,
+          );
         }
         yAll[n] = v;
       } else {
@@ -158,7 +174,8 @@ export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV dat
   const numClasses = options.numClasses ?? options.classNames?.length;
   if (numClasses !== undefined) {
     for (let i = 0; i < n; i++) {
-      if (yAll[i] >= numClasses) throw new Error(`${file}: label ${yAll[i]} in data row ${i + 1} is >= numClasses = ${numClasses}`);
+      if (yAll[i] >= numClasses)
+        throw new Error(`${file}: label ${yAll[i]} in data row ${i + 1} is >= numClasses = ${numClasses}`);
     }
   }
   return new Dataset({

@@ -48,7 +48,9 @@ export class Dataset {
     }
     const shape = init.shape !== undefined ? [...init.shape] : [d];
     if (shape.some((s) => !Number.isInteger(s) || s < 0) || product(shape) !== d) {
-      throw new RangeError(`shape [${shape.join(', ')}] must be non-negative integers whose product is features = ${d}`);
+      throw new RangeError(
+        `shape [${shape.join(', ')}] must be non-negative integers whose product is features = ${d}`,
+      );
     }
     let maxLabel = -1;
     for (let i = 0; i < n; i++) {
@@ -142,7 +144,10 @@ export function trainValTestSplit(
   checkOptions('trainValTestSplit', options, SPLIT_KEYS);
   const validation = options.validation ?? 0.1;
   const test = options.test ?? 0.2;
-  for (const [name, f] of [['validation', validation], ['test', test]] as const) {
+  for (const [name, f] of [
+    ['validation', validation],
+    ['test', test],
+  ] as const) {
     if (!(f >= 0 && f < 1)) throw new RangeError(`${name} must be a fraction in [0, 1), got ${f}`);
   }
   if (validation + test >= 1) {
@@ -167,7 +172,10 @@ export function trainValTestSplit(
 
   const sizes = groups.map((g) => g.length);
   const testTake = apportion(sizes, nTest);
-  const valTake = apportion(sizes.map((s, c) => s - testTake[c]), nVal);
+  const valTake = apportion(
+    sizes.map((s, c) => s - testTake[c]),
+    nVal,
+  );
   const parts: number[][] = [[], [], []];
   groups.forEach((g, c) => {
     const a = testTake[c];
@@ -179,10 +187,7 @@ export function trainValTestSplit(
 }
 
 /** Two-way split: `{ train, test }` with round(N * test) test samples (default 0.2). */
-export function split(
-  ds: Dataset,
-  options: Omit<SplitOptions, 'validation'> = {},
-): { train: Dataset; test: Dataset } {
+export function split(ds: Dataset, options: Omit<SplitOptions, 'validation'> = {}): { train: Dataset; test: Dataset } {
   checkOptions('split', options, TWO_WAY_SPLIT_KEYS);
   const { train, test } = trainValTestSplit(ds, { ...options, validation: 0 });
   return { train, test };
@@ -226,7 +231,8 @@ export function standardizer(mean: Float32Array, std: Float32Array): Standardize
   const d = mean.length;
   if (std.length !== d) throw new RangeError(`mean and std must have the same length, got ${d} and ${std.length}`);
   const transform = (x: Float32Array): Float32Array => {
-    if (x.length % d !== 0) throw new RangeError(`the standardizer was fitted on ${d} features, got ${x.length} values (not a multiple)`);
+    if (x.length % d !== 0)
+      throw new RangeError(`the standardizer was fitted on ${d} features, got ${x.length} values (not a multiple)`);
     const out = new Float32Array(x.length);
     for (let o = 0; o < x.length; o += d) {
       for (let j = 0; j < d; j++) out[o + j] = (x[o + j] - mean[j]) / std[j];
@@ -283,5 +289,8 @@ export function fitStandardizer(ds: Dataset, options: { minStd?: number } = {}):
 /** A new dataset with every feature multiplied by `factor` (e.g. 1 / 255). */
 export function scale(ds: Dataset, factor: number): Dataset {
   if (!Number.isFinite(factor)) throw new RangeError(`factor must be finite, got ${factor}`);
-  return ds.like(ds.x.map((v) => v * factor), ds.y.slice());
+  return ds.like(
+    ds.x.map((v) => v * factor),
+    ds.y.slice(),
+  );
 }

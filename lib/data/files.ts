@@ -4,7 +4,14 @@
 
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { DEFAULT_MAX_BYTES, checkMaxBytes, fileError, formatBytes, readRegularFile, type ReadOptions } from '../io/read.js';
+import {
+  DEFAULT_MAX_BYTES,
+  checkMaxBytes,
+  fileError,
+  formatBytes,
+  readRegularFile,
+  type ReadOptions,
+} from '../io/read.js';
 
 export { DEFAULT_MAX_BYTES, fileError };
 export type { ReadOptions };

@@ -24,7 +24,8 @@ const IDX_TYPES: Record<number, string> = {
 
 /** Parses an IDX file's bytes; `file` names it in errors. */
 export function parseIdx(buf: Uint8Array, file = 'IDX data'): IdxArray {
-  if (buf.length < 4) throw new Error(`${file}: not an IDX file (${buf.length} bytes, shorter than the 4-byte magic number)`);
+  if (buf.length < 4)
+    throw new Error(`${file}: not an IDX file (${buf.length} bytes, shorter than the 4-byte magic number)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, false);
   if (buf[0] !== 0 || buf[1] !== 0) {
@@ -42,7 +43,9 @@ export function parseIdx(buf: Uint8Array, file = 'IDX data'): IdxArray {
   if (ndim === 0) throw new Error(`${file}: IDX header has 0 dimensions`);
   const headerBytes = 4 + 4 * ndim;
   if (buf.length < headerBytes) {
-    throw new Error(`${file}: truncated IDX header (${ndim} dimensions need ${headerBytes} bytes, the file has ${buf.length})`);
+    throw new Error(
+      `${file}: truncated IDX header (${ndim} dimensions need ${headerBytes} bytes, the file has ${buf.length})`,
+    );
   }
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i, false));
@@ -90,7 +93,10 @@ export interface IdxOptions {
   maxBytes?: number;
 }
 export const IDX_KEYS = optionKeys<IdxOptions>()('numClasses', 'classNames', 'raw', 'maxBytes');
-export const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameters<typeof loadFashionMnist>[1]>()('raw', 'maxBytes');
+export const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameters<typeof loadFashionMnist>[1]>()(
+  'raw',
+  'maxBytes',
+);
 
 /**
  * Reads an IDX images file (N x ...; uint8) and an IDX labels file (N; uint8) into a Dataset.
@@ -104,9 +110,17 @@ export function loadIdx(imagesPath: string, labelsPath: string, options: IdxOpti
   return idxDataset(images, imagesPath, labels, labelsPath, options);
 }
 
-function idxDataset(images: IdxArray, imagesPath: string, labels: IdxArray, labelsPath: string, options: IdxOptions): Dataset {
+function idxDataset(
+  images: IdxArray,
+  imagesPath: string,
+  labels: IdxArray,
+  labelsPath: string,
+  options: IdxOptions,
+): Dataset {
   if (images.dims.length < 2) {
-    throw new Error(`${imagesPath}: an images file needs at least 2 dimensions (N, ...), it has [${images.dims.join(', ')}]`);
+    throw new Error(
+      `${imagesPath}: an images file needs at least 2 dimensions (N, ...), it has [${images.dims.join(', ')}]`,
+    );
   }
   if (labels.dims.length !== 1) {
     throw new Error(`${labelsPath}: a labels file has 1 dimension (N), it has [${labels.dims.join(', ')}]`);
@@ -120,7 +134,9 @@ function idxDataset(images: IdxArray, imagesPath: string, labels: IdxArray, labe
   for (let i = 0; i < n; i++) {
     const v = labels.data[i];
     if (numClasses !== undefined && v >= numClasses) {
-      throw new Error(`${labelsPath}: label ${i} is ${v}, but there are ${numClasses} classes (labels 0..${numClasses - 1})`);
+      throw new Error(
+        `${labelsPath}: label ${i} is ${v}, but there are ${numClasses} classes (labels 0..${numClasses - 1})`,
+      );
     }
     y[i] = v;
   }
@@ -158,16 +174,26 @@ const FASHION_HINT =
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte.
  * Samples are [1, 28, 28] in [0, 1]; 10 classes with their names.
  */
-export function loadFashionMnist(dir: string = FASHION_MNIST_DIR, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+export function loadFashionMnist(
+  dir: string = FASHION_MNIST_DIR,
+  options: { raw?: boolean; maxBytes?: number } = {},
+): { train: Dataset; test: Dataset } {
   checkOptions('loadFashionMnist', options, MNIST_KEYS);
   return loadMnistFiles(dir, { ...options, numClasses: 10, classNames: FASHION_MNIST_CLASSES }, FASHION_HINT);
 }
 
 /** MNIST from `dir`: the same four file names and format as Fashion-MNIST; classes '0'..'9'. */
-export function loadMnist(dir: string, options: { raw?: boolean; maxBytes?: number } = {}): { train: Dataset; test: Dataset } {
+export function loadMnist(
+  dir: string,
+  options: { raw?: boolean; maxBytes?: number } = {},
+): { train: Dataset; test: Dataset } {
   checkOptions('loadMnist', options, MNIST_KEYS);
   const classNames = Array.from({ length: 10 }, (_, i) => String(i));
-  return loadMnistFiles(dir, { ...options, numClasses: 10, classNames }, 'MNIST: the four IDX files from the MNIST database (LeCun, Cortes, Burges)');
+  return loadMnistFiles(
+    dir,
+    { ...options, numClasses: 10, classNames },
+    'MNIST: the four IDX files from the MNIST database (LeCun, Cortes, Burges)',
+  );
 }
 
 function loadMnistFiles(dir: string, options: IdxOptions, hint: string): { train: Dataset; test: Dataset } {

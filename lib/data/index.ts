@@ -4,7 +4,15 @@ export type { PreprocessorInit, PreprocessorJSON, Task } from './preprocess.js';
 export type { DatasetInit, SplitOptions, Standardizer } from './dataset.js';
 export { DataLoader } from './loader.js';
 export type { Batch, DataLoaderOptions, LoaderState } from './loader.js';
-export { parseIdx, readIdx, loadIdx, loadFashionMnist, loadMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from './idx.js';
+export {
+  parseIdx,
+  readIdx,
+  loadIdx,
+  loadFashionMnist,
+  loadMnist,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+} from './idx.js';
 export type { IdxArray, IdxOptions } from './idx.js';
 export { loadCifar10, loadCifarBatches, CIFAR10_CLASSES } from './cifar.js';
 export { loadCsv, parseCsv } from './csv.js';

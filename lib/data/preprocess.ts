@@ -48,7 +48,8 @@ export class Preprocessor {
   constructor(init: PreprocessorInit) {
     checkOptions('Preprocessor', init, INIT_KEYS);
     const { features } = init;
-    if (!Number.isInteger(features) || features < 1) throw new RangeError(`features must be an integer >= 1, got ${show(features)}`);
+    if (!Number.isInteger(features) || features < 1)
+      throw new RangeError(`features must be an integer >= 1, got ${show(features)}`);
     const task = init.task ?? 'classification';
     if (task !== 'classification') throw new RangeError(`task must be 'classification', got ${show(task)}`);
     const inputScale = init.inputScale ?? 1;
@@ -78,7 +79,10 @@ export class Preprocessor {
    * Fits the standardiser on `train` (features, as the loader returned them); `inputScale` says
    * what the loader multiplied the file's units by, for inputs given in units later.
    */
-  static fit(train: Dataset, options: { inputScale?: number; standardize?: boolean; minStd?: number } = {}): Preprocessor {
+  static fit(
+    train: Dataset,
+    options: { inputScale?: number; standardize?: boolean; minStd?: number } = {},
+  ): Preprocessor {
     if (!(train instanceof Dataset)) throw new TypeError('Preprocessor.fit: train must be a Dataset');
     checkOptions('Preprocessor.fit', options, FIT_KEYS);
     return new Preprocessor({
@@ -99,7 +103,9 @@ export class Preprocessor {
     }
     if (!(x instanceof Float32Array)) throw new TypeError('transform: x must be a Dataset or a Float32Array');
     if (x.length % this.features !== 0) {
-      throw new RangeError(`the model takes ${this.features} features a sample, got ${x.length} values (not a multiple of ${this.features})`);
+      throw new RangeError(
+        `the model takes ${this.features} features a sample, got ${x.length} values (not a multiple of ${this.features})`,
+      );
     }
     return this.standardizer ? this.standardizer.transform(x) : x;
   }
@@ -112,7 +118,8 @@ export class Preprocessor {
   }
 
   private checkFeatures(d: number): void {
-    if (d !== this.features) throw new RangeError(`the data has ${d} features a sample, the model takes ${this.features}`);
+    if (d !== this.features)
+      throw new RangeError(`the data has ${d} features a sample, the model takes ${this.features}`);
   }
 
   toJSON(): PreprocessorJSON {
@@ -127,9 +134,11 @@ export class Preprocessor {
 
   /** Reads what toJSON() wrote (parsed), refusing anything malformed with a RangeError/TypeError. */
   static fromJSON(json: unknown): Preprocessor {
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`preprocessing must be a JSON object, got ${show(json)}`);
+    if (json === null || typeof json !== 'object' || Array.isArray(json))
+      throw new TypeError(`preprocessing must be a JSON object, got ${show(json)}`);
     const j = json as Partial<Record<keyof PreprocessorJSON, unknown>>;
-    if ((j.mean === undefined) !== (j.std === undefined)) throw new TypeError('preprocessing needs both mean and std, or neither');
+    if ((j.mean === undefined) !== (j.std === undefined))
+      throw new TypeError('preprocessing needs both mean and std, or neither');
     return new Preprocessor({
       task: j.task as Task,
       features: j.features as number,
@@ -154,6 +163,6 @@ function floats(v: unknown, name: string, n: number): Float32Array {
 
 /** A short rendering of a bad value for a message. */
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }

@@ -294,7 +294,19 @@ function layout(root: GraphNode, opts: DrawOptions): Layout {
   const layerOf = assignLayers(nodes);
 
   const newItem = (layer: number, node?: GraphNode): Item => {
-    const item: Item = { node, layer, pos: 0, preds: [], succs: [], boxW: 0, boxH: 0, footW: 0, up: WIRE_GAP / 2, down: WIRE_GAP / 2, y: 0 };
+    const item: Item = {
+      node,
+      layer,
+      pos: 0,
+      preds: [],
+      succs: [],
+      boxW: 0,
+      boxH: 0,
+      footW: 0,
+      up: WIRE_GAP / 2,
+      down: WIRE_GAP / 2,
+      y: 0,
+    };
     if (node !== undefined) {
       const info = describeNode(node, opts);
       item.info = info;
@@ -434,7 +446,8 @@ function orderLayers(layers: Item[][], renumber: (layer: Item[]) => void): void 
     keyed.forEach((e, i) => (layer[i] = e.it));
     renumber(layer);
   };
-  const mean = (xs: number[]): number | undefined => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+  const mean = (xs: number[]): number | undefined =>
+    xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
 
   let best = layers.map((layer) => layer.slice());
   let bestCount = crossings(layers);
@@ -498,12 +511,25 @@ function placeVertically(layers: Item[][]): void {
   const isLeaf = (it: Item): boolean => it.node !== undefined && it.node.parents.length === 0;
   const follows = (it: Item): boolean => isLeaf(it) && it.layer > 0;
   const aim = (link: Link): number => (isLeaf(link.from) ? portOffset(link.to, link.port) : 0);
-  const mean = (xs: number[], fallback: number): number => (xs.length === 0 ? fallback : xs.reduce((a, b) => a + b, 0) / xs.length);
-  const towardsPreds = (it: Item): number => mean(it.preds.filter((p) => !follows(p.from)).map((p) => p.from.y - aim(p)), it.y);
-  const towardsSuccs = (it: Item): number => mean(it.succs.map((p) => p.to.y + aim(p)), it.y);
+  const mean = (xs: number[], fallback: number): number =>
+    xs.length === 0 ? fallback : xs.reduce((a, b) => a + b, 0) / xs.length;
+  const towardsPreds = (it: Item): number =>
+    mean(
+      it.preds.filter((p) => !follows(p.from)).map((p) => p.from.y - aim(p)),
+      it.y,
+    );
+  const towardsSuccs = (it: Item): number =>
+    mean(
+      it.succs.map((p) => p.to.y + aim(p)),
+      it.y,
+    );
 
   const active = layers.map((layer) => layer.filter((it) => !follows(it)));
-  for (const layer of active) placeLayer(layer, layer.map(() => 0));
+  for (const layer of active)
+    placeLayer(
+      layer,
+      layer.map(() => 0),
+    );
   for (let iter = 0; iter < 8; iter++) {
     for (let l = 1; l < active.length; l++) placeLayer(active[l], active[l].map(towardsPreds));
     for (let l = active.length - 2; l >= 0; l--) placeLayer(active[l], active[l].map(towardsSuccs));
@@ -551,7 +577,9 @@ export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
   );
   out.push(`<rect class="background" x="0" y="0" width="${L.width}" height="${L.height}" fill="#ffffff"/>`);
   if (options.title !== undefined) {
-    out.push(`<text class="title" x="${MARGIN}" y="${MARGIN + 14}" font-size="15" font-weight="bold" fill="#222222">${escapeXml(options.title)}</text>`);
+    out.push(
+      `<text class="title" x="${MARGIN}" y="${MARGIN + 14}" font-size="15" font-weight="bold" fill="#222222">${escapeXml(options.title)}</text>`,
+    );
   }
 
   // Wires first, so boxes and text sit on top of them.
@@ -590,21 +618,33 @@ export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
     out.push(`<g class="node ${info.kind}">`);
     out.push(`<title>${escapeXml(info.tooltip)}</title>`);
     // The wire out of the node, to the end of its column: its value rides above, its grad below.
-    out.push(`<line class="wire" x1="${r(x + it.boxW)}" y1="${r(y)}" x2="${r(wireEnd(it))}" y2="${r(y)}" stroke="${EDGE_COLOR}" stroke-width="1.3"/>`);
+    out.push(
+      `<line class="wire" x1="${r(x + it.boxW)}" y1="${r(y)}" x2="${r(wireEnd(it))}" y2="${r(y)}" stroke="${EDGE_COLOR}" stroke-width="1.3"/>`,
+    );
     out.push(
       `<rect class="box" x="${r(x)}" y="${r(y - it.boxH / 2)}" width="${r(it.boxW)}" height="${r(it.boxH)}" rx="6" fill="${fill}" stroke="${stroke}" stroke-width="${isRoot ? 2.2 : 1.2}"${info.kind === 'const' ? ' stroke-dasharray="3,2"' : ''}/>`,
     );
     const cx = x + it.boxW / 2;
     const head = escapeXml(headline(info));
     if (info.shape !== undefined) {
-      out.push(`<text class="head" x="${r(cx)}" y="${r(y - 4)}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="bold" fill="#1a1a1a">${head}</text>`);
-      out.push(`<text class="shape" x="${r(cx)}" y="${r(y + 13)}" text-anchor="middle" fill="#555555">${escapeXml(info.shape)}</text>`);
+      out.push(
+        `<text class="head" x="${r(cx)}" y="${r(y - 4)}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="bold" fill="#1a1a1a">${head}</text>`,
+      );
+      out.push(
+        `<text class="shape" x="${r(cx)}" y="${r(y + 13)}" text-anchor="middle" fill="#555555">${escapeXml(info.shape)}</text>`,
+      );
     } else {
-      out.push(`<text class="head" x="${r(cx)}" y="${r(y + 4.5)}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="bold" fill="#1a1a1a">${head}</text>`);
+      out.push(
+        `<text class="head" x="${r(cx)}" y="${r(y + 4.5)}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="bold" fill="#1a1a1a">${head}</text>`,
+      );
     }
     const tx = x + it.boxW + 7;
-    if (info.value !== undefined) out.push(`<text class="value" x="${r(tx)}" y="${r(y - 5)}" fill="${VALUE_COLOR}">${escapeXml(info.value)}</text>`);
-    if (info.grad !== undefined) out.push(`<text class="grad" x="${r(tx)}" y="${r(y + 15)}" fill="${GRAD_COLOR}">${escapeXml(info.grad)}</text>`);
+    if (info.value !== undefined)
+      out.push(
+        `<text class="value" x="${r(tx)}" y="${r(y - 5)}" fill="${VALUE_COLOR}">${escapeXml(info.value)}</text>`,
+      );
+    if (info.grad !== undefined)
+      out.push(`<text class="grad" x="${r(tx)}" y="${r(y + 15)}" fill="${GRAD_COLOR}">${escapeXml(info.grad)}</text>`);
     out.push('</g>');
   }
 
@@ -615,7 +655,9 @@ export function toSvg(root: GraphNode, options: SvgOptions = {}): string {
   if (anyValue) parts.push(`above the wire: <tspan fill="${VALUE_COLOR}">value</tspan>`);
   if (anyGrad) parts.push(`below: <tspan fill="${GRAD_COLOR}">gradient</tspan>`);
   if (parts.length > 0) {
-    out.push(`<text class="legend" x="${MARGIN}" y="${r(L.height - MARGIN / 2 - 4)}" font-size="11" fill="#666666">${parts.join(', ')}</text>`);
+    out.push(
+      `<text class="legend" x="${MARGIN}" y="${r(L.height - MARGIN / 2 - 4)}" font-size="11" fill="#666666">${parts.join(', ')}</text>`,
+    );
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -31,7 +31,8 @@ export function writeFileAtomic(file: string, data: AtomicData): void {
     fd = fs.openSync(tmp, 'wx', mode);
     const chunks: Iterable<Uint8Array> = data instanceof Uint8Array ? [data] : data;
     for (const chunk of chunks) {
-      if (!(chunk instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array or an iterable of Uint8Arrays');
+      if (!(chunk instanceof Uint8Array))
+        throw new TypeError('data must be a Uint8Array or an iterable of Uint8Arrays');
       writeAll(fd, chunk);
     }
     fs.fsyncSync(fd);

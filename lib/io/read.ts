@@ -23,13 +23,18 @@ export function fileError(file: string, err: unknown, hint?: string): Error {
 
 /** Throws unless `maxBytes` is a usable limit; `name` is the option's name in the message. */
 export function checkMaxBytes(maxBytes: number, name = 'maxBytes'): number {
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`${name} must be an integer >= 0, got ${maxBytes}`);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+    throw new RangeError(`${name} must be an integer >= 0, got ${maxBytes}`);
   return maxBytes;
 }
 
 /** "512 MiB" for the limits in messages; exact bytes when not a whole number of units. */
 export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size} ${unit}`;
   }
   return `${n} bytes`;
@@ -49,7 +54,8 @@ function openRegular(file: string, hint?: string): { fd: number; size: number } 
   try {
     const st = fs.fstatSync(fd);
     if (st.isDirectory()) throw new Error(`${file}: is a directory, not a file`);
-    if (!st.isFile()) throw new Error(`${file}: not a regular file (a device, FIFO or socket); nodegrad reads only regular files`);
+    if (!st.isFile())
+      throw new Error(`${file}: not a regular file (a device, FIFO or socket); nodegrad reads only regular files`);
     return { fd, size: st.size };
   } catch (err) {
     fs.closeSync(fd);
@@ -75,12 +81,17 @@ export class RegularFile {
   readonly size: number;
   private readonly fd: number;
 
-  constructor(readonly file: string, options: ReadOptions = {}) {
+  constructor(
+    readonly file: string,
+    options: ReadOptions = {},
+  ) {
     const maxBytes = checkMaxBytes(options.maxBytes ?? DEFAULT_MAX_BYTES);
     ({ fd: this.fd, size: this.size } = openRegular(file, options.hint));
     if (this.size > maxBytes) {
       this.close();
-      throw new Error(`${file}: ${this.size} bytes is over the ${formatBytes(maxBytes)} limit on what nodegrad reads from one file`);
+      throw new Error(
+        `${file}: ${this.size} bytes is over the ${formatBytes(maxBytes)} limit on what nodegrad reads from one file`,
+      );
     }
   }
 
@@ -100,7 +111,10 @@ function readExactly(fd: number, file: string, position: number, length: number)
   try {
     while (off < length) {
       const n = fs.readSync(fd, buf, off, length - off, position + off);
-      if (n === 0) throw new Error(`${file}: changed size while being read (ended after ${position + off} bytes, expected ${position + length})`);
+      if (n === 0)
+        throw new Error(
+          `${file}: changed size while being read (ended after ${position + off} bytes, expected ${position + length})`,
+        );
       off += n;
     }
   } catch (err) {

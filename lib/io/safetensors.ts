@@ -19,8 +19,21 @@ export interface TensorData {
 }
 
 export type Dtype =
-  | 'BOOL' | 'U8' | 'I8' | 'I16' | 'U16' | 'F16' | 'BF16' | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64'
-  | 'F8_E4M3' | 'F8_E5M2';
+  | 'BOOL'
+  | 'U8'
+  | 'I8'
+  | 'I16'
+  | 'U16'
+  | 'F16'
+  | 'BF16'
+  | 'I32'
+  | 'U32'
+  | 'F32'
+  | 'F64'
+  | 'I64'
+  | 'U64'
+  | 'F8_E4M3'
+  | 'F8_E5M2';
 
 /** A loaded tensor: converted to float32, with the dtype the file stored it as. */
 export interface LoadedTensor {
@@ -39,10 +52,21 @@ export interface Safetensors {
 }
 
 const ITEM_SIZE: Record<Dtype, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 /** Headers beyond this are refused as corrupt (the reference implementation's limit). */
@@ -80,14 +104,19 @@ export function encodeSafetensors(
     const shape = [...t.shape];
     let n = 1;
     for (const s of shape) {
-      if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`tensor '${name}': shape [${shape.join(', ')}] must be integers >= 0`);
+      if (!Number.isSafeInteger(s) || s < 0)
+        throw new RangeError(`tensor '${name}': shape [${shape.join(', ')}] must be integers >= 0`);
       n *= s;
     }
     if (n !== t.data.length) {
-      throw new RangeError(`tensor '${name}': shape [${shape.join(', ')}] holds ${n} values, data has ${t.data.length}`);
+      throw new RangeError(
+        `tensor '${name}': shape [${shape.join(', ')}] holds ${n} values, data has ${t.data.length}`,
+      );
     }
     const end = offset + 4 * n;
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(name)}:{"dtype":"F32","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`,
+    );
     datas.push(t.data);
     offset = end;
   }
@@ -118,8 +147,17 @@ export function decodeSafetensors(buf: Uint8Array, file = 'safetensors data'): S
   return decodeTensors(layout, buf.subarray(8 + n), file);
 }
 
-interface Entry { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }
-interface Layout { metadata: Record<string, string>; entries: Entry[] }
+interface Entry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+interface Layout {
+  metadata: Record<string, string>;
+  entries: Entry[];
+}
 
 function failer(file: string): (problem: string) => never {
   return (problem) => {
@@ -172,26 +210,27 @@ function parseHeader(headerBytes: Uint8Array, dataLen: number, file: string): La
       continue;
     }
     const where = `tensor '${name}'`;
-    if (!isObject(value)) fail(`${where}: entry must be an object { dtype, shape, data_offsets }, got ${describe(value)}`);
+    if (!isObject(value))
+      fail(`${where}: entry must be an object { dtype, shape, data_offsets }, got ${describe(value)}`);
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype)) fail(`${where}: unknown dtype ${describe(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype))
+      fail(`${where}: unknown dtype ${describe(dtype)}`);
     if (!Array.isArray(shape) || shape.some((s) => !Number.isSafeInteger(s) || s < 0)) {
       fail(`${where}: shape must be an array of integers >= 0, got ${JSON.stringify(shape)}`);
     }
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      offsets.some((o) => !Number.isSafeInteger(o) || o < 0)
-    ) {
+    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0)) {
       fail(`${where}: data_offsets must be [begin, end], integers >= 0, got ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as number[];
     if (begin > end) fail(`${where}: data_offsets [${begin}, ${end}] are out of order (begin > end)`);
-    if (end > dataLen) fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLen} bytes): truncated`);
+    if (end > dataLen)
+      fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLen} bytes): truncated`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const bytes = count * ITEM_SIZE[dtype as Dtype];
     if (bytes !== end - begin) {
-      fail(`${where}: shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${bytes} bytes, data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        `${where}: shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${bytes} bytes, data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end });
   }
@@ -199,8 +238,12 @@ function parseHeader(headerBytes: Uint8Array, dataLen: number, file: string): La
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const e of entries) {
-    if (e.begin < expected) fail(`tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (which ends at ${expected})`);
-    if (e.begin > expected) fail(`tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] leave a gap after byte ${expected}`);
+    if (e.begin < expected)
+      fail(
+        `tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (which ends at ${expected})`,
+      );
+    if (e.begin > expected)
+      fail(`tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] leave a gap after byte ${expected}`);
     expected = e.end;
   }
   if (expected !== dataLen) fail(`${dataLen - expected} bytes after the last tensor's data belong to no tensor`);
@@ -266,24 +309,48 @@ function toFloat32(bytes: Uint8Array, dtype: Dtype): Float32Array {
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
-    case 'F32': for (let i = 0; i < n; i++) out[i] = v.getFloat32(4 * i, true); break;
-    case 'F64': for (let i = 0; i < n; i++) out[i] = v.getFloat64(8 * i, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = halfToFloat(v.getUint16(2 * i, true)); break;
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat32(4 * i, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < n; i++) out[i] = v.getFloat64(8 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(v.getUint16(2 * i, true));
+      break;
     case 'BF16': {
       // bfloat16 is the top half of a float32 (typed arrays share the platform's byte order).
       const bits = new Uint32Array(out.buffer);
       for (let i = 0; i < n; i++) bits[i] = v.getUint16(2 * i, true) << 16;
       break;
     }
-    case 'BOOL': for (let i = 0; i < n; i++) out[i] = bytes[i] === 0 ? 0 : 1; break;
-    case 'U8': for (let i = 0; i < n; i++) out[i] = bytes[i]; break;
-    case 'I8': for (let i = 0; i < n; i++) out[i] = v.getInt8(i); break;
-    case 'I16': for (let i = 0; i < n; i++) out[i] = v.getInt16(2 * i, true); break;
-    case 'U16': for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, true); break;
-    case 'I32': for (let i = 0; i < n; i++) out[i] = v.getInt32(4 * i, true); break;
-    case 'U32': for (let i = 0; i < n; i++) out[i] = v.getUint32(4 * i, true); break;
-    case 'I64': for (let i = 0; i < n; i++) out[i] = Number(v.getBigInt64(8 * i, true)); break;
-    case 'U64': for (let i = 0; i < n; i++) out[i] = Number(v.getBigUint64(8 * i, true)); break;
+    case 'BOOL':
+      for (let i = 0; i < n; i++) out[i] = bytes[i] === 0 ? 0 : 1;
+      break;
+    case 'U8':
+      for (let i = 0; i < n; i++) out[i] = bytes[i];
+      break;
+    case 'I8':
+      for (let i = 0; i < n; i++) out[i] = v.getInt8(i);
+      break;
+    case 'I16':
+      for (let i = 0; i < n; i++) out[i] = v.getInt16(2 * i, true);
+      break;
+    case 'U16':
+      for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, true);
+      break;
+    case 'I32':
+      for (let i = 0; i < n; i++) out[i] = v.getInt32(4 * i, true);
+      break;
+    case 'U32':
+      for (let i = 0; i < n; i++) out[i] = v.getUint32(4 * i, true);
+      break;
+    case 'I64':
+      for (let i = 0; i < n; i++) out[i] = Number(v.getBigInt64(8 * i, true));
+      break;
+    case 'U64':
+      for (let i = 0; i < n; i++) out[i] = Number(v.getBigUint64(8 * i, true));
+      break;
     default:
       throw new Error(`dtype ${dtype} cannot be converted to float32 (supported: F32, F64, F16, BF16, integers, BOOL)`);
   }

@@ -38,7 +38,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /** [fanIn, fanOut] of a weight of shape [out, in, ...receptive field]. */
 export function fans(t: Tensor): [number, number] {
   if (t.shape.length < 2) {
-    throw new RangeError(`fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape [${t.shape}])`);
+    throw new RangeError(
+      `fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape [${t.shape}])`,
+    );
   }
   let receptive = 1;
   for (let i = 2; i < t.shape.length; i++) receptive *= t.shape[i];

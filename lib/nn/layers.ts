@@ -216,4 +216,3 @@ export function mlp(inFeatures: number, hidden: readonly number[], outFeatures: 
   layers.push(new Linear(prev, outFeatures));
   return new Sequential(...layers);
 }
-

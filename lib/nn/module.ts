@@ -33,7 +33,8 @@ export abstract class Module {
 
   /** Registers a parameter (a leaf tensor that requires grad) under `name`. */
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
-    if (name.includes('.') || name === '') throw new RangeError(`parameter name must be non-empty without '.', got '${name}'`);
+    if (name.includes('.') || name === '')
+      throw new RangeError(`parameter name must be non-empty without '.', got '${name}'`);
     if (t !== null) t.requiresGrad = true;
     this._params.set(name, t);
     return t;
@@ -41,7 +42,8 @@ export abstract class Module {
 
   /** Registers a child module under `name`. */
   protected registerModule<M extends Module>(name: string, m: M): M {
-    if (name.includes('.') || name === '') throw new RangeError(`module name must be non-empty without '.', got '${name}'`);
+    if (name.includes('.') || name === '')
+      throw new RangeError(`module name must be non-empty without '.', got '${name}'`);
     if (!(m instanceof Module)) throw new TypeError(`module '${name}' must be an nn.Module`);
     this._modules.set(name, m);
     return m;
@@ -108,7 +110,10 @@ export abstract class Module {
    * missing, unexpected or wrongly shaped, naming them all. Entries may be tensors or
    * `{ shape, data }` records (what `load()` returns).
    */
-  loadStateDict(state: Record<string, { shape: readonly number[]; data: Float32Array }>, opts: { strict?: boolean } = {}): void {
+  loadStateDict(
+    state: Record<string, { shape: readonly number[]; data: Float32Array }>,
+    opts: { strict?: boolean } = {},
+  ): void {
     checkOptions('loadStateDict', opts, LOAD_STATE_DICT_KEYS);
     const strict = opts.strict ?? true;
     const own = new Map(this.namedParameters());
@@ -124,7 +129,9 @@ export abstract class Module {
         problems.push(`${name}: data must be a Float32Array`);
       } else if (s.data.length !== numel(s.shape)) {
         // a flat buffer under a borrowed shape: its size is all there is to report
-        problems.push(`${name}: ${s.data.length} values do not fill shape ${fmtShape(s.shape)} (${numel(s.shape)} values)`);
+        problems.push(
+          `${name}: ${s.data.length} values do not fill shape ${fmtShape(s.shape)} (${numel(s.shape)} values)`,
+        );
       } else if (!sameShape(s.shape, p.shape)) {
         problems.push(`${name}: shape ${fmtShape(s.shape)} does not match the parameter's ${fmtShape(p.shape)}`);
       }

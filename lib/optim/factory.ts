@@ -28,9 +28,14 @@ type AnyOptimizer = Optimizer<{ lr: number }>;
 
 function specType(kind: string, spec: unknown): [string, Record<string, unknown>] {
   if (spec === null || typeof spec !== 'object' || typeof (spec as { type?: unknown }).type !== 'string') {
-    const what = spec === null ? 'null'
-      : typeof spec === 'object' ? ((spec as object).constructor?.name ?? 'object')
-      : typeof spec === 'string' ? `'${spec}'` : `${typeof spec} ${String(spec)}`;
+    const what =
+      spec === null
+        ? 'null'
+        : typeof spec === 'object'
+          ? ((spec as object).constructor?.name ?? 'object')
+          : typeof spec === 'string'
+            ? `'${spec}'`
+            : `${typeof spec} ${String(spec)}`;
     throw new TypeError(`${kind} must be an object with a string type, got ${what}`);
   }
   const { type, ...options } = spec as { type: string } & Record<string, unknown>;
@@ -61,17 +66,23 @@ export function optimizerFromSpec(spec: OptimizerSpec, params: Param[]): AnyOpti
 export function schedulerFromSpec(spec: SchedulerSpec, optimizer: AnyOptimizer): lrScheduler.Scheduler {
   const [type, o] = specType('scheduler', spec);
   switch (type) {
-    case 'step': case 'steplr':
+    case 'step':
+    case 'steplr':
       return new lrScheduler.StepLR(optimizer, o as unknown as lrScheduler.StepLROptions);
-    case 'multistep': case 'multisteplr':
+    case 'multistep':
+    case 'multisteplr':
       return new lrScheduler.MultiStepLR(optimizer, o as unknown as lrScheduler.MultiStepLROptions);
-    case 'exponential': case 'exponentiallr':
+    case 'exponential':
+    case 'exponentiallr':
       return new lrScheduler.ExponentialLR(optimizer, o as unknown as lrScheduler.ExponentialLROptions);
-    case 'cosine': case 'cosineannealinglr':
+    case 'cosine':
+    case 'cosineannealinglr':
       return new lrScheduler.CosineAnnealingLR(optimizer, o as unknown as lrScheduler.CosineAnnealingLROptions);
-    case 'onecycle': case 'onecyclelr':
+    case 'onecycle':
+    case 'onecyclelr':
       return new lrScheduler.OneCycleLR(optimizer, o as unknown as lrScheduler.OneCycleLROptions);
-    case 'plateau': case 'reducelronplateau':
+    case 'plateau':
+    case 'reducelronplateau':
       return new lrScheduler.ReduceLROnPlateau(optimizer, o as lrScheduler.ReduceLROnPlateauOptions);
     default:
       throw new RangeError(

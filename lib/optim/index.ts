@@ -10,7 +10,14 @@ export { Optimizer } from './optimizer.js';
 export type { Param, ParamGroup, ParamGroupInit, ParamState, OptimizerStateDict } from './optimizer.js';
 export { SGD, Adagrad, RMSprop, Adam, AdamW } from './optimizers.js';
 export type {
-  SGDOptions, SGDHyper, AdagradOptions, AdagradHyper, RMSpropOptions, RMSpropHyper, AdamOptions, AdamHyper,
+  SGDOptions,
+  SGDHyper,
+  AdagradOptions,
+  AdagradHyper,
+  RMSpropOptions,
+  RMSpropHyper,
+  AdamOptions,
+  AdamHyper,
 } from './optimizers.js';
 export * as lrScheduler from './lr-scheduler.js';
 export { optimizerFromSpec, schedulerFromSpec } from './factory.js';

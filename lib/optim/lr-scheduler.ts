@@ -16,7 +16,9 @@ import { Optimizer, type ParamGroup } from './optimizer.js';
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
 const SPECIAL_KEYS: Record<string, string> = {
-  stepCount: '_step_count', lastLr: '_last_lr', schedulePhases: '_schedule_phases',
+  stepCount: '_step_count',
+  lastLr: '_last_lr',
+  schedulePhases: '_schedule_phases',
 };
 const toSnake = (k: string): string => SPECIAL_KEYS[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const toCamel = (k: string): string => {
@@ -32,7 +34,9 @@ function perGroup(name: string, optimizer: AnyOptimizer, value: number | readonl
   const n = optimizer.paramGroups.length;
   if (typeof value === 'number') return new Array<number>(n).fill(value);
   if (!Array.isArray(value) || value.length !== n) {
-    throw new RangeError(`expected ${n} values for ${name}, got ${Array.isArray(value) ? value.length : String(value)}`);
+    throw new RangeError(
+      `expected ${n} values for ${name}, got ${Array.isArray(value) ? value.length : String(value)}`,
+    );
   }
   return [...value];
 }
@@ -110,7 +114,9 @@ export abstract class LRScheduler {
     this.stepCount += 1;
     this.lastEpoch += 1;
     const values = this.getLr();
-    this.optimizer.paramGroups.forEach((g, i) => { g.lr = values[i]; });
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = values[i];
+    });
     this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
@@ -130,7 +136,10 @@ export abstract class LRScheduler {
 
 /* ---------------------------------------------------------------------------------------- */
 
-export interface StepLROptions extends SchedulerOptions { stepSize: number; gamma?: number }
+export interface StepLROptions extends SchedulerOptions {
+  stepSize: number;
+  gamma?: number;
+}
 const STEP_LR_KEYS = optionKeys<StepLROptions>()('stepSize', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every stepSize epochs. */
@@ -142,7 +151,8 @@ export class StepLR extends LRScheduler {
     super(optimizer);
     checkOptions('StepLR', options, STEP_LR_KEYS);
     const { stepSize, gamma = 0.1, lastEpoch = -1 } = options;
-    if (!Number.isInteger(stepSize) || stepSize < 1) throw new RangeError(`stepSize must be an integer >= 1, got ${stepSize}`);
+    if (!Number.isInteger(stepSize) || stepSize < 1)
+      throw new RangeError(`stepSize must be an integer >= 1, got ${stepSize}`);
     this.stepSize = stepSize;
     this.gamma = gamma;
     this.init(lastEpoch);
@@ -155,7 +165,10 @@ export class StepLR extends LRScheduler {
   }
 }
 
-export interface MultiStepLROptions extends SchedulerOptions { milestones: number[]; gamma?: number }
+export interface MultiStepLROptions extends SchedulerOptions {
+  milestones: number[];
+  gamma?: number;
+}
 const MULTI_STEP_LR_KEYS = optionKeys<MultiStepLROptions>()('milestones', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma at each milestone (by gamma^k for a milestone listed k times). */
@@ -192,7 +205,9 @@ export class MultiStepLR extends LRScheduler {
   }
 }
 
-export interface ExponentialLROptions extends SchedulerOptions { gamma: number }
+export interface ExponentialLROptions extends SchedulerOptions {
+  gamma: number;
+}
 const EXPONENTIAL_LR_KEYS = optionKeys<ExponentialLROptions>()('gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every epoch. */
@@ -215,7 +230,10 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-export interface CosineAnnealingLROptions extends SchedulerOptions { tMax: number; etaMin?: number }
+export interface CosineAnnealingLROptions extends SchedulerOptions {
+  tMax: number;
+  etaMin?: number;
+}
 const COSINE_LR_KEYS = optionKeys<CosineAnnealingLROptions>()('tMax', 'etaMin', 'lastEpoch');
 
 /**
@@ -241,13 +259,13 @@ export class CosineAnnealingLR extends LRScheduler {
     const { lastEpoch: e, tMax: T, etaMin } = this;
     if (e === 0) return groups.map((g) => g.lr);
     if (this.stepCount === 1 && e > 0) {
-      return this.baseLrs.map((base) => etaMin + (base - etaMin) * (1 + Math.cos((e * Math.PI) / T)) / 2);
+      return this.baseLrs.map((base) => etaMin + ((base - etaMin) * (1 + Math.cos((e * Math.PI) / T))) / 2);
     }
     if ((e - 1 - T) % (2 * T) === 0) {
-      return groups.map((g, i) => g.lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T)) / 2);
+      return groups.map((g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2);
     }
     return groups.map(
-      (g) => (1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T)) * (g.lr - etaMin) + etaMin,
+      (g) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (g.lr - etaMin) + etaMin,
     );
   }
 }
@@ -269,11 +287,28 @@ export interface OneCycleLROptions extends SchedulerOptions {
   threePhase?: boolean;
 }
 const ONE_CYCLE_LR_KEYS = optionKeys<OneCycleLROptions>()(
-  'maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum',
-  'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase', 'lastEpoch',
+  'maxLr',
+  'totalSteps',
+  'epochs',
+  'stepsPerEpoch',
+  'pctStart',
+  'annealStrategy',
+  'cycleMomentum',
+  'baseMomentum',
+  'maxMomentum',
+  'divFactor',
+  'finalDivFactor',
+  'threePhase',
+  'lastEpoch',
 );
 
-interface Phase { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string }
+interface Phase {
+  endStep: number;
+  startLr: string;
+  endLr: string;
+  startMomentum: string;
+  endMomentum: string;
+}
 
 /**
  * The 1cycle policy (Smith & Topin): lr rises from maxLr / divFactor to maxLr over pctStart of
@@ -292,8 +327,18 @@ export class OneCycleLR extends LRScheduler {
     super(optimizer);
     checkOptions('OneCycleLR', options, ONE_CYCLE_LR_KEYS);
     const {
-      maxLr, totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = 'cos', cycleMomentum = true,
-      baseMomentum = 0.85, maxMomentum = 0.95, divFactor = 25, finalDivFactor = 1e4, threePhase = false,
+      maxLr,
+      totalSteps,
+      epochs,
+      stepsPerEpoch,
+      pctStart = 0.3,
+      annealStrategy = 'cos',
+      cycleMomentum = true,
+      baseMomentum = 0.85,
+      maxMomentum = 0.95,
+      divFactor = 25,
+      finalDivFactor = 1e4,
+      threePhase = false,
       lastEpoch = -1,
     } = options;
     if (totalSteps === undefined && epochs === undefined && stepsPerEpoch === undefined) {
@@ -304,7 +349,8 @@ export class OneCycleLR extends LRScheduler {
       }
       this.totalSteps = totalSteps;
     } else {
-      if (!Number.isInteger(epochs) || epochs! <= 0) throw new RangeError(`Expected positive integer epochs, but got ${epochs}`);
+      if (!Number.isInteger(epochs) || epochs! <= 0)
+        throw new RangeError(`Expected positive integer epochs, but got ${epochs}`);
       if (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch! <= 0) {
         throw new RangeError(`Expected positive integer stepsPerEpoch, but got ${stepsPerEpoch}`);
       }
@@ -313,15 +359,46 @@ export class OneCycleLR extends LRScheduler {
     const T = this.totalSteps;
     this.schedulePhases = threePhase
       ? [
-        { endStep: pctStart * T - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: 2 * pctStart * T - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-        { endStep: T - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
-      ]
+          {
+            endStep: pctStart * T - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: 2 * pctStart * T - 2,
+            startLr: 'maxLr',
+            endLr: 'initialLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+          {
+            endStep: T - 1,
+            startLr: 'initialLr',
+            endLr: 'minLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ]
       : [
-        { endStep: pctStart * T - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: T - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-      ];
-    if (!(pctStart >= 0 && pctStart <= 1)) throw new RangeError(`Expected pctStart between 0 and 1, but got ${pctStart}`);
+          {
+            endStep: pctStart * T - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: T - 1,
+            startLr: 'maxLr',
+            endLr: 'minLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ];
+    if (!(pctStart >= 0 && pctStart <= 1))
+      throw new RangeError(`Expected pctStart between 0 and 1, but got ${pctStart}`);
     if (annealStrategy !== 'cos' && annealStrategy !== 'linear') {
       throw new RangeError(`annealStrategy must be one of 'cos' or 'linear', got ${String(annealStrategy)}`);
     }
@@ -368,13 +445,15 @@ export class OneCycleLR extends LRScheduler {
   private anneal(start: number, end: number, pct: number): number {
     if (this.annealStrategy === 'linear') return (end - start) * pct + start;
     const cosOut = Math.cos(Math.PI * pct) + 1;
-    return end + (start - end) / 2.0 * cosOut;
+    return end + ((start - end) / 2.0) * cosOut;
   }
 
   protected override getLr(): number[] {
     const stepNum = this.lastEpoch;
     if (stepNum > this.totalSteps) {
-      throw new RangeError(`Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`);
+      throw new RangeError(
+        `Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
+      );
     }
     const phases = this.schedulePhases;
     return this.optimizer.paramGroups.map((g) => {
@@ -410,7 +489,14 @@ export interface ReduceLROnPlateauOptions {
   eps?: number;
 }
 const PLATEAU_KEYS = optionKeys<ReduceLROnPlateauOptions>()(
-  'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps',
+  'mode',
+  'factor',
+  'patience',
+  'threshold',
+  'thresholdMode',
+  'cooldown',
+  'minLr',
+  'eps',
 );
 
 /**
@@ -439,7 +525,13 @@ export class ReduceLROnPlateau {
     checkOptimizer(optimizer);
     checkOptions('ReduceLROnPlateau', options, PLATEAU_KEYS);
     const {
-      mode = 'min', factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0,
+      mode = 'min',
+      factor = 0.1,
+      patience = 10,
+      threshold = 1e-4,
+      thresholdMode = 'rel',
+      cooldown = 0,
+      minLr = 0,
       eps = 1e-8,
     } = options;
     if (!(factor < 1)) throw new RangeError(`factor must be < 1, got ${factor}`);
@@ -458,7 +550,8 @@ export class ReduceLROnPlateau {
   }
 
   private initIsBetter(): void {
-    if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`mode must be 'min' or 'max', got ${String(this.mode)}`);
+    if (this.mode !== 'min' && this.mode !== 'max')
+      throw new RangeError(`mode must be 'min' or 'max', got ${String(this.mode)}`);
     if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') {
       throw new RangeError(`thresholdMode must be 'rel' or 'abs', got ${String(this.thresholdMode)}`);
     }

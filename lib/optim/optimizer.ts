@@ -83,7 +83,9 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     if (defaults.lr !== undefined) this.validate({ ...defaults, params: [] } as ParamGroup & H);
     if (!Array.isArray(params)) throw new TypeError('params must be an array of params or of parameter groups');
     if (params.length === 0) throw new RangeError('optimizer got an empty parameter list');
-    const groups = isGroup(params[0]) ? (params as ParamGroupInit<H>[]) : [{ params: params as Param[] } as ParamGroupInit<H>];
+    const groups = isGroup(params[0])
+      ? (params as ParamGroupInit<H>[])
+      : [{ params: params as Param[] } as ParamGroupInit<H>];
     for (const g of groups) this.addParamGroup(g);
   }
 
@@ -220,7 +222,12 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
    * Refuses a dict whose groups or buffers do not match the params, without changing anything.
    */
   loadStateDict(dict: OptimizerStateDict): void {
-    if (dict === null || typeof dict !== 'object' || !Array.isArray(dict.param_groups) || typeof dict.state !== 'object') {
+    if (
+      dict === null ||
+      typeof dict !== 'object' ||
+      !Array.isArray(dict.param_groups) ||
+      typeof dict.state !== 'object'
+    ) {
       throw new TypeError('loadStateDict: expected { state, param_groups }');
     }
     const saved = dict.param_groups;
@@ -235,7 +242,7 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
       if (!Array.isArray(sg.params) || sg.params.length !== current.params.length) {
         throw new RangeError(
           `loadStateDict: parameter group ${gi} has ${sg.params?.length} params in the state dict, ` +
-          `${current.params.length} in the optimizer`,
+            `${current.params.length} in the optimizer`,
         );
       }
       sg.params.forEach((idx, j) => byIndex.set(idx, current.params[j]));
@@ -252,7 +259,8 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     const state = new Map<Param, ParamState>();
     for (const [key, entry] of Object.entries(dict.state)) {
       const p = byIndex.get(Number(key));
-      if (p === undefined) throw new RangeError(`loadStateDict: state for param ${key}, which no parameter group holds`);
+      if (p === undefined)
+        throw new RangeError(`loadStateDict: state for param ${key}, which no parameter group holds`);
       const s: ParamState = {};
       for (const [name, v] of Object.entries(entry)) {
         if (v === null || typeof v === 'number') {

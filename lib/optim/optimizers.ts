@@ -11,8 +11,12 @@
 import { kernels } from '../backend/index.js';
 import { checkOptions, optionKeys } from '../options.js';
 import {
-  Optimizer, checkBetas, checkNonNegative,
-  type Param, type ParamGroup, type ParamGroupInit,
+  Optimizer,
+  checkBetas,
+  checkNonNegative,
+  type Param,
+  type ParamGroup,
+  type ParamGroupInit,
 } from './optimizer.js';
 
 /**
@@ -46,10 +50,21 @@ export class SGD extends Optimizer<SGDHyper> {
   constructor(params: Param[], options: SGDOptions);
   constructor(params: ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>);
   constructor(params: Param[] | ParamGroupInit<SGDHyper>[], options?: Partial<SGDOptions>) {
-    super(params, withDefaults(new.target.name,
-      { lr: undefined as unknown as number, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
-      options,
-    ));
+    super(
+      params,
+      withDefaults(
+        new.target.name,
+        {
+          lr: undefined as unknown as number,
+          momentum: 0,
+          dampening: 0,
+          nesterov: false,
+          weightDecay: 0,
+          maximize: false,
+        },
+        options,
+      ),
+    );
   }
 
   protected override validate(g: ParamGroup & SGDHyper): void {
@@ -103,10 +118,14 @@ export type AdagradHyper = Required<AdagradOptions>;
  */
 export class Adagrad extends Optimizer<AdagradHyper> {
   constructor(params: Param[] | ParamGroupInit<AdagradHyper>[], options?: AdagradOptions) {
-    super(params, withDefaults(new.target.name,
-      { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false },
-      options,
-    ));
+    super(
+      params,
+      withDefaults(
+        new.target.name,
+        { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false },
+        options,
+      ),
+    );
     for (const g of this.paramGroups) for (const p of g.params) this.initState(p, g);
   }
 
@@ -159,10 +178,14 @@ export type RMSpropHyper = Required<RMSpropOptions>;
  */
 export class RMSprop extends Optimizer<RMSpropHyper> {
   constructor(params: Param[] | ParamGroupInit<RMSpropHyper>[], options?: RMSpropOptions) {
-    super(params, withDefaults(new.target.name,
-      { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
-      options,
-    ));
+    super(
+      params,
+      withDefaults(
+        new.target.name,
+        { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
+        options,
+      ),
+    );
   }
 
   protected override validate(g: ParamGroup & RMSpropHyper): void {
@@ -210,10 +233,21 @@ export class Adam extends Optimizer<AdamHyper> {
   protected readonly decoupled: boolean = false;
 
   constructor(params: Param[] | ParamGroupInit<AdamHyper>[], options?: AdamOptions) {
-    super(params, withDefaults(new.target.name,
-      { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
-      options,
-    ));
+    super(
+      params,
+      withDefaults(
+        new.target.name,
+        {
+          lr: 1e-3,
+          betas: [0.9, 0.999] as [number, number],
+          eps: 1e-8,
+          weightDecay: 0,
+          amsgrad: false,
+          maximize: false,
+        },
+        options,
+      ),
+    );
   }
 
   protected override validate(g: ParamGroup & AdamHyper): void {
@@ -237,7 +271,22 @@ export class Adam extends Optimizer<AdamHyper> {
         const m = this.buffer(s, 'exp_avg', n);
         const v = this.buffer(s, 'exp_avg_sq', n);
         const vmax = g.amsgrad ? this.buffer(s, 'max_exp_avg_sq', n) : null;
-        k.adamStep(p.data, grad, m, v, vmax, n, step, g.lr, beta1, beta2, g.eps, g.weightDecay, this.decoupled, g.amsgrad);
+        k.adamStep(
+          p.data,
+          grad,
+          m,
+          v,
+          vmax,
+          n,
+          step,
+          g.lr,
+          beta1,
+          beta2,
+          g.eps,
+          g.weightDecay,
+          this.decoupled,
+          g.amsgrad,
+        );
       }
     }
   }

@@ -44,10 +44,18 @@ export interface Series {
   /** Draw on top of the other series (legend order is unchanged). */
   front?: boolean;
 }
-export const SERIES_KEYS = optionKeys<Series>()('name', 'points', 'color', 'dashed', 'strokeWidth', 'markers', 'diverged', 'front');
+export const SERIES_KEYS = optionKeys<Series>()(
+  'name',
+  'points',
+  'color',
+  'dashed',
+  'strokeWidth',
+  'markers',
+  'diverged',
+  'front',
+);
 
-export type LegendPosition =
-  | 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'right' | 'none';
+export type LegendPosition = 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'right' | 'none';
 
 export interface LineChartSpec {
   title?: string;
@@ -71,8 +79,21 @@ export interface LineChartSpec {
   yFormat?: (v: number) => string;
 }
 export const LINE_CHART_KEYS = optionKeys<LineChartSpec>()(
-  'title', 'subtitle', 'xLabel', 'yLabel', 'series', 'width', 'height', 'yScale', 'xMin', 'xMax', 'yMin', 'yMax',
-  'legend', 'xFormat', 'yFormat',
+  'title',
+  'subtitle',
+  'xLabel',
+  'yLabel',
+  'series',
+  'width',
+  'height',
+  'yScale',
+  'xMin',
+  'xMax',
+  'yMin',
+  'yMax',
+  'legend',
+  'xFormat',
+  'yFormat',
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -115,11 +136,15 @@ export function ticksWithin(lo: number, hi: number, step: number): number[] {
  */
 export function niceTicks(lo: number, hi: number, target = 6, opts: { integer?: boolean } = {}): NiceTicks {
   checkOptions('niceTicks', opts, NICE_TICKS_KEYS);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) { lo = 0; hi = 1; }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
   if (lo > hi) [lo, hi] = [hi, lo];
   if (lo === hi) {
     const d = lo === 0 ? 1 : Math.abs(lo) * 0.1;
-    lo -= d; hi += d;
+    lo -= d;
+    hi += d;
   }
   let step = niceStep((hi - lo) / Math.max(1, target));
   if (opts.integer && step < 1) step = 1;
@@ -140,10 +165,21 @@ export function logDomain(min: number, max: number): [number, number] {
   let lo = 10 ** Math.floor(Math.log10(min) + 1e-9);
   let hi = 10 ** Math.ceil(Math.log10(max) - 1e-9);
   if (Math.log10(max / min) < 2) {
-    for (const m of [5, 2]) if (lo * m <= min * (1 + 1e-9)) { lo *= m; break; }
-    for (const m of [0.2, 0.5]) if (hi * m >= max * (1 - 1e-9)) { hi *= m; break; }
+    for (const m of [5, 2])
+      if (lo * m <= min * (1 + 1e-9)) {
+        lo *= m;
+        break;
+      }
+    for (const m of [0.2, 0.5])
+      if (hi * m >= max * (1 - 1e-9)) {
+        hi *= m;
+        break;
+      }
   }
-  if (hi <= lo) { lo /= 10; hi *= 10; }
+  if (hi <= lo) {
+    lo /= 10;
+    hi *= 10;
+  }
   return [clean(lo), clean(hi)];
 }
 
@@ -195,9 +231,17 @@ const GRID = '#e3e3e3';
 const GRID_MINOR = '#f1f1f1';
 const AXIS = '#444';
 
-interface Box { x: number; y: number; w: number; h: number }
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
-interface Pt { x: number; y: number }
+interface Pt {
+  x: number;
+  y: number;
+}
 
 interface PreparedSeries {
   s: Series;
@@ -237,7 +281,12 @@ function hashString(s: string): string {
 
 function specKey(spec: LineChartSpec): string {
   return JSON.stringify({
-    t: spec.title, s: spec.subtitle, x: spec.xLabel, y: spec.yLabel, w: spec.width, h: spec.height,
+    t: spec.title,
+    s: spec.subtitle,
+    x: spec.xLabel,
+    y: spec.yLabel,
+    w: spec.width,
+    h: spec.height,
     series: spec.series.map((s) => [s.name, s.points.length, s.points.slice(0, 8)]),
   });
 }
@@ -265,7 +314,8 @@ function prepare(spec: LineChartSpec, log: boolean): PreparedSeries[] {
     const endsBroken = lastFinite >= 0 && lastFinite < n - 1;
     const count = runs.reduce((a, r) => a + r.length, 0);
     return {
-      s, index,
+      s,
+      index,
       color: s.color ?? PALETTE[index % PALETTE.length]!,
       width: s.strokeWidth ?? 2,
       runs,
@@ -275,7 +325,11 @@ function prepare(spec: LineChartSpec, log: boolean): PreparedSeries[] {
   });
 }
 
-interface Scale { lo: number; hi: number; log: boolean }
+interface Scale {
+  lo: number;
+  hi: number;
+  log: boolean;
+}
 
 function fitFont(s: string, size: number, maxWidth: number, min = 10): number {
   const w = textWidth(s, size);
@@ -293,7 +347,11 @@ function fitText(s: string, size: number, maxWidth: number, min = 10): { s: stri
   return { s: `${chars.slice(0, n).join('').trimEnd()}…`, size: f };
 }
 
-interface LegendGeom { w: number; h: number; rowH: number }
+interface LegendGeom {
+  w: number;
+  h: number;
+  rowH: number;
+}
 
 function legendGeom(series: PreparedSeries[]): LegendGeom {
   const rowH = 19;
@@ -303,18 +361,34 @@ function legendGeom(series: PreparedSeries[]): LegendGeom {
 
 function renderLegend(series: PreparedSeries[], g: LegendGeom, x: number, y: number): string {
   const parts: string[] = [];
-  parts.push(el('rect', {
-    x, y, width: g.w, height: g.h, rx: 4, fill: '#ffffff', 'fill-opacity': 0.9,
-    stroke: '#cccccc', 'stroke-width': 1,
-  }));
+  parts.push(
+    el('rect', {
+      x,
+      y,
+      width: g.w,
+      height: g.h,
+      rx: 4,
+      fill: '#ffffff',
+      'fill-opacity': 0.9,
+      stroke: '#cccccc',
+      'stroke-width': 1,
+    }),
+  );
   series.forEach((p, i) => {
     const cy = y + 6 + g.rowH * i + g.rowH / 2;
     const sx = x + 10;
-    parts.push(el('line', {
-      x1: sx, y1: cy, x2: sx + 26, y2: cy, stroke: p.color,
-      'stroke-width': Math.min(p.width, 4), 'stroke-dasharray': p.s.dashed ? '6 4' : undefined,
-      'stroke-linecap': 'round',
-    }));
+    parts.push(
+      el('line', {
+        x1: sx,
+        y1: cy,
+        x2: sx + 26,
+        y2: cy,
+        stroke: p.color,
+        'stroke-width': Math.min(p.width, 4),
+        'stroke-dasharray': p.s.dashed ? '6 4' : undefined,
+        'stroke-linecap': 'round',
+      }),
+    );
     if (p.s.markers || p.single) {
       parts.push(el('circle', { cx: sx + 13, cy, r: 3.5, fill: p.color, stroke: '#fff', 'stroke-width': 1 }));
     }
@@ -344,7 +418,8 @@ function decimate(run: Pt[], x0: number, bucketW: number): Pt[] {
   while (i < run.length) {
     const b = Math.floor((run[i]!.x - x0) / bucketW);
     let j = i;
-    let lo = i, hi = i;
+    let lo = i,
+      hi = i;
     while (j + 1 < run.length && Math.floor((run[j + 1]!.x - x0) / bucketW) === b) {
       j++;
       if (run[j]!.y < run[lo]!.y) lo = j;
@@ -369,8 +444,12 @@ interface Extents {
 /** Data extents in one pass (series can be long); only points inside fixed y bounds set the y range. */
 function dataExtents(spec: LineChartSpec, series: PreparedSeries[]): Extents {
   let hasData = false;
-  let dataYMin = Infinity, dataYMax = -Infinity, inYMin = Infinity, inYMax = -Infinity;
-  let dataXMin = Infinity, dataXMax = -Infinity;
+  let dataYMin = Infinity,
+    dataYMax = -Infinity,
+    inYMin = Infinity,
+    inYMax = -Infinity;
+  let dataXMin = Infinity,
+    dataXMax = -Infinity;
   let xInteger = true;
   for (const p of series) {
     for (const run of p.runs) {
@@ -390,7 +469,10 @@ function dataExtents(spec: LineChartSpec, series: PreparedSeries[]): Extents {
   }
   xInteger &&= hasData;
   // Only points inside fixed bounds count towards the automatic end of the range.
-  if (inYMin <= inYMax) { dataYMin = inYMin; dataYMax = inYMax; }
+  if (inYMin <= inYMax) {
+    dataYMin = inYMin;
+    dataYMax = inYMax;
+  }
   return { hasData, yMin: dataYMin, yMax: dataYMax, xMin: dataXMin, xMax: dataXMax, xInteger };
 }
 
@@ -403,7 +485,11 @@ function verticalMargins(spec: LineChartSpec): { top: number; bottom: number } {
 }
 
 /** The y range and its ticks: log decades, or nice linear steps about 42 px apart. */
-function yAxis(spec: LineChartSpec, ext: Extents, approxPh: number): { scale: Scale; major: number[]; minor: number[] } {
+function yAxis(
+  spec: LineChartSpec,
+  ext: Extents,
+  approxPh: number,
+): { scale: Scale; major: number[]; minor: number[] } {
   const yTarget = Math.max(2, Math.min(10, Math.floor(approxPh / 42)));
   if (spec.yScale === 'log') {
     const [dlo, dhi] = ext.hasData ? logDomain(ext.yMin, ext.yMax) : [1, 10];
@@ -420,7 +506,9 @@ function yAxis(spec: LineChartSpec, ext: Extents, approxPh: number): { scale: Sc
   const nt = niceTicks(lo, hi, yTarget);
   if (spec.yMin === undefined) lo = nt.lo;
   if (spec.yMax === undefined) hi = nt.hi;
-  if (hi <= lo) { hi = lo + 1; }
+  if (hi <= lo) {
+    hi = lo + 1;
+  }
   return { scale: { lo, hi, log: false }, major: ticksWithin(lo, hi, nt.step), minor: [] };
 }
 
@@ -445,7 +533,13 @@ function xDomain(spec: LineChartSpec, ext: Extents, series: PreparedSeries[]): [
 }
 
 /** The x ticks for a plot `pw` px wide: the nicest step whose labels do not collide. */
-function xTicksFor(xlo: number, xhi: number, xInteger: boolean, xFmt: (v: number) => string, pw: number): { ticks: number[]; labels: string[] } {
+function xTicksFor(
+  xlo: number,
+  xhi: number,
+  xInteger: boolean,
+  xFmt: (v: number) => string,
+  pw: number,
+): { ticks: number[]; labels: string[] } {
   const target = Math.max(2, Math.min(12, Math.floor(pw / 70)));
   let step = niceTicks(xlo, xhi, target, { integer: xInteger }).step;
   for (let guard = 0; guard < 20; guard++) {
@@ -487,11 +581,13 @@ function legendOverlap(series: PreparedSeries[], f: Frame, lg: LegendGeom, lx: n
     for (const run of p.runs) {
       for (let i = 0; i < run.length; i++) {
         const a = run[i]!;
-        const ax = f.sx(a.x), ay = f.sy(a.y);
+        const ax = f.sx(a.x),
+          ay = f.sy(a.y);
         if (inBox(ax, ay)) hits++;
         const b = run[i + 1];
         if (!b) continue;
-        const bx = f.sx(b.x), by = f.sy(b.y);
+        const bx = f.sx(b.x),
+          by = f.sy(b.y);
         const steps = Math.min(40, Math.ceil(Math.hypot(bx - ax, by - ay) / 6));
         for (let k = 1; k < steps; k++) if (inBox(ax + ((bx - ax) * k) / steps, ay + ((by - ay) * k) / steps)) hits++;
       }
@@ -506,7 +602,12 @@ function legendOverlap(series: PreparedSeries[], f: Frame, lg: LegendGeom, lx: n
  * narrows the plot, so the frame to draw with is returned too.
  */
 function placeLegend(
-  pos: LegendPosition, series: PreparedSeries[], lg: LegendGeom, f: Frame, box: Box, relayout: () => Frame,
+  pos: LegendPosition,
+  series: PreparedSeries[],
+  lg: LegendGeom,
+  f: Frame,
+  box: Box,
+  relayout: () => Frame,
 ): { at: [number, number] | null; frame: Frame } {
   if (pos === 'none' || !series.length) return { at: null, frame: f };
   const { plot } = f;
@@ -527,7 +628,10 @@ function placeLegend(
   if (fits) {
     for (const [, lx, ly] of corners) {
       const sc = legendOverlap(series, f, lg, lx, ly);
-      if (sc < bestScore) { bestScore = sc; best = [lx, ly]; }
+      if (sc < bestScore) {
+        bestScore = sc;
+        best = [lx, ly];
+      }
     }
   }
   if (bestScore > 0 && lg.w + 10 < box.w * 0.35) {
@@ -547,7 +651,15 @@ function renderTitles(spec: LineChartSpec, box: Box, plot: Box): string[] {
     const t = fitText(spec.title, TITLE_SIZE, (box.w - 16) / 1.1, 11); // bold is wider
     const w = textWidth(t.s, t.size);
     const x = Math.min(Math.max(cx, box.x + 8 + w / 2), box.x + box.w - 8 - w / 2);
-    out.push(text(x, ty, t.s, { 'font-size': t.size, 'font-weight': 'bold', 'text-anchor': 'middle', fill: TEXT, class: 'title' }));
+    out.push(
+      text(x, ty, t.s, {
+        'font-size': t.size,
+        'font-weight': 'bold',
+        'text-anchor': 'middle',
+        fill: TEXT,
+        class: 'title',
+      }),
+    );
     ty += 8;
   }
   if (spec.subtitle) {
@@ -588,12 +700,20 @@ function renderAxes(f: Frame, yMajor: number[], yLabels: string[], xTicks: numbe
   yMajor.forEach((v, i) => {
     const y = f.sy(v);
     axes.push(el('line', { x1: plot.x - 5, y1: y, x2: plot.x, y2: y, stroke: AXIS, 'stroke-width': 1 }));
-    axes.push(text(plot.x - 8, y + TICK_SIZE * 0.35, yLabels[i]!, { 'font-size': TICK_SIZE, 'text-anchor': 'end', fill: MUTED }));
+    axes.push(
+      text(plot.x - 8, y + TICK_SIZE * 0.35, yLabels[i]!, {
+        'font-size': TICK_SIZE,
+        'text-anchor': 'end',
+        fill: MUTED,
+      }),
+    );
   });
   xTicks.forEach((v, i) => {
     const x = f.sx(v);
     axes.push(el('line', { x1: x, y1: bottomY, x2: x, y2: bottomY + 5, stroke: AXIS, 'stroke-width': 1 }));
-    axes.push(text(x, bottomY + 6 + TICK_SIZE, xLabels[i]!, { 'font-size': TICK_SIZE, 'text-anchor': 'middle', fill: MUTED }));
+    axes.push(
+      text(x, bottomY + 6 + TICK_SIZE, xLabels[i]!, { 'font-size': TICK_SIZE, 'text-anchor': 'middle', fill: MUTED }),
+    );
   });
   return el('g', { class: 'axes' }, axes);
 }
@@ -603,18 +723,28 @@ function renderAxisLabels(spec: LineChartSpec, box: Box, plot: Box): string[] {
   const out: string[] = [];
   if (spec.xLabel) {
     const t = fitText(spec.xLabel, LABEL_SIZE, plot.w);
-    out.push(text(plot.x + plot.w / 2, plot.y + plot.h + 6 + TICK_SIZE + 8 + LABEL_SIZE, t.s, {
-      'font-size': t.size, 'text-anchor': 'middle', fill: TEXT, class: 'x-label',
-    }));
+    out.push(
+      text(plot.x + plot.w / 2, plot.y + plot.h + 6 + TICK_SIZE + 8 + LABEL_SIZE, t.s, {
+        'font-size': t.size,
+        'text-anchor': 'middle',
+        fill: TEXT,
+        class: 'x-label',
+      }),
+    );
   }
   if (spec.yLabel) {
     const lx = box.x + 10 + LABEL_SIZE;
     const ly = plot.y + plot.h / 2;
     const t = fitText(spec.yLabel, LABEL_SIZE, plot.h);
-    out.push(text(lx, ly, t.s, {
-      'font-size': t.size, 'text-anchor': 'middle', fill: TEXT,
-      transform: `rotate(-90 ${num(lx)} ${num(ly)})`, class: 'y-label',
-    }));
+    out.push(
+      text(lx, ly, t.s, {
+        'font-size': t.size,
+        'text-anchor': 'middle',
+        fill: TEXT,
+        transform: `rotate(-90 ${num(lx)} ${num(ly)})`,
+        class: 'y-label',
+      }),
+    );
   }
   return out;
 }
@@ -637,7 +767,8 @@ function divergencePoint(run: Pt[], f: Frame, inside: (x: number, y: number) => 
       x = ax + (bx - ax) * t;
       y = edge;
     } else {
-      x = bx; y = by;
+      x = bx;
+      y = by;
     }
   }
   x = Math.min(Math.max(x, plot.x), plot.x + plot.w);
@@ -660,18 +791,29 @@ function renderSeries(series: PreparedSeries[], f: Frame, clipId: string): strin
       d += run.map((pt, i) => `${i ? 'L' : 'M'}${num(f.sx(pt.x))},${num(f.sy(pt.y))}`).join('');
     }
     if (d) {
-      lines.push(el('path', {
-        d, fill: 'none', stroke: p.color, 'stroke-width': p.width, 'stroke-linejoin': 'round',
-        'stroke-linecap': 'round', 'stroke-dasharray': p.s.dashed ? '6 4' : undefined,
-        class: 'series', 'data-name': p.s.name,
-      }));
+      lines.push(
+        el('path', {
+          d,
+          fill: 'none',
+          stroke: p.color,
+          'stroke-width': p.width,
+          'stroke-linejoin': 'round',
+          'stroke-linecap': 'round',
+          'stroke-dasharray': p.s.dashed ? '6 4' : undefined,
+          class: 'series',
+          'data-name': p.s.name,
+        }),
+      );
     }
     for (const run of p.runs) {
       if (!(p.s.markers || run.length === 1)) continue;
       for (const pt of run) {
-        const x = f.sx(pt.x), y = f.sy(pt.y);
+        const x = f.sx(pt.x),
+          y = f.sy(pt.y);
         if (!inside(x, y)) continue;
-        marks.push(el('circle', { cx: x, cy: y, r: p.s.markers ? 3 : 3.5, fill: p.color, stroke: '#fff', 'stroke-width': 1 }));
+        marks.push(
+          el('circle', { cx: x, cy: y, r: p.s.markers ? 3 : 3.5, fill: p.color, stroke: '#fff', 'stroke-width': 1 }),
+        );
       }
     }
     if (p.diverged && p.runs.length) {
@@ -700,14 +842,16 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
   const yLabels = y.major.map(yFmt);
   const yLabelW = Math.max(textWidth('0', TICK_SIZE), ...yLabels.map((s) => textWidth(s, TICK_SIZE)));
   const left = Math.max(minLeft, 10 + (spec.yLabel ? LABEL_SIZE + 10 : 0) + yLabelW + 6 + 5);
-  const legendPos: LegendPosition = series.length === 0 ? 'none' : spec.legend ?? 'auto';
+  const legendPos: LegendPosition = series.length === 0 ? 'none' : (spec.legend ?? 'auto');
   const lg = legendGeom(series);
   const layout = (outside: boolean): Frame => {
     let right = Math.max(16, textWidth(xFmt(xhi), TICK_SIZE) / 2 + 6);
     if (outside) right += lg.w + 10;
     const plot: Box = {
-      x: box.x + left, y: box.y + top,
-      w: Math.max(40, box.w - left - right), h: Math.max(40, box.h - top - bottom),
+      x: box.x + left,
+      y: box.y + top,
+      w: Math.max(40, box.w - left - right),
+      h: Math.max(40, box.h - top - bottom),
     };
     return frame(plot, xlo, xhi, y.scale);
   };
@@ -724,9 +868,16 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
 
   const clipId = `${idPrefix}-clip`;
   const pad = 3; // so lines along the plot edges are not cut in half
-  const defs = el('clipPath', { id: clipId }, el('rect', {
-    x: plot.x - pad, y: plot.y - pad, width: plot.w + 2 * pad, height: plot.h + 2 * pad,
-  }));
+  const defs = el(
+    'clipPath',
+    { id: clipId },
+    el('rect', {
+      x: plot.x - pad,
+      y: plot.y - pad,
+      width: plot.w + 2 * pad,
+      height: plot.h + 2 * pad,
+    }),
+  );
   const out: string[] = [
     ...renderTitles(spec, box, plot),
     renderGrid(f, y.minor, y.major, xTicks),
@@ -735,9 +886,14 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
     ...renderSeries(series, f, clipId),
   ];
   if (!ext.hasData) {
-    out.push(text(plot.x + plot.w / 2, plot.y + plot.h / 2, 'no data', {
-      'font-size': 13, 'text-anchor': 'middle', fill: '#999', 'font-style': 'italic',
-    }));
+    out.push(
+      text(plot.x + plot.w / 2, plot.y + plot.h / 2, 'no data', {
+        'font-size': 13,
+        'text-anchor': 'middle',
+        fill: '#999',
+        'font-style': 'italic',
+      }),
+    );
   }
   if (legend.at) out.push(renderLegend(series, lg, legend.at[0], legend.at[1]));
   return { defs, body: el('g', { class: 'chart' }, out) };
@@ -746,15 +902,24 @@ function renderChart(spec: LineChartSpec, box: Box, idPrefix: string, minLeft = 
 function svgDocument(width: number, height: number, title: string | undefined, defs: string, body: string): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    el('svg', {
-      xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${num(width)} ${num(height)}`,
-      role: 'img', 'font-family': FONT,
-    }, [
-      title ? el('title', {}, escapeXml(title)) : '',
-      defs ? el('defs', {}, defs) : '',
-      el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }),
-      body,
-    ]) + '\n'
+    el(
+      'svg',
+      {
+        xmlns: 'http://www.w3.org/2000/svg',
+        width,
+        height,
+        viewBox: `0 0 ${num(width)} ${num(height)}`,
+        role: 'img',
+        'font-family': FONT,
+      },
+      [
+        title ? el('title', {}, escapeXml(title)) : '',
+        defs ? el('defs', {}, defs) : '',
+        el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }),
+        body,
+      ],
+    ) +
+    '\n'
   );
 }
 
@@ -779,7 +944,8 @@ export function lineChart(spec: LineChartSpec): string {
 
 /** One epoch of a training run; `accuracy` and `valAccuracy` are fractions in [0, 1]. */
 /** What the plot reads of fit's EpochRecord (lr and seconds optional, for histories from elsewhere). */
-export type EpochRecord = Pick<Rec, 'epoch' | 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy'> & Partial<Pick<Rec, 'lr' | 'seconds'>>;
+export type EpochRecord = Pick<Rec, 'epoch' | 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy'> &
+  Partial<Pick<Rec, 'lr' | 'seconds'>>;
 
 export interface TrainingPlotOptions {
   title?: string;
@@ -832,16 +998,22 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
   if (h.length) {
     const last = h[h.length - 1]!;
     summary.push(`${h.length} epoch${h.length === 1 ? '' : 's'}`);
-    summary.push(`final loss ${fmtLoss(last.loss)}${last.valLoss !== undefined ? ` (val ${fmtLoss(last.valLoss)})` : ''}`);
+    summary.push(
+      `final loss ${fmtLoss(last.loss)}${last.valLoss !== undefined ? ` (val ${fmtLoss(last.valLoss)})` : ''}`,
+    );
     const accKey = hasVal('valAccuracy') ? 'valAccuracy' : 'accuracy';
     let best: EpochRecord | undefined;
     for (const r of h) {
       const v = r[accKey];
       if (v !== undefined && Number.isFinite(v) && (!best || v > (best[accKey] ?? -Infinity))) best = r;
     }
-    if (best) summary.push(`best ${accKey === 'valAccuracy' ? 'val ' : ''}accuracy ${fmtPct(best[accKey]!)} (epoch ${best.epoch})`);
+    if (best)
+      summary.push(
+        `best ${accKey === 'valAccuracy' ? 'val ' : ''}accuracy ${fmtPct(best[accKey]!)} (epoch ${best.epoch})`,
+      );
     const secs = h.reduce((a, r) => a + (Number.isFinite(r.seconds) ? r.seconds! : 0), 0);
-    if (h.some((r) => r.seconds !== undefined)) summary.push(secs >= 120 ? `${(secs / 60).toFixed(1)} min` : `${secs.toFixed(1)} s`);
+    if (h.some((r) => r.seconds !== undefined))
+      summary.push(secs >= 120 ? `${(secs / 60).toFixed(1)} min` : `${secs.toFixed(1)} s`);
   }
 
   const headerH = 12 + TITLE_SIZE + 8 + (summary.length ? SUBTITLE_SIZE + 6 : 0) + 4;
@@ -851,21 +1023,39 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
   // Loss panel.
   const lossValues = h.flatMap((r) => [r.loss, r.valLoss ?? NaN]);
   const lossSeries: Series[] = [{ name: 'train', points: pts((r) => r.loss), color: TRAIN_COLOR, markers }];
-  if (hasVal('valLoss')) lossSeries.push({ name: 'validation', points: pts((r) => r.valLoss), color: VAL_COLOR, dashed: true, markers });
+  if (hasVal('valLoss'))
+    lossSeries.push({ name: 'validation', points: pts((r) => r.valLoss), color: VAL_COLOR, dashed: true, markers });
   const lossSpec: LineChartSpec = {
-    title: 'Loss', xLabel: 'epoch', yLabel: 'loss', series: lossSeries,
+    title: 'Loss',
+    xLabel: 'epoch',
+    yLabel: 'loss',
+    series: lossSeries,
     yScale: spansDecades(lossValues, 2) ? 'log' : 'linear',
   };
   // A linear loss axis starts at 0 unless the losses sit far above it.
   const finiteLoss = lossValues.filter((v) => Number.isFinite(v));
-  if (lossSpec.yScale === 'linear' && finiteLoss.length && minOf(finiteLoss) >= 0 &&
-      minOf(finiteLoss) < 0.5 * maxOf(finiteLoss)) lossSpec.yMin = 0;
+  if (
+    lossSpec.yScale === 'linear' &&
+    finiteLoss.length &&
+    minOf(finiteLoss) >= 0 &&
+    minOf(finiteLoss) < 0.5 * maxOf(finiteLoss)
+  )
+    lossSpec.yMin = 0;
 
   // Accuracy panel (percent).
-  const accValues = h.flatMap((r) => [r.accuracy, r.valAccuracy ?? NaN]).filter((v) => Number.isFinite(v)).map((v) => v * 100);
+  const accValues = h
+    .flatMap((r) => [r.accuracy, r.valAccuracy ?? NaN])
+    .filter((v) => Number.isFinite(v))
+    .map((v) => v * 100);
   const accSeries: Series[] = [{ name: 'train', points: pts((r) => r.accuracy * 100), color: TRAIN_COLOR, markers }];
   if (hasVal('valAccuracy')) {
-    accSeries.push({ name: 'validation', points: pts((r) => (r.valAccuracy === undefined ? undefined : r.valAccuracy * 100)), color: VAL_COLOR, dashed: true, markers });
+    accSeries.push({
+      name: 'validation',
+      points: pts((r) => (r.valAccuracy === undefined ? undefined : r.valAccuracy * 100)),
+      color: VAL_COLOR,
+      dashed: true,
+      markers,
+    });
   }
   let accMin = 0;
   if (accValues.length) {
@@ -877,8 +1067,13 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
   }
   const accMax = accValues.length ? Math.max(100, Math.ceil(maxOf(accValues))) : 100;
   const accSpec: LineChartSpec = {
-    title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: accSeries,
-    yMin: accMin, yMax: accMax, yFormat: (v) => `${formatTick(v)}%`,
+    title: 'Accuracy',
+    xLabel: 'epoch',
+    yLabel: 'accuracy',
+    series: accSeries,
+    yMin: accMin,
+    yMax: accMax,
+    yFormat: (v) => `${formatTick(v)}%`,
   };
 
   const prefix = `ng${hashString(JSON.stringify([title, h.length, h.slice(0, 4), h.slice(-1)]))}`;
@@ -891,12 +1086,25 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
 
   const header: string[] = [];
   const t = fitText(title, TITLE_SIZE + 2, (width - 20) / 1.1, 11); // bold is wider
-  header.push(text(width / 2, 12 + TITLE_SIZE, t.s, { 'font-size': t.size, 'font-weight': 'bold', 'text-anchor': 'middle', fill: TEXT, class: 'title' }));
+  header.push(
+    text(width / 2, 12 + TITLE_SIZE, t.s, {
+      'font-size': t.size,
+      'font-weight': 'bold',
+      'text-anchor': 'middle',
+      fill: TEXT,
+      class: 'title',
+    }),
+  );
   if (summary.length) {
     const st = fitText(summary.join('  ·  '), SUBTITLE_SIZE, width - 20, 10);
-    header.push(text(width / 2, 12 + TITLE_SIZE + 8 + SUBTITLE_SIZE + 2, st.s, {
-      'font-size': st.size, 'text-anchor': 'middle', fill: MUTED, class: 'subtitle',
-    }));
+    header.push(
+      text(width / 2, 12 + TITLE_SIZE + 8 + SUBTITLE_SIZE + 2, st.s, {
+        'font-size': st.size,
+        'text-anchor': 'middle',
+        fill: MUTED,
+        class: 'subtitle',
+      }),
+    );
   }
   return svgDocument(width, height, title, a.defs + b.defs, el('g', {}, [...header, a.body, b.body]));
 }
@@ -927,8 +1135,17 @@ export const LR_SWEEP_KEYS = optionKeys<LrSweepOptions>()('title', 'xLabel', 'wi
  */
 export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions = {}): string {
   checkOptions('lrSweepPlot', options, LR_SWEEP_KEYS);
-  const sorted = runs.map((r, i) => ({ r, i })).sort((a, b) => a.r.lr - b.r.lr || a.i - b.i).map((e) => e.r);
-  interface Prepared { run: LrRun; kept: Array<[number, number]>; exitX: number | null; diverged: boolean; final: number }
+  const sorted = runs
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.lr - b.r.lr || a.i - b.i)
+    .map((e) => e.r);
+  interface Prepared {
+    run: LrRun;
+    kept: Array<[number, number]>;
+    exitX: number | null;
+    diverged: boolean;
+    final: number;
+  }
   const prepared: Prepared[] = sorted.map((run) => {
     const losses = run.losses ?? [];
     const first = losses.find((v) => Number.isFinite(v));
@@ -938,7 +1155,10 @@ export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions 
     let diverged = false;
     for (let i = 0; i < losses.length; i++) {
       const v = losses[i]!;
-      if (Number.isFinite(v) && v <= limit) { kept.push([i + 1, v]); continue; }
+      if (Number.isFinite(v) && v <= limit) {
+        kept.push([i + 1, v]);
+        continue;
+      }
       if (kept.length === 0 && !Number.isFinite(v)) continue; // leading garbage: skip
       diverged = true;
       exitX = i + 1;
@@ -964,11 +1184,13 @@ export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions 
   let yMin: number | undefined;
   let yMax: number | undefined;
   if (values.length) {
-    const lo = minOf(values), hi = maxOf(values);
+    const lo = minOf(values),
+      hi = maxOf(values);
     if (log) [yMin, yMax] = logDomain(lo, hi);
     else {
       const nt = niceTicks(lo >= 0 && lo < 0.5 * hi ? 0 : lo, hi, 7);
-      yMin = nt.lo; yMax = nt.hi;
+      yMin = nt.lo;
+      yMax = nt.hi;
     }
   }
   // Where a diverged run goes after its last on-chart value: far above the top.
@@ -985,14 +1207,20 @@ export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions 
     if (isBest) name += ' (best)';
     if (p.diverged) name += ' (diverged)';
     return {
-      name, points, color: PALETTE[k % PALETTE.length]!,
-      strokeWidth: isBest ? 3.5 : 1.75, diverged: p.diverged, front: isBest,
+      name,
+      points,
+      color: PALETTE[k % PALETTE.length]!,
+      strokeWidth: isBest ? 3.5 : 1.75,
+      diverged: p.diverged,
+      front: isBest,
     };
   });
 
   const subtitle = best
     ? `best: lr = ${formatSci(best.run.lr)}${Number.isFinite(best.final) ? ` (final loss ${fmtLoss(best.final)})` : ''}`
-    : prepared.length ? 'no run converged' : undefined;
+    : prepared.length
+      ? 'no run converged'
+      : undefined;
   const spec: LineChartSpec = {
     title: options.title ?? 'Learning-rate sweep',
     subtitle,
@@ -1000,7 +1228,8 @@ export function lrSweepPlot(runs: ReadonlyArray<LrRun>, options: LrSweepOptions 
     yLabel: log ? 'loss (log scale)' : 'loss',
     series,
     yScale: log ? 'log' : 'linear',
-    yMin, yMax,
+    yMin,
+    yMax,
     width: options.width,
     height: options.height,
     legend: options.legend ?? 'auto',

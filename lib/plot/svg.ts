@@ -5,14 +5,16 @@
 
 /** Escapes text for use in XML character data and in double- or single-quoted attributes. */
 export function escapeXml(s: string): string {
-  return String(s)
-    // Characters that are not allowed in XML 1.0 at all (C0 controls except tab/newline/CR).
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    String(s)
+      // Characters that are not allowed in XML 1.0 at all (C0 controls except tab/newline/CR).
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 /** Largest magnitude a coordinate may have in the output (keeps off-chart points finite and short). */
@@ -85,7 +87,12 @@ export function formatTick(v: number): string {
     const [m, e] = a.toExponential(2).split('e');
     return `${sign}${trimZeros(m!)}e${Number(e)}`;
   }
-  const suffixes: Array<[number, string]> = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const suffixes: Array<[number, string]> = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [base, suffix] of suffixes) {
     if (a >= base) return `${sign}${Number((a / base).toPrecision(4))}${suffix}`;
   }
@@ -111,7 +118,7 @@ export function formatSci(v: number): string {
 export function textWidth(s: string, fontSize: number): number {
   let w = 0;
   for (const ch of s) {
-    if ('iljI.,:;|!\'`'.includes(ch)) w += 0.3;
+    if ("iljI.,:;|!'`".includes(ch)) w += 0.3;
     else if ('ftr()[]{} 1-'.includes(ch)) w += 0.42;
     else if ('mwMW%@'.includes(ch)) w += 0.92;
     else if (ch >= 'A' && ch <= 'Z') w += 0.7;

@@ -172,7 +172,10 @@ export function parseExpression(
       if (isSym('(')) return call(t);
       const leaf = Object.hasOwn(leaves, t.text) ? leaves[t.text] : undefined;
       if (leaf === undefined) {
-        const hint = Object.hasOwn(unaryFns, t.text) || Object.hasOwn(binaryFns, t.text) ? ` (${t.text} is a function: ${t.text}(...))` : '';
+        const hint =
+          Object.hasOwn(unaryFns, t.text) || Object.hasOwn(binaryFns, t.text)
+            ? ` (${t.text} is a function: ${t.text}(...))`
+            : '';
         return fail(`unknown identifier '${t.text}'${hint}`, t);
       }
       return leaf;

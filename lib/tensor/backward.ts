@@ -23,19 +23,25 @@ const FREED =
  */
 export function backward(root: Tensor, grad: Tensor | Float32Array | null, retainGraph: boolean): void {
   if (!root.requiresGrad) {
-    throw new Error('backward: tensor does not require grad (no input had requiresGrad, or it was built inside noGrad)');
+    throw new Error(
+      'backward: tensor does not require grad (no input had requiresGrad, or it was built inside noGrad)',
+    );
   }
   let seed: Float32Array;
   if (grad === null) {
     if (root.data.length !== 1) {
-      throw new RangeError(`backward: grad can be omitted only for one-element tensors, got shape ${fmtShape(root.shape)}`);
+      throw new RangeError(
+        `backward: grad can be omitted only for one-element tensors, got shape ${fmtShape(root.shape)}`,
+      );
     }
     seed = new Float32Array([1]);
   } else {
     const g = grad instanceof Tensor ? grad.data : grad;
     if (!(g instanceof Float32Array)) throw new TypeError('backward: grad must be a Tensor or a Float32Array');
     if (g.length !== root.data.length) {
-      throw new RangeError(`backward: grad has ${g.length} elements, tensor of shape ${fmtShape(root.shape)} has ${root.data.length}`);
+      throw new RangeError(
+        `backward: grad has ${g.length} elements, tensor of shape ${fmtShape(root.shape)} has ${root.data.length}`,
+      );
     }
     seed = g.slice();
   }
@@ -63,7 +69,10 @@ export function backward(root: Tensor, grad: Tensor | Float32Array | null, retai
     }
     if (t._retainGrad) {
       if (t.grad === null) t.grad = new Tensor(g.slice(), t.shape);
-      else { const d = t.grad.data; for (let k = 0; k < d.length; k++) d[k] += g[k]; }
+      else {
+        const d = t.grad.data;
+        for (let k = 0; k < d.length; k++) d[k] += g[k];
+      }
     }
     // g now belongs to the closure (it may overwrite it or hand it on)
     fn(g);

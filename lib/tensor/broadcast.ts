@@ -15,8 +15,15 @@ import { fmtShape } from './shape.js';
  * both 0 when n > 1).
  */
 export type RowFn = (
-  y: Float32Array, yo: number, a: Float32Array, ao: number, as: number,
-  b: Float32Array, bo: number, bs: number, n: number,
+  y: Float32Array,
+  yo: number,
+  a: Float32Array,
+  ao: number,
+  as: number,
+  b: Float32Array,
+  bo: number,
+  bs: number,
+  n: number,
 ) => void;
 
 /** The broadcast shape of a and b, or a RangeError naming the op. */
@@ -92,8 +99,13 @@ function layout(outShape: readonly number[], shapes: readonly (readonly number[]
  * Writes into out when given (length = numel of outShape), else a new array.
  */
 export function binaryBroadcast(
-  a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[],
-  outShape: readonly number[], row: RowFn, out?: Float32Array,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  outShape: readonly number[],
+  row: RowFn,
+  out?: Float32Array,
 ): Float32Array {
   const n = sizeOf(outShape);
   const y = out ?? new Float32Array(n);
@@ -113,17 +125,21 @@ export function binaryBroadcast(
   const { dims, strides } = layout(outShape, [aShape, bShape]);
   const nd = dims.length;
   const L = dims[nd - 1];
-  const sa = strides[0], sb = strides[1];
-  const asL = sa[nd - 1], bsL = sb[nd - 1];
+  const sa = strides[0],
+    sb = strides[1];
+  const asL = sa[nd - 1],
+    bsL = sb[nd - 1];
   const rows = n / L;
   if (nd === 2) {
     // the common case: one outer dim (e.g. [M, N] op [N], [M, 1] op [1, N])
-    const sa0 = sa[0], sb0 = sb[0];
+    const sa0 = sa[0],
+      sb0 = sb[0];
     for (let r = 0; r < rows; r++) row(y, r * L, a, r * sa0, asL, b, r * sb0, bsL, L);
     return y;
   }
   const idx = new Array<number>(nd - 1).fill(0);
-  let ao = 0, bo = 0;
+  let ao = 0,
+    bo = 0;
   for (let r = 0; r < rows; r++) {
     row(y, r * L, a, ao, asL, b, bo, bsL, L);
     // odometer over the outer dims
@@ -145,7 +161,12 @@ export function binaryBroadcast(
  * The backward of a broadcast: adds g (of outShape) into dst (of shape, which broadcasts to
  * outShape), summing over the broadcast dims. Summation per output cell runs in a fixed order.
  */
-export function sumToShapeInto(g: Float32Array, outShape: readonly number[], shape: readonly number[], dst: Float32Array): void {
+export function sumToShapeInto(
+  g: Float32Array,
+  outShape: readonly number[],
+  shape: readonly number[],
+  dst: Float32Array,
+): void {
   const n = g.length;
   if (n === 0) return;
   if (dst.length === n) {
@@ -191,46 +212,81 @@ export function sumToShapeInto(g: Float32Array, outShape: readonly number[], sha
 
 export const addRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   if (as === 1 && bs === 1) for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + b[bo + i];
-  else if (bs === 0) { const s = b[bo]; for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + s; }
-  else { const s = a[ao]; for (let i = 0; i < n; i++) y[yo + i] = s + b[bo + i]; }
+  else if (bs === 0) {
+    const s = b[bo];
+    for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + s;
+  } else {
+    const s = a[ao];
+    for (let i = 0; i < n; i++) y[yo + i] = s + b[bo + i];
+  }
 };
 
 export const subRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   if (as === 1 && bs === 1) for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - b[bo + i];
-  else if (bs === 0) { const s = b[bo]; for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - s; }
-  else { const s = a[ao]; for (let i = 0; i < n; i++) y[yo + i] = s - b[bo + i]; }
+  else if (bs === 0) {
+    const s = b[bo];
+    for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - s;
+  } else {
+    const s = a[ao];
+    for (let i = 0; i < n; i++) y[yo + i] = s - b[bo + i];
+  }
 };
 
 export const mulRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   if (as === 1 && bs === 1) for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * b[bo + i];
-  else if (bs === 0) { const s = b[bo]; for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * s; }
-  else { const s = a[ao]; for (let i = 0; i < n; i++) y[yo + i] = s * b[bo + i]; }
+  else if (bs === 0) {
+    const s = b[bo];
+    for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * s;
+  } else {
+    const s = a[ao];
+    for (let i = 0; i < n; i++) y[yo + i] = s * b[bo + i];
+  }
 };
 
 export const divRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   if (as === 1 && bs === 1) for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / b[bo + i];
-  else if (bs === 0) { const s = b[bo]; for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / s; }
-  else { const s = a[ao]; for (let i = 0; i < n; i++) y[yo + i] = s / b[bo + i]; }
+  else if (bs === 0) {
+    const s = b[bo];
+    for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / s;
+  } else {
+    const s = a[ao];
+    for (let i = 0; i < n; i++) y[yo + i] = s / b[bo + i];
+  }
 };
 
 /** y = -a / (b * b): the gradient of a / b with respect to b, given a = g * numerator. */
 export const negDivSqRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) { const d = b[bo + i]; y[yo + i] = -a[ao + i] / (d * d); }
-  else if (bs === 0) { const d = b[bo]; const s = d * d; for (let i = 0; i < n; i++) y[yo + i] = -a[ao + i] / s; }
-  else { const s = a[ao]; for (let i = 0; i < n; i++) { const d = b[bo + i]; y[yo + i] = -s / (d * d); } }
+  if (as === 1 && bs === 1)
+    for (let i = 0; i < n; i++) {
+      const d = b[bo + i];
+      y[yo + i] = -a[ao + i] / (d * d);
+    }
+  else if (bs === 0) {
+    const d = b[bo];
+    const s = d * d;
+    for (let i = 0; i < n; i++) y[yo + i] = -a[ao + i] / s;
+  } else {
+    const s = a[ao];
+    for (let i = 0; i < n; i++) {
+      const d = b[bo + i];
+      y[yo + i] = -s / (d * d);
+    }
+  }
 };
 
 // maximum/minimum propagate NaN like torch.maximum
 export const maxRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   for (let i = 0; i < n; i++) {
-    const u = a[ao + i * as], v = b[bo + i * bs];
+    const u = a[ao + i * as],
+      v = b[bo + i * bs];
     y[yo + i] = u > v || u !== u ? u : v;
   }
 };
 
 export const minRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   for (let i = 0; i < n; i++) {
-    const u = a[ao + i * as], v = b[bo + i * bs];
+    const u = a[ao + i * as],
+      v = b[bo + i * bs];
     y[yo + i] = u < v || u !== u ? u : v;
   }
 };
@@ -238,7 +294,8 @@ export const minRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
 /** a's share of maximum's gradient: 1 where a > b, 1/2 on ties (as PyTorch), else 0. */
 export const maxShareRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   for (let i = 0; i < n; i++) {
-    const u = a[ao + i * as], v = b[bo + i * bs];
+    const u = a[ao + i * as],
+      v = b[bo + i * bs];
     y[yo + i] = u > v ? 1 : u === v ? 0.5 : 0;
   }
 };
@@ -246,7 +303,8 @@ export const maxShareRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
 /** a's share of minimum's gradient: 1 where a < b, 1/2 on ties, else 0. */
 export const minShareRow: RowFn = (y, yo, a, ao, as, b, bo, bs, n) => {
   for (let i = 0; i < n; i++) {
-    const u = a[ao + i * as], v = b[bo + i * bs];
+    const u = a[ao + i * as],
+      v = b[bo + i * bs];
     y[yo + i] = u < v ? 1 : u === v ? 0.5 : 0;
   }
 };

@@ -11,8 +11,15 @@ export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
 export const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'shape');
 
 type NumericArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
-  | Int32Array | Uint32Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
 
 /**
  * A tensor from a number, nested arrays of numbers, or a typed array (always copied). `shape`
@@ -37,7 +44,9 @@ export function tensor(
     data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     flattenInto(values, shape, data);
   } else {
-    throw new TypeError(`tensor: expected a number, nested arrays of numbers or a typed array, got ${describe(values)}`);
+    throw new TypeError(
+      `tensor: expected a number, nested arrays of numbers or a typed array, got ${describe(values)}`,
+    );
   }
   if (opts.shape !== undefined) {
     const n = checkShape(opts.shape, 'tensor');
@@ -67,7 +76,8 @@ function flattenInto(values: NestedArray[], shape: number[], out: Float32Array):
     if (d === shape.length) {
       if (typeof v !== 'number') {
         const where = path.map((i) => `[${i}]`).join('');
-        if (Array.isArray(v)) throw new RangeError(`tensor: ragged nested array: element ${where} is an array, expected a number`);
+        if (Array.isArray(v))
+          throw new RangeError(`tensor: ragged nested array: element ${where} is an array, expected a number`);
         throw new TypeError(`tensor: element ${where} is not a number (got ${describe(v)})`);
       }
       out[pos++] = v;

@@ -97,7 +97,8 @@ export function accumulateGrad(t: Tensor, g: Float32Array, owned = false): void 
   if (!t.requiresGrad) return;
   const buf = currentBuf(t);
   if (buf === null) {
-    if (g.length !== t.data.length) throw new Error(`internal: gradient of ${g.length} for a tensor of ${t.data.length}`);
+    if (g.length !== t.data.length)
+      throw new Error(`internal: gradient of ${g.length} for a tensor of ${t.data.length}`);
     if (owned) {
       setBuf(t, g);
     } else {

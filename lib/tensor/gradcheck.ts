@@ -58,7 +58,9 @@ export interface GradcheckResult {
 }
 
 export function gradcheck(
-  fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {},
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
 ): GradcheckResult {
   checkOptions('gradcheck', opts, GRADCHECK_KEYS);
   const eps = opts.eps ?? 1e-2;
@@ -83,7 +85,9 @@ export function gradcheck(
     backward(out, w, false);
     analytic = inputs.map((t) => (t.requiresGrad ? (t.grad?.data ?? new Float32Array(t.data.length)) : null));
   } finally {
-    inputs.forEach((t, i) => { t.grad = saved[i]; });
+    inputs.forEach((t, i) => {
+      t.grad = saved[i];
+    });
   }
 
   const f = (): number => {
@@ -94,7 +98,10 @@ export function gradcheck(
   };
 
   let ok = true;
-  let maxRel = 0, maxAbs = 0, worstRatio = -1, checked = 0;
+  let maxRel = 0,
+    maxAbs = 0,
+    worstRatio = -1,
+    checked = 0;
   let worst: GradcheckWorst | null = null;
   const floor = rtol > 0 ? atol / rtol : 0;
   for (let j = 0; j < inputs.length; j++) {
@@ -137,8 +144,8 @@ export function gradcheck(
     const shape = inputs[wst.input].shape;
     throw new Error(
       `gradcheck failed: input ${wst.input} (shape [${shape.join(',')}]) element ${wst.index}${unravel(wst.index, shape)}: ` +
-      `analytic ${wst.analytic} vs numeric ${wst.numeric} (|diff| ${Math.abs(wst.analytic - wst.numeric).toExponential(3)} > ` +
-      `atol ${atol} + rtol ${rtol} * |numeric|); max relative error ${maxRel.toExponential(3)} over ${checked} elements`,
+        `analytic ${wst.analytic} vs numeric ${wst.numeric} (|diff| ${Math.abs(wst.analytic - wst.numeric).toExponential(3)} > ` +
+        `atol ${atol} + rtol ${rtol} * |numeric|); max relative error ${maxRel.toExponential(3)} over ${checked} elements`,
     );
   }
   return result;

@@ -41,7 +41,11 @@ export function noGrad<T>(fn: () => T): T {
  * op's own output and buffers it made itself need no entry.
  */
 export function makeResult(
-  data: Float32Array, shape: readonly number[], op: string, parents: Tensor[], backwardFn: BackwardFn,
+  data: Float32Array,
+  shape: readonly number[],
+  op: string,
+  parents: Tensor[],
+  backwardFn: BackwardFn,
   saved?: readonly ArrayBufferView[],
 ): Tensor {
   const out = new Tensor(data, shape);

@@ -11,13 +11,35 @@ export { markModified, versionOf } from './version.js';
 export { accumulateGrad, gradTarget } from './grad-buffers.js';
 export { fmtShape } from './shape.js';
 export {
-  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, pow, relu, sigmoid, tanh,
-  matmul, linear, linearRelu, reshape, flatten, transpose,
+  add,
+  sub,
+  mul,
+  div,
+  maximum,
+  minimum,
+  neg,
+  exp,
+  log,
+  sqrt,
+  pow,
+  relu,
+  sigmoid,
+  tanh,
+  matmul,
+  linear,
+  linearRelu,
+  reshape,
+  flatten,
+  transpose,
 } from './ops.js';
 export { sum, mean, max, argmax, softmax, logSoftmax } from './reduce.js';
 export { broadcastShapes } from './broadcast.js';
 export {
-  softmaxCrossEntropy, svmLoss, mseLoss, binaryCrossEntropyWithLogits, toLabels,
+  softmaxCrossEntropy,
+  svmLoss,
+  mseLoss,
+  binaryCrossEntropyWithLogits,
+  toLabels,
 } from './losses.js';
 export type { Labels, LossOptions } from './losses.js';
 export { gradcheck } from './gradcheck.js';

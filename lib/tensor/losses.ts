@@ -69,13 +69,20 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels, opts: LossOp
   const lab = toLabels(labels, N, C, op);
   const probs = new Float32Array(N * C);
   const loss = kernels().softmaxCrossEntropy(logits.data, lab, N, C, probs);
-  return makeResult(new Float32Array([loss]), [], op, [logits], (g) => {
-    const dl = gradScratch(N * C); // every element is written
-    kernels().softmaxCrossEntropyBackward(probs, lab, N, C, dl);
-    const s = g[0];
-    if (s !== 1) for (let i = 0; i < dl.length; i++) dl[i] *= s;
-    accumulateGrad(logits, dl, true);
-  }, [lab]);
+  return makeResult(
+    new Float32Array([loss]),
+    [],
+    op,
+    [logits],
+    (g) => {
+      const dl = gradScratch(N * C); // every element is written
+      kernels().softmaxCrossEntropyBackward(probs, lab, N, C, dl);
+      const s = g[0];
+      if (s !== 1) for (let i = 0; i < dl.length; i++) dl[i] *= s;
+      accumulateGrad(logits, dl, true);
+    },
+    [lab],
+  );
 }
 
 /**
@@ -88,7 +95,8 @@ export function svmLoss(scores: Tensor, labels: Labels, opts: { delta?: number }
   checkTensor(scores, op, 'scores');
   const [N, C] = check2d(scores, op, 'scores');
   const delta = opts.delta ?? 1;
-  if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new RangeError(`${op}: delta must be a finite number, got ${delta}`);
+  if (typeof delta !== 'number' || !Number.isFinite(delta))
+    throw new RangeError(`${op}: delta must be a finite number, got ${delta}`);
   const lab = toLabels(labels, N, C, op);
   const s = scores.data;
   let total = 0;
@@ -102,31 +110,39 @@ export function svmLoss(scores: Tensor, labels: Labels, opts: { delta?: number }
       if (m > 0) total += m;
     }
   }
-  return makeResult(new Float32Array([total / N]), [], op, [scores], (g) => {
-    const ds = new Float32Array(N * C);
-    const w = g[0] / N;
-    for (let n = 0; n < N; n++) {
-      const row = n * C;
-      const y = lab[n];
-      const sy = s[row + y];
-      let count = 0;
-      for (let j = 0; j < C; j++) {
-        if (j === y) continue;
-        if (Math.fround(Math.fround(s[row + j] - sy) + delta) > 0) {
-          ds[row + j] = w;
-          count++;
+  return makeResult(
+    new Float32Array([total / N]),
+    [],
+    op,
+    [scores],
+    (g) => {
+      const ds = new Float32Array(N * C);
+      const w = g[0] / N;
+      for (let n = 0; n < N; n++) {
+        const row = n * C;
+        const y = lab[n];
+        const sy = s[row + y];
+        let count = 0;
+        for (let j = 0; j < C; j++) {
+          if (j === y) continue;
+          if (Math.fround(Math.fround(s[row + j] - sy) + delta) > 0) {
+            ds[row + j] = w;
+            count++;
+          }
         }
+        ds[row + y] = -count * w;
       }
-      ds[row + y] = -count * w;
-    }
-    accumulateGrad(scores, ds, true);
-  }, [s, lab]);
+      accumulateGrad(scores, ds, true);
+    },
+    [s, lab],
+  );
 }
 
 function checkSame(op: string, a: Tensor, b: Tensor, an: string, bn: string): void {
   checkTensor(a, op, an);
   checkTensor(b, op, bn);
-  const sa = a.shape, sb = b.shape;
+  const sa = a.shape,
+    sb = b.shape;
   if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) {
     throw new RangeError(`${op}: ${an} ${fmtShape(sa)} and ${bn} ${fmtShape(sb)} must have the same shape`);
   }
@@ -138,23 +154,32 @@ export function mseLoss(pred: Tensor, target: Tensor, opts: LossOptions = {}): T
   const op = 'mseLoss';
   checkLossOptions(op, opts, LOSS_KEYS);
   checkSame(op, pred, target, 'pred', 'target');
-  const p = pred.data, t = target.data, n = p.length;
+  const p = pred.data,
+    t = target.data,
+    n = p.length;
   let s = 0;
   for (let i = 0; i < n; i++) {
     const d = p[i] - t[i];
     s += d * d;
   }
-  return makeResult(new Float32Array([s / n]), [], op, [pred, target], (g) => {
-    const w = (2 * g[0]) / n;
-    const dp = new Float32Array(n);
-    for (let i = 0; i < n; i++) dp[i] = w * (p[i] - t[i]);
-    if (target.requiresGrad) {
-      const dt = new Float32Array(n);
-      for (let i = 0; i < n; i++) dt[i] = -dp[i];
-      accumulateGrad(target, dt, true);
-    }
-    if (pred.requiresGrad) accumulateGrad(pred, dp, true);
-  }, [p, t]);
+  return makeResult(
+    new Float32Array([s / n]),
+    [],
+    op,
+    [pred, target],
+    (g) => {
+      const w = (2 * g[0]) / n;
+      const dp = new Float32Array(n);
+      for (let i = 0; i < n; i++) dp[i] = w * (p[i] - t[i]);
+      if (target.requiresGrad) {
+        const dt = new Float32Array(n);
+        for (let i = 0; i < n; i++) dt[i] = -dp[i];
+        accumulateGrad(target, dt, true);
+      }
+      if (pred.requiresGrad) accumulateGrad(pred, dp, true);
+    },
+    [p, t],
+  );
 }
 
 /**
@@ -166,29 +191,41 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, op
   const op = 'binaryCrossEntropyWithLogits';
   checkLossOptions(op, opts, LOSS_KEYS);
   checkSame(op, logits, targets, 'logits', 'targets');
-  const x = logits.data, t = targets.data, n = x.length;
+  const x = logits.data,
+    t = targets.data,
+    n = x.length;
   let s = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i];
     s += Math.max(v, 0) - v * t[i] + Math.log1p(Math.exp(-Math.abs(v)));
   }
-  return makeResult(new Float32Array([s / n]), [], op, [logits, targets], (g) => {
-    const w = g[0] / n;
-    if (targets.requiresGrad) {
-      const dt = new Float32Array(n);
-      for (let i = 0; i < n; i++) dt[i] = -w * x[i];
-      accumulateGrad(targets, dt, true);
-    }
-    if (logits.requiresGrad) {
-      const dx = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = x[i];
-        let sig: number;
-        if (v >= 0) sig = 1 / (1 + Math.exp(-v));
-        else { const e = Math.exp(v); sig = e / (1 + e); }
-        dx[i] = w * (sig - t[i]);
+  return makeResult(
+    new Float32Array([s / n]),
+    [],
+    op,
+    [logits, targets],
+    (g) => {
+      const w = g[0] / n;
+      if (targets.requiresGrad) {
+        const dt = new Float32Array(n);
+        for (let i = 0; i < n; i++) dt[i] = -w * x[i];
+        accumulateGrad(targets, dt, true);
       }
-      accumulateGrad(logits, dx, true);
-    }
-  }, [x, t]);
+      if (logits.requiresGrad) {
+        const dx = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          let sig: number;
+          if (v >= 0) sig = 1 / (1 + Math.exp(-v));
+          else {
+            const e = Math.exp(v);
+            sig = e / (1 + e);
+          }
+          dx[i] = w * (sig - t[i]);
+        }
+        accumulateGrad(logits, dx, true);
+      }
+    },
+    [x, t],
+  );
 }

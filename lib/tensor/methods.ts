@@ -63,32 +63,84 @@ const methods: TensorMethods & ThisType<Tensor> = {
     checkOptions('backward', opts, BACKWARD_KEYS);
     backward(this, grad ?? null, opts.retainGraph === true);
   },
-  add(b) { return ops.add(this, b); },
-  sub(b) { return ops.sub(this, b); },
-  mul(b) { return ops.mul(this, b); },
-  div(b) { return ops.div(this, b); },
-  maximum(b) { return ops.maximum(this, b); },
-  minimum(b) { return ops.minimum(this, b); },
-  pow(exponent) { return ops.pow(this, exponent); },
-  neg() { return ops.neg(this); },
-  exp() { return ops.exp(this); },
-  log() { return ops.log(this); },
-  sqrt() { return ops.sqrt(this); },
-  relu() { return ops.relu(this); },
-  sigmoid() { return ops.sigmoid(this); },
-  tanh() { return ops.tanh(this); },
-  matmul(b) { return ops.matmul(this, b); },
-  linear(W, b) { return ops.linear(this, W, b); },
-  reshape(shape) { return ops.reshape(this, shape); },
-  transpose() { return ops.transpose(this); },
-  get T() { return ops.transpose(this); },
-  sum(dim, keepdim = false) { return red.sum(this, dim, keepdim); },
-  mean(dim, keepdim = false) { return red.mean(this, dim, keepdim); },
-  max(dim, keepdim = false) { return red.max(this, dim, keepdim); },
-  argmax(dim = -1) { return red.argmax(this, dim); },
-  softmax(dim = -1) { return red.softmax(this, dim); },
-  logSoftmax(dim = -1) { return red.logSoftmax(this, dim); },
-  softmaxCrossEntropy(labels, opts) { return losses.softmaxCrossEntropy(this, labels, opts); },
+  add(b) {
+    return ops.add(this, b);
+  },
+  sub(b) {
+    return ops.sub(this, b);
+  },
+  mul(b) {
+    return ops.mul(this, b);
+  },
+  div(b) {
+    return ops.div(this, b);
+  },
+  maximum(b) {
+    return ops.maximum(this, b);
+  },
+  minimum(b) {
+    return ops.minimum(this, b);
+  },
+  pow(exponent) {
+    return ops.pow(this, exponent);
+  },
+  neg() {
+    return ops.neg(this);
+  },
+  exp() {
+    return ops.exp(this);
+  },
+  log() {
+    return ops.log(this);
+  },
+  sqrt() {
+    return ops.sqrt(this);
+  },
+  relu() {
+    return ops.relu(this);
+  },
+  sigmoid() {
+    return ops.sigmoid(this);
+  },
+  tanh() {
+    return ops.tanh(this);
+  },
+  matmul(b) {
+    return ops.matmul(this, b);
+  },
+  linear(W, b) {
+    return ops.linear(this, W, b);
+  },
+  reshape(shape) {
+    return ops.reshape(this, shape);
+  },
+  transpose() {
+    return ops.transpose(this);
+  },
+  get T() {
+    return ops.transpose(this);
+  },
+  sum(dim, keepdim = false) {
+    return red.sum(this, dim, keepdim);
+  },
+  mean(dim, keepdim = false) {
+    return red.mean(this, dim, keepdim);
+  },
+  max(dim, keepdim = false) {
+    return red.max(this, dim, keepdim);
+  },
+  argmax(dim = -1) {
+    return red.argmax(this, dim);
+  },
+  softmax(dim = -1) {
+    return red.softmax(this, dim);
+  },
+  logSoftmax(dim = -1) {
+    return red.logSoftmax(this, dim);
+  },
+  softmaxCrossEntropy(labels, opts) {
+    return losses.softmaxCrossEntropy(this, labels, opts);
+  },
 };
 
 // Non-enumerable, as class methods are, so tensors enumerate and compare as before.

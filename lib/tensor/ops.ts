@@ -15,8 +15,19 @@ import { makeResult } from './graph.js';
 import { fmtShape } from './shape.js';
 import { checkTensor, Tensor } from './tensor.js';
 import {
-  addRow, binaryBroadcast, broadcastShapes, divRow, maxRow, maxShareRow, minRow, minShareRow,
-  mulRow, negDivSqRow, type RowFn, subRow, sumToShapeInto,
+  addRow,
+  binaryBroadcast,
+  broadcastShapes,
+  divRow,
+  maxRow,
+  maxShareRow,
+  minRow,
+  minShareRow,
+  mulRow,
+  negDivSqRow,
+  type RowFn,
+  subRow,
+  sumToShapeInto,
 } from './broadcast.js';
 
 function asTensor(x: Tensor | number, op: string): Tensor {
@@ -40,7 +51,12 @@ function giveBroadcastGrad(t: Tensor, full: Float32Array, outShape: readonly num
   }
 }
 
-function binary(op: string, a: Tensor | number, b: Tensor | number, row: RowFn): { A: Tensor; B: Tensor; y: Float32Array; shape: number[] } {
+function binary(
+  op: string,
+  a: Tensor | number,
+  b: Tensor | number,
+  row: RowFn,
+): { A: Tensor; B: Tensor; y: Float32Array; shape: number[] } {
   const A = asTensor(a, op);
   const B = asTensor(b, op);
   const shape = sameShape(A.shape, B.shape) ? A.shape.slice() : broadcastShapes(A.shape, B.shape, op);
@@ -74,41 +90,64 @@ export function sub(a: Tensor | number, b: Tensor | number): Tensor {
 /** a * b with broadcasting; either may be a number. */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   const { A, B, y, shape } = binary('mul', a, b, mulRow);
-  return makeResult(y, shape, 'mul', [A, B], (g) => {
-    // dB = g * a first (it reads the original g), then dA = g * b in place
-    if (B.requiresGrad) giveBroadcastGrad(B, binaryBroadcast(g, shape, A.data, A.shape, shape, mulRow), shape, true);
-    if (A.requiresGrad) giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, mulRow, g), shape, true);
-  }, [A.data, B.data]);
+  return makeResult(
+    y,
+    shape,
+    'mul',
+    [A, B],
+    (g) => {
+      // dB = g * a first (it reads the original g), then dA = g * b in place
+      if (B.requiresGrad) giveBroadcastGrad(B, binaryBroadcast(g, shape, A.data, A.shape, shape, mulRow), shape, true);
+      if (A.requiresGrad)
+        giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, mulRow, g), shape, true);
+    },
+    [A.data, B.data],
+  );
 }
 
 /** a / b with broadcasting; either may be a number. */
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
   const { A, B, y, shape } = binary('div', a, b, divRow);
-  return makeResult(y, shape, 'div', [A, B], (g) => {
-    if (B.requiresGrad) {
-      // dB = -g * a / b^2 (PyTorch's formula)
-      const ga = binaryBroadcast(g, shape, A.data, A.shape, shape, mulRow);
-      giveBroadcastGrad(B, binaryBroadcast(ga, shape, B.data, B.shape, shape, negDivSqRow, ga), shape, true);
-    }
-    if (A.requiresGrad) giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, divRow, g), shape, true);
-  }, [A.data, B.data]);
+  return makeResult(
+    y,
+    shape,
+    'div',
+    [A, B],
+    (g) => {
+      if (B.requiresGrad) {
+        // dB = -g * a / b^2 (PyTorch's formula)
+        const ga = binaryBroadcast(g, shape, A.data, A.shape, shape, mulRow);
+        giveBroadcastGrad(B, binaryBroadcast(ga, shape, B.data, B.shape, shape, negDivSqRow, ga), shape, true);
+      }
+      if (A.requiresGrad)
+        giveBroadcastGrad(A, binaryBroadcast(g, shape, B.data, B.shape, shape, divRow, g), shape, true);
+    },
+    [A.data, B.data],
+  );
 }
 
 function extremum(op: string, a: Tensor | number, b: Tensor | number, row: RowFn, share: RowFn): Tensor {
   const { A, B, y, shape } = binary(op, a, b, row);
-  return makeResult(y, shape, op, [A, B], (g) => {
-    // a's share of the gradient is 1, 1/2 (ties) or 0; b gets the rest
-    const wa = binaryBroadcast(A.data, A.shape, B.data, B.shape, shape, share);
-    if (B.requiresGrad) {
-      const gb = new Float32Array(g.length);
-      for (let i = 0; i < g.length; i++) gb[i] = g[i] * (1 - wa[i]);
-      giveBroadcastGrad(B, gb, shape, true);
-    }
-    if (A.requiresGrad) {
-      for (let i = 0; i < g.length; i++) g[i] *= wa[i];
-      giveBroadcastGrad(A, g, shape, true);
-    }
-  }, [A.data, B.data]);
+  return makeResult(
+    y,
+    shape,
+    op,
+    [A, B],
+    (g) => {
+      // a's share of the gradient is 1, 1/2 (ties) or 0; b gets the rest
+      const wa = binaryBroadcast(A.data, A.shape, B.data, B.shape, shape, share);
+      if (B.requiresGrad) {
+        const gb = new Float32Array(g.length);
+        for (let i = 0; i < g.length; i++) gb[i] = g[i] * (1 - wa[i]);
+        giveBroadcastGrad(B, gb, shape, true);
+      }
+      if (A.requiresGrad) {
+        for (let i = 0; i < g.length; i++) g[i] *= wa[i];
+        giveBroadcastGrad(A, g, shape, true);
+      }
+    },
+    [A.data, B.data],
+  );
 }
 
 /** Elementwise max with broadcasting; on ties each side gets half the gradient (PyTorch). */
@@ -125,7 +164,9 @@ export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
 
 export function neg(x: Tensor): Tensor {
   checkTensor(x, 'neg');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = -a[i];
   return makeResult(y, x.shape, 'neg', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] = -g[i];
@@ -135,7 +176,9 @@ export function neg(x: Tensor): Tensor {
 
 export function exp(x: Tensor): Tensor {
   checkTensor(x, 'exp');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.exp(a[i]);
   return makeResult(y, x.shape, 'exp', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] *= y[i];
@@ -146,17 +189,28 @@ export function exp(x: Tensor): Tensor {
 /** Natural log. */
 export function log(x: Tensor): Tensor {
   checkTensor(x, 'log');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.log(a[i]);
-  return makeResult(y, x.shape, 'log', [x], (g) => {
-    for (let i = 0; i < n; i++) g[i] /= a[i];
-    accumulateGrad(x, g, true);
-  }, [a]);
+  return makeResult(
+    y,
+    x.shape,
+    'log',
+    [x],
+    (g) => {
+      for (let i = 0; i < n; i++) g[i] /= a[i];
+      accumulateGrad(x, g, true);
+    },
+    [a],
+  );
 }
 
 export function sqrt(x: Tensor): Tensor {
   checkTensor(x, 'sqrt');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.sqrt(a[i]);
   return makeResult(y, x.shape, 'sqrt', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] /= 2 * y[i];
@@ -168,24 +222,35 @@ export function sqrt(x: Tensor): Tensor {
 export function pow(x: Tensor, exponent: number): Tensor {
   checkTensor(x, 'pow');
   if (typeof exponent !== 'number') throw new TypeError(`pow: exponent must be a number, got ${typeof exponent}`);
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   const p = exponent;
   if (p === 2) for (let i = 0; i < n; i++) y[i] = a[i] * a[i];
   else for (let i = 0; i < n; i++) y[i] = a[i] ** p;
-  return makeResult(y, x.shape, 'pow', [x], (g) => {
-    // d/dx x^p = p x^(p-1); exactly 0 for p = 0 (x^-1 would make 0 * inf at x = 0)
-    if (p === 0) g.fill(0);
-    else if (p === 2) for (let i = 0; i < n; i++) g[i] *= 2 * a[i];
-    else if (p === 1) { /* identity */ }
-    else for (let i = 0; i < n; i++) g[i] *= p * a[i] ** (p - 1);
-    accumulateGrad(x, g, true);
-  }, [a]);
+  return makeResult(
+    y,
+    x.shape,
+    'pow',
+    [x],
+    (g) => {
+      // d/dx x^p = p x^(p-1); exactly 0 for p = 0 (x^-1 would make 0 * inf at x = 0)
+      if (p === 0) g.fill(0);
+      else if (p === 2) for (let i = 0; i < n; i++) g[i] *= 2 * a[i];
+      else if (p === 1) {
+        /* identity */
+      } else for (let i = 0; i < n; i++) g[i] *= p * a[i] ** (p - 1);
+      accumulateGrad(x, g, true);
+    },
+    [a],
+  );
 }
 
 /** max(x, 0), on the backend's relu kernels; the gradient at 0 is 0 (as PyTorch). */
 export function relu(x: Tensor): Tensor {
   checkTensor(x, 'relu');
-  const n = x.data.length, y = new Float32Array(n);
+  const n = x.data.length,
+    y = new Float32Array(n);
   const k = kernels();
   k.relu(x.data, n, y);
   return makeResult(y, x.shape, 'relu', [x], (g) => {
@@ -197,11 +262,16 @@ export function relu(x: Tensor): Tensor {
 /** 1 / (1 + exp(-x)), computed without overflow for any x. */
 export function sigmoid(x: Tensor): Tensor {
   checkTensor(x, 'sigmoid');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const v = a[i];
     if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
-    else { const e = Math.exp(v); y[i] = e / (1 + e); }
+    else {
+      const e = Math.exp(v);
+      y[i] = e / (1 + e);
+    }
   }
   return makeResult(y, x.shape, 'sigmoid', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] *= y[i] * (1 - y[i]);
@@ -211,7 +281,9 @@ export function sigmoid(x: Tensor): Tensor {
 
 export function tanh(x: Tensor): Tensor {
   checkTensor(x, 'tanh');
-  const a = x.data, n = a.length, y = new Float32Array(n);
+  const a = x.data,
+    n = a.length,
+    y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.tanh(a[i]);
   return makeResult(y, x.shape, 'tanh', [x], (g) => {
     for (let i = 0; i < n; i++) g[i] *= 1 - y[i] * y[i];
@@ -239,17 +311,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const y = new Float32Array(M * N);
   kernels().gemm(false, false, M, N, K, 1, a.data, b.data, 0, y);
-  return makeResult(y, [M, N], 'matmul', [a, b], (g) => {
-    const k = kernels();
-    if (a.requiresGrad) {
-      const t = gradOut(a);
-      k.gemm(false, true, M, K, N, 1, g, b.data, t.beta, t.buf);
-    }
-    if (b.requiresGrad) {
-      const t = gradOut(b);
-      k.gemm(true, false, K, N, M, 1, a.data, g, t.beta, t.buf);
-    }
-  }, b.requiresGrad ? (a.requiresGrad ? [a.data, b.data] : [a.data]) : [b.data]);
+  return makeResult(
+    y,
+    [M, N],
+    'matmul',
+    [a, b],
+    (g) => {
+      const k = kernels();
+      if (a.requiresGrad) {
+        const t = gradOut(a);
+        k.gemm(false, true, M, K, N, 1, g, b.data, t.beta, t.buf);
+      }
+      if (b.requiresGrad) {
+        const t = gradOut(b);
+        k.gemm(true, false, K, N, M, 1, a.data, g, t.beta, t.buf);
+      }
+    },
+    b.requiresGrad ? (a.requiresGrad ? [a.data, b.data] : [a.data]) : [b.data],
+  );
 }
 
 /**
@@ -295,31 +374,38 @@ function linearOp(op: string, x: Tensor, W: Tensor, bias: Tensor | null, relu: b
     k.biasAdd(y, bias.data, N, OUT, y);
   }
   const parents = bias !== null ? [x, W, bias] : [x, W];
-  return makeResult(y, [N, OUT], op, parents, (g) => {
-    const kk = kernels();
-    const db = bias?.requiresGrad;
-    if (relu) {
-      // g becomes dZ (the gradient before the ReLU), with db from the same pass
-      if (db) {
+  return makeResult(
+    y,
+    [N, OUT],
+    op,
+    parents,
+    (g) => {
+      const kk = kernels();
+      const db = bias?.requiresGrad;
+      if (relu) {
+        // g becomes dZ (the gradient before the ReLU), with db from the same pass
+        if (db) {
+          const t = gradOut(bias);
+          kk.biasReluBackward(g, y, N, OUT, g, t.buf, t.beta === 1);
+        } else {
+          kk.reluBackward(g, y, N * OUT, g);
+        }
+      } else if (db) {
         const t = gradOut(bias);
-        kk.biasReluBackward(g, y, N, OUT, g, t.buf, t.beta === 1);
-      } else {
-        kk.reluBackward(g, y, N * OUT, g);
+        kk.biasGrad(g, N, OUT, t.buf, t.beta === 1);
       }
-    } else if (db) {
-      const t = gradOut(bias);
-      kk.biasGrad(g, N, OUT, t.buf, t.beta === 1);
-    }
-    // the first layer's input needs no gradient: dX is skipped then
-    if (x.requiresGrad) {
-      const t = gradOut(x);
-      kk.gemm(false, false, N, IN, OUT, 1, g, W.data, t.beta, t.buf);
-    }
-    if (W.requiresGrad) {
-      const t = gradOut(W);
-      kk.gemm(true, false, OUT, IN, N, 1, g, x.data, t.beta, t.buf);
-    }
-  }, W.requiresGrad ? (x.requiresGrad ? [x.data, W.data] : [x.data]) : [W.data]);
+      // the first layer's input needs no gradient: dX is skipped then
+      if (x.requiresGrad) {
+        const t = gradOut(x);
+        kk.gemm(false, false, N, IN, OUT, 1, g, W.data, t.beta, t.buf);
+      }
+      if (W.requiresGrad) {
+        const t = gradOut(W);
+        kk.gemm(true, false, OUT, IN, N, 1, g, x.data, t.beta, t.buf);
+      }
+    },
+    W.requiresGrad ? (x.requiresGrad ? [x.data, W.data] : [x.data]) : [W.data],
+  );
 }
 
 // ---- shape ops -----------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import { checkTensor, type Tensor } from './tensor.js';
 export function normDim(dim: number, ndim: number, op: string): number {
   const nd = Math.max(ndim, 1);
   if (!Number.isInteger(dim) || dim < -nd || dim >= nd) {
-    throw new RangeError(`${op}: dim ${dim} is out of range for a tensor of ${ndim} dims (expected [${-nd}, ${nd - 1}])`);
+    throw new RangeError(
+      `${op}: dim ${dim} is out of range for a tensor of ${ndim} dims (expected [${-nd}, ${nd - 1}])`,
+    );
   }
   return dim < 0 ? dim + nd : dim;
 }
@@ -29,7 +31,8 @@ interface Split {
 
 function split(shape: readonly number[], d: number, keepdim: boolean): Split {
   if (shape.length === 0) return { outer: 1, n: 1, inner: 1, shape: keepdim ? [] : [] };
-  let outer = 1, inner = 1;
+  let outer = 1,
+    inner = 1;
   for (let i = 0; i < d; i++) outer *= shape[i];
   for (let i = d + 1; i < shape.length; i++) inner *= shape[i];
   const out = shape.slice();
@@ -121,15 +124,22 @@ export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
       if (v > m || (v !== v && m === m)) m = v;
     }
     const shape = keepdim ? x.shape.map(() => 1) : [];
-    return makeResult(new Float32Array([m]), shape, 'max', [x], (g) => {
-      const mIsNaN = m !== m;
-      let count = 0;
-      for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) count++;
-      const v = g[0] / count;
-      const dx = new Float32Array(a.length);
-      for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) dx[i] = v;
-      accumulateGrad(x, dx, true);
-    }, [a]);
+    return makeResult(
+      new Float32Array([m]),
+      shape,
+      'max',
+      [x],
+      (g) => {
+        const mIsNaN = m !== m;
+        let count = 0;
+        for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) count++;
+        const v = g[0] / count;
+        const dx = new Float32Array(a.length);
+        for (let i = 0; i < a.length; i++) if (mIsNaN ? a[i] !== a[i] : a[i] === m) dx[i] = v;
+        accumulateGrad(x, dx, true);
+      },
+      [a],
+    );
   }
   const d = normDim(dim, x.shape.length, 'max');
   const { outer, n, inner, shape } = split(x.shape, d, keepdim);
@@ -150,7 +160,14 @@ export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
 }
 
 /** First index of the max of each [outer, :, inner] slice (a NaN counts as the max). */
-function argmaxInto(a: Float32Array, outer: number, n: number, inner: number, vals: Float32Array | null, idx: Int32Array): void {
+function argmaxInto(
+  a: Float32Array,
+  outer: number,
+  n: number,
+  inner: number,
+  vals: Float32Array | null,
+  idx: Int32Array,
+): void {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let base = o * n * inner + i;

@@ -6,7 +6,8 @@ export function checkShape(shape: readonly number[], where: string): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`${where}: shape ${fmtShape(shape)} has an invalid size ${d}`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new RangeError(`${where}: shape ${fmtShape(shape)} has an invalid size ${d}`);
     n *= d;
   }
   return n;

@@ -139,5 +139,7 @@ export class Tensor {
 export function checkTensor(x: unknown, op: string, name?: string): asserts x is Tensor {
   if (x instanceof Tensor) return;
   const got = x === null ? 'null' : typeof x;
-  throw new TypeError(name === undefined ? `${op}: expected a Tensor, got ${got}` : `${op}: ${name} must be a Tensor, got ${got}`);
+  throw new TypeError(
+    name === undefined ? `${op}: expected a Tensor, got ${got}` : `${op}: ${name} must be a Tensor, got ${got}`,
+  );
 }

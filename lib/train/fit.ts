@@ -14,8 +14,18 @@ import type { EpochRecord, History, StepInfo } from './record.js';
 import type { LoadedModel } from './serialize.js';
 import type { Preprocessor } from '../data/preprocess.js';
 import {
-  CallbackList, userCallbacks, ProgressCallback, DivergenceStop, SchedulerStep, EarlyStoppingCallback, ModelCheckpoint,
-  resumeFrom, type Callback, type Callbacks, type EarlyStopping, type FitContext,
+  CallbackList,
+  userCallbacks,
+  ProgressCallback,
+  DivergenceStop,
+  SchedulerStep,
+  EarlyStoppingCallback,
+  ModelCheckpoint,
+  resumeFrom,
+  type Callback,
+  type Callbacks,
+  type EarlyStopping,
+  type FitContext,
 } from './callbacks/index.js';
 
 export type { EpochRecord, History, StepInfo, Callback, Callbacks, EarlyStopping, FitContext };
@@ -52,8 +62,22 @@ export interface FitOptions {
   resume?: string;
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(
-  'train', 'validation', 'epochs', 'batchSize', 'optimizer', 'loss', 'scheduler', 'callbacks', 'earlyStopping',
-  'progress', 'progressStream', 'shuffle', 'seed', 'checkpoint', 'checkpointEvery', 'resume',
+  'train',
+  'validation',
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'loss',
+  'scheduler',
+  'callbacks',
+  'earlyStopping',
+  'progress',
+  'progressStream',
+  'shuffle',
+  'seed',
+  'checkpoint',
+  'checkpointEvery',
+  'resume',
 );
 
 function lossFunction(loss: FitOptions['loss']): LossFn {
@@ -84,7 +108,9 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
   if (params.length === 0) throw new RangeError('fit: the model has no parameters to train');
   const first = params[0][1];
   if (first.shape.length === 2 && first.shape[1] !== ds.features) {
-    throw new RangeError(`fit: ${name} has ${ds.features} features a sample but the model's first layer (${params[0][0]}) expects ${first.shape[1]}`);
+    throw new RangeError(
+      `fit: ${name} has ${ds.features} features a sample but the model's first layer (${params[0][0]}) expects ${first.shape[1]}`,
+    );
   }
   // one sample through the model tells its number of outputs: every label must be below it
   const wasTraining = model.training;
@@ -98,7 +124,9 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
   let maxLabel = -1;
   for (let i = 0; i < ds.y.length; i++) if (ds.y[i] > maxLabel) maxLabel = ds.y[i];
   if (maxLabel >= outputs) {
-    throw new RangeError(`fit: ${name} has labels up to ${maxLabel} but the model has ${outputs} outputs (classes 0..${outputs - 1})`);
+    throw new RangeError(
+      `fit: ${name} has labels up to ${maxLabel} but the model has ${outputs} outputs (classes 0..${outputs - 1})`,
+    );
   }
 }
 
@@ -133,7 +161,8 @@ class Run implements FitContext {
 /** The options' checks, in the order users meet them; gives the defaulted sizes. */
 function checkOptions(model: Module, { train, validation, ...o }: FitOptions): { epochs: number; batchSize: number } {
   if (!(train instanceof Dataset)) throw new TypeError('fit: train must be a Dataset');
-  if (validation !== undefined && !(validation instanceof Dataset)) throw new TypeError('fit: validation must be a Dataset');
+  if (validation !== undefined && !(validation instanceof Dataset))
+    throw new TypeError('fit: validation must be a Dataset');
   const epochs = o.epochs ?? 10;
   checkInt('epochs', epochs, 0);
   const batchSize = o.batchSize ?? 256;
@@ -145,7 +174,9 @@ function checkOptions(model: Module, { train, validation, ...o }: FitOptions): {
   }
   const monitor = o.earlyStopping?.monitor;
   if (validation === undefined && (monitor === 'valLoss' || monitor === 'valAccuracy')) {
-    throw new RangeError(`fit: earlyStopping.monitor '${monitor}' needs validation data, and none was given (pass validation, or monitor 'loss')`);
+    throw new RangeError(
+      `fit: earlyStopping.monitor '${monitor}' needs validation data, and none was given (pass validation, or monitor 'loss')`,
+    );
   }
   checkFinite(train, 'the training set');
   if (validation !== undefined) checkFinite(validation, 'the validation set');
@@ -173,7 +204,8 @@ export function fit(model: Module, options: FitOptions): History {
   ];
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkInt('checkpointEvery', checkpointEvery, 1);
-  if (options.checkpoint !== undefined) callbacks.push(new ModelCheckpoint(options.checkpoint, checkpointEvery, () => run.callbacks));
+  if (options.checkpoint !== undefined)
+    callbacks.push(new ModelCheckpoint(options.checkpoint, checkpointEvery, () => run.callbacks));
 
   const loader = new DataLoader(options.train, {
     batchSize,
@@ -185,9 +217,10 @@ export function fit(model: Module, options: FitOptions): History {
     run.epoch = resumeFrom(options.resume, run, run.callbacks);
     run.log(`resumed from ${options.resume} after epoch ${run.epoch}`);
   }
-  const validate = validation === undefined
-    ? null
-    : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn, preprocess: false });
+  const validate =
+    validation === undefined
+      ? null
+      : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn, preprocess: false });
 
   const wasTraining = model.training;
   try {
@@ -204,12 +237,17 @@ export function fit(model: Module, options: FitOptions): History {
     model.train(wasTraining);
   }
   const { history } = run;
-  if (history.bestEpoch === 0 && history.epochs.length > 0) history.bestEpoch = history.epochs[history.epochs.length - 1].epoch;
+  if (history.bestEpoch === 0 && history.epochs.length > 0)
+    history.bestEpoch = history.epochs[history.epochs.length - 1].epoch;
   return history;
 }
 
 /** One pass of optimizer steps over the training set, then the validation figures. */
-function trainEpoch(run: Run, lossFn: LossFn, validate: (() => { loss: number; accuracy: number }) | null): EpochRecord {
+function trainEpoch(
+  run: Run,
+  lossFn: LossFn,
+  validate: (() => { loss: number; accuracy: number }) | null,
+): EpochRecord {
   const { model, optimizer, loader, epoch, epochs, steps } = run;
   model.train();
   const t0 = performance.now();
@@ -231,7 +269,10 @@ function trainEpoch(run: Run, lossFn: LossFn, validate: (() => { loss: number; a
     correct += countCorrect(out, batch.y);
     seen += batch.size;
     run.callbacks.batchEnd({
-      epoch, epochs, step, steps,
+      epoch,
+      epochs,
+      step,
+      steps,
       loss: lossSum / seen,
       batchLoss,
       accuracy: correct / seen,
@@ -334,7 +375,8 @@ export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptio
   const D = ds ? ds.features : (x as Tensor).shape[(x as Tensor).shape.length - 1];
   const pre = preprocessorOf(model, opts);
   if (pre !== undefined) {
-    if (D !== pre.features) throw new RangeError(`predict: x has ${D} features a sample, the model's preprocessing takes ${pre.features}`);
+    if (D !== pre.features)
+      throw new RangeError(`predict: x has ${D} features a sample, the model's preprocessing takes ${pre.features}`);
     data = pre.transform(data);
   }
   const N = data.length / D;

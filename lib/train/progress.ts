@@ -20,7 +20,10 @@ export interface ProgressStream {
   columns?: number;
 }
 
-export function makeProgress(mode: ProgressMode | boolean | undefined, stream: ProgressStream = process.stderr): Progress {
+export function makeProgress(
+  mode: ProgressMode | boolean | undefined,
+  stream: ProgressStream = process.stderr,
+): Progress {
   let m: ProgressMode;
   if (mode === false) m = 'silent';
   else if (mode === undefined || mode === true || mode === 'auto') m = stream.isTTY ? 'bar' : 'lines';

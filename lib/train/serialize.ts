@@ -43,10 +43,12 @@ export const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');
 /** save()'s third argument was the metadata record before it took options; both are accepted. */
 function saveOptions(arg: SaveOptions | Record<string, string>): SaveOptions {
   const values = Object.values(arg);
-  if (values.length > 0 && values.every((v) => typeof v === 'string')) return { metadata: arg as Record<string, string> };
+  if (values.length > 0 && values.every((v) => typeof v === 'string'))
+    return { metadata: arg as Record<string, string> };
   checkOptions('save', arg, SAVE_KEYS);
   const o = arg as SaveOptions;
-  if (o.preprocess !== undefined && !(o.preprocess instanceof Preprocessor)) throw new TypeError('save: preprocess must be a Preprocessor');
+  if (o.preprocess !== undefined && !(o.preprocess instanceof Preprocessor))
+    throw new TypeError('save: preprocess must be a Preprocessor');
   return o;
 }
 
@@ -58,7 +60,12 @@ export function save(module: Module, path: string, options: SaveOptions | Record
   const { preprocess = (module as LoadedModel).preprocessor, metadata = {} } = saveOptions(options);
   const tensors = new Map<string, TensorData>();
   for (const [name, p] of module.namedParameters()) tensors.set(name, p);
-  const meta: Record<string, string> = { format: 'pt', producer: `nodegrad ${packageVersion()}`, [SPEC_KEY]: JSON.stringify(module.spec()), ...metadata };
+  const meta: Record<string, string> = {
+    format: 'pt',
+    producer: `nodegrad ${packageVersion()}`,
+    [SPEC_KEY]: JSON.stringify(module.spec()),
+    ...metadata,
+  };
   if (preprocess !== undefined) meta[PREPROCESS_KEY] = JSON.stringify(preprocess.toJSON());
   writeFileAtomic(path, encodeSafetensors(tensors, meta));
 }
@@ -81,7 +88,9 @@ export function loadModel(path: string): LoadedModel {
   const { tensors, metadata } = loadSafetensors(path);
   const specText = metadata[SPEC_KEY];
   if (specText === undefined) {
-    throw new Error(`${path}: no architecture in the metadata (not saved by nodegrad's save()); build the module yourself and use loadStateDict(load(path))`);
+    throw new Error(
+      `${path}: no architecture in the metadata (not saved by nodegrad's save()); build the module yourself and use loadStateDict(load(path))`,
+    );
   }
   let spec: ModuleSpec;
   try {
@@ -101,7 +110,9 @@ export function loadModel(path: string): LoadedModel {
   if (preprocessor !== undefined) {
     const first = module.namedParameters().find(([, p]) => p.shape.length === 2);
     if (first !== undefined && first[1].shape[1] !== preprocessor.features) {
-      throw new Error(`${path}: invalid preprocessing metadata: it is for ${preprocessor.features} features, the model's first layer (${first[0]}) takes ${first[1].shape[1]}`);
+      throw new Error(
+        `${path}: invalid preprocessing metadata: it is for ${preprocessor.features} features, the model's first layer (${first[0]}) takes ${first[1].shape[1]}`,
+      );
     }
     module.preprocessor = preprocessor;
   }
@@ -119,7 +130,9 @@ function checkWeights(spec: ModuleSpec, tensors: Record<string, { shape: readonl
   for (const [name, shape] of want) {
     const t = tensors[name];
     if (t !== undefined && (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i]))) {
-      problems.push(`${name}: the file's shape ${fmtShape(t.shape)} does not match the architecture's ${fmtShape(shape)}`);
+      problems.push(
+        `${name}: the file's shape ${fmtShape(t.shape)} does not match the architecture's ${fmtShape(shape)}`,
+      );
     }
   }
   if (problems.length > 0) throw new RangeError(`the weights do not match the architecture: ${problems.join('; ')}`);
@@ -165,7 +178,15 @@ export function saveTree(path: string, state: Record<string, Tree>, kind = 'chec
     if (typeof value === 'number' && !Number.isFinite(value)) return { $number: String(value) };
     return value;
   });
-  writeFileAtomic(path, encodeSafetensors(tensors, { format: 'nodegrad', producer: `nodegrad ${packageVersion()}`, [CHECKPOINT_KEY]: json, kind }));
+  writeFileAtomic(
+    path,
+    encodeSafetensors(tensors, {
+      format: 'nodegrad',
+      producer: `nodegrad ${packageVersion()}`,
+      [CHECKPOINT_KEY]: json,
+      kind,
+    }),
+  );
 }
 
 /** Reads what `saveTree` wrote; refuses other files with a message. */
@@ -190,6 +211,7 @@ export function loadTree(path: string): Record<string, Tree> {
   } catch (err) {
     throw new Error(`${path}: corrupt checkpoint metadata (${(err as Error).message})`);
   }
-  if (tree === null || typeof tree !== 'object') throw new Error(`${path}: corrupt checkpoint metadata (not an object)`);
+  if (tree === null || typeof tree !== 'object')
+    throw new Error(`${path}: corrupt checkpoint metadata (not an object)`);
   return tree;
 }

@@ -43,5 +43,12 @@ export function toWireDataset(ds: Dataset): SharedDatasetInit {
 
 /** The worker's side: the Dataset over the shared buffers. */
 export function fromWireDataset(d: SharedDatasetInit): Dataset {
-  return new Dataset({ x: d.x, y: d.y, features: d.features, shape: d.shape, numClasses: d.numClasses, classNames: d.classNames });
+  return new Dataset({
+    x: d.x,
+    y: d.y,
+    features: d.features,
+    shape: d.shape,
+    numClasses: d.numClasses,
+    classNames: d.classNames,
+  });
 }

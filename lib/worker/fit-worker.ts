@@ -36,12 +36,23 @@ import { Channel } from './channel.js';
 import { toWireDataset } from './datasets.js';
 import { toWireModel } from './model-source.js';
 import {
-  WORKER_PROTOCOL, AbortError, deserializeError, describe,
-  type WireFitOptions, type WorkerInit, type WorkerMessage,
+  WORKER_PROTOCOL,
+  AbortError,
+  deserializeError,
+  describe,
+  type WireFitOptions,
+  type WorkerInit,
+  type WorkerMessage,
 } from './protocol.js';
 import { WORKER_FIT_KEYS } from './types.js';
 import type {
-  ModelSource, WorkerFitOptions, WorkerFitResult, TrainingEvent, TrainingStepEvent, TrainingEpochEvent, TrainingMessageEvent,
+  ModelSource,
+  WorkerFitOptions,
+  WorkerFitResult,
+  TrainingEvent,
+  TrainingStepEvent,
+  TrainingEpochEvent,
+  TrainingMessageEvent,
 } from './types.js';
 
 export { AbortError } from './protocol.js';
@@ -60,8 +71,14 @@ interface EventMap {
  * listed so the compiler says when fit gains an option this list lacks.
  */
 const SENT_FIT_OPTIONS: Record<Exclude<keyof WireFitOptions, 'seed'>, true> = {
-  epochs: true, batchSize: true, loss: true, earlyStopping: true, shuffle: true,
-  checkpoint: true, checkpointEvery: true, resume: true,
+  epochs: true,
+  batchSize: true,
+  loss: true,
+  earlyStopping: true,
+  shuffle: true,
+  checkpoint: true,
+  checkpointEvery: true,
+  resume: true,
 };
 
 function wireFitOptions(options: WorkerFitOptions): WireFitOptions {
@@ -161,11 +178,15 @@ export class WorkerTraining {
     checkOptions('fitInWorker', options, WORKER_FIT_KEYS);
     const { train, validation, signal } = options;
     if (!(train instanceof Dataset)) throw new TypeError('fitInWorker: train must be a Dataset');
-    if (validation !== undefined && !(validation instanceof Dataset)) throw new TypeError('fitInWorker: validation must be a Dataset');
+    if (validation !== undefined && !(validation instanceof Dataset))
+      throw new TypeError('fitInWorker: validation must be a Dataset');
     if (options.loss !== undefined && options.loss !== 'crossEntropy' && options.loss !== 'svm') {
-      throw new TypeError(`fitInWorker: loss must be 'crossEntropy' or 'svm' (a function cannot be sent to a worker), got ${describe(options.loss)}`);
+      throw new TypeError(
+        `fitInWorker: loss must be 'crossEntropy' or 'svm' (a function cannot be sent to a worker), got ${describe(options.loss)}`,
+      );
     }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('fitInWorker: signal must be an AbortSignal');
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw new TypeError('fitInWorker: signal must be an AbortSignal');
     const interval = options.progressIntervalMs ?? 100;
     if (!(interval >= 0)) throw new RangeError(`fitInWorker: progressIntervalMs must be >= 0, got ${interval}`);
     if (!(this.graceMs >= 0)) throw new RangeError(`fitInWorker: abortGraceMs must be >= 0, got ${this.graceMs}`);
@@ -187,9 +208,10 @@ export class WorkerTraining {
       progressIntervalMs: interval,
       control: this.control,
     };
-    const transfer = init.model.kind === 'spec' && init.model.stateDict
-      ? Object.values(init.model.stateDict).map((t) => t.data.buffer as ArrayBuffer)
-      : [];
+    const transfer =
+      init.model.kind === 'spec' && init.model.stateDict
+        ? Object.values(init.model.stateDict).map((t) => t.data.buffer as ArrayBuffer)
+        : [];
     const worker = new Worker(workerScriptPath(), { workerData: init, transferList: transfer });
     this.worker = worker;
     const onAbort = () => this.abort(signal?.reason);
@@ -219,11 +241,16 @@ export class WorkerTraining {
       signal?.removeEventListener('abort', onAbort);
       this.worker = null;
       if (outcome === null) {
-        outcome = { err: this.terminated
-          ? new AbortError(`training was aborted; the worker did not reach a step boundary within ${this.graceMs} ms and was terminated`, { cause: this.abortReason })
-          : Atomics.load(this.control, 0) !== 0
-          ? new AbortError('training was aborted', { cause: this.abortReason })
-          : new Error(`fitInWorker: the training worker exited with code ${code} before finishing`) };
+        outcome = {
+          err: this.terminated
+            ? new AbortError(
+                `training was aborted; the worker did not reach a step boundary within ${this.graceMs} ms and was terminated`,
+                { cause: this.abortReason },
+              )
+            : Atomics.load(this.control, 0) !== 0
+              ? new AbortError('training was aborted', { cause: this.abortReason })
+              : new Error(`fitInWorker: the training worker exited with code ${code} before finishing`),
+        };
       }
       if ('ok' in outcome) this.succeed(outcome.ok);
       else this.fail(outcome.err);
@@ -280,4 +307,3 @@ export class WorkerTraining {
 export function fitInWorker(model: ModelSource, options: WorkerFitOptions): WorkerTraining {
   return new WorkerTraining(model, options);
 }
-

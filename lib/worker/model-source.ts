@@ -12,14 +12,16 @@ import { checkOptions } from '../options.js';
 
 /** The parent's side: what to send (weights are copied, so they can be transferred). */
 export function toWireModel(source: ModelSource): WireModel {
-  if (source === null || typeof source !== 'object') throw new TypeError(`model must be { spec }, { modulePath } or a Module, got ${describe(source)}`);
+  if (source === null || typeof source !== 'object')
+    throw new TypeError(`model must be { spec }, { modulePath } or a Module, got ${describe(source)}`);
   if (typeof (source as Module).namedParameters === 'function' && typeof (source as Module).spec === 'function') {
     const m = source as Module;
     return { kind: 'spec', spec: m.spec(), stateDict: copyWeights(Object.fromEntries(m.namedParameters())) };
   }
   if ('modulePath' in source) {
     checkOptions('fitInWorker model', source, MODULE_FILE_SOURCE_KEYS);
-    if (typeof source.modulePath !== 'string' || source.modulePath === '') throw new TypeError('model.modulePath must be a non-empty string');
+    if (typeof source.modulePath !== 'string' || source.modulePath === '')
+      throw new TypeError('model.modulePath must be a non-empty string');
     const exportName = source.exportName ?? 'default';
     if (typeof exportName !== 'string') throw new TypeError('model.exportName must be a string');
     if (source.args !== undefined && !Array.isArray(source.args)) throw new TypeError('model.args must be an array');
@@ -28,7 +30,8 @@ export function toWireModel(source: ModelSource): WireModel {
   if ('spec' in source) {
     checkOptions('fitInWorker model', source, SPEC_SOURCE_KEYS);
     const { spec, stateDict: sd } = source as { spec: ModuleSpec; stateDict?: WeightRecords };
-    if (sd !== undefined && (sd === null || typeof sd !== 'object')) throw new TypeError('model.stateDict must be an object of { shape, data }');
+    if (sd !== undefined && (sd === null || typeof sd !== 'object'))
+      throw new TypeError('model.stateDict must be an object of { shape, data }');
     return { kind: 'spec', spec, ...(sd !== undefined ? { stateDict: copyWeights(sd) } : {}) };
   }
   throw new TypeError('model must be { spec, stateDict? }, { modulePath, exportName?, args? } or a Module');
@@ -49,8 +52,14 @@ function isModule(m: unknown): m is Module {
   if (m instanceof Module) return true;
   // another copy of nodegrad (the user's file required a different install): duck-type it
   const o = m as Partial<Module> | null;
-  return o !== null && typeof o === 'object' && typeof o.forward === 'function' && typeof o.namedParameters === 'function'
-    && typeof o.parameters === 'function' && typeof o.train === 'function';
+  return (
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.forward === 'function' &&
+    typeof o.namedParameters === 'function' &&
+    typeof o.parameters === 'function' &&
+    typeof o.train === 'function'
+  );
 }
 
 /** The worker's side: the Module the description names. */
@@ -75,7 +84,9 @@ export async function buildModel(m: WireModel): Promise<Module> {
     if (cjs !== null && typeof cjs === 'object') exported = cjs[m.exportName];
   }
   if (exported === undefined) {
-    throw new TypeError(`model.modulePath ${m.modulePath} has no export '${m.exportName}' (exports: ${Object.keys(ns).join(', ') || 'none'})`);
+    throw new TypeError(
+      `model.modulePath ${m.modulePath} has no export '${m.exportName}' (exports: ${Object.keys(ns).join(', ') || 'none'})`,
+    );
   }
   let model: unknown = exported;
   if (typeof exported === 'function') {
@@ -84,7 +95,9 @@ export async function buildModel(m: WireModel): Promise<Module> {
     model = isClass ? new ctor(...m.args) : await (exported as (...a: unknown[]) => unknown)(...m.args);
   }
   if (!isModule(model)) {
-    throw new TypeError(`model.modulePath ${m.modulePath}: export '${m.exportName}' must be an nn.Module, a function returning one or a Module class`);
+    throw new TypeError(
+      `model.modulePath ${m.modulePath}: export '${m.exportName}' must be an nn.Module, a function returning one or a Module class`,
+    );
   }
   return model;
 }

@@ -17,7 +17,16 @@ export type WireModel =
   | { kind: 'module'; modulePath: string; exportName: string; args: unknown[] };
 
 /** The options the worker handles itself rather than passing to fit. */
-export type WorkerOnlyKey = 'train' | 'validation' | 'optimizer' | 'scheduler' | 'signal' | 'backend' | 'threads' | 'progressIntervalMs' | 'abortGraceMs';
+export type WorkerOnlyKey =
+  | 'train'
+  | 'validation'
+  | 'optimizer'
+  | 'scheduler'
+  | 'signal'
+  | 'backend'
+  | 'threads'
+  | 'progressIntervalMs'
+  | 'abortGraceMs';
 
 /** fit's options that cross to the worker as they are; the seed is always chosen by the parent. */
 export type WireFitOptions = Omit<WorkerFitOptions, WorkerOnlyKey> & { seed: number };
@@ -73,7 +82,8 @@ export function serializeError(err: unknown): SerializedError {
   if (!(err instanceof Error)) return { name: 'Error', message: `non-error thrown: ${String(err)}`, props: {} };
   const props: SerializedError['props'] = {};
   for (const [k, v] of Object.entries(err)) {
-    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) props[k] = v as string | number | boolean | null;
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v))
+      props[k] = v as string | number | boolean | null;
   }
   return { name: err.name, message: err.message, stack: err.stack, props };
 }
@@ -83,15 +93,34 @@ export function deserializeError(e: SerializedError, abortReason?: unknown): Err
   let err: Error;
   const p = e.props;
   switch (e.name) {
-    case 'TypeError': err = new TypeError(e.message); break;
-    case 'RangeError': err = new RangeError(e.message); break;
-    case 'SyntaxError': err = new SyntaxError(e.message); break;
-    case 'ReferenceError': err = new ReferenceError(e.message); break;
-    case 'EvalError': err = new EvalError(e.message); break;
-    case 'URIError': err = new URIError(e.message); break;
-    case 'AbortError': err = new AbortError(e.message, { cause: abortReason }); break;
+    case 'TypeError':
+      err = new TypeError(e.message);
+      break;
+    case 'RangeError':
+      err = new RangeError(e.message);
+      break;
+    case 'SyntaxError':
+      err = new SyntaxError(e.message);
+      break;
+    case 'ReferenceError':
+      err = new ReferenceError(e.message);
+      break;
+    case 'EvalError':
+      err = new EvalError(e.message);
+      break;
+    case 'URIError':
+      err = new URIError(e.message);
+      break;
+    case 'AbortError':
+      err = new AbortError(e.message, { cause: abortReason });
+      break;
     case 'TrainingDivergedError':
-      err = new TrainingDivergedError(e.message, Number(p.epoch), Number(p.step), typeof p.parameter === 'string' ? p.parameter : null);
+      err = new TrainingDivergedError(
+        e.message,
+        Number(p.epoch),
+        Number(p.step),
+        typeof p.parameter === 'string' ? p.parameter : null,
+      );
       break;
     default:
       err = new Error(e.message);

@@ -22,7 +22,11 @@ export type ModelSource =
   | { spec: ModuleSpec; stateDict?: WeightRecords }
   | { modulePath: string; exportName?: string; args?: unknown[] }
   | Module;
-export const MODULE_FILE_SOURCE_KEYS = optionKeys<Extract<ModelSource, { modulePath: string }>>()('modulePath', 'exportName', 'args');
+export const MODULE_FILE_SOURCE_KEYS = optionKeys<Extract<ModelSource, { modulePath: string }>>()(
+  'modulePath',
+  'exportName',
+  'args',
+);
 export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSpec }>>()('spec', 'stateDict');
 
 /**
@@ -30,7 +34,8 @@ export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSp
  * descriptions (optimizer, scheduler), functions are left out (loss functions, callbacks: listen
  * to the events instead), and progress output becomes events.
  */
-export interface WorkerFitOptions extends Omit<FitOptions, 'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream'> {
+export interface WorkerFitOptions
+  extends Omit<FitOptions, 'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream'> {
   /** Default Adam(lr = 1e-3), as in fit. */
   optimizer?: OptimizerSpec;
   scheduler?: SchedulerSpec;
@@ -55,8 +60,24 @@ export interface WorkerFitOptions extends Omit<FitOptions, 'optimizer' | 'schedu
   abortGraceMs?: number;
 }
 export const WORKER_FIT_KEYS = optionKeys<WorkerFitOptions>()(
-  'train', 'validation', 'epochs', 'batchSize', 'optimizer', 'loss', 'scheduler', 'earlyStopping', 'shuffle', 'seed',
-  'checkpoint', 'checkpointEvery', 'resume', 'signal', 'backend', 'threads', 'progressIntervalMs', 'abortGraceMs',
+  'train',
+  'validation',
+  'epochs',
+  'batchSize',
+  'optimizer',
+  'loss',
+  'scheduler',
+  'earlyStopping',
+  'shuffle',
+  'seed',
+  'checkpoint',
+  'checkpointEvery',
+  'resume',
+  'signal',
+  'backend',
+  'threads',
+  'progressIntervalMs',
+  'abortGraceMs',
 );
 
 /** fit's onBatchEnd, as an event. */
@@ -81,4 +102,3 @@ export interface WorkerFitResult {
   simd: SimdPath | null;
   threads: number;
 }
-

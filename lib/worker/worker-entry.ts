@@ -25,7 +25,10 @@ function post(m: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 class PostEvents implements Callback {
   private lastPost = -Infinity;
 
-  constructor(private readonly intervalMs: number, private readonly control: Int32Array) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly control: Int32Array,
+  ) {}
 
   onBatchEnd(s: StepInfo): void {
     const now = performance.now();
@@ -66,15 +69,22 @@ async function main(): Promise<void> {
   const train = fromWireDataset(init.train);
   const validation = init.validation ? fromWireDataset(init.validation) : undefined;
   const optimizer = init.optimizer !== undefined ? optimizerFromSpec(init.optimizer, model.parameters()) : undefined;
-  const scheduler = init.scheduler !== undefined && optimizer !== undefined
-    ? schedulerFromSpec(init.scheduler, optimizer)
-    : undefined;
+  const scheduler =
+    init.scheduler !== undefined && optimizer !== undefined ? schedulerFromSpec(init.scheduler, optimizer) : undefined;
   if (init.scheduler !== undefined && optimizer === undefined) {
     throw new TypeError('fitInWorker: a scheduler needs an optimizer description too');
   }
   events.stopIfAborted('before it started');
 
-  const history = fit(model, { ...init.fit, train, validation, optimizer, scheduler, progress: false, callbacks: events });
+  const history = fit(model, {
+    ...init.fit,
+    train,
+    validation,
+    optimizer,
+    scheduler,
+    progress: false,
+    callbacks: events,
+  });
 
   const stateDict: Record<string, { shape: number[]; data: Float32Array }> = {};
   const transfer: ArrayBuffer[] = [];
@@ -84,7 +94,10 @@ async function main(): Promise<void> {
     transfer.push(data.buffer);
   }
   const i = info();
-  post({ type: 'result', stateDict, history, spec: specOf(model), backend: i.backend, simd: i.simd, threads: i.threads }, transfer);
+  post(
+    { type: 'result', stateDict, history, spec: specOf(model), backend: i.backend, simd: i.simd, threads: i.threads },
+    transfer,
+  );
 }
 
 main().catch((err: unknown) => {

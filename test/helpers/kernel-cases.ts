@@ -2,7 +2,14 @@
 // kernel gets its argument tests for free: a valid call, each parameter's kind, each buffer's
 // element count in that call, the overlap pairs, the labels, the optional buffers' conditions.
 import { expect } from 'vitest';
-import { KERNELS, KERNEL_NAMES, conditionText, factors, type KernelName, type ParamSpec } from '../../lib/backend/kernel-table.js';
+import {
+  KERNELS,
+  KERNEL_NAMES,
+  conditionText,
+  factors,
+  type KernelName,
+  type ParamSpec,
+} from '../../lib/backend/kernel-table.js';
 
 export type Kind = ParamSpec['kind'];
 
@@ -40,12 +47,17 @@ export const cases: Case[] = KERNEL_NAMES.map((fn) => {
   const valid = (): unknown[] =>
     params.map((p) => {
       switch (p.kind) {
-        case 'bool': return true; // makes every 'is true' condition hold
-        case 'size': return sizes[p.name];
-        case 'number': return 0.5; // != 0 and > 0: every optional buffer is needed
-        case 'int': return p.min;
+        case 'bool':
+          return true; // makes every 'is true' condition hold
+        case 'size':
+          return sizes[p.name];
+        case 'number':
+          return 0.5; // != 0 and > 0: every optional buffer is needed
+        case 'int':
+          return p.min;
         case 'f32':
-        case 'f32?': return new Float32Array(countOf(p.count)).fill(0.5);
+        case 'f32?':
+          return new Float32Array(countOf(p.count)).fill(0.5);
         case 'i32': {
           const C = labels && labels.param === p.name ? sizes[labels.classes] : 1;
           return Int32Array.from({ length: countOf(p.count) }, (_, i) => i % C);
@@ -82,7 +94,7 @@ export function call(k: object, fn: string, args: unknown[]): unknown {
 
 /** Calls fn, expects it to throw `type`, with a message matching `message` (string: exact). */
 export function expectError(fn: () => unknown, type: ErrorConstructor, message: string | RegExp): void {
-  let err: unknown ;
+  let err: unknown;
   let threw = false;
   try {
     fn();

@@ -28,7 +28,8 @@ export function uniform(rand: () => number, n: number, lo = -1, hi = 1): Float32
 export function normal(rand: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = 1 - rand(), v = rand();
+    const u = 1 - rand(),
+      v = rand();
     out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
   return out;
@@ -43,18 +44,30 @@ export interface GemmRef {
 
 /** The float64 reference product, a plain triple loop. alpha and beta are used as float32. */
 export function gemmRef(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  B: Float32Array,
+  beta: number,
+  C: Float32Array,
 ): GemmRef {
   // op(A) as M rows of K, op(B) as N columns of K: the inner loop then reads both in order.
-  const a = new Float64Array(M * K), bt = new Float64Array(N * K);
+  const a = new Float64Array(M * K),
+    bt = new Float64Array(N * K);
   for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) a[i * K + k] = transA ? A[k * M + i] : A[i * K + k];
   for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bt[j * K + k] = transB ? B[j * K + k] : B[k * N + j];
-  const value = new Float64Array(M * N), scale = new Float64Array(M * N);
-  const al = Math.fround(alpha), be = Math.fround(beta);
+  const value = new Float64Array(M * N),
+    scale = new Float64Array(M * N);
+  const al = Math.fround(alpha),
+    be = Math.fround(beta);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let s = 0, abs = 0;
+      let s = 0,
+        abs = 0;
       for (let k = 0, x = i * K, y = j * K; k < K; k++, x++, y++) {
         const p = a[x] * bt[y];
         s += p;
@@ -73,11 +86,15 @@ export function gemmRef(
  * element; a NaN anywhere in `got` (and not in `want`) counts as Infinity.
  */
 export function worstRatio(
-  got: ArrayLike<number>, want: ArrayLike<number>, tol: (i: number) => number,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: (i: number) => number,
 ): { ratio: number; index: number; got: number; want: number } {
-  let ratio = 0, index = 0;
+  let ratio = 0,
+    index = 0;
   for (let i = 0; i < want.length; i++) {
-    const w = want[i], g = got[i];
+    const w = want[i],
+      g = got[i];
     let r: number;
     if (Number.isNaN(w) && Number.isNaN(g)) r = 0;
     else if (g === w) r = 0;
@@ -94,7 +111,12 @@ export function worstRatio(
 }
 
 /** Row-wise softmax and mean cross-entropy in float64 (log-sum-exp with the row max). */
-export function softmaxRef(logits: Float32Array, labels: Int32Array, N: number, C: number): { probs: Float64Array; loss: number } {
+export function softmaxRef(
+  logits: Float32Array,
+  labels: Int32Array,
+  N: number,
+  C: number,
+): { probs: Float64Array; loss: number } {
   const probs = new Float64Array(N * C);
   let loss = 0;
   for (let n = 0; n < N; n++) {
@@ -111,7 +133,13 @@ export function softmaxRef(logits: Float32Array, labels: Int32Array, N: number, 
 // ---------------------------------------------------------------------------------------------
 // Optimizer rules, torch.optim 1.13 single-tensor form, in float64. State arrays are mutated.
 
-export interface SgdHyper { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
 
 export function sgdRef(p: Float64Array, g32: Float32Array, buf: Float64Array, h: SgdHyper, first: boolean): void {
   for (let i = 0; i < p.length; i++) {
@@ -125,13 +153,26 @@ export function sgdRef(p: Float64Array, g32: Float32Array, buf: Float64Array, h:
 }
 
 export interface AdamHyper {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; amsgrad: boolean;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  amsgrad: boolean;
 }
 
 export function adamRef(
-  p: Float64Array, g32: Float32Array, m: Float64Array, v: Float64Array, vmax: Float64Array, step: number, h: AdamHyper,
+  p: Float64Array,
+  g32: Float32Array,
+  m: Float64Array,
+  v: Float64Array,
+  vmax: Float64Array,
+  step: number,
+  h: AdamHyper,
 ): void {
-  const bc1 = 1 - h.beta1 ** step, bc2 = 1 - h.beta2 ** step;
+  const bc1 = 1 - h.beta1 ** step,
+    bc2 = 1 - h.beta2 ** step;
   for (let i = 0; i < p.length; i++) {
     let g = g32[i];
     if (h.decoupled) p[i] *= 1 - h.lr * h.weightDecay;
@@ -141,22 +182,41 @@ export function adamRef(
     let vv = v[i];
     if (h.amsgrad) vv = vmax[i] = Math.max(vmax[i], v[i]);
     const denom = Math.sqrt(vv) / Math.sqrt(bc2) + h.eps;
-    p[i] -= (h.lr / bc1) * m[i] / denom;
+    p[i] -= ((h.lr / bc1) * m[i]) / denom;
   }
 }
 
-export function adagradRef(p: Float64Array, g32: Float32Array, sum: Float64Array, clr: number, eps: number, weightDecay: number): void {
+export function adagradRef(
+  p: Float64Array,
+  g32: Float32Array,
+  sum: Float64Array,
+  clr: number,
+  eps: number,
+  weightDecay: number,
+): void {
   for (let i = 0; i < p.length; i++) {
     const g = g32[i] + weightDecay * p[i];
     sum[i] += g * g;
-    p[i] -= clr * g / (Math.sqrt(sum[i]) + eps);
+    p[i] -= (clr * g) / (Math.sqrt(sum[i]) + eps);
   }
 }
 
-export interface RmspropHyper { lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean }
+export interface RmspropHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+}
 
 export function rmspropRef(
-  p: Float64Array, g32: Float32Array, sq: Float64Array, gavg: Float64Array, buf: Float64Array, h: RmspropHyper,
+  p: Float64Array,
+  g32: Float32Array,
+  sq: Float64Array,
+  gavg: Float64Array,
+  buf: Float64Array,
+  h: RmspropHyper,
 ): void {
   for (let i = 0; i < p.length; i++) {
     const g = g32[i] + h.weightDecay * p[i];
@@ -172,7 +232,7 @@ export function rmspropRef(
       buf[i] = h.momentum * buf[i] + g / avg;
       p[i] -= h.lr * buf[i];
     } else {
-      p[i] -= h.lr * g / avg;
+      p[i] -= (h.lr * g) / avg;
     }
   }
 }

@@ -5,7 +5,16 @@
  * with Adam on random data, and GEMM GFLOPS at 512 x 512 x 512.
  */
 import {
-  Tensor, Rng, backends, info, kernels, manualSeed, nn, optim, softmaxCrossEntropy, withBackend,
+  Tensor,
+  Rng,
+  backends,
+  info,
+  kernels,
+  manualSeed,
+  nn,
+  optim,
+  softmaxCrossEntropy,
+  withBackend,
   type BackendName,
 } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
@@ -21,9 +30,23 @@ export const spec: CommandSpec = {
     'same numbers.',
   usage: 'nodegrad bench [options]',
   options: [
-    { name: 'backend', type: 'string', choices: ['native', 'ts'], help: 'measure only this backend', defaultText: 'every available one' },
+    {
+      name: 'backend',
+      type: 'string',
+      choices: ['native', 'ts'],
+      help: 'measure only this backend',
+      defaultText: 'every available one',
+    },
     { name: 'threads', type: 'int', min: 1, max: MAX_THREADS, arg: 'N', help: 'native thread pool size' },
-    { name: 'seconds', type: 'number', min: 0, positive: true, arg: 'X', help: 'time spent on each measurement', defaultText: '1' },
+    {
+      name: 'seconds',
+      type: 'number',
+      min: 0,
+      positive: true,
+      arg: 'X',
+      help: 'time spent on each measurement',
+      defaultText: '1',
+    },
     { name: 'json', type: 'boolean', help: 'one JSON object a backend' },
   ],
 };
@@ -55,7 +78,9 @@ function timeIt(fn: () => void, budget: number, min: number): number {
 
 function checkGemm(): number {
   const rng = new Rng(3);
-  const M = 37, N = 29, K = 53;
+  const M = 37,
+    N = 29,
+    K = 53;
   const a = rng.fillNormal(new Float32Array(M * K)) as Float32Array;
   const b = rng.fillNormal(new Float32Array(K * N)) as Float32Array;
   const c = new Float32Array(M * N);
@@ -74,7 +99,8 @@ function checkGemm(): number {
 function measure(name: BackendName, budget: number): Row {
   return withBackend(name, () => {
     const gemmMaxError = checkGemm();
-    if (!(gemmMaxError < 1e-3)) throw new CliError(`bench: the ${name} GEMM is wrong (max error ${gemmMaxError} against a float64 reference)`);
+    if (!(gemmMaxError < 1e-3))
+      throw new CliError(`bench: the ${name} GEMM is wrong (max error ${gemmMaxError} against a float64 reference)`);
 
     manualSeed(0);
     const model = nn.mlp(784, [256], 10);
@@ -94,7 +120,8 @@ function measure(name: BackendName, budget: number): Row {
       opt.step();
     };
     const stepSeconds = timeIt(step, budget, 3);
-    if (!(lastLoss < firstLoss)) throw new CliError(`bench: the ${name} training loss did not fall (${firstLoss} -> ${lastLoss})`);
+    if (!(lastLoss < firstLoss))
+      throw new CliError(`bench: the ${name} training loss did not fall (${firstLoss} -> ${lastLoss})`);
 
     const S = 512;
     const a = rng.fillNormal(new Float32Array(S * S)) as Float32Array;
@@ -103,9 +130,14 @@ function measure(name: BackendName, budget: number): Row {
     const gemmSeconds = timeIt(() => kernels().gemm(false, false, S, S, S, 1, a, b, 0, c), budget, 2);
     const i = info();
     return {
-      backend: name, simd: i.simd, threads: i.threads, firstLoss,
-      stepsPerSecond: 1 / stepSeconds, samplesPerSecond: B / stepSeconds,
-      gemmGflops: (2 * S * S * S) / gemmSeconds / 1e9, gemmMaxError,
+      backend: name,
+      simd: i.simd,
+      threads: i.threads,
+      firstLoss,
+      stepsPerSecond: 1 / stepSeconds,
+      samplesPerSecond: B / stepSeconds,
+      gemmGflops: (2 * S * S * S) / gemmSeconds / 1e9,
+      gemmMaxError,
     };
   });
 }
@@ -114,9 +146,14 @@ export function run(args: Parsed, out: Out): number {
   const o = args.options;
   applyBackend(o); // --backend, when given, is also the active one: the choice is explicit
   const budget = (o.seconds as number | undefined) ?? 1;
-  const names = (['native', 'ts'] as const).filter((n) => (o.backend === undefined || o.backend === n) && backends()[n] !== undefined);
+  const names = (['native', 'ts'] as const).filter(
+    (n) => (o.backend === undefined || o.backend === n) && backends()[n] !== undefined,
+  );
   const json = o.json === true;
-  if (!json) out.line(`backend  simd    threads  train steps/s  samples/s  GEMM GFLOPS   (784-256-10 MLP, batch 256, Adam; GEMM 512^3)`);
+  if (!json)
+    out.line(
+      `backend  simd    threads  train steps/s  samples/s  GEMM GFLOPS   (784-256-10 MLP, batch 256, Adam; GEMM 512^3)`,
+    );
   const rows: Row[] = [];
   for (const n of names) {
     const r = measure(n, budget);
@@ -132,11 +169,15 @@ export function run(args: Parsed, out: Out): number {
   if (rows.length === 2) {
     const [nat, ts] = rows;
     const lossGap = Math.abs(nat.firstLoss - ts.firstLoss);
-    if (!(lossGap < 1e-3)) throw new CliError(`bench: the backends disagree on the first loss (${nat.firstLoss} vs ${ts.firstLoss})`);
+    if (!(lossGap < 1e-3))
+      throw new CliError(`bench: the backends disagree on the first loss (${nat.firstLoss} vs ${ts.firstLoss})`);
     const train = nat.stepsPerSecond / ts.stepsPerSecond;
     const gemm = nat.gemmGflops / ts.gemmGflops;
     if (json) out.json({ event: 'ratio', train, gemm, firstLossGap: lossGap });
-    else out.line(`native / ts: ${train.toFixed(1)}x training steps/s, ${gemm.toFixed(1)}x GEMM (first training loss ${lossGap === 0 ? "identical" : `within ${lossGap.toExponential(1)}`})`);
+    else
+      out.line(
+        `native / ts: ${train.toFixed(1)}x training steps/s, ${gemm.toFixed(1)}x GEMM (first training loss ${lossGap === 0 ? 'identical' : `within ${lossGap.toExponential(1)}`})`,
+      );
   }
   return 0;
 }

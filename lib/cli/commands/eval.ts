@@ -8,16 +8,27 @@ import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
-  summary: "Evaluates a model saved by 'nodegrad train' on the test split of a data set, with the\npreprocessing saved in the model file.",
+  summary:
+    "Evaluates a model saved by 'nodegrad train' on the test split of a data set, with the\npreprocessing saved in the model file.",
   usage: 'nodegrad eval --model FILE [--data SPEC] [options]',
   options: [
     { name: 'model', type: 'string', arg: 'FILE', help: 'the model file (required)' },
     { name: 'data', type: 'string', arg: 'SPEC', help: DATA_HELP, defaultText: 'the data set it was trained on' },
-    { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'use only the first N samples of each data file', defaultText: 'as in training' },
+    {
+      name: 'limit',
+      type: 'int',
+      min: 1,
+      arg: 'N',
+      help: 'use only the first N samples of each data file',
+      defaultText: 'as in training',
+    },
     ...BACKEND_OPTIONS,
     { name: 'json', type: 'boolean', help: 'one JSON line' },
   ],
-  examples: ['nodegrad eval --model model.safetensors', 'nodegrad eval --model fashion.safetensors --data fashion-mnist:DIR'],
+  examples: [
+    'nodegrad eval --model model.safetensors',
+    'nodegrad eval --model fashion.safetensors --data fashion-mnist:DIR',
+  ],
 };
 
 export function run(args: Parsed, out: Out): number {
@@ -33,14 +44,23 @@ export function run(args: Parsed, out: Out): number {
   const model = loadModel(file);
   // Without its preprocessing the model would be fed unstandardised features: refuse, not guess.
   if (model.preprocessor === undefined) {
-    throw new CliError(`${file}: no preprocessing in the metadata, so the model's inputs are unknown; save it with save(model, file, { preprocess })`);
+    throw new CliError(
+      `${file}: no preprocessing in the metadata, so the model's inputs are unknown; save it with save(model, file, { preprocess })`,
+    );
   }
   const limit = (o.limit as number | undefined) ?? (o.data === undefined ? meta.limit : undefined);
   const splits = loadSplits(data, limit);
   const test = splits.test;
   const r = evaluate(model, test);
   if (o.json === true) {
-    out.json({ event: 'eval', model: file, data: data.text, testLoss: r.loss, testAccuracy: r.accuracy, testSamples: test.length });
+    out.json({
+      event: 'eval',
+      model: file,
+      data: data.text,
+      testLoss: r.loss,
+      testAccuracy: r.accuracy,
+      testSamples: test.length,
+    });
   } else {
     out.line(`model    ${file} (${describeModel(model)})`);
     out.line(`data     ${splits.name}: ${int(test.length)} test samples (${splits.testSource})`);

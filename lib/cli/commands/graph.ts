@@ -45,10 +45,23 @@ export const spec: CommandSpec = {
   positionals: ['EXPRESSION'],
   variables: true,
   options: [
-    { name: 'var', type: 'string', arg: 'NAME=VALUE', multiple: true, help: 'a variable\'s value (or --NAME=VALUE); repeatable' },
+    {
+      name: 'var',
+      type: 'string',
+      arg: 'NAME=VALUE',
+      multiple: true,
+      help: "a variable's value (or --NAME=VALUE); repeatable",
+    },
     { name: 'out', type: 'string', arg: 'FILE', help: 'where the SVG goes', defaultText: 'graph.svg' },
     { name: 'dot', type: 'boolean', help: 'print Graphviz DOT on stdout instead of writing the SVG' },
-    { name: 'digits', type: 'int', min: 1, arg: 'N', help: 'significant digits of values and gradients', defaultText: '4' },
+    {
+      name: 'digits',
+      type: 'int',
+      min: 1,
+      arg: 'N',
+      help: 'significant digits of values and gradients',
+      defaultText: '4',
+    },
     { name: 'json', type: 'boolean', help: 'one JSON object: value and gradients' },
   ],
   examples: [
@@ -75,7 +88,9 @@ export function run(args: Parsed, out: Out): number {
   Object.assign(vars, args.variables);
 
   if (expression.length > MAX_EXPRESSION_CHARS) {
-    throw new CliError(`the expression is ${expression.length} characters long; graph draws at most ${MAX_EXPRESSION_CHARS}`);
+    throw new CliError(
+      `the expression is ${expression.length} characters long; graph draws at most ${MAX_EXPRESSION_CHARS}`,
+    );
   }
   let parsed: ReturnType<typeof parseExpression>;
   try {
@@ -85,13 +100,16 @@ export function run(args: Parsed, out: Out): number {
     const unknown = /unknown identifier '([^']+)'/.exec(msg);
     let hint = '';
     if (unknown && !msg.includes('is a function')) hint = `; give it a value with --${unknown[1]}=NUMBER`;
-    else if (first !== undefined && /^[a-z-]+$/.test(first) && first.includes('-')) hint = suggest(first, Object.keys(PRESETS), '');
+    else if (first !== undefined && /^[a-z-]+$/.test(first) && first.includes('-'))
+      hint = suggest(first, Object.keys(PRESETS), '');
     throw new UsageError(`cannot parse '${expression}': ${msg}${hint}`, 'graph');
   }
   const { root } = parsed;
   const nodes = countNodes(root, MAX_GRAPH_NODES);
   if (nodes > MAX_GRAPH_NODES) {
-    throw new CliError(`the expression's graph has more than ${MAX_GRAPH_NODES} nodes; graph draws at most ${MAX_GRAPH_NODES}`);
+    throw new CliError(
+      `the expression's graph has more than ${MAX_GRAPH_NODES} nodes; graph draws at most ${MAX_GRAPH_NODES}`,
+    );
   }
   root.backward();
 
@@ -110,7 +128,8 @@ export function run(args: Parsed, out: Out): number {
 
   if (o.json === true) {
     out.json({
-      expression, value: root.data,
+      expression,
+      value: root.data,
       variables: Object.fromEntries(used.map(([n, v]) => [n, { value: v.data, grad: v.grad }])),
       svg: file,
     });

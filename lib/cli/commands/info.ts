@@ -19,7 +19,12 @@ export function run(args: Parsed, out: Out): number {
   const supported = backends().native?.supportedSimd?.() ?? [];
   const node = `${process.version} (${process.platform} ${process.arch})`;
   if (args.options.json === true) {
-    out.json({ ...i, supportedSimd: supported, node: process.version, platform: `${process.platform}-${process.arch}` });
+    out.json({
+      ...i,
+      supportedSimd: supported,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    });
     return 0;
   }
   const chosen = i.backends.findIndex((b) => b.state === 'chosen');
@@ -27,7 +32,9 @@ export function run(args: Parsed, out: Out): number {
   out.line(`nodegrad ${i.version}`);
   out.line(`node     ${node}`);
   out.line(`backend  ${i.backend}${better ? ` (${better.name} is available: --backend ${better.name})` : ''}`);
-  out.line(`simd     ${i.simd ?? 'none (TypeScript)'}${supported.length ? `  (this CPU and binary: ${supported.join(', ')})` : ''}`);
+  out.line(
+    `simd     ${i.simd ?? 'none (TypeScript)'}${supported.length ? `  (this CPU and binary: ${supported.join(', ')})` : ''}`,
+  );
   out.line(`threads  ${i.threads}`);
   if (i.nativePath !== null && i.nativeError === undefined) out.line(`native   loaded from ${i.nativePath}`);
   else out.line(`native   not loaded: ${i.nativeError ?? 'unknown reason'}`);

@@ -5,7 +5,15 @@
  * diverged.
  */
 import * as path from 'node:path';
-import { fit, lrSweepPlot, manualSeed, softmaxCrossEntropy, Preprocessor, TrainingDivergedError, type LossFn } from '../../index.js';
+import {
+  fit,
+  lrSweepPlot,
+  manualSeed,
+  softmaxCrossEntropy,
+  Preprocessor,
+  TrainingDivergedError,
+  type LossFn,
+} from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { type Out, refuseCollisions, writeText } from '../io.js';
 import { dataInputs, loadSplits } from '../data.js';
@@ -20,7 +28,15 @@ export const spec: CommandSpec = {
     "run's loss per step in one chart (lr-sweep.svg), and names the best learning rate.",
   usage: 'nodegrad lr-sweep [options]',
   options: [
-    { name: 'lrs', type: 'numbers', min: 0, positive: true, arg: 'X,Y,...', help: 'learning rates to try', defaultText: '1e-3,1e-2,1e-1,1,10' },
+    {
+      name: 'lrs',
+      type: 'numbers',
+      min: 0,
+      positive: true,
+      arg: 'X,Y,...',
+      help: 'learning rates to try',
+      defaultText: '1e-3,1e-2,1e-1,1,10',
+    },
     { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'the optimizer of every run', defaultText: 'sgd' },
     ...DATA_MODEL_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs of each run', defaultText: '2' },
@@ -57,7 +73,8 @@ export function run(args: Parsed, out: Out): number {
   const o = args.options;
   const s = settings(o, 'lr-sweep', { optimizer: 'sgd', epochs: 2, batch: 32 });
   const lrs = (o.lrs as number[] | undefined) ?? [1e-3, 1e-2, 1e-1, 1, 10];
-  if (new Set(lrs).size !== lrs.length) throw new UsageError(`option --lrs has a repeated learning rate: '${lrs.join(',')}'`, 'lr-sweep');
+  if (new Set(lrs).size !== lrs.length)
+    throw new UsageError(`option --lrs has a repeated learning rate: '${lrs.join(',')}'`, 'lr-sweep');
   const plotFile = (o.plot as string | undefined) ?? path.join((o.out as string | undefined) ?? '.', 'lr-sweep.svg');
   const json = o.json === true;
   refuseCollisions('lr-sweep', [{ what: '--plot', file: plotFile }], dataInputs(s.data));
@@ -80,7 +97,12 @@ export function run(args: Parsed, out: Out): number {
     let diverged = false;
     try {
       fit(model, {
-        train, epochs: s.epochs, batchSize: s.batch, seed: s.seed, progress: 'silent', loss: recording,
+        train,
+        epochs: s.epochs,
+        batchSize: s.batch,
+        seed: s.seed,
+        progress: 'silent',
+        loss: recording,
         optimizer: buildOptimizer(s.optimizer, model.parameters(), lr, s.weightDecay),
       });
     } catch (err) {
@@ -91,7 +113,15 @@ export function run(args: Parsed, out: Out): number {
     if (firstLoss !== undefined && losses.some((v) => !(v <= 10 * firstLoss))) diverged = true;
     const r: Run = { lr, losses, diverged, final: diverged ? NaN : tail(losses) };
     runs.push(r);
-    if (json) out.json({ event: 'run', lr, steps: losses.length, diverged, finalLoss: diverged ? null : r.final, losses: losses.map((v) => (Number.isFinite(v) ? v : null)) });
+    if (json)
+      out.json({
+        event: 'run',
+        lr,
+        steps: losses.length,
+        diverged,
+        finalLoss: diverged ? null : r.final,
+        losses: losses.map((v) => (Number.isFinite(v) ? v : null)),
+      });
     else {
       const at = losses.findIndex((v) => !(v <= 10 * (firstLoss ?? Infinity))) + 1;
       const what = diverged
@@ -102,12 +132,23 @@ export function run(args: Parsed, out: Out): number {
   }
 
   let best: Run | null = null;
-  for (const r of runs) if (!r.diverged && Number.isFinite(r.final) && (best === null || r.final < best.final)) best = r;
+  for (const r of runs)
+    if (!r.diverged && Number.isFinite(r.final) && (best === null || r.final < best.final)) best = r;
   const title = `Learning-rate sweep: ${s.optimizer}, ${s.model} ${arch} on ${splits.name}, batch ${s.batch}`;
-  writeText(plotFile, lrSweepPlot(runs.map((r) => ({ lr: r.lr, losses: r.losses, best: r === best })), { title }));
+  writeText(
+    plotFile,
+    lrSweepPlot(
+      runs.map((r) => ({ lr: r.lr, losses: r.losses, best: r === best })),
+      { title },
+    ),
+  );
   if (json) out.json({ event: 'summary', best: best?.lr ?? null, finalLoss: best?.final ?? null, plot: plotFile });
   else {
-    out.line(best ? `best: lr ${best.lr} (lowest mean loss over the last ${tailLength(best.losses)} steps: ${best.final.toFixed(4)})` : 'best: none (every run diverged)');
+    out.line(
+      best
+        ? `best: lr ${best.lr} (lowest mean loss over the last ${tailLength(best.losses)} steps: ${best.final.toFixed(4)})`
+        : 'best: none (every run diverged)',
+    );
     out.line(`wrote ${plotFile}`);
   }
   return 0;

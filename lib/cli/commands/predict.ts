@@ -18,7 +18,13 @@ export const spec: CommandSpec = {
     { name: 'model', type: 'string', arg: 'FILE', help: 'the model file (required)' },
     { name: 'input', type: 'string', arg: 'FILE', help: "CSV rows to classify, '-' for stdin (required)" },
     ...BACKEND_OPTIONS,
-    { name: 'header', type: 'boolean', negatable: true, help: 'the first line names the columns', defaultText: 'when none of its cells is a number' },
+    {
+      name: 'header',
+      type: 'boolean',
+      negatable: true,
+      help: 'the first line names the columns',
+      defaultText: 'when none of its cells is a number',
+    },
     { name: 'json', type: 'boolean', help: 'one JSON object a row' },
   ],
   examples: ['zcat data/digits.csv.gz | head -5 | nodegrad predict --model model.safetensors --input -'],
@@ -61,7 +67,9 @@ export function run(args: Parsed, out: Out): number {
   const p = model.preprocessor;
   const d = p?.features ?? firstLayerInputs(model);
   if (p === undefined) {
-    out.note(`nodegrad: warning: ${file} records no preprocessing, so the rows go to the model as they are; if it was trained on scaled or standardised features, save it with save(model, file, { preprocess })`);
+    out.note(
+      `nodegrad: warning: ${file} records no preprocessing, so the rows go to the model as they are; if it was trained on scaled or standardised features, save it with save(model, file, { preprocess })`,
+    );
   }
 
   const name = input === '-' ? 'stdin' : input;
@@ -72,7 +80,9 @@ export function run(args: Parsed, out: Out): number {
   const labels: (number | null)[] = [];
   rows.forEach((r, i) => {
     if (r.length !== d && r.length !== d + 1) {
-      throw new CliError(`${name}: line ${lines[i]} has ${r.length} values; the model takes ${d} features (or ${d} then a label)`);
+      throw new CliError(
+        `${name}: line ${lines[i]} has ${r.length} values; the model takes ${d} features (or ${d} then a label)`,
+      );
     }
     for (let j = 0; j < d; j++) units[i * d + j] = r[j];
     labels.push(r.length === d + 1 ? r[d] : null);
@@ -99,7 +109,13 @@ export function run(args: Parsed, out: Out): number {
       if (label === best) correct++;
     }
     if (o.json === true) {
-      out.json({ row: i + 1, class: best, name: cname ?? null, probability: prob, ...(label !== null ? { label } : {}) });
+      out.json({
+        row: i + 1,
+        class: best,
+        name: cname ?? null,
+        probability: prob,
+        ...(label !== null ? { label } : {}),
+      });
     } else {
       const named = cname !== undefined && cname !== String(best) ? ` ${cname}` : '';
       const lab = label !== null ? `  (label ${label}${label === best ? '' : ', wrong'})` : '';

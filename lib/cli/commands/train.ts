@@ -11,22 +11,62 @@ import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } fr
 
 export const spec: CommandSpec = {
   name: 'train',
-  summary: 'Trains a classifier (an MLP, or softmax regression), prints its test accuracy, and writes\nmodel.safetensors and training.svg.',
+  summary:
+    'Trains a classifier (an MLP, or softmax regression), prints its test accuracy, and writes\nmodel.safetensors and training.svg.',
   usage: 'nodegrad train [options]',
   options: [
     ...DATA_MODEL_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs to train', defaultText: '20 digits/csv, 10 images' },
     { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32 digits/csv, 128 images' },
-    { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'momentum/nesterov = SGD with momentum 0.9', defaultText: 'adam' },
-    { name: 'lr', type: 'number', min: 0, positive: true, arg: 'X', help: 'learning rate', defaultText: 'sgd 0.1, momentum/nesterov/adagrad 0.01, others 1e-3' },
-    { name: 'weight-decay', type: 'number', min: 0, arg: 'X', help: 'L2 penalty (decoupled for adamw)', defaultText: '0; 0.01 for adamw' },
-    { name: 'schedule', type: 'string', choices: ['none', 'step', 'cosine', 'onecycle', 'plateau'], help: 'learning-rate schedule', defaultText: 'none' },
+    {
+      name: 'optimizer',
+      type: 'string',
+      choices: OPTIMIZERS,
+      help: 'momentum/nesterov = SGD with momentum 0.9',
+      defaultText: 'adam',
+    },
+    {
+      name: 'lr',
+      type: 'number',
+      min: 0,
+      positive: true,
+      arg: 'X',
+      help: 'learning rate',
+      defaultText: 'sgd 0.1, momentum/nesterov/adagrad 0.01, others 1e-3',
+    },
+    {
+      name: 'weight-decay',
+      type: 'number',
+      min: 0,
+      arg: 'X',
+      help: 'L2 penalty (decoupled for adamw)',
+      defaultText: '0; 0.01 for adamw',
+    },
+    {
+      name: 'schedule',
+      type: 'string',
+      choices: ['none', 'step', 'cosine', 'onecycle', 'plateau'],
+      help: 'learning-rate schedule',
+      defaultText: 'none',
+    },
     { name: 'seed', type: 'int', min: 0, arg: 'N', help: 'seed of initialisation and shuffling', defaultText: '1' },
     ...BACKEND_OPTIONS,
     { name: 'out', type: 'string', arg: 'DIR', help: 'where model.safetensors and training.svg go', defaultText: '.' },
-    { name: 'plot', type: 'string', arg: 'FILE', negatable: true, help: 'path of the training plot', defaultText: 'DIR/training.svg' },
+    {
+      name: 'plot',
+      type: 'string',
+      arg: 'FILE',
+      negatable: true,
+      help: 'path of the training plot',
+      defaultText: 'DIR/training.svg',
+    },
     { name: 'checkpoint', type: 'string', arg: 'FILE', help: 'save a resumable checkpoint after every epoch' },
-    { name: 'resume', type: 'string', arg: 'FILE', help: 'continue from a checkpoint; other flags must match its run (--lr, and --epochs without a step/cosine/onecycle schedule, may change)' },
+    {
+      name: 'resume',
+      type: 'string',
+      arg: 'FILE',
+      help: 'continue from a checkpoint; other flags must match its run (--lr, and --epochs without a step/cosine/onecycle schedule, may change)',
+    },
     { name: 'json', type: 'boolean', help: 'JSON lines on stdout: one per epoch, then a summary' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'print only the test accuracy' },
   ],
@@ -54,13 +94,19 @@ export interface TrainSettings {
 const isImages = (d: DataSpec): boolean => d.kind === 'fashion-mnist' || d.kind === 'cifar10';
 
 /** The flags shared by train and lr-sweep, with their data-dependent defaults. */
-export function settings(o: Parsed['options'], command: string, defaults: { optimizer?: OptimizerName; epochs?: number; batch?: number } = {}): TrainSettings {
+export function settings(
+  o: Parsed['options'],
+  command: string,
+  defaults: { optimizer?: OptimizerName; epochs?: number; batch?: number } = {},
+): TrainSettings {
   const data = parseDataSpec((o.data as string | undefined) ?? 'digits', command);
   const optimizer = (o.optimizer as OptimizerName | undefined) ?? defaults.optimizer ?? 'adam';
   const model = (o.model as 'mlp' | 'softmax' | undefined) ?? 'mlp';
-  if (model === 'softmax' && o.hidden !== undefined) throw new UsageError('--hidden applies to --model mlp, not softmax', command);
+  if (model === 'softmax' && o.hidden !== undefined)
+    throw new UsageError('--hidden applies to --model mlp, not softmax', command);
   const hidden = (o.hidden as number[] | undefined) ?? (isImages(data) ? [256, 128] : [128, 64]);
-  if (hidden.some((h) => !Number.isInteger(h))) throw new UsageError(`option --hidden must be a list of integers, got '${hidden.join(',')}'`, command);
+  if (hidden.some((h) => !Number.isInteger(h)))
+    throw new UsageError(`option --hidden must be a list of integers, got '${hidden.join(',')}'`, command);
   return {
     data,
     limit: o.limit as number | undefined,
@@ -77,13 +123,22 @@ export function settings(o: Parsed['options'], command: string, defaults: { opti
 
 type Scheduler = optim.lrScheduler.Scheduler;
 
-function buildScheduler(name: string, opt: optim.Optimizer<{ lr: number }>, s: TrainSettings, stepsPerEpoch: number): Scheduler | undefined {
+function buildScheduler(
+  name: string,
+  opt: optim.Optimizer<{ lr: number }>,
+  s: TrainSettings,
+  stepsPerEpoch: number,
+): Scheduler | undefined {
   const spec: optim.SchedulerSpec | undefined =
-    name === 'step' ? { type: 'step', stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 }
-    : name === 'cosine' ? { type: 'cosine', tMax: s.epochs }
-    : name === 'onecycle' ? { type: 'onecycle', maxLr: s.lr, epochs: s.epochs, stepsPerEpoch }
-    : name === 'plateau' ? { type: 'plateau', factor: 0.5, patience: 2 }
-    : undefined;
+    name === 'step'
+      ? { type: 'step', stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 }
+      : name === 'cosine'
+        ? { type: 'cosine', tMax: s.epochs }
+        : name === 'onecycle'
+          ? { type: 'onecycle', maxLr: s.lr, epochs: s.epochs, stepsPerEpoch }
+          : name === 'plateau'
+            ? { type: 'plateau', factor: 0.5, patience: 2 }
+            : undefined;
   return spec === undefined ? undefined : optim.schedulerFromSpec(spec, opt);
 }
 
@@ -92,7 +147,7 @@ export function run(args: Parsed, out: Out): number {
   const s = settings(o, 'train');
   const schedule = (o.schedule as string | undefined) ?? 'none';
   const outDir = (o.out as string | undefined) ?? '.';
-  const plotFile = o.plot === false ? null : (o.plot as string | undefined) ?? path.join(outDir, 'training.svg');
+  const plotFile = o.plot === false ? null : ((o.plot as string | undefined) ?? path.join(outDir, 'training.svg'));
   const modelFile = path.join(outDir, 'model.safetensors');
   const json = o.json === true;
   const quiet = o.quiet === true;
@@ -104,15 +159,21 @@ export function run(args: Parsed, out: Out): number {
       ...(plotFile !== null ? [{ what: '--plot', file: plotFile }] : []),
       ...(o.checkpoint !== undefined ? [{ what: '--checkpoint', file: o.checkpoint as string }] : []),
     ],
-    [
-      ...(o.resume !== undefined ? [{ what: '--resume', file: o.resume as string }] : []),
-      ...dataInputs(s.data),
-    ],
+    [...(o.resume !== undefined ? [{ what: '--resume', file: o.resume as string }] : []), ...dataInputs(s.data)],
     (out, input) => out.what === '--checkpoint' && input.what === '--resume',
   );
   const flags: RunFlags = {
-    data: s.data.text, limit: s.limit ?? null, model: s.model, hidden: s.model === 'softmax' ? '' : s.hidden.join(','),
-    batch: s.batch, optimizer: s.optimizer, lr: s.lr, 'weight-decay': s.weightDecay ?? null, schedule, seed: s.seed, epochs: s.epochs,
+    data: s.data.text,
+    limit: s.limit ?? null,
+    model: s.model,
+    hidden: s.model === 'softmax' ? '' : s.hidden.join(','),
+    batch: s.batch,
+    optimizer: s.optimizer,
+    lr: s.lr,
+    'weight-decay': s.weightDecay ?? null,
+    schedule,
+    seed: s.seed,
+    epochs: s.epochs,
   };
   const resumed = o.resume !== undefined ? compareWithCheckpoint(o.resume as string, flags) : null;
   applyBackend(o);
@@ -133,20 +194,43 @@ export function run(args: Parsed, out: Out): number {
 
   if (json) {
     out.json({
-      event: 'start', data: s.data.text, train: train.length, validation: validation.length, test: test.length,
-      features: train.features, classes: train.numClasses, model: arch, parameters: model.numParameters(),
-      optimizer: s.optimizer, lr: s.lr, weightDecay: s.weightDecay ?? null, schedule, epochs: s.epochs, batch: s.batch,
-      seed: s.seed, backend: info().backend,
+      event: 'start',
+      data: s.data.text,
+      train: train.length,
+      validation: validation.length,
+      test: test.length,
+      features: train.features,
+      classes: train.numClasses,
+      model: arch,
+      parameters: model.numParameters(),
+      optimizer: s.optimizer,
+      lr: s.lr,
+      weightDecay: s.weightDecay ?? null,
+      schedule,
+      epochs: s.epochs,
+      batch: s.batch,
+      seed: s.seed,
+      backend: info().backend,
     });
   } else if (!quiet) {
-    out.line(`data     ${splits.name}: ${int(train.length)} train / ${int(validation.length)} validation / ${int(test.length)} test (${splits.testSource}), ${train.features} features, ${train.numClasses} classes`);
-    out.line(`model    ${arch} (${int(model.numParameters())} parameters), ${s.optimizer} lr ${s.lr}${s.weightDecay !== undefined ? ` weight decay ${s.weightDecay}` : ''}${schedule !== 'none' ? `, ${schedule} schedule` : ''}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`);
+    out.line(
+      `data     ${splits.name}: ${int(train.length)} train / ${int(validation.length)} validation / ${int(test.length)} test (${splits.testSource}), ${train.features} features, ${train.numClasses} classes`,
+    );
+    out.line(
+      `model    ${arch} (${int(model.numParameters())} parameters), ${s.optimizer} lr ${s.lr}${s.weightDecay !== undefined ? ` weight decay ${s.weightDecay}` : ''}${schedule !== 'none' ? `, ${schedule} schedule` : ''}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`,
+    );
     out.line(`backend  ${describeBackend()}`);
   }
 
   for (const note of resumed?.notes ?? []) out.note(note);
   const history: History = fit(model, {
-    train, validation, epochs: s.epochs, batchSize: s.batch, optimizer, scheduler, seed: s.seed,
+    train,
+    validation,
+    epochs: s.epochs,
+    batchSize: s.batch,
+    optimizer,
+    scheduler,
+    seed: s.seed,
     progress: json ? 'json' : quiet ? 'silent' : 'auto',
     progressStream: out.io.stdout,
     checkpoint: o.checkpoint as string | undefined,
@@ -166,9 +250,15 @@ export function run(args: Parsed, out: Out): number {
   if (json) {
     const last = history.epochs[history.epochs.length - 1];
     out.json({
-      event: 'summary', testLoss: result.loss, testAccuracy: result.accuracy, testSamples: test.length,
-      valAccuracy: last?.valAccuracy ?? null, epochs: history.epochs.length, seconds: elapsed,
-      model: modelFile, plot: plotFile,
+      event: 'summary',
+      testLoss: result.loss,
+      testAccuracy: result.accuracy,
+      testSamples: test.length,
+      valAccuracy: last?.valAccuracy ?? null,
+      epochs: history.epochs.length,
+      seconds: elapsed,
+      model: modelFile,
+      plot: plotFile,
     });
   } else {
     out.line(`test accuracy ${pct(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${int(test.length)} samples)`);

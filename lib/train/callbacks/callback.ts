@@ -68,14 +68,26 @@ export type Callbacks = Callback | Callback[];
 
 /** Every member a callback may have; checkHooks refuses another method named like a hook. */
 export const CALLBACK_KEYS = optionKeys<Callback>()(
-  'onTrainBegin', 'onEpochBegin', 'onAfterBackward', 'onBatchEnd', 'onStep', 'onEpochEnd', 'onTrainEnd', 'onLog',
-  'stateKey', 'stateDict', 'loadStateDict',
+  'onTrainBegin',
+  'onEpochBegin',
+  'onAfterBackward',
+  'onBatchEnd',
+  'onStep',
+  'onEpochEnd',
+  'onTrainEnd',
+  'onLog',
+  'stateKey',
+  'stateDict',
+  'loadStateDict',
 );
 const HOOKS = CALLBACK_KEYS.filter((k) => k.startsWith('on'));
 
 /** Runs a hook on every callback, in order. */
 export class CallbackList {
-  constructor(readonly callbacks: Callback[], private readonly ctx: FitContext) {}
+  constructor(
+    readonly callbacks: Callback[],
+    private readonly ctx: FitContext,
+  ) {}
 
   trainBegin(): void {
     for (const c of this.callbacks) c.onTrainBegin?.(this.ctx);
@@ -120,7 +132,8 @@ export class CallbackList {
   /** Hands each stateful callback its part of a checkpoint (a missing part is left alone). */
   loadStateDicts(states: Record<string, unknown>): void {
     for (const c of this.callbacks) {
-      if (c.stateKey !== undefined && c.loadStateDict && states[c.stateKey] != null) c.loadStateDict(states[c.stateKey]);
+      if (c.stateKey !== undefined && c.loadStateDict && states[c.stateKey] != null)
+        c.loadStateDict(states[c.stateKey]);
     }
   }
 }
@@ -131,7 +144,9 @@ export function userCallbacks(callbacks: Callbacks | undefined): Callback[] {
   const list = Array.isArray(callbacks) ? callbacks : [callbacks];
   list.forEach((c, i) => {
     if (c === null || typeof c !== 'object') {
-      throw new TypeError(`fit: callbacks${Array.isArray(callbacks) ? `[${i}]` : ''} must be an object of hooks (onEpochEnd, ...), got ${c === null ? 'null' : typeof c}`);
+      throw new TypeError(
+        `fit: callbacks${Array.isArray(callbacks) ? `[${i}]` : ''} must be an object of hooks (onEpochEnd, ...), got ${c === null ? 'null' : typeof c}`,
+      );
     }
     checkHooks(`fit callbacks${Array.isArray(callbacks) ? `[${i}]` : ''}`, c, HOOKS);
   });

@@ -56,7 +56,11 @@ export class ModelCheckpoint implements Callback {
 export function resumeFrom(file: string, ctx: FitContext, callbacks: CallbackList): number {
   const ck = loadTree(file) as unknown as CheckpointState;
   try {
-    ctx.model.loadStateDict(Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] }])));
+    ctx.model.loadStateDict(
+      Object.fromEntries(
+        ctx.model.namedParameters().map(([n, p]) => [n, { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] }]),
+      ),
+    );
     ctx.optimizer.loadStateDict(ck.optimizer as Parameters<Optimizer['loadStateDict']>[0]);
     callbacks.loadStateDicts(ck);
     globalRng.setState(ck.rng);

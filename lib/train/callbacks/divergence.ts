@@ -44,7 +44,9 @@ function diverged(loss: number, epoch: number, step: number, named: [string, Ten
   const detail = culprit === null ? 'every gradient is finite' : what;
   return new TrainingDivergedError(
     `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (${detail}); try a smaller learning rate`,
-    epoch, step, culprit,
+    epoch,
+    step,
+    culprit,
   );
 }
 

@@ -19,7 +19,9 @@ export interface EarlyStopping {
   restoreBest?: boolean;
 }
 export const EARLY_STOPPING_KEYS = optionKeys<EarlyStopping>()('patience', 'monitor', 'minDelta', 'restoreBest');
-const MONITORS = ['valLoss', 'valAccuracy', 'loss', 'accuracy'] as const satisfies readonly NonNullable<EarlyStopping['monitor']>[];
+const MONITORS = ['valLoss', 'valAccuracy', 'loss', 'accuracy'] as const satisfies readonly NonNullable<
+  EarlyStopping['monitor']
+>[];
 
 /** What a checkpoint keeps of it (the same shape as before callbacks existed, so old checkpoints resume). */
 interface Best {
@@ -36,11 +38,19 @@ export class EarlyStoppingCallback implements Callback {
   private best: Best;
 
   /** `options` undefined: track the best epoch only, never stop. */
-  constructor(private readonly options: EarlyStopping | undefined, hasValidation: boolean) {
+  constructor(
+    private readonly options: EarlyStopping | undefined,
+    hasValidation: boolean,
+  ) {
     checkOptions('fit earlyStopping', options, EARLY_STOPPING_KEYS);
     if (options !== undefined) checkPatience(options.patience);
     // Keras's 'val_loss' would otherwise fail later as "needs validation data"
-    this.monitor = checkChoice('fit earlyStopping', 'monitor', options?.monitor ?? (hasValidation ? 'valLoss' : 'loss'), MONITORS);
+    this.monitor = checkChoice(
+      'fit earlyStopping',
+      'monitor',
+      options?.monitor ?? (hasValidation ? 'valLoss' : 'loss'),
+      MONITORS,
+    );
     this.maximize = this.monitor === 'valAccuracy' || this.monitor === 'accuracy';
     this.best = { value: this.maximize ? -Infinity : Infinity, epoch: 0, bad: 0, weights: null };
   }
@@ -60,7 +70,9 @@ export class EarlyStoppingCallback implements Callback {
       best.bad++;
       if (early !== undefined && best.bad > early.patience) {
         history.stoppedEarly = true;
-        ctx.log(`early stopping: ${monitor} has not improved for ${best.bad} epochs (best ${value === best.value ? value : best.value} at epoch ${best.epoch})`);
+        ctx.log(
+          `early stopping: ${monitor} has not improved for ${best.bad} epochs (best ${value === best.value ? value : best.value} at epoch ${best.epoch})`,
+        );
         ctx.stop();
       }
     }
