@@ -6,14 +6,13 @@
 // Argument order follows lib/backend/kernel-table.ts (inputs first, outputs last); the C++
 // kernels take outputs first. Nothing here is static: each JS thread that loads the addon (the main
 // thread, every worker) gets its own Nodegrad instance, thread pool and SIMD choice.
-#include "binding/args.h"
-#include "binding/generated.h"
-
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
 
+#include "binding/args.h"
+#include "binding/generated.h"
 #include "cpu.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -73,8 +72,8 @@ ng::Simd SimdFromEnv(Napi::Env env) {
     throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' is not a SIMD path (expected " + AllPaths("") + ")");
   }
   if (!ng::simd_supported(s)) {
-    throw Napi::Error::New(env, "NODEGRAD_SIMD='" + v + "' cannot run with this CPU and binary (supported: " +
-                                    SupportedList() + ")");
+    throw Napi::Error::New(
+        env, "NODEGRAD_SIMD='" + v + "' cannot run with this CPU and binary (supported: " + SupportedList() + ")");
   }
   return s;
 }
@@ -90,8 +89,8 @@ int ThreadsFromEnv(Napi::Env env) {
   for (char c : v) ok = ok && c >= '0' && c <= '9';
   if (ok) n = std::strtol(v.c_str(), nullptr, 10);
   if (!ok || n < 1 || n > kMaxThreads) {
-    throw Napi::Error::New(env, "NODEGRAD_THREADS='" + v + "' must be an integer from 1 to " +
-                                    std::to_string(kMaxThreads));
+    throw Napi::Error::New(env,
+                           "NODEGRAD_THREADS='" + v + "' must be an integer from 1 to " + std::to_string(kMaxThreads));
   }
   return static_cast<int>(n);
 }
@@ -103,16 +102,17 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     try {
       pool_ = std::make_unique<ng::ThreadPool>(threads);
     } catch (const std::exception& e) {  // e.g. the OS refused to start a thread
-      throw Napi::Error::New(env, "nodegrad: could not start " + std::to_string(threads) + " threads (" + e.what() + ")");
+      throw Napi::Error::New(env,
+                             "nodegrad: could not start " + std::to_string(threads) + " threads (" + e.what() + ")");
     }
     DefineAddon(exports, {
-        NB_KERNEL_METHODS(Nodegrad, kExported),
-        InstanceMethod("getNumThreads", &Nodegrad::GetNumThreads, kExported),
-        InstanceMethod("setNumThreads", &Nodegrad::SetNumThreads, kExported),
-        InstanceMethod("simd", &Nodegrad::GetSimd, kExported),
-        InstanceMethod("supportedSimd", &Nodegrad::SupportedSimd, kExported),
-        InstanceMethod("setSimd", &Nodegrad::SetSimd, kExported),
-    });
+                             NB_KERNEL_METHODS(Nodegrad, kExported),
+                             InstanceMethod("getNumThreads", &Nodegrad::GetNumThreads, kExported),
+                             InstanceMethod("setNumThreads", &Nodegrad::SetNumThreads, kExported),
+                             InstanceMethod("simd", &Nodegrad::GetSimd, kExported),
+                             InstanceMethod("supportedSimd", &Nodegrad::SupportedSimd, kExported),
+                             InstanceMethod("setSimd", &Nodegrad::SetSimd, kExported),
+                         });
   }
 
  private:
@@ -177,15 +177,15 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
 
   Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     nb::SgdStepArgs a(info);
-    ng::sgd_step(a.param.data, a.buf.data, a.grad.data, a.n, a.lr, a.momentum, a.dampening, a.weightDecay,
-                 a.nesterov, a.first);
+    ng::sgd_step(a.param.data, a.buf.data, a.grad.data, a.n, a.lr, a.momentum, a.dampening, a.weightDecay, a.nesterov,
+                 a.first);
     return info.Env().Undefined();
   }
 
   Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     nb::AdamStepArgs a(info);
-    ng::adam_step_dispatch(simd_, *pool_, a.param.data, a.m.data, a.v.data, a.vmax.data, a.grad.data, a.n, a.step,
-                           a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled, a.amsgrad);
+    ng::adam_step_dispatch(simd_, *pool_, a.param.data, a.m.data, a.v.data, a.vmax.data, a.grad.data, a.n, a.step, a.lr,
+                           a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled, a.amsgrad);
     return info.Env().Undefined();
   }
 
@@ -214,8 +214,8 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
       try {
         pool_->resize(n);
       } catch (const std::exception& e) {  // e.g. the OS refused to start a thread
-        throw Napi::Error::New(info.Env(), "setNumThreads: could not start " + std::to_string(n) + " threads (" +
-                                               e.what() + ")");
+        throw Napi::Error::New(info.Env(),
+                               "setNumThreads: could not start " + std::to_string(n) + " threads (" + e.what() + ")");
       }
     }
     return info.Env().Undefined();

@@ -75,18 +75,30 @@ inline std::string Describe(napi_env env, napi_value v) {
     napi_typedarray_type t;
     if (napi_get_typedarray_info(env, v, &t, nullptr, nullptr, nullptr, nullptr) == napi_ok) {
       switch (t) {
-        case napi_int8_array: return "Int8Array";
-        case napi_uint8_array: return "Uint8Array";
-        case napi_uint8_clamped_array: return "Uint8ClampedArray";
-        case napi_int16_array: return "Int16Array";
-        case napi_uint16_array: return "Uint16Array";
-        case napi_int32_array: return "Int32Array";
-        case napi_uint32_array: return "Uint32Array";
-        case napi_float32_array: return "Float32Array";
-        case napi_float64_array: return "Float64Array";
-        case napi_bigint64_array: return "BigInt64Array";
-        case napi_biguint64_array: return "BigUint64Array";
-        default: return "a typed array";
+        case napi_int8_array:
+          return "Int8Array";
+        case napi_uint8_array:
+          return "Uint8Array";
+        case napi_uint8_clamped_array:
+          return "Uint8ClampedArray";
+        case napi_int16_array:
+          return "Int16Array";
+        case napi_uint16_array:
+          return "Uint16Array";
+        case napi_int32_array:
+          return "Int32Array";
+        case napi_uint32_array:
+          return "Uint32Array";
+        case napi_float32_array:
+          return "Float32Array";
+        case napi_float64_array:
+          return "Float64Array";
+        case napi_bigint64_array:
+          return "BigInt64Array";
+        case napi_biguint64_array:
+          return "BigUint64Array";
+        default:
+          return "a typed array";
       }
     }
   }
@@ -95,19 +107,27 @@ inline std::string Describe(napi_env env, napi_value v) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return "unknown";
   switch (t) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return "boolean";
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return "boolean";
     case napi_number: {
       double d = 0;
       napi_get_value_double(env, v, &d);
       return "number " + FormatNumber(d);
     }
-    case napi_string: return "string";
-    case napi_symbol: return "symbol";
-    case napi_function: return "function";
-    case napi_bigint: return "bigint";
-    default: return "object";
+    case napi_string:
+      return "string";
+    case napi_symbol:
+      return "symbol";
+    case napi_function:
+      return "function";
+    case napi_bigint:
+      return "bigint";
+    default:
+      return "object";
   }
 }
 
@@ -126,11 +146,10 @@ using I32 = View<int32_t>;
 // One binding's arguments. Constructed first thing in each binding: checks the count.
 class Args {
  public:
-  Args(const Napi::CallbackInfo& info, const char* fn, size_t expected)
-      : info_(info), env_(info.Env()), fn_(fn) {
+  Args(const Napi::CallbackInfo& info, const char* fn, size_t expected) : info_(info), env_(info.Env()), fn_(fn) {
     if (info.Length() != expected) {
-      TypeErr("expected " + std::to_string(expected) + " argument" + (expected == 1 ? "" : "s") +
-              ", got " + std::to_string(info.Length()));
+      TypeErr("expected " + std::to_string(expected) + " argument" + (expected == 1 ? "" : "s") + ", got " +
+              std::to_string(info.Length()));
     }
   }
 
@@ -145,7 +164,8 @@ class Args {
     napi_valuetype t;
     napi_typeof(env_, info_[i], &t);
     if (t == napi_null || t == napi_undefined) {
-      if (required) TypeErr(std::string(name) + " must be a Float32Array when " + why + ", got " + Describe(env_, info_[i]));
+      if (required)
+        TypeErr(std::string(name) + " must be a Float32Array when " + why + ", got " + Describe(env_, info_[i]));
       F32 none;
       none.name = name;
       return none;
@@ -207,8 +227,8 @@ class Args {
   template <typename T>
   void Need(View<T>& v, const char* expr, int64_t count, int64_t a = 0, int64_t b = 0) {
     if (count < 0 || static_cast<uint64_t>(count) > v.length) {
-      std::string want = count < 0 ? FormatNumber(static_cast<double>(a) * static_cast<double>(b))
-                                   : std::to_string(count);
+      std::string want =
+          count < 0 ? FormatNumber(static_cast<double>(a) * static_cast<double>(b)) : std::to_string(count);
       RangeErr(std::string(v.name) + " must have at least " + expr + " = " + want + " elements, got " +
                std::to_string(v.length));
     }

@@ -115,9 +115,7 @@ bool parse_simd(const char* name, Simd* out) {
   return false;
 }
 
-const gemm_detail::GemmContext& gemm_detail::gemm_context(Simd s) {
-  return *resolved().gemm[static_cast<int>(s)];
-}
+const gemm_detail::GemmContext& gemm_detail::gemm_context(Simd s) { return *resolved().gemm[static_cast<int>(s)]; }
 
 const OptimContext& optim_context(Simd s) { return *resolved().optim[static_cast<int>(s)]; }
 

@@ -34,8 +34,8 @@ void bias_relu_forward(float* y, const float* x, const float* bias, int64_t N, i
 
 // dx = dy where y > 0, else 0; dbias (+)= sum_n dx[n, :] in double, n ascending, over blocks of
 // columns (as bias_grad), rounded to float once. dx may alias dy.
-void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N,
-                        int64_t C, bool accumulate) {
+void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N, int64_t C,
+                        bool accumulate) {
   constexpr int64_t kBlock = 256;
   double acc[kBlock];
   for (int64_t c0 = 0; c0 < C; c0 += kBlock) {

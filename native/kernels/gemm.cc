@@ -49,8 +49,7 @@ using namespace gemm_detail;
 struct Scratch {
   float* p = nullptr;
   explicit Scratch(size_t n)
-      : p(static_cast<float*>(::operator new(std::max<size_t>(n, 16) * sizeof(float),
-                                             std::align_val_t(64)))) {}
+      : p(static_cast<float*>(::operator new(std::max<size_t>(n, 16) * sizeof(float), std::align_val_t(64)))) {}
   ~Scratch() { ::operator delete(p, std::align_val_t(64)); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -111,9 +110,9 @@ class Slots {
 
 // N <= NR: one B panel, and A is read in place (packing A would cost about as much as the
 // product itself, and a wider tile would mostly multiply the zero padding).
-void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB,
-                 int64_t M, int64_t N, int64_t K, int64_t kcs, float alpha, const float* A,
-                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB, int64_t M, int64_t N,
+                 int64_t K, int64_t kcs, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                 float beta, float* C, int64_t ldc) {
   const int64_t rs_a = transA ? 1 : lda, cs_a = transA ? lda : 1;
   // Tasks over units of `rows` rows of C, a few tasks per thread, so a preempted thread on a
   // busy machine delays little. Each task runs fn(p0, kc, i, mr, beta) on each of its units for
@@ -141,27 +140,23 @@ void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
     // op(A)'s columns are contiguous: rows of C go along the vector lanes, and B is read in
     // place (it is tiny).
     const int64_t rs_b = transB ? 1 : ldb, cs_b = transB ? ldb : 1;
-    over_rows(cx.narrow_t_rows, true,
-              [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
-                cx.narrow_t(kc, A + p0 * lda + i, lda, B + p0 * rs_b, rs_b, cs_b, C + i * ldc,
-                            ldc, mr, N, alpha, b_eff);
-              });
+    over_rows(cx.narrow_t_rows, true, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
+      cx.narrow_t(kc, A + p0 * lda + i, lda, B + p0 * rs_b, rs_b, cs_b, C + i * ldc, ldc, mr, N, alpha, b_eff);
+    });
     return;
   }
   if (cx.narrow_b && !transB && threads > 1) {
     // op(B)'s rows are contiguous: read them in place, so no thread reads a panel another one
     // packed -- on this path the packed panel crossing cores cost more than the product.
     over_rows(cx.mr, false, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
-      cx.narrow_b(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, B + p0 * ldb, ldb, C + i * ldc, ldc,
-                  mr, N, alpha, b_eff);
+      cx.narrow_b(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, B + p0 * ldb, ldb, C + i * ldc, ldc, mr, N, alpha, b_eff);
     });
     return;
   }
   Scratch bp(size_t(K) * NR);
   pack_b_panel(bp.p, B, ldb, transB, 0, K, 0, N);
   over_rows(cx.mr, false, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
-    cx.ukernel(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR, C + i * ldc, ldc, mr, N,
-               alpha, b_eff);
+    cx.ukernel(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR, C + i * ldc, ldc, mr, N, alpha, b_eff);
   });
 }
 
@@ -171,9 +166,9 @@ void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
 // flag (0 unpacked, 1 being packed, 2 ready) replaces a barrier, so threads never wait for a
 // whole packing phase, and a task skips a panel another thread is packing and returns to it
 // at the end.
-void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB,
-                 int64_t M, int64_t N, int64_t K, int64_t kcs, float alpha, const float* A,
-                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, bool transB, int64_t M, int64_t N,
+                 int64_t K, int64_t kcs, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                 float beta, float* C, int64_t ldc) {
   // Row blocks of at most mc rows; with several threads, at least ~4 per thread (but >= 48
   // rows each, so each B panel loaded from L2 still feeds enough A rows), a multiple of the
   // thread count. Blocks are whole tiles of mr rows, spread evenly (256 rows in 6 blocks of
@@ -202,8 +197,7 @@ void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
     const int64_t npanels = ceil_div(nc, NR);
     for (int64_t i = 0; i < kb * npanels; ++i) state[i].store(0, std::memory_order_relaxed);
     // Few row blocks (small M): split the column panels too, so every thread has work.
-    const int64_t njb =
-        mb >= threads ? 1 : std::min<int64_t>(npanels, ceil_div(2 * threads, mb));
+    const int64_t njb = mb >= threads ? 1 : std::min<int64_t>(npanels, ceil_div(2 * threads, mb));
 
     run(pool, threads, mb * njb, [&](int64_t t) {
       const int64_t ib = t / njb, jb = t % njb;
@@ -226,15 +220,14 @@ void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
           const int64_t j = jp * NR, nr = std::min(width(jp) * NR, nc - j);
           const float* b = bblock + jp * kc * NR;
           for (int64_t ir = 0; ir < mcur; ir += cx.mr)
-            cx.ukernel(kc, ap + ir * kc, 1, MR, b, C + (i0 + ir) * ldc + jc + j, ldc,
-                       std::min(cx.mr, mcur - ir), nr, alpha, b_eff);
+            cx.ukernel(kc, ap + ir * kc, 1, MR, b, C + (i0 + ir) * ldc + jc + j, ldc, std::min(cx.mr, mcur - ir), nr,
+                       alpha, b_eff);
         };
         // Makes panel jp ready if nobody has claimed it; returns whether it is ready now.
         auto ready = [&](int64_t jp) {
           uint8_t v = st[jp].load(std::memory_order_acquire);
           if (v == 0 && st[jp].compare_exchange_strong(v, 1, std::memory_order_acq_rel)) {
-            pack_b_panel(bblock + jp * kc * NR, B, ldb, transB, p0, kc, jc + jp * NR,
-                         std::min(NR, nc - jp * NR));
+            pack_b_panel(bblock + jp * kc * NR, B, ldb, transB, p0, kc, jc + jp * NR, std::min(NR, nc - jp * NR));
             st[jp].store(2, std::memory_order_release);
             return true;
           }
@@ -271,8 +264,8 @@ void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
 
 }  // namespace
 
-void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
-          float alpha, const float* A, const float* B, float beta, float* C) {
+void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, const float* B, float beta, float* C) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     scale_c(C, M * N, beta);
@@ -286,11 +279,9 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
   const bool out_bound = K <= kSerialMaxK && M * N <= kSerialMaxC;
   const int threads = flops < kParallelFlops || out_bound ? 1 : pool.size();
   if (N <= NR) {
-    gemm_narrow(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+    gemm_narrow(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C, ldc);
   } else {
-    gemm_packed(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+    gemm_packed(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 }
 

@@ -30,8 +30,7 @@ static_assert(MR == 6 && NR == 16, "the AVX-512 kernels are written for 6 x 16 p
 // a + MR * kc; unpacked: rows i at a + i * rs_a). All 12 rows must be valid; columns past nr
 // are masked off on write-back.
 template <bool Packed>
-inline void tile12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                   __m512 acc[12]) {
+inline void tile12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, __m512 acc[12]) {
   __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
   __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
   __m512 c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps(), c8 = _mm512_setzero_ps();
@@ -56,22 +55,30 @@ inline void tile12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const
   if (Packed) {
     const float* a1 = a + MR * kc;
     for (int64_t k = 0; k < kc; ++k, a += MR, a1 += MR)
-      NG_AVX512_STEP(a, a + 1, a + 2, a + 3, a + 4, a + 5, a1, a1 + 1, a1 + 2, a1 + 3, a1 + 4,
-                     a1 + 5);
+      NG_AVX512_STEP(a, a + 1, a + 2, a + 3, a + 4, a + 5, a1, a1 + 1, a1 + 2, a1 + 3, a1 + 4, a1 + 5);
   } else {
     const float* r[12];
     for (int i = 0; i < 12; ++i) r[i] = a + i * rs_a;
     for (int64_t k = 0; k < kc; ++k) {
       const int64_t o = k * cs_a;
-      NG_AVX512_STEP(r[0] + o, r[1] + o, r[2] + o, r[3] + o, r[4] + o, r[5] + o, r[6] + o,
-                     r[7] + o, r[8] + o, r[9] + o, r[10] + o, r[11] + o);
+      NG_AVX512_STEP(r[0] + o, r[1] + o, r[2] + o, r[3] + o, r[4] + o, r[5] + o, r[6] + o, r[7] + o, r[8] + o, r[9] + o,
+                     r[10] + o, r[11] + o);
     }
   }
 #undef NG_AVX512_STEP
-  acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5;
-  acc[6] = c6; acc[7] = c7; acc[8] = c8; acc[9] = c9; acc[10] = c10; acc[11] = c11;
+  acc[0] = c0;
+  acc[1] = c1;
+  acc[2] = c2;
+  acc[3] = c3;
+  acc[4] = c4;
+  acc[5] = c5;
+  acc[6] = c6;
+  acc[7] = c7;
+  acc[8] = c8;
+  acc[9] = c9;
+  acc[10] = c10;
+  acc[11] = c11;
 }
-
 
 // Narrow N with op(A) = A^T (the 10-wide backward products): rows of C along the vector
 // lanes, so N = 10 wastes no lanes. 32 rows x NJ columns: 2 * NJ zmm accumulators; per k,
@@ -80,8 +87,8 @@ inline void tile12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const
 // Each element is the same fma chain in k order as in the other kernels, and written back
 // the same way, so the bits do not depend on which kernel computed it.
 template <int NJ>
-void narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b,
-              float* c, int64_t ldc, int64_t mr, float alpha, float beta) {
+void narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b, float* c,
+              int64_t ldc, int64_t mr, float alpha, float beta) {
   static_assert(NJ >= 1 && NJ <= 12, "2 * NJ accumulators must fit the 32 zmm registers");
   // Named accumulators (u: rows 0-15, v: rows 16-31, one pair per column j); the unused ones
   // are folded away (NJ is a constant). An array of them would live on the stack.
@@ -98,14 +105,12 @@ void narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t r
   __m512 u10 = _mm512_setzero_ps(), v10 = _mm512_setzero_ps();
   __m512 u11 = _mm512_setzero_ps(), v11 = _mm512_setzero_ps();
   const __mmask16 m0 = mr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << mr) - 1u);
-  const __mmask16 m1 = mr >= 32   ? __mmask16(0xFFFF)
-                       : mr > 16 ? __mmask16((1u << (mr - 16)) - 1u)
-                                 : __mmask16(0);
-#define NG_NT_STEP(J)                                      \
-  if (NJ > J) {                                            \
-    const __m512 bj = _mm512_set1_ps(b[J * cs_b]);         \
-    u##J = _mm512_fmadd_ps(x0, bj, u##J);                  \
-    v##J = _mm512_fmadd_ps(x1, bj, v##J);                  \
+  const __mmask16 m1 = mr >= 32 ? __mmask16(0xFFFF) : mr > 16 ? __mmask16((1u << (mr - 16)) - 1u) : __mmask16(0);
+#define NG_NT_STEP(J)                              \
+  if (NJ > J) {                                    \
+    const __m512 bj = _mm512_set1_ps(b[J * cs_b]); \
+    u##J = _mm512_fmadd_ps(x0, bj, u##J);          \
+    v##J = _mm512_fmadd_ps(x1, bj, v##J);          \
   }
   for (int64_t k = 0; k < kc; ++k, a += lda, b += rs_b) {
     const __m512 x0 = _mm512_maskz_loadu_ps(m0, a);  // masked lanes are not read
@@ -125,10 +130,10 @@ void narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t r
   }
 #undef NG_NT_STEP
   alignas(64) float t[12][32];
-#define NG_NT_STORE(J)                  \
-  if (NJ > J) {                         \
-    _mm512_store_ps(t[J], u##J);        \
-    _mm512_store_ps(t[J] + 16, v##J);   \
+#define NG_NT_STORE(J)                \
+  if (NJ > J) {                       \
+    _mm512_store_ps(t[J], u##J);      \
+    _mm512_store_ps(t[J] + 16, v##J); \
   }
   NG_NT_STORE(0)
   NG_NT_STORE(1)
@@ -155,8 +160,8 @@ void narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t r
 
 // 12 x nr tile (nr <= NR): rows 0-5 from the A panel at a, rows 6-11 from the next one; all
 // 12 rows must be valid.
-void ukernel_avx512_12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                       float* c, int64_t ldc, int64_t nr, float alpha, float beta) {
+void ukernel_avx512_12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c, int64_t ldc,
+                       int64_t nr, float alpha, float beta) {
   __m512 acc[12];
   if (rs_a == 1 && cs_a == MR) {
     tile12<true>(kc, a, rs_a, cs_a, b, acc);
@@ -182,9 +187,8 @@ void ukernel_avx512_12(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, c
 // a + i * rs_a, column stride cs_a) and op(B) row k at b + k * ldb (nr valid columns; the
 // masked lanes are not read, they count as the zero padding of a packed panel). Rows past mr
 // read row mr - 1 and are not written. Same fma chain and write-back as ukernel_avx512_12.
-void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                          int64_t ldb, float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha,
-                          float beta) {
+void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, int64_t ldb, float* c,
+                          int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
   const __mmask16 m = nr >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1u);
   const float* r[12];
   for (int64_t i = 0; i < 12; ++i) r[i] = a + (i < mr ? i : mr - 1) * rs_a;
@@ -209,19 +213,27 @@ void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a
     c10 = _mm512_fmadd_ps(_mm512_set1_ps(r[10][o]), bv, c10);
     c11 = _mm512_fmadd_ps(_mm512_set1_ps(r[11][o]), bv, c11);
   }
-  acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5;
-  acc[6] = c6; acc[7] = c7; acc[8] = c8; acc[9] = c9; acc[10] = c10; acc[11] = c11;
+  acc[0] = c0;
+  acc[1] = c1;
+  acc[2] = c2;
+  acc[3] = c3;
+  acc[4] = c4;
+  acc[5] = c5;
+  acc[6] = c6;
+  acc[7] = c7;
+  acc[8] = c8;
+  acc[9] = c9;
+  acc[10] = c10;
+  acc[11] = c11;
   const __m512 va = _mm512_set1_ps(alpha);
   if (beta == 0.0f) {
-    for (int64_t i = 0; i < mr; ++i)
-      _mm512_mask_storeu_ps(c + i * ldc, m, _mm512_mul_ps(va, acc[i]));
+    for (int64_t i = 0; i < mr; ++i) _mm512_mask_storeu_ps(c + i * ldc, m, _mm512_mul_ps(va, acc[i]));
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
     for (int64_t i = 0; i < mr; ++i) {
       float* ci = c + i * ldc;
       const __m512 old = _mm512_maskz_loadu_ps(m, ci);
-      _mm512_mask_storeu_ps(ci, m,
-                            _mm512_add_ps(_mm512_mul_ps(va, acc[i]), _mm512_mul_ps(vb, old)));
+      _mm512_mask_storeu_ps(ci, m, _mm512_add_ps(_mm512_mul_ps(va, acc[i]), _mm512_mul_ps(vb, old)));
     }
   }
 }
@@ -229,8 +241,8 @@ void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a
 // 12 x 32 tile: two packed 6-row A panels (the second at a + MR * kc) times two adjacent packed
 // B panels (the second at b + kc * NR; its valid columns are nr2 <= NR). 24 zmm accumulators;
 // per k, two B loads and twelve broadcasts feed 24 fmas, so the loads no longer bound it.
-void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                          int64_t nr2, float alpha, float beta) {
+void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t nr2, float alpha,
+                          float beta) {
   __m512 p0 = _mm512_setzero_ps(), q0 = _mm512_setzero_ps();
   __m512 p1 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
   __m512 p2 = _mm512_setzero_ps(), q2 = _mm512_setzero_ps();
@@ -245,11 +257,11 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
   __m512 p11 = _mm512_setzero_ps(), q11 = _mm512_setzero_ps();
   const float* a1 = a + MR * kc;
   const float* b2 = b + kc * NR;
-#define NG_W_ROW(I, AV)                               \
-  {                                                   \
-    const __m512 x = _mm512_set1_ps(AV);              \
-    p##I = _mm512_fmadd_ps(x, b0, p##I);              \
-    q##I = _mm512_fmadd_ps(x, b1, q##I);              \
+#define NG_W_ROW(I, AV)                  \
+  {                                      \
+    const __m512 x = _mm512_set1_ps(AV); \
+    p##I = _mm512_fmadd_ps(x, b0, p##I); \
+    q##I = _mm512_fmadd_ps(x, b1, q##I); \
   }
   for (int64_t k = 0; k < kc; ++k, a += MR, a1 += MR, b += NR, b2 += NR) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b2);
@@ -270,20 +282,17 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
   const __mmask16 m2 = nr2 >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr2) - 1u);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   // Same rounding as the other kernels: alpha * t, beta * c, then add; beta == 0 reads no C.
-#define NG_W_OUT(I)                                                                          \
-  {                                                                                          \
-    float* ci = c + (I) * ldc;                                                               \
-    if (beta == 0.0f) {                                                                      \
-      _mm512_storeu_ps(ci, _mm512_mul_ps(va, p##I));                                         \
-      _mm512_mask_storeu_ps(ci + NR, m2, _mm512_mul_ps(va, q##I));                           \
-    } else {                                                                                \
-      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, p##I),                            \
-                                         _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));           \
-      _mm512_mask_storeu_ps(                                                                 \
-          ci + NR, m2,                                                                       \
-          _mm512_add_ps(_mm512_mul_ps(va, q##I),                                             \
-                        _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, ci + NR))));             \
-    }                                                                                        \
+#define NG_W_OUT(I)                                                                                                    \
+  {                                                                                                                    \
+    float* ci = c + (I)*ldc;                                                                                           \
+    if (beta == 0.0f) {                                                                                                \
+      _mm512_storeu_ps(ci, _mm512_mul_ps(va, p##I));                                                                   \
+      _mm512_mask_storeu_ps(ci + NR, m2, _mm512_mul_ps(va, q##I));                                                     \
+    } else {                                                                                                           \
+      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, p##I), _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));            \
+      _mm512_mask_storeu_ps(                                                                                           \
+          ci + NR, m2, _mm512_add_ps(_mm512_mul_ps(va, q##I), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, ci + NR)))); \
+    }                                                                                                                  \
   }
   NG_W_OUT(0)
   NG_W_OUT(1)
@@ -302,9 +311,10 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
 
 // The narrow_t kernel of the context: narrow_t<n> for n <= kNarrowTMaxN.
 constexpr int64_t kNarrowTMaxN = 12;  // 2 * 12 accumulators + 3 of the 32 zmm registers
-void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const float* b,
-                             int64_t rs_b, int64_t cs_b, float* c, int64_t ldc, int64_t mr,
-                             int64_t n, float alpha, float beta) {
+void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b,
+                             float* c, int64_t ldc, int64_t mr, int64_t n, float alpha, float beta) {
+  // clang-format cannot lay out a switch built by a macro:
+  // clang-format off
   switch (n) {
 #define NG_CASE(J) \
   case J: narrow_t<J>(kc, a, lda, b, rs_b, cs_b, c, ldc, mr, alpha, beta); break;
@@ -313,19 +323,19 @@ void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const floa
 #undef NG_CASE
     default: break;  // callers only pass n <= kNarrowTMaxN
   }
+  // clang-format on
 }
 
 // The context's micro-kernel: a tile of up to 12 x 32 (see MicroKernel in gemm_internal.h).
-void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                    float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c, int64_t ldc,
+                    int64_t mr, int64_t nr, float alpha, float beta) {
   const bool packed = rs_a == 1 && cs_a == MR;
   if (mr == 2 * MR) {
     if (packed && nr > NR) {
       ukernel_avx512_12x32(kc, a, b, c, ldc, nr - NR, alpha, beta);
     } else {
       for (int64_t j = 0; j < nr; j += NR)
-        ukernel_avx512_12(kc, a, rs_a, cs_a, b + j * kc, c + j, ldc, std::min(NR, nr - j), alpha,
-                          beta);
+        ukernel_avx512_12(kc, a, rs_a, cs_a, b + j * kc, c + j, ldc, std::min(NR, nr - j), alpha, beta);
     }
     return;
   }
@@ -334,8 +344,8 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
   const int64_t next_panel = packed ? MR * kc : MR * rs_a;
   for (int64_t i = 0; i < mr; i += MR)
     for (int64_t j = 0; j < nr; j += NR)
-      ukernel_avx2(kc, a + i / MR * next_panel, rs_a, cs_a, b + j * kc, c + i * ldc + j, ldc,
-                   std::min(MR, mr - i), std::min(NR, nr - j), alpha, beta);
+      ukernel_avx2(kc, a + i / MR * next_panel, rs_a, cs_a, b + j * kc, c + i * ldc + j, ldc, std::min(MR, mr - i),
+                   std::min(NR, nr - j), alpha, beta);
 }
 
 }  // namespace
@@ -344,9 +354,16 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
 // it), and C is read and written K / KC times instead of twice as often: measured on a Zen 5
 // (48 KB L1, 1 MB L2), 2 threads, 1024^3 and 2048^3 ran ~10% faster than with KC = 256
 // (KC = 1024 about the same as 512, 384 and below slower). MC = 144: a 288 KB A block in L2.
-const GemmContext gemm_avx512_context = {
-    ukernel_avx512, 2 * MR, 2 * NR, /*kc=*/512, /*mc=*/144, /*nc=*/4096,
-    ukernel_avx512_12_bn, ukernel_avx512_narrow_t, /*narrow_t_rows=*/32, kNarrowTMaxN};
+const GemmContext gemm_avx512_context = {ukernel_avx512,
+                                         2 * MR,
+                                         2 * NR,
+                                         /*kc=*/512,
+                                         /*mc=*/144,
+                                         /*nc=*/4096,
+                                         ukernel_avx512_12_bn,
+                                         ukernel_avx512_narrow_t,
+                                         /*narrow_t_rows=*/32,
+                                         kNarrowTMaxN};
 
 }  // namespace gemm_detail
 }  // namespace ng

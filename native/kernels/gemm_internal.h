@@ -58,32 +58,29 @@ constexpr int64_t kSerialMaxC = int64_t(1) << 18;  // floats of C (1 MB)
 // With beta == 0, C is never read. Each element is one sum over k in ascending order, each
 // product fused or not in a fixed way per ISA (write-back: alpha * t and beta * c rounded, then
 // added), so a tile's value does not depend on who computes it or how the tiles are cut.
-using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                             const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
-                             float alpha, float beta);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c,
+                             int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
 
 // Narrow N, both operands read in place (no packing): C[0:mr, 0:nr] (mr <= the context's mr,
 // nr <= NR), op(A) unpacked as above, op(B)(k, j) = b[k * ldb + j] (nothing past column nr is
 // read). Rows past mr read row mr - 1 and are not written. Same per-element arithmetic as the
 // context's micro-kernel.
-using NarrowBKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                               const float* b, int64_t ldb, float* c, int64_t ldc, int64_t mr,
-                               int64_t nr, float alpha, float beta);
+using NarrowBKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, int64_t ldb,
+                               float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
 // Narrow N with op(A) = A^T, rows of C along the vector lanes: C[0:mr, 0:n] (mr <= the
 // context's narrow_t_rows, n <= its narrow_t_max_n). op(A)(i, k) = a[k * lda + i],
 // op(B)(k, j) = b[k * rs_b + j * cs_b]. Same per-element arithmetic as the micro-kernel.
-using NarrowTKernel = void (*)(int64_t kc, const float* a, int64_t lda, const float* b,
-                               int64_t rs_b, int64_t cs_b, float* c, int64_t ldc, int64_t mr,
-                               int64_t n, float alpha, float beta);
+using NarrowTKernel = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b,
+                               float* c, int64_t ldc, int64_t mr, int64_t n, float alpha, float beta);
 
 // Everything the driver knows about an instruction set. Each ISA's translation unit defines
 // one (gemm_<isa>_context); cpu.cc's path table hands the chosen one to the driver.
 struct GemmContext {
-  MicroKernel ukernel;    // every tile of the packed path, edges included
-  int64_t mr, nr;         // its full tile: multiples of MR and NR
-  int64_t kc, mc, nc;     // cache blocking: kc and nc as above, mc a multiple of mr
-  NarrowBKernel narrow_b; // N <= NR, !transB, several threads; null: pack the B panel
-  NarrowTKernel narrow_t; // N <= narrow_t_max_n and transA; null: the micro-kernel
+  MicroKernel ukernel;     // every tile of the packed path, edges included
+  int64_t mr, nr;          // its full tile: multiples of MR and NR
+  int64_t kc, mc, nc;      // cache blocking: kc and nc as above, mc a multiple of mr
+  NarrowBKernel narrow_b;  // N <= NR, !transB, several threads; null: pack the B panel
+  NarrowTKernel narrow_t;  // N <= narrow_t_max_n and transA; null: the micro-kernel
   int64_t narrow_t_rows, narrow_t_max_n;
 };
 
@@ -98,21 +95,18 @@ const GemmContext& gemm_context(Simd simd);
 
 // The AVX2 6 x 16 micro-kernel, which the AVX-512 context also runs on tiles of fewer than 12
 // rows (x86-64 only; call it only where AVX2 and FMA were found).
-void ukernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+void ukernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c, int64_t ldc,
+                  int64_t mr, int64_t nr, float alpha, float beta);
 
 // Copies the valid mr x nr part of a full MR x NR tile t into C with alpha/beta applied
 // (beta == 0: C not read). Shared by every ISA's edge-tile path.
-void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t nr, float alpha,
-                     float beta);
+void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t nr, float alpha, float beta);
 
 // Packing (gemm_pack.cc). op(A) rows [i0, i0 + mc) x cols [p0, p0 + kc) into ceil(mc / MR)
 // panels; op(B) rows [p0, p0 + kc) x cols [j0, j0 + nr) into one panel (nr <= NR).
 // lda/ldb are the row strides of A and B as stored (before op).
-void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc,
-            int64_t p0, int64_t kc);
-void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t nr);
+void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc);
+void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nr);
 
 }  // namespace gemm_detail
 }  // namespace ng

@@ -17,8 +17,8 @@ static_assert(MR == 6 && NR == 16, "the NEON micro-kernel is written for a 6 x 1
 
 namespace {
 
-void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c, int64_t ldc,
+                  int64_t mr, int64_t nr, float alpha, float beta) {
   float32x4_t acc[MR][4];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < 4; ++j) acc[i][j] = vdupq_n_f32(0.0f);
@@ -78,9 +78,7 @@ void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const 
         const float32x4_t t = vmulq_f32(va, acc[i][j]);
         // beta == 0 must not read C: it may hold NaN. Otherwise round alpha * t and
         // beta * c separately, then add (no fused multiply-add), as write_tile_edge does.
-        vst1q_f32(ci + 4 * j, beta == 0.0f ? t
-                                           : vaddq_f32(t, vmulq_f32(vdupq_n_f32(beta),
-                                                                    vld1q_f32(ci + 4 * j))));
+        vst1q_f32(ci + 4 * j, beta == 0.0f ? t : vaddq_f32(t, vmulq_f32(vdupq_n_f32(beta), vld1q_f32(ci + 4 * j))));
       }
     }
     return;
@@ -94,9 +92,12 @@ void ukernel_neon(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const 
 }  // namespace
 
 // The blocking of the AVX2 context (not tuned on an arm64 machine yet).
-const GemmContext gemm_neon_context = {
-    ukernel_neon, MR, NR, /*kc=*/512, /*mc=*/144, /*nc=*/4096,
-    /*narrow_b=*/nullptr, /*narrow_t=*/nullptr, 0, 0};
+const GemmContext gemm_neon_context = {ukernel_neon,         MR, NR,
+                                       /*kc=*/512,
+                                       /*mc=*/144,
+                                       /*nc=*/4096,
+                                       /*narrow_b=*/nullptr,
+                                       /*narrow_t=*/nullptr, 0,  0};
 
 }  // namespace gemm_detail
 }  // namespace ng

@@ -68,8 +68,7 @@ int64_t pack_cols16_sse(float* bp, const float* r0, int64_t ldb, int64_t kc) {
 }
 #endif
 
-void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc,
-            int64_t p0, int64_t kc) {
+void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc) {
   for (int64_t ir = 0; ir < mc; ir += MR, ap += MR * kc) {
     const int64_t mr = std::min(MR, mc - ir);
     if (transA) {
@@ -105,8 +104,7 @@ void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int
   }
 }
 
-void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t nr) {
+void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nr) {
   if (!transB) {
     // op(B)(k, j) = B[k * ldb + j]: one row of the panel is a contiguous copy.
     const float* src = B + p0 * ldb + j0;

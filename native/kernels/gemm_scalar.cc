@@ -9,8 +9,7 @@
 namespace ng {
 namespace gemm_detail {
 
-void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t nr, float alpha,
-                     float beta) {
+void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t nr, float alpha, float beta) {
   for (int64_t i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
     const float* ti = t + i * NR;
@@ -25,8 +24,8 @@ void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t 
 
 namespace {
 
-void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                    float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b, float* c, int64_t ldc,
+                    int64_t mr, int64_t nr, float alpha, float beta) {
   // Rows past mr point at row mr - 1: the unpacked (narrow) path has no padding to read.
   const float* ar[MR];
   for (int64_t i = 0; i < MR; ++i) ar[i] = a + (i < mr ? i : mr - 1) * rs_a;
@@ -45,9 +44,12 @@ void ukernel_scalar(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
 }  // namespace
 
 // The blocking of the AVX2 context: nothing was tuned for the scalar path alone.
-const GemmContext gemm_scalar_context = {
-    ukernel_scalar, MR, NR, /*kc=*/512, /*mc=*/144, /*nc=*/4096,
-    /*narrow_b=*/nullptr, /*narrow_t=*/nullptr, 0, 0};
+const GemmContext gemm_scalar_context = {ukernel_scalar,       MR, NR,
+                                         /*kc=*/512,
+                                         /*mc=*/144,
+                                         /*nc=*/4096,
+                                         /*narrow_b=*/nullptr,
+                                         /*narrow_t=*/nullptr, 0,  0};
 
 }  // namespace gemm_detail
 }  // namespace ng

@@ -25,17 +25,15 @@ enum class Simd { Scalar, Avx2, Avx512, Neon };
 // A is M x K (K x M when transA), B is K x N (N x K when transB).
 // Work is split over rows/columns of C only, never over K, so the result is bit-identical
 // whatever the number of threads in the pool.
-void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
-          float alpha, const float* A, const float* B, float beta, float* C);
+void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, const float* B, float beta, float* C);
 
 // probs[n, :] = softmax(logits[n, :]); returns the mean over rows of -log(probs[n, labels[n]])
 // (natural log), computed stably (row max subtracted, log-sum-exp), so any finite logits
 // give a finite loss. Labels are in [0, C).
-double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N,
-                            int64_t C);
+double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N, int64_t C);
 // dlogits = (probs - onehot(labels)) / N.
-void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int64_t N,
-                           int64_t C);
+void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int64_t N, int64_t C);
 
 // y[n, c] = x[n, c] + bias[c]. y may alias x.
 void bias_add(float* y, const float* x, const float* bias, int64_t N, int64_t C);
@@ -55,8 +53,8 @@ void relu_backward(float* dx, const float* dy, const float* y, int64_t n);
 //      if momentum != 0: buf = first ? g : momentum * buf + (1 - dampening) * g;
 //                        g = nesterov ? g + momentum * buf : buf
 //      param -= lr * g.            (buf may be null when momentum == 0)
-void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr, double momentum,
-              double dampening, double weight_decay, bool nesterov, bool first);
+void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr, double momentum, double dampening,
+              double weight_decay, bool nesterov, bool first);
 
 // Adam / AdamW (decoupled): step >= 1 is the step count after incrementing.
 //   decoupled: param *= 1 - lr * weight_decay;   else: g = grad + weight_decay * param
@@ -64,26 +62,25 @@ void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr,
 //   amsgrad: vmax = max(vmax, v), use vmax below instead of v
 //   denom = sqrt(v) / sqrt(1 - beta2^step) + eps;  param -= (lr / (1 - beta1^step)) * m / denom
 // vmax may be null when !amsgrad.
-void adam_step(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
-               int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
-               bool decoupled, bool amsgrad);
+void adam_step(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad);
 
 // adam_step on the chosen SIMD path (its OptimContext: the AVX2 kernel in optim_avx2.cc on
 // avx2 and avx512, else the scalar loop above), split over the pool in fixed chunks when n is
 // large. Every element is independent, so the result does not depend on the thread count; the
 // AVX2 path rounds each step as the scalar one does (fma where it uses F), so the two agree to
 // the last bit but for rare double roundings.
-void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
-                        const float* grad, int64_t n, int64_t step, double lr, double beta1,
-                        double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad);
+void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax, const float* grad,
+                        int64_t n, int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                        bool decoupled, bool amsgrad);
 
 // The optimizer kernels that have per-ISA code, one context per ISA (as GemmContext for gemm):
 // optim.cc fills the scalar one, optim_avx2.cc the AVX2 one; cpu.cc's path table picks.
 // adam_step has adam_step's arguments and rule.
 struct OptimContext {
-  void (*adam_step)(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
-                    int64_t step, double lr, double beta1, double beta2, double eps,
-                    double weight_decay, bool decoupled, bool amsgrad);
+  void (*adam_step)(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n, int64_t step,
+                    double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+                    bool amsgrad);
 };
 extern const OptimContext optim_scalar_context;  // optim.cc, every binary
 extern const OptimContext optim_avx2_context;    // optim_avx2.cc, x86-64 only
@@ -92,8 +89,7 @@ const OptimContext& optim_context(Simd simd);
 
 // Adagrad: g = grad + weight_decay * param; sum += g * g; param -= clr * g / (sqrt(sum) + eps),
 // where clr = lr / (1 + (step - 1) * lr_decay) is computed by the caller.
-void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps,
-                  double weight_decay);
+void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps, double weight_decay);
 
 // RMSprop: g = grad + weight_decay * param; sq = alpha * sq + (1 - alpha) * g * g;
 //   centered: gavg = alpha * gavg + (1 - alpha) * g; avg = sqrt(sq - gavg * gavg) + eps
@@ -101,9 +97,8 @@ void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double
 //   momentum > 0: buf = momentum * buf + g / avg; param -= lr * buf
 //   else param -= lr * g / avg.
 // gavg may be null unless centered; buf may be null unless momentum > 0.
-void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n,
-                  double lr, double alpha, double eps, double weight_decay, double momentum,
-                  bool centered);
+void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool centered);
 
 // Fused bias + ReLU (fused.cc), the epilogue and the first backward step of a linear layer
 // followed by ReLU: x, y, dy, dx are N x C; bias, dbias have C entries.
@@ -111,7 +106,7 @@ void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float*
 void bias_relu_forward(float* y, const float* x, const float* bias, int64_t N, int64_t C);
 // dx = dy where y > 0, else 0 (as relu_backward), and dbias (+)= sum over n of dx (as
 // bias_grad: double sums, n ascending, one rounding). dx may alias dy.
-void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N,
-                        int64_t C, bool accumulate);
+void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N, int64_t C,
+                        bool accumulate);
 
 }  // namespace ng

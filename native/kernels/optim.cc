@@ -30,8 +30,8 @@ inline float F(float a, float b, float c) { return float(double(a) * double(b) +
 
 namespace ng {
 
-void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr, double momentum,
-              double dampening, double weight_decay, bool nesterov, bool first) {
+void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr, double momentum, double dampening,
+              double weight_decay, bool nesterov, bool first) {
   const float wd = float(weight_decay), mom = float(momentum);
   const float one_minus_damp = float(1.0 - dampening), neg_lr = float(-lr);
   for (int64_t i = 0; i < n; ++i) {
@@ -47,9 +47,8 @@ void sgd_step(float* param, float* buf, const float* grad, int64_t n, double lr,
   }
 }
 
-void adam_step(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
-               int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
-               bool decoupled, bool amsgrad) {
+void adam_step(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad) {
   const double bias_correction1 = 1.0 - std::pow(beta1, double(step));
   const double bias_correction2 = 1.0 - std::pow(beta2, double(step));
   const float neg_step_size = float(-(lr / bias_correction1));
@@ -81,8 +80,7 @@ void adam_step(float* param, float* m, float* v, float* vmax, const float* grad,
   }
 }
 
-void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps,
-                  double weight_decay) {
+void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double clr, double eps, double weight_decay) {
   const float wd = float(weight_decay), neg_clr = float(-clr), feps = float(eps);
   for (int64_t i = 0; i < n; ++i) {
     float g = grad[i];
@@ -94,9 +92,8 @@ void adagrad_step(float* param, float* sum, const float* grad, int64_t n, double
   }
 }
 
-void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n,
-                  double lr, double alpha, double eps, double weight_decay, double momentum,
-                  bool centered) {
+void rmsprop_step(float* param, float* sq, float* gavg, float* buf, const float* grad, int64_t n, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool centered) {
   const float wd = float(weight_decay), a = float(alpha), one_minus_a = float(1.0 - alpha);
   const float feps = float(eps), mom = float(momentum), neg_lr = float(-lr);
   for (int64_t i = 0; i < n; ++i) {
@@ -143,14 +140,13 @@ constexpr int64_t kChunkAlign = 8;
 
 const OptimContext optim_scalar_context = {adam_step};
 
-void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax,
-                        const float* grad, int64_t n, int64_t step, double lr, double beta1,
-                        double beta2, double eps, double weight_decay, bool decoupled,
-                        bool amsgrad) {
+void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax, const float* grad,
+                        int64_t n, int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                        bool decoupled, bool amsgrad) {
   const OptimContext& cx = optim_context(simd);
   auto body = [&](int64_t i0, int64_t i1) {
-    cx.adam_step(param + i0, m + i0, v + i0, vmax ? vmax + i0 : nullptr, grad + i0, i1 - i0, step,
-                 lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad);
+    cx.adam_step(param + i0, m + i0, v + i0, vmax ? vmax + i0 : nullptr, grad + i0, i1 - i0, step, lr, beta1, beta2,
+                 eps, weight_decay, decoupled, amsgrad);
   };
   const int threads = pool.size();
   if (threads <= 1 || n < kParallelElems) {

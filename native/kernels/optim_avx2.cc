@@ -21,9 +21,9 @@ namespace ng {
 
 namespace {
 
-void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n,
-                    int64_t step, double lr, double beta1, double beta2, double eps,
-                    double weight_decay, bool decoupled, bool amsgrad) {
+void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n, int64_t step,
+                    double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+                    bool amsgrad) {
   // Coefficients exactly as adam_step computes them (double, cast to float once).
   const double bias_correction1 = 1.0 - std::pow(beta1, double(step));
   const double bias_correction2 = 1.0 - std::pow(beta2, double(step));
@@ -46,8 +46,7 @@ void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* 
       g = _mm256_fmadd_ps(p, wd, g);
     }
     const __m256 mi = _mm256_fmadd_ps(g, omb1, _mm256_mul_ps(_mm256_loadu_ps(m + i), b1));
-    const __m256 vi =
-        _mm256_fmadd_ps(_mm256_mul_ps(omb2, g), g, _mm256_mul_ps(_mm256_loadu_ps(v + i), b2));
+    const __m256 vi = _mm256_fmadd_ps(_mm256_mul_ps(omb2, g), g, _mm256_mul_ps(_mm256_loadu_ps(v + i), b2));
     _mm256_storeu_ps(m + i, mi);
     _mm256_storeu_ps(v + i, vi);
     __m256 vv = vi;
@@ -63,8 +62,8 @@ void adam_step_avx2(float* param, float* m, float* v, float* vmax, const float* 
     _mm256_storeu_ps(param + i, _mm256_add_ps(p, _mm256_div_ps(_mm256_mul_ps(neg_step_size, mi), denom)));
   }
   if (i < n) {
-    adam_step(param + i, m + i, v + i, vmax ? vmax + i : nullptr, grad + i, n - i, step, lr, beta1,
-              beta2, eps, weight_decay, decoupled, amsgrad);
+    adam_step(param + i, m + i, v + i, vmax ? vmax + i : nullptr, grad + i, n - i, step, lr, beta1, beta2, eps,
+              weight_decay, decoupled, amsgrad);
   }
 }
 

@@ -17,8 +17,7 @@ constexpr int64_t kRowBuf = 1024;  // classes whose exp values stay on the stack
 }  // namespace
 
 // probs = softmax(logits) per row; returns mean_n (logsumexp(logits[n]) - logits[n, label]).
-double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N,
-                            int64_t C) {
+double softmax_xent_forward(float* probs, const float* logits, const int32_t* labels, int64_t N, int64_t C) {
   double loss = 0.0;
   for (int64_t n = 0; n < N; ++n) {
     const float* x = logits + n * C;
@@ -38,8 +37,7 @@ double softmax_xent_forward(float* probs, const float* logits, const int32_t* la
       sum += ec;
     }
     const double inv = 1.0 / sum;
-    for (int64_t c = 0; c < C; ++c)
-      p[c] = float((keep ? e[c] : std::exp(double(x[c]) - mx)) * inv);
+    for (int64_t c = 0; c < C; ++c) p[c] = float((keep ? e[c] : std::exp(double(x[c]) - mx)) * inv);
     // -log p[label] = log(sum) - (x[label] - max), computed without forming p (which may
     // underflow to 0 and give an infinite loss).
     loss += std::log(sum) - (double(x[labels[n]]) - mx);
@@ -49,15 +47,13 @@ double softmax_xent_forward(float* probs, const float* logits, const int32_t* la
 
 // dlogits = (probs - onehot(labels)) / N. dlogits may alias probs (each element is read once,
 // before it is written).
-void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int64_t N,
-                           int64_t C) {
+void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int64_t N, int64_t C) {
   const double scale = 1.0 / double(N);
   for (int64_t n = 0; n < N; ++n) {
     const float* p = probs + n * C;
     float* d = dlogits + n * C;
     const int64_t label = labels[n];
-    for (int64_t c = 0; c < C; ++c)
-      d[c] = float((double(p[c]) - (c == label ? 1.0 : 0.0)) * scale);
+    for (int64_t c = 0; c < C; ++c) d[c] = float((double(p[c]) - (c == label ? 1.0 : 0.0)) * scale);
   }
 }
 

@@ -18,8 +18,6 @@
 //   closed gen_ (and never touches the job), so the job's fields are never read stale.
 #include "threadpool.h"
 
-#include "cpu.h"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,6 +25,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "cpu.h"
 
 #if defined(__linux__)
 #include <sched.h>

@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<Shape> shapes;
-  for (int64_t n : {128, 256, 512, 1024, 2048})
-    shapes.push_back({"sq" + std::to_string(n), n, n, n, false, false});
+  for (int64_t n : {128, 256, 512, 1024, 2048}) shapes.push_back({"sq" + std::to_string(n), n, n, n, false, false});
   shapes.push_back({"fwd_X.W1_256x784x256", 256, 256, 784, false, false});
   shapes.push_back({"bwd_dW1_XT.dH_784x256x256", 784, 256, 256, true, false});
   shapes.push_back({"bwd_dX_dH.W1T_256x256x784", 256, 784, 256, false, true});
@@ -73,9 +72,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(0);
   std::normal_distribution<float> nd;
   if (!json)
-    std::printf("simd=%s   GFLOPS from the %s batch time\n%-28s %8s %10s %10s %10s\n",
-                simd_name(simd), use_min ? "fastest" : "median", "shape", "threads", "GFLOPS",
-                "ms", "best GF");
+    std::printf("simd=%s   GFLOPS from the %s batch time\n%-28s %8s %10s %10s %10s\n", simd_name(simd),
+                use_min ? "fastest" : "median", "shape", "threads", "GFLOPS", "ms", "best GF");
   for (int T : threads) {
     ThreadPool pool(T);
     for (const Shape& s : shapes) {
@@ -83,9 +81,7 @@ int main(int argc, char** argv) {
       std::vector<float> A(size_t(s.M * s.K)), B(size_t(s.K * s.N)), C(size_t(s.M * s.N));
       for (auto& x : A) x = nd(rng);
       for (auto& x : B) x = nd(rng);
-      auto run = [&] {
-        gemm(simd, pool, s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), B.data(), 0.0f, C.data());
-      };
+      auto run = [&] { gemm(simd, pool, s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), B.data(), 0.0f, C.data()); };
       run();
       // Validate a few entries before timing.
       for (int t = 0; t < 16; ++t) {
@@ -98,8 +94,8 @@ int main(int argc, char** argv) {
           mag += std::fabs(a * b);
         }
         if (std::fabs(C[i * s.N + j] - ref) > 1e-5 * (s.K + 2) * mag) {
-          std::fprintf(stderr, "WRONG RESULT %s C[%lld,%lld]=%g ref=%g\n", s.name.c_str(),
-                       (long long)i, (long long)j, C[i * s.N + j], ref);
+          std::fprintf(stderr, "WRONG RESULT %s C[%lld,%lld]=%g ref=%g\n", s.name.c_str(), (long long)i, (long long)j,
+                       C[i * s.N + j], ref);
           return 1;
         }
       }
@@ -121,9 +117,10 @@ int main(int argc, char** argv) {
       const double med = use_min ? times[0] : times[times.size() / 2];
       const double gf = 2.0 * s.M * s.N * s.K / med / 1e9;
       if (json)
-        std::printf("{\"bench\":\"gemm\",\"impl\":\"nodegrad-%s\",\"threads\":%d,\"shape\":\"%s\","
-                    "\"value\":%.2f,\"ms\":%.4f}\n",
-                    simd_name(simd), T, s.name.c_str(), gf, med * 1e3);
+        std::printf(
+            "{\"bench\":\"gemm\",\"impl\":\"nodegrad-%s\",\"threads\":%d,\"shape\":\"%s\","
+            "\"value\":%.2f,\"ms\":%.4f}\n",
+            simd_name(simd), T, s.name.c_str(), gf, med * 1e3);
       else
         std::printf("%-28s %8d %10.2f %10.4f %10.2f\n", s.name.c_str(), T, gf, med * 1e3,
                     2.0 * s.M * s.N * s.K / times[0] / 1e9);

@@ -4,12 +4,12 @@
 //
 // Dimensions: gemm C is M x N, op(A) M x K, op(B) K x N; softmax N x C; optimizers n elements.
 // Usage: test_kernels [--quick]   (exit status 0 when every check passes)
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <array>
-#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -29,17 +29,17 @@ namespace {
 int g_failures = 0;
 int g_checks = 0;
 
-#define CHECK(cond, ...)                                               \
-  do {                                                                 \
-    ++g_checks;                                                        \
-    if (!(cond)) {                                                     \
-      ++g_failures;                                                    \
-      if (g_failures <= 30) {                                          \
+#define CHECK(cond, ...)                                                     \
+  do {                                                                       \
+    ++g_checks;                                                              \
+    if (!(cond)) {                                                           \
+      ++g_failures;                                                          \
+      if (g_failures <= 30) {                                                \
         std::fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-        std::fprintf(stderr, __VA_ARGS__);                             \
-        std::fprintf(stderr, "\n");                                    \
-      }                                                                \
-    }                                                                  \
+        std::fprintf(stderr, __VA_ARGS__);                                   \
+        std::fprintf(stderr, "\n");                                          \
+      }                                                                      \
+    }                                                                        \
   } while (0)
 
 std::mt19937_64 g_rng(12345);
@@ -66,8 +66,8 @@ std::vector<Simd> paths() {
 // errs by at most ~K * 2^-24 times sum_k |a_ik b_kj| (plus one rounding each for alpha, beta);
 // we allow 1e-6 * (K + 2) times (|alpha| sum_k |a b| + |beta c0|), ~16x that worst case, still
 // far below what a wrong element, index or stride would produce.
-bool check_gemm(Simd simd, ThreadPool& pool, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
-                float alpha, float beta) {
+bool check_gemm(Simd simd, ThreadPool& pool, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                float beta) {
   const auto A = randv(M * K), B = randv(K * N);
   std::vector<float> C0 = randv(M * N);
   if (beta == 0.0f) std::fill(C0.begin(), C0.end(), std::numeric_limits<float>::quiet_NaN());
@@ -85,14 +85,13 @@ bool check_gemm(Simd simd, ThreadPool& pool, bool ta, bool tb, int64_t M, int64_
       }
       const double c0 = beta == 0.0f ? 0.0 : double(C0[i * N + j]);
       const double ref = double(alpha) * s + double(beta) * c0;
-      const double tol =
-          1e-6 * double(K + 2) * (std::fabs(alpha) * sa + std::fabs(beta * c0)) + 1e-30;
+      const double tol = 1e-6 * double(K + 2) * (std::fabs(alpha) * sa + std::fabs(beta * c0)) + 1e-30;
       const float got = C[i * N + j];
       if (!(std::fabs(got - ref) <= tol)) {
         ++bad;
         CHECK(false, "gemm %s ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g C[%lld,%lld]=%.9g ref=%.9g tol=%.3g",
-              simd_name(simd), ta, tb, (long long)M, (long long)N, (long long)K, alpha, beta,
-              (long long)i, (long long)j, got, ref, tol);
+              simd_name(simd), ta, tb, (long long)M, (long long)N, (long long)K, alpha, beta, (long long)i,
+              (long long)j, got, ref, tol);
       }
     }
   }
@@ -129,10 +128,10 @@ void test_gemm_shapes(bool quick) {
       shapes.push_back({1, x, 257});
     }
     shapes.push_back({257, 255, 257});
-    shapes.push_back({100, 33, 600});   // several k-blocks, packed path
-    shapes.push_back({300, 10, 600});   // several k-blocks, narrow path
-    shapes.push_back({7, 3100, 5});     // more than NC columns
-    shapes.push_back({400, 40, 64});    // several MC row blocks
+    shapes.push_back({100, 33, 600});  // several k-blocks, packed path
+    shapes.push_back({300, 10, 600});  // several k-blocks, narrow path
+    shapes.push_back({7, 3100, 5});    // more than NC columns
+    shapes.push_back({400, 40, 64});   // several MC row blocks
     for (const auto& s : shapes)
       for (int t = 0; t < 4; ++t, ++n) {
         if (quick && (n % 3) != 0) continue;
@@ -187,11 +186,10 @@ void test_gemm_threads() {
   ThreadPool* pools[] = {&p1, &p2, &p3, &p4};
   // All above the single-thread flop threshold, covering the packed path (several row
   // blocks, few row blocks with split columns) and the narrow N <= NR path.
-  const std::vector<std::array<int64_t, 3>> full = {
-      {255, 257, 300}, {256, 256, 784}, {784, 256, 256}, {256, 784, 256}, {1000, 10, 300},
-      {256, 10, 256},  {7, 1000, 600},  {256, 256, 10},  {333, 70, 513}};
-  const std::vector<std::array<int64_t, 3>> quick = {
-      {255, 257, 64}, {1000, 10, 300}, {7, 1000, 600}, {333, 70, 97}};
+  const std::vector<std::array<int64_t, 3>> full = {{255, 257, 300}, {256, 256, 784}, {784, 256, 256},
+                                                    {256, 784, 256}, {1000, 10, 300}, {256, 10, 256},
+                                                    {7, 1000, 600},  {256, 256, 10},  {333, 70, 513}};
+  const std::vector<std::array<int64_t, 3>> quick = {{255, 257, 64}, {1000, 10, 300}, {7, 1000, 600}, {333, 70, 97}};
   for (Simd simd : paths())
     for (const auto& s : g_quick ? quick : full)
       for (int t = 0; t < 4; ++t) {
@@ -206,8 +204,8 @@ void test_gemm_threads() {
             if (beta == 0.0f) {
               if (p == pools[0]) ref = C;
               CHECK(std::memcmp(C.data(), ref.data(), C.size() * sizeof(float)) == 0,
-                    "%s threads=%d M=%lld N=%lld K=%lld t=%d not bit-identical", simd_name(simd),
-                    p->size(), (long long)M, (long long)N, (long long)K, t);
+                    "%s threads=%d M=%lld N=%lld K=%lld t=%d not bit-identical", simd_name(simd), p->size(),
+                    (long long)M, (long long)N, (long long)K, t);
             }
           }
         }
@@ -223,14 +221,11 @@ void test_gemm_contexts() {
   for (Simd simd : paths()) {
     const GemmContext& cx = gemm_context(simd);
     const char* name = simd_name(simd);
-    CHECK(cx.ukernel && cx.mr % MR == 0 && cx.nr % NR == 0 && cx.mc % cx.mr == 0 &&
-              cx.nc % cx.nr == 0 && cx.kc > 0,
-          "%s: context blocking mr=%lld nr=%lld mc=%lld nc=%lld", name, (long long)cx.mr,
-          (long long)cx.nr, (long long)cx.mc, (long long)cx.nc);
-    CHECK(!cx.narrow_t || (cx.narrow_t_rows > 0 && cx.narrow_t_max_n > 0 &&
-                           cx.narrow_t_max_n <= NR),
-          "%s: narrow_t rows=%lld max_n=%lld", name, (long long)cx.narrow_t_rows,
-          (long long)cx.narrow_t_max_n);
+    CHECK(cx.ukernel && cx.mr % MR == 0 && cx.nr % NR == 0 && cx.mc % cx.mr == 0 && cx.nc % cx.nr == 0 && cx.kc > 0,
+          "%s: context blocking mr=%lld nr=%lld mc=%lld nc=%lld", name, (long long)cx.mr, (long long)cx.nr,
+          (long long)cx.mc, (long long)cx.nc);
+    CHECK(!cx.narrow_t || (cx.narrow_t_rows > 0 && cx.narrow_t_max_n > 0 && cx.narrow_t_max_n <= NR),
+          "%s: narrow_t rows=%lld max_n=%lld", name, (long long)cx.narrow_t_rows, (long long)cx.narrow_t_max_n);
     const int64_t kc = 37, ldc = cx.nr + 5, lda = kc + 3;
     for (int packed = 0; packed < 2; ++packed)
       for (int64_t mr = 1; mr <= cx.mr; ++mr)
@@ -246,20 +241,17 @@ void test_gemm_contexts() {
             const auto av = randv(mr * kc), bv = randv(kc * nr);
             for (int64_t i = 0; i < mr; ++i)
               for (int64_t k = 0; k < kc; ++k)
-                a[size_t(packed ? i / MR * MR * kc + k * MR + i % MR : i * lda + k)] =
-                    av[size_t(i * kc + k)];
+                a[size_t(packed ? i / MR * MR * kc + k * MR + i % MR : i * lda + k)] = av[size_t(i * kc + k)];
             for (int64_t k = 0; k < kc; ++k)
-              for (int64_t j = 0; j < nr; ++j)
-                b[size_t(j / NR * kc * NR + k * NR + j % NR)] = bv[size_t(k * nr + j)];
+              for (int64_t j = 0; j < nr; ++j) b[size_t(j / NR * kc * NR + k * NR + j % NR)] = bv[size_t(k * nr + j)];
             const float sentinel = 7.0f;
             std::vector<float> c(size_t((cx.mr + 1) * ldc), sentinel);
             const auto c0 = randv(mr * nr);
             for (int64_t i = 0; i < mr; ++i)
               for (int64_t j = 0; j < nr; ++j)
-                c[size_t(i * ldc + j)] = beta == 0.0f ? std::numeric_limits<float>::quiet_NaN()
-                                                      : c0[size_t(i * nr + j)];
-            cx.ukernel(kc, a.data(), packed ? 1 : lda, packed ? MR : 1, b, c.data(), ldc,
-                       mr, nr, 1.5f, beta);
+                c[size_t(i * ldc + j)] =
+                    beta == 0.0f ? std::numeric_limits<float>::quiet_NaN() : c0[size_t(i * nr + j)];
+            cx.ukernel(kc, a.data(), packed ? 1 : lda, packed ? MR : 1, b, c.data(), ldc, mr, nr, 1.5f, beta);
             int bad = 0;
             for (int64_t i = 0; i <= cx.mr; ++i)
               for (int64_t j = 0; j < ldc; ++j) {
@@ -276,8 +268,8 @@ void test_gemm_contexts() {
                 ref = 1.5 * ref + (beta == 0.0f ? 0.0 : 0.5 * c0[size_t(i * nr + j)]);
                 bad += !(std::fabs(got - ref) <= 1e-6 * (kc + 2) * (1.5 * mag + 1.0));
               }
-            CHECK(bad == 0, "%s micro-kernel packed=%d mr=%lld nr=%lld beta=%g: %d bad", name,
-                  packed, (long long)mr, (long long)nr, beta, bad);
+            CHECK(bad == 0, "%s micro-kernel packed=%d mr=%lld nr=%lld beta=%g: %d bad", name, packed, (long long)mr,
+                  (long long)nr, beta, bad);
           }
   }
 }
@@ -287,9 +279,8 @@ void test_gemm_contexts() {
 void test_gemm_avx512_matches_avx2() {
   if (!simd_supported(Simd::Avx512)) return;
   ThreadPool pool(2);
-  const std::vector<std::array<int64_t, 3>> shapes = {
-      {255, 257, 300}, {1000, 10, 300}, {37, 12, 700}, {40, 9, 1100}, {13, 33, 513},
-      {333, 70, 513},  {7, 1000, 600},  {25, 47, 31}};
+  const std::vector<std::array<int64_t, 3>> shapes = {{255, 257, 300}, {1000, 10, 300}, {37, 12, 700},  {40, 9, 1100},
+                                                      {13, 33, 513},   {333, 70, 513},  {7, 1000, 600}, {25, 47, 31}};
   for (const auto& s : shapes)
     for (int t = 0; t < 4; ++t)
       for (float beta : {0.0f, 0.75f}) {
@@ -297,11 +288,9 @@ void test_gemm_avx512_matches_avx2() {
         const auto A = randv(M * K), B = randv(K * N), C0 = randv(M * N);
         std::vector<float> c2 = C0, c5 = C0;
         gemm(Simd::Avx2, pool, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta, c2.data());
-        gemm(Simd::Avx512, pool, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta,
-             c5.data());
+        gemm(Simd::Avx512, pool, t & 1, t & 2, M, N, K, 1.25f, A.data(), B.data(), beta, c5.data());
         CHECK(std::memcmp(c2.data(), c5.data(), c2.size() * sizeof(float)) == 0,
-              "avx512 != avx2 M=%lld N=%lld K=%lld t=%d beta=%g", (long long)M, (long long)N,
-              (long long)K, t, beta);
+              "avx512 != avx2 M=%lld N=%lld K=%lld t=%d beta=%g", (long long)M, (long long)N, (long long)K, t, beta);
       }
 }
 
@@ -365,8 +354,7 @@ void test_softmax() {
       float p[3];
       const double loss = softmax_xent_forward(p, x, &label, 1, 3);
       CHECK(std::isfinite(loss), "extreme loss %g", loss);
-      CHECK(p[0] == 1.0f && p[1] == 0.0f && p[2] == 0.0f, "extreme probs %g %g %g", p[0], p[1],
-            p[2]);
+      CHECK(p[0] == 1.0f && p[1] == 0.0f && p[2] == 0.0f, "extreme probs %g %g %g", p[0], p[1], p[2]);
       if (label == 0) CHECK(loss == 0.0, "loss %g", loss);
       if (label == 2) CHECK(std::fabs(loss - double(big)) <= 1e-9 * big, "loss %g", loss);
     }
@@ -406,8 +394,7 @@ void test_softmax() {
     }
     ref_loss /= double(N);
     CHECK(ok, "softmax probs C=%lld", (long long)C);
-    CHECK(std::fabs(loss - ref_loss) <= 1e-12 * std::fabs(ref_loss), "loss %.17g ref %.17g", loss,
-          ref_loss);
+    CHECK(std::fabs(loss - ref_loss) <= 1e-12 * std::fabs(ref_loss), "loss %.17g ref %.17g", loss, ref_loss);
     softmax_xent_backward(d.data(), p.data(), l.data(), N, C);
     ok = true;
     for (int64_t n = 0; n < N; ++n)
@@ -460,14 +447,13 @@ void test_elementwise() {
   const float xr[] = {-1.0f, 0.0f, -0.0f, 2.5f, std::nanf(""), -3e38f, 1e-40f};
   float yr[7];
   relu_forward(yr, xr, 7);
-  CHECK(yr[0] == 0.0f && yr[1] == 0.0f && !std::signbit(yr[2]) && yr[3] == 2.5f &&
-            std::isnan(yr[4]) && yr[5] == 0.0f && yr[6] == 1e-40f,
+  CHECK(yr[0] == 0.0f && yr[1] == 0.0f && !std::signbit(yr[2]) && yr[3] == 2.5f && std::isnan(yr[4]) && yr[5] == 0.0f &&
+            yr[6] == 1e-40f,
         "relu_forward");
   const float dyr[] = {1, 2, 3, 4, 5, 6, 7};
   float dx[7];
   relu_backward(dx, dyr, yr, 7);
-  CHECK(dx[0] == 0 && dx[1] == 0 && dx[2] == 0 && dx[3] == 4 && dx[4] == 0 && dx[5] == 0 &&
-            dx[6] == 7,
+  CHECK(dx[0] == 0 && dx[1] == 0 && dx[2] == 0 && dx[3] == 4 && dx[4] == 0 && dx[5] == 0 && dx[6] == 7,
         "relu_backward");
   std::vector<float> big = randv(1001), out(1001);
   relu_forward(out.data(), big.data(), 1001);
@@ -501,8 +487,7 @@ void test_sgd() {
     std::vector<double> rp(p.begin(), p.end()), rb(n, 0.0);
     for (int step = 0; step < 5; ++step) {
       const auto g = randv(n);
-      sgd_step(p.data(), mom != 0 ? buf.data() : nullptr, g.data(), n, lr, mom, damp, wd,
-               nesterov, step == 0);
+      sgd_step(p.data(), mom != 0 ? buf.data() : nullptr, g.data(), n, lr, mom, damp, wd, nesterov, step == 0);
       for (int64_t i = 0; i < n; ++i) {
         double d = g[i] + wd * rp[i];
         if (mom != 0) {
@@ -526,12 +511,14 @@ void test_adam() {
     std::vector<double> rp(p.begin(), p.end()), rm(n, 0.0), rv(n, 0.0), rvm(n, 0.0);
     for (int64_t step = 1; step <= 6; ++step) {
       const auto g = randv(n);
-      adam_step(p.data(), m.data(), v.data(), amsgrad ? vm.data() : nullptr, g.data(), n, step, lr,
-                b1, b2, eps, wd, decoupled, amsgrad);
+      adam_step(p.data(), m.data(), v.data(), amsgrad ? vm.data() : nullptr, g.data(), n, step, lr, b1, b2, eps, wd,
+                decoupled, amsgrad);
       for (int64_t i = 0; i < n; ++i) {
         double gi = g[i];
-        if (decoupled) rp[i] *= 1 - lr * wd;
-        else gi += wd * rp[i];
+        if (decoupled)
+          rp[i] *= 1 - lr * wd;
+        else
+          gi += wd * rp[i];
         rm[i] = b1 * rm[i] + (1 - b1) * gi;
         rv[i] = b2 * rv[i] + (1 - b2) * gi * gi;
         double vv = rv[i];
@@ -572,8 +559,8 @@ void test_adagrad_rmsprop() {
     std::vector<double> rp(p.begin(), p.end()), rsq(n, 0.0), rga(n, 0.0), rb(n, 0.0);
     for (int step = 1; step <= 5; ++step) {
       const auto g = randv(n);
-      rmsprop_step(p.data(), sq.data(), centered ? ga.data() : nullptr,
-                   mom > 0 ? buf.data() : nullptr, g.data(), n, lr, alpha, eps, wd, mom, centered);
+      rmsprop_step(p.data(), sq.data(), centered ? ga.data() : nullptr, mom > 0 ? buf.data() : nullptr, g.data(), n, lr,
+                   alpha, eps, wd, mom, centered);
       for (int64_t i = 0; i < n; ++i) {
         const double gi = g[i] + wd * rp[i];
         rsq[i] = alpha * rsq[i] + (1 - alpha) * gi * gi;
@@ -601,15 +588,50 @@ void test_adagrad_rmsprop() {
 // Generated by torch 1.13.0a0 (CPU, foreach=False): 16 parameters, 3 steps;
 // param0[i] = ((i * 37) % 19 - 9) / 8, grad_s[i] = ((i * 13 + s * 7) % 23 - 11) / 16.
 const float kTorchParams[][16] = {
-    /* sgd_plain */ {-0x1.0ccccc0000000p+0f, 0x1.19999a0000000p+0f, 0x1.04cccc0000000p+0f, 0x1.e000000000000p-1f, 0x1.6cccce0000000p-1f, 0x1.4333340000000p-1f, 0x1.19999a0000000p-1f, 0x1.4cccce0000000p-2f, 0x1.f333340000000p-3f, 0x1.4cccce0000000p-3f, -0x1.0000000000000p-4f, -0x1.2666660000000p-3f, -0x1.ccccca0000000p-3f, -0x1.cccccc0000000p-2f, -0x1.1000000000000p-1f, -0x1.39999a0000000p-1f},
-    /* sgd_momentum */ {-0x1.d06dca0000000p-1f, 0x1.0746920000000p+0f, 0x1.1b60cc0000000p+0f, 0x1.d9ff2a0000000p-1f, 0x1.8467bc0000000p-1f, 0x1.27a54e0000000p-1f, 0x1.144b540000000p-1f, 0x1.d52dd60000000p-3f, 0x1.87c5e40000000p-3f, 0x1.144bd80000000p-2f, -0x1.41a1820000000p-3f, -0x1.419f6e0000000p-4f, -0x1.09ecb60000000p-2f, -0x1.b51b8e0000000p-2f, -0x1.3750340000000p-1f, -0x1.4aaa300000000p-1f},
-    /* sgd_nesterov */ {-0x1.fb07300000000p-1f, 0x1.1183080000000p+0f, 0x1.0ef37e0000000p+0f, 0x1.e02a280000000p-1f, 0x1.77526a0000000p-1f, 0x1.3995940000000p-1f, 0x1.16a95e0000000p-1f, 0x1.2602060000000p-2f, 0x1.c0532c0000000p-3f, 0x1.abd6e20000000p-3f, -0x1.b3fe360000000p-4f, -0x1.dcf6c80000000p-4f, -0x1.e56eb80000000p-3f, -0x1.c466d60000000p-2f, -0x1.1ff0400000000p-1f, -0x1.42dc780000000p-1f},
-    /* adam */ {-0x1.1f638c0000000p+0f, 0x1.1f7b7c0000000p+0f, 0x1.0078ea0000000p+0f, 0x1.bff23e0000000p-1f, 0x1.807a780000000p-1f, 0x1.3f90840000000p-1f, 0x1.0080a00000000p-1f, 0x1.7e52fe0000000p-2f, 0x1.fc44ba0000000p-3f, 0x1.043a980000000p-3f, -0x1.3250c20000000p-9f, -0x1.fac01a0000000p-4f, -0x1.0097ce0000000p-2f, -0x1.7fd5460000000p-2f, -0x1.00b6aa0000000p-1f, -0x1.404db60000000p-1f},
-    /* adam_wd_amsgrad */ {-0x1.19d5180000000p+0f, 0x1.1abd7e0000000p+0f, 0x1.049f500000000p+0f, 0x1.bf503c0000000p-1f, 0x1.848dae0000000p-1f, 0x1.3b81300000000p-1f, 0x1.04e30a0000000p-1f, 0x1.6f1afa0000000p-2f, 0x1.da83c20000000p-3f, 0x1.2a32fe0000000p-3f, -0x1.7edc600000000p-6f, -0x1.cb415e0000000p-4f, -0x1.05d1fc0000000p-2f, -0x1.7e1b960000000p-2f, -0x1.07073e0000000p-1f, -0x1.3dca1a0000000p-1f},
-    /* adamw */ {-0x1.1f61580000000p+0f, 0x1.1f79480000000p+0f, 0x1.0076f20000000p+0f, 0x1.bfeecc0000000p-1f, 0x1.8077840000000p-1f, 0x1.3f8e0e0000000p-1f, 0x1.007ea80000000p-1f, 0x1.7e500a0000000p-2f, 0x1.fc40ce0000000p-3f, 0x1.04389c0000000p-3f, -0x1.324fc60000000p-9f, -0x1.fabc300000000p-4f, -0x1.0095d60000000p-2f, -0x1.7fd2520000000p-2f, -0x1.00b4b20000000p-1f, -0x1.404b400000000p-1f},
-    /* adagrad */ {-0x1.1d21520000000p+0f, 0x1.1c71de0000000p+0f, 0x1.0148ba0000000p+0f, 0x1.c0ff540000000p-1f, 0x1.7ec35e0000000p-1f, 0x1.3ed16a0000000p-1f, 0x1.04df440000000p-1f, 0x1.7836ae0000000p-2f, 0x1.e57b540000000p-3f, 0x1.0f38040000000p-3f, -0x1.fa4bf80000000p-7f, -0x1.fd79100000000p-4f, -0x1.0070580000000p-2f, -0x1.86e70c0000000p-2f, -0x1.02dda40000000p-1f, -0x1.3bf3120000000p-1f},
-    /* rmsprop */ {-0x1.0406700000000p+0f, 0x1.f9df320000000p-1f, 0x1.0d68c20000000p+0f, 0x1.cba0780000000p-1f, 0x1.740f1c0000000p-1f, 0x1.35a2ee0000000p-1f, 0x1.31aa320000000p-1f, 0x1.3347320000000p-2f, 0x1.f12de80000000p-4f, 0x1.9710840000000p-3f, -0x1.3c8bfc0000000p-3f, -0x1.f14cf00000000p-4f, -0x1.039b420000000p-2f, -0x1.c8ff700000000p-2f, -0x1.1d2c380000000p-1f, -0x1.4ab5720000000p-1f},
-    /* rmsprop_centered_momentum */ {-0x1.04e1780000000p+0f, 0x1.fb457c0000000p-1f, 0x1.13a1be0000000p+0f, 0x1.b39f7c0000000p-1f, 0x1.92a0ec0000000p-1f, 0x1.2935fa0000000p-1f, 0x1.1fb1a80000000p-1f, 0x1.37efcc0000000p-2f, 0x1.e67e8a0000000p-4f, 0x1.b4f47e0000000p-3f, -0x1.1c4d6c0000000p-3f, -0x1.24bcd60000000p-4f, -0x1.24799c0000000p-2f, -0x1.74a89c0000000p-2f, -0x1.1ee2840000000p-1f, -0x1.24f15e0000000p-1f},
+    /* sgd_plain */ {-0x1.0ccccc0000000p+0f, 0x1.19999a0000000p+0f, 0x1.04cccc0000000p+0f, 0x1.e000000000000p-1f,
+                     0x1.6cccce0000000p-1f, 0x1.4333340000000p-1f, 0x1.19999a0000000p-1f, 0x1.4cccce0000000p-2f,
+                     0x1.f333340000000p-3f, 0x1.4cccce0000000p-3f, -0x1.0000000000000p-4f, -0x1.2666660000000p-3f,
+                     -0x1.ccccca0000000p-3f, -0x1.cccccc0000000p-2f, -0x1.1000000000000p-1f, -0x1.39999a0000000p-1f},
+    /* sgd_momentum */
+    {-0x1.d06dca0000000p-1f, 0x1.0746920000000p+0f, 0x1.1b60cc0000000p+0f, 0x1.d9ff2a0000000p-1f, 0x1.8467bc0000000p-1f,
+     0x1.27a54e0000000p-1f, 0x1.144b540000000p-1f, 0x1.d52dd60000000p-3f, 0x1.87c5e40000000p-3f, 0x1.144bd80000000p-2f,
+     -0x1.41a1820000000p-3f, -0x1.419f6e0000000p-4f, -0x1.09ecb60000000p-2f, -0x1.b51b8e0000000p-2f,
+     -0x1.3750340000000p-1f, -0x1.4aaa300000000p-1f},
+    /* sgd_nesterov */
+    {-0x1.fb07300000000p-1f, 0x1.1183080000000p+0f, 0x1.0ef37e0000000p+0f, 0x1.e02a280000000p-1f, 0x1.77526a0000000p-1f,
+     0x1.3995940000000p-1f, 0x1.16a95e0000000p-1f, 0x1.2602060000000p-2f, 0x1.c0532c0000000p-3f, 0x1.abd6e20000000p-3f,
+     -0x1.b3fe360000000p-4f, -0x1.dcf6c80000000p-4f, -0x1.e56eb80000000p-3f, -0x1.c466d60000000p-2f,
+     -0x1.1ff0400000000p-1f, -0x1.42dc780000000p-1f},
+    /* adam */
+    {-0x1.1f638c0000000p+0f, 0x1.1f7b7c0000000p+0f, 0x1.0078ea0000000p+0f, 0x1.bff23e0000000p-1f, 0x1.807a780000000p-1f,
+     0x1.3f90840000000p-1f, 0x1.0080a00000000p-1f, 0x1.7e52fe0000000p-2f, 0x1.fc44ba0000000p-3f, 0x1.043a980000000p-3f,
+     -0x1.3250c20000000p-9f, -0x1.fac01a0000000p-4f, -0x1.0097ce0000000p-2f, -0x1.7fd5460000000p-2f,
+     -0x1.00b6aa0000000p-1f, -0x1.404db60000000p-1f},
+    /* adam_wd_amsgrad */
+    {-0x1.19d5180000000p+0f, 0x1.1abd7e0000000p+0f, 0x1.049f500000000p+0f, 0x1.bf503c0000000p-1f, 0x1.848dae0000000p-1f,
+     0x1.3b81300000000p-1f, 0x1.04e30a0000000p-1f, 0x1.6f1afa0000000p-2f, 0x1.da83c20000000p-3f, 0x1.2a32fe0000000p-3f,
+     -0x1.7edc600000000p-6f, -0x1.cb415e0000000p-4f, -0x1.05d1fc0000000p-2f, -0x1.7e1b960000000p-2f,
+     -0x1.07073e0000000p-1f, -0x1.3dca1a0000000p-1f},
+    /* adamw */
+    {-0x1.1f61580000000p+0f, 0x1.1f79480000000p+0f, 0x1.0076f20000000p+0f, 0x1.bfeecc0000000p-1f, 0x1.8077840000000p-1f,
+     0x1.3f8e0e0000000p-1f, 0x1.007ea80000000p-1f, 0x1.7e500a0000000p-2f, 0x1.fc40ce0000000p-3f, 0x1.04389c0000000p-3f,
+     -0x1.324fc60000000p-9f, -0x1.fabc300000000p-4f, -0x1.0095d60000000p-2f, -0x1.7fd2520000000p-2f,
+     -0x1.00b4b20000000p-1f, -0x1.404b400000000p-1f},
+    /* adagrad */
+    {-0x1.1d21520000000p+0f, 0x1.1c71de0000000p+0f, 0x1.0148ba0000000p+0f, 0x1.c0ff540000000p-1f, 0x1.7ec35e0000000p-1f,
+     0x1.3ed16a0000000p-1f, 0x1.04df440000000p-1f, 0x1.7836ae0000000p-2f, 0x1.e57b540000000p-3f, 0x1.0f38040000000p-3f,
+     -0x1.fa4bf80000000p-7f, -0x1.fd79100000000p-4f, -0x1.0070580000000p-2f, -0x1.86e70c0000000p-2f,
+     -0x1.02dda40000000p-1f, -0x1.3bf3120000000p-1f},
+    /* rmsprop */
+    {-0x1.0406700000000p+0f, 0x1.f9df320000000p-1f, 0x1.0d68c20000000p+0f, 0x1.cba0780000000p-1f, 0x1.740f1c0000000p-1f,
+     0x1.35a2ee0000000p-1f, 0x1.31aa320000000p-1f, 0x1.3347320000000p-2f, 0x1.f12de80000000p-4f, 0x1.9710840000000p-3f,
+     -0x1.3c8bfc0000000p-3f, -0x1.f14cf00000000p-4f, -0x1.039b420000000p-2f, -0x1.c8ff700000000p-2f,
+     -0x1.1d2c380000000p-1f, -0x1.4ab5720000000p-1f},
+    /* rmsprop_centered_momentum */
+    {-0x1.04e1780000000p+0f, 0x1.fb457c0000000p-1f, 0x1.13a1be0000000p+0f, 0x1.b39f7c0000000p-1f, 0x1.92a0ec0000000p-1f,
+     0x1.2935fa0000000p-1f, 0x1.1fb1a80000000p-1f, 0x1.37efcc0000000p-2f, 0x1.e67e8a0000000p-4f, 0x1.b4f47e0000000p-3f,
+     -0x1.1c4d6c0000000p-3f, -0x1.24bcd60000000p-4f, -0x1.24799c0000000p-2f, -0x1.74a89c0000000p-2f,
+     -0x1.1ee2840000000p-1f, -0x1.24f15e0000000p-1f},
 };
 
 void test_optim_torch() {
@@ -624,37 +646,44 @@ void test_optim_torch() {
     for (int64_t i = 0; i < n; ++i) g[i] = float((i * 13 + s * 7) % 23 - 11) / 16.0f;
     return g;
   };
-  const char* names[] = {"sgd_plain", "sgd_momentum", "sgd_nesterov", "adam", "adam_wd_amsgrad",
-                         "adamw", "adagrad", "rmsprop", "rmsprop_centered_momentum"};
+  const char* names[] = {"sgd_plain", "sgd_momentum",    "sgd_nesterov",
+                         "adam",      "adam_wd_amsgrad", "adamw",
+                         "adagrad",   "rmsprop",         "rmsprop_centered_momentum"};
   for (int c = 0; c < 9; ++c) {
     auto p = param0();
     std::vector<float> s1(n, 0.0f), s2(n, 0.0f), s3(n, 0.0f);
     for (int s = 0; s < 3; ++s) {
       const auto g = grad(s);
       switch (c) {
-        case 0: sgd_step(p.data(), nullptr, g.data(), n, 0.1, 0, 0, 0, false, s == 0); break;
-        case 1: sgd_step(p.data(), s1.data(), g.data(), n, 0.1, 0.9, 0.1, 0.01, false, s == 0); break;
-        case 2: sgd_step(p.data(), s1.data(), g.data(), n, 0.05, 0.9, 0, 1e-3, true, s == 0); break;
+        case 0:
+          sgd_step(p.data(), nullptr, g.data(), n, 0.1, 0, 0, 0, false, s == 0);
+          break;
+        case 1:
+          sgd_step(p.data(), s1.data(), g.data(), n, 0.1, 0.9, 0.1, 0.01, false, s == 0);
+          break;
+        case 2:
+          sgd_step(p.data(), s1.data(), g.data(), n, 0.05, 0.9, 0, 1e-3, true, s == 0);
+          break;
         case 3:
-          adam_step(p.data(), s1.data(), s2.data(), nullptr, g.data(), n, s + 1, 1e-3, 0.9, 0.999,
-                    1e-8, 0, false, false);
+          adam_step(p.data(), s1.data(), s2.data(), nullptr, g.data(), n, s + 1, 1e-3, 0.9, 0.999, 1e-8, 0, false,
+                    false);
           break;
         case 4:
-          adam_step(p.data(), s1.data(), s2.data(), s3.data(), g.data(), n, s + 1, 1e-2, 0.9, 0.999,
-                    1e-8, 0.01, false, true);
+          adam_step(p.data(), s1.data(), s2.data(), s3.data(), g.data(), n, s + 1, 1e-2, 0.9, 0.999, 1e-8, 0.01, false,
+                    true);
           break;
         case 5:
-          adam_step(p.data(), s1.data(), s2.data(), nullptr, g.data(), n, s + 1, 1e-3, 0.9, 0.999,
-                    1e-8, 0.01, true, false);
+          adam_step(p.data(), s1.data(), s2.data(), nullptr, g.data(), n, s + 1, 1e-3, 0.9, 0.999, 1e-8, 0.01, true,
+                    false);
           break;
-        case 6: adagrad_step(p.data(), s1.data(), g.data(), n, 0.01 / (1 + s * 0.01), 1e-10, 0.01); break;
+        case 6:
+          adagrad_step(p.data(), s1.data(), g.data(), n, 0.01 / (1 + s * 0.01), 1e-10, 0.01);
+          break;
         case 7:
-          rmsprop_step(p.data(), s1.data(), nullptr, nullptr, g.data(), n, 0.01, 0.99, 1e-8, 0, 0,
-                       false);
+          rmsprop_step(p.data(), s1.data(), nullptr, nullptr, g.data(), n, 0.01, 0.99, 1e-8, 0, 0, false);
           break;
         case 8:
-          rmsprop_step(p.data(), s1.data(), s2.data(), s3.data(), g.data(), n, 0.01, 0.9, 1e-8, 0.01,
-                       0.9, true);
+          rmsprop_step(p.data(), s1.data(), s2.data(), s3.data(), g.data(), n, 0.01, 0.9, 1e-8, 0.01, 0.9, true);
           break;
       }
     }
@@ -677,12 +706,17 @@ int main(int argc, char** argv) {
   struct {
     const char* name;
     void (*fn)();
-  } tests[] = {{"threadpool", test_threadpool}, {"gemm_edges", test_gemm_edges},
-               {"gemm_threads", test_gemm_threads}, {"gemm_contexts", test_gemm_contexts},
+  } tests[] = {{"threadpool", test_threadpool},
+               {"gemm_edges", test_gemm_edges},
+               {"gemm_threads", test_gemm_threads},
+               {"gemm_contexts", test_gemm_contexts},
                {"avx512_is_avx2", test_gemm_avx512_matches_avx2},
-               {"pools_in_threads", test_pools_in_threads}, {"softmax", test_softmax},
-               {"elementwise", test_elementwise}, {"sgd", test_sgd},
-               {"adam", test_adam}, {"adagrad_rmsprop", test_adagrad_rmsprop},
+               {"pools_in_threads", test_pools_in_threads},
+               {"softmax", test_softmax},
+               {"elementwise", test_elementwise},
+               {"sgd", test_sgd},
+               {"adam", test_adam},
+               {"adagrad_rmsprop", test_adagrad_rmsprop},
                {"optim_torch", test_optim_torch}};
   for (const auto& t : tests) {
     const int before = g_failures;
