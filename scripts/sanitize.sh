@@ -5,7 +5,8 @@
 #      runtime (LD_PRELOAD):
 #      - the kernel checks against float64 references (test/fixtures/kernel-check.cjs),
 #      - the fuzz of every binding with hostile arguments (test/fixtures/fuzz-child.js),
-#      - the kernel test files under vitest (kernels, native-args, workers), from a scratch copy
+#      - the kernel test files under vitest (kernels, native-args, workers, the table-derived
+#        argument cases, shared labels flipped during calls), from a scratch copy
 #        of the package whose build/Release holds the sanitized binary.
 # Any report fails the run (-fno-sanitize-recover=all, halt_on_error=1).
 #
@@ -77,16 +78,18 @@ step "kernel test files under vitest, sanitized addon (scratch package in build-
 pkg=build-sanitize-addon/pkg
 rm -rf "$pkg"
 mkdir -p "$pkg/build/Release"
-cp -r lib test package.json vitest.config.ts tsconfig.json "$pkg/"
+cp -r lib test scripts package.json vitest.config.ts tsconfig.json "$pkg/"
 ln -s "$root/node_modules" "$pkg/node_modules"
 ln -s "$root/data" "$pkg/data"
+ln -s "$root/native" "$pkg/native" # the generated header, compared with the table
 cp "$addon" "$pkg/build/Release/nodegrad.node"
 (
   cd "$pkg"
   loaded=$(node -p "require('node-gyp-build').resolve('.')")
   [ "$loaded" = "$(pwd)/build/Release/nodegrad.node" ] || { echo "the scratch package loads $loaded, not its sanitized binary" >&2; exit 1; }
   case "$(ldd "$loaded")" in *libasan*) ;; *) echo "$loaded is not linked with ASan" >&2; exit 1 ;; esac
-  run_asan npx vitest run test/kernels.test.ts test/native-args.test.ts test/workers.test.ts
+  run_asan npx vitest run test/kernels.test.ts test/native-args.test.ts test/workers.test.ts test/kernel-args.test.ts \
+    test/label-race.test.ts
 )
 
 step "clean: no sanitizer report"
