@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { inspect } from 'node:util';
 import { tensor, add, arange, reshape, div, Tensor } from '../lib/tensor/index.js';
+import { Linear, ReLU, Sequential, Dropout } from '../lib/nn/index.js';
 
 // The expected strings are PyTorch 1.13's repr of the same tensors, with our names for its
 // suffixes (requiresGrad=true for requires_grad=True, gradFn=<AddBackward> for grad_fn=<AddBackward0>).
@@ -76,5 +77,23 @@ describe('tensors print like PyTorch', () => {
 
   it('an empty tensor prints []', () => {
     expect(inspect(new Tensor(new Float32Array(0), [0]))).toBe('tensor([])');
+  });
+});
+
+describe('modules print like PyTorch', () => {
+  it('console.log shows the nested repr, not the fields', () => {
+    const m = new Sequential(new Linear(64, 32), new ReLU(), new Sequential(new Dropout(0.2), new Linear(32, 10)));
+    expect(inspect(m)).toBe(
+      [
+        'Sequential(',
+        '  (0): Linear(in_features=64, out_features=32, bias=True)',
+        '  (1): ReLU()',
+        '  (2): Sequential(',
+        '    (0): Dropout(p=0.2, inplace=False)',
+        '    (1): Linear(in_features=32, out_features=10, bias=True)',
+        '  )',
+        ')',
+      ].join('\n'),
+    );
   });
 });

@@ -1,0 +1,73 @@
+import { describe, it, expect } from 'vitest';
+import { Linear, ReLU, Sequential, Dropout, Flatten, mlp, Module } from '../lib/nn/index.js';
+import { Tensor, reshape } from '../lib/tensor/index.js';
+import { globalRng, manualSeed } from '../lib/random.js';
+
+describe('Module.summary', () => {
+  it('lists each layer with its output shape and parameter count, then the totals and their float32 size', () => {
+    expect(mlp(64, [32], 10).summary()).toBe(
+      [
+        'Layer (type)             Output shape   Param #',
+        '===============================================',
+        'Sequential               [N, 10]             --',
+        '├─ 0: Linear(64 -> 32)   [N, 32]          2,080',
+        '├─ 1: ReLU               [N, 32]             --',
+        '└─ 2: Linear(32 -> 10)   [N, 10]            330',
+        '===============================================',
+        'Total params: 2,410',
+        'Trainable params: 2,410',
+        'Non-trainable params: 0',
+        'Params size: 9.41 KiB, 9,640 bytes (float32)',
+        'Input shape: [N, 64]; N is the batch size',
+      ].join('\n'),
+    );
+  });
+
+  it('takes an input shape, follows nested modules, and counts frozen parameters apart', () => {
+    const inner = new Sequential(new Linear(784, 32), new ReLU());
+    const m = new Sequential(new Flatten(), inner, new Dropout(0.2), new Linear(32, 10, { bias: false }));
+    (inner.children()[0] as Linear).weight.requiresGrad = false;
+    const s = m.summary([1, 28, 28]);
+    expect(s).toContain('├─ 0: Flatten                [N, 784]            --');
+    expect(s).toContain('│  ├─ 0: Linear(784 -> 32)   [N, 32]         25,120');
+    expect(s).toContain('│  └─ 1: ReLU                [N, 32]             --');
+    expect(s).toContain('└─ 3: Linear(32 -> 10)       [N, 10]            320');
+    expect(s).toContain('Total params: 25,440\nTrainable params: 352\nNon-trainable params: 25,088');
+    expect(s).toContain('Input shape: [N, 1, 28, 28]');
+  });
+
+  it("measures a user's own module by running it", () => {
+    class Half extends Module {
+      forward(x: Tensor): Tensor {
+        return reshape(x, [x.shape[0], x.shape[1] / 2, 2]);
+      }
+      spec(): never {
+        throw new Error('not saved');
+      }
+    }
+    expect(new Sequential(new Half()).summary([6])).toMatch(/└─ 0: Half +\[N, 3, 2\]/);
+  });
+
+  it('leaves training flags, forward and the random generator as they were', () => {
+    const m = new Sequential(new Linear(4, 4), new ReLU(), new Dropout(0.5));
+    manualSeed(7);
+    const before = globalRng.uniform();
+    manualSeed(7);
+    m.summary();
+    expect(globalRng.uniform()).toBe(before);
+    expect(m.training).toBe(true);
+    expect(m.children().every((c) => c.training)).toBe(true);
+    expect(m.children().every((c) => !Object.hasOwn(c, 'forward'))).toBe(true);
+  });
+
+  it('an input shape the model cannot take names the layer', () => {
+    expect(() => mlp(64, [32], 10).summary([63])).toThrow(
+      /^0: Linear\(64 -> 32\) got an input with 63 features where 64 were expected/,
+    );
+  });
+
+  it('refuses a bad input shape, and asks for one when there is no Linear', () => {
+    expect(() => mlp(4, [], 2).summary(['4'] as never)).toThrow('got an array');
+    expect(() => new Sequential(new ReLU()).summary()).toThrow(/pass the input shape/);
+  });
+});
