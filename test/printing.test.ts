@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { inspect } from 'node:util';
 import { tensor, add, arange, reshape, div, Tensor } from '../lib/tensor/index.js';
 import { Linear, ReLU, Sequential, Dropout } from '../lib/nn/index.js';
+import { Adam, SGD } from '../lib/optim/index.js';
+import { Dataset } from '../lib/data/index.js';
 
 // The expected strings are PyTorch 1.13's repr of the same tensors, with our names for its
 // suffixes (requiresGrad=true for requires_grad=True, gradFn=<AddBackward> for grad_fn=<AddBackward0>).
@@ -94,6 +96,47 @@ describe('modules print like PyTorch', () => {
         '  )',
         ')',
       ].join('\n'),
+    );
+  });
+});
+
+describe('optimizers print like PyTorch', () => {
+  it("each group's hyper-parameters, sorted, under our names", () => {
+    const m = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+    const [w0, b0, ...rest] = m.parameters();
+    expect(inspect(new Adam(m.parameters(), { lr: 1e-3 }))).toBe(
+      'Adam (\nParameter Group 0\n    amsgrad: false\n    betas: [0.9, 0.999]\n    eps: 1e-8\n    lr: 0.001\n' +
+        '    maximize: false\n    weightDecay: 0\n)',
+    );
+    const sgd = new SGD([{ params: [w0, b0] }, { params: rest, lr: 0.01 }], { lr: 0.1, momentum: 0.9 });
+    expect(inspect(sgd)).toContain(
+      '    nesterov: false\n    weightDecay: 0\n\nParameter Group 1\n    dampening: 0\n    lr: 0.01\n',
+    );
+  });
+
+  it('hyper-parameter errors quote a string apart from a number', () => {
+    const p = new Sequential(new Linear(2, 2)).parameters();
+    expect(() => new SGD(p, { lr: '0.1' as never })).toThrow("lr must be a number, got '0.1' (a string)");
+    expect(() => new SGD(p, { lr: -1 })).toThrow('lr must be >= 0, got -1');
+    expect(() => new Adam(p, { betas: ['0.9', 0.999] as never })).toThrow(
+      "betas must be a pair of numbers, got ['0.9' (a string), 0.999]",
+    );
+  });
+});
+
+describe('datasets print their size, features and classes', () => {
+  it('shape and class names when it has them', () => {
+    const ds = new Dataset({
+      x: new Float32Array(3 * 4),
+      y: Int32Array.from([0, 1, 2]),
+      shape: [1, 2, 2],
+      classNames: ['cat', 'dog', 'eel'],
+    });
+    expect(inspect(ds)).toBe(
+      "Dataset (\n    samples: 3\n    features: 4 (shape [1, 2, 2])\n    classes: 3 ('cat', 'dog', 'eel')\n)",
+    );
+    expect(inspect(new Dataset({ x: new Float32Array(2), y: Int32Array.from([0, 1]) }))).toBe(
+      'Dataset (\n    samples: 2\n    features: 1\n    classes: 2\n)',
     );
   });
 });
