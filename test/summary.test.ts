@@ -1,6 +1,12 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { save } from '../lib/train/serialize.js';
+import { Preprocessor } from '../lib/data/preprocess.js';
 import { Linear, ReLU, Sequential, Dropout, Flatten, mlp, Module } from '../lib/nn/index.js';
-import { Tensor, reshape } from '../lib/tensor/index.js';
+import { type Tensor, reshape } from '../lib/tensor/index.js';
 import { globalRng, manualSeed } from '../lib/random.js';
 
 describe('Module.summary', () => {
@@ -69,5 +75,37 @@ describe('Module.summary', () => {
   it('refuses a bad input shape, and asks for one when there is no Linear', () => {
     expect(() => mlp(4, [], 2).summary(['4'] as never)).toThrow('got an array');
     expect(() => new Sequential(new ReLU()).summary()).toThrow(/pass the input shape/);
+  });
+});
+
+describe('nodegrad info --model', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-summary-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [path.join(__dirname, '..', 'bin', 'nodegrad.js'), ...args], { encoding: 'utf8' });
+
+  it("prints a saved model's summary, its input shape from the first Linear", () => {
+    const file = path.join(tmp, 'mlp.safetensors');
+    const model = mlp(64, [32], 10);
+    save(model, file);
+    const r = cli(['info', '--model', file]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${model.summary([64])}\n`);
+  });
+
+  it('takes the input shape from the preprocessing metadata, and --json gives the count', () => {
+    const file = path.join(tmp, 'pre.safetensors');
+    save(new Sequential(new Flatten(), new Linear(4, 2)), file, { preprocess: new Preprocessor({ features: 4 }) });
+    const r = cli(['info', '--model', file, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { parameters: number; summary: string };
+    expect(j.parameters).toBe(10);
+    expect(j.summary).toMatch(/├─ 0: Flatten +\[N, 4\]/);
+  });
+
+  it('a missing file is one line and exit 1', () => {
+    const r = cli(['info', '--model', path.join(tmp, 'none.safetensors')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/file not found \(the --model file\)/);
   });
 });
