@@ -116,6 +116,40 @@ describe('initialisation', () => {
   });
 });
 
+describe('errors name the module', () => {
+  it("a wrong input width names the Sequential's child by index and says what it expected", () => {
+    expect(() => mlp(64, [32], 10).forward(new Tensor(new Float32Array(8 * 63), [8, 63]))).toThrow(
+      /^0: Linear\(64 -> 32\) got an input with 63 features where 64 were expected \(input shape \[8,63\]/,
+    );
+  });
+
+  it('nested Sequentials give the dotted path, as state-dict keys do, and the error keeps its class', () => {
+    const m = new Sequential(new ReLU(), new Sequential(new Linear(3, 2), new Linear(3, 2)));
+    expect(() => m.forward(new Tensor(new Float32Array(3), [1, 3]))).toThrow(RangeError);
+    expect(() => m.forward(new Tensor(new Float32Array(3), [1, 3]))).toThrow(
+      /^1\.1: Linear\(3 -> 2\) got an input with 2 features/,
+    );
+  });
+
+  it('a Linear called directly names itself; an op error inside another layer is prefixed with it', () => {
+    expect(() => new Linear(3, 2).forward(new Tensor(new Float32Array(8), [2, 4]))).toThrow(
+      /^Linear\(3 -> 2\) got an input with 4 features where 3 were expected/,
+    );
+    expect(() => new Sequential(new Linear(3, 2)).forward(new Tensor(new Float32Array(3), [3]))).toThrow(
+      /^0: Linear\(3 -> 2\): linear: x must be 2-D/,
+    );
+    expect(() => new Sequential(new ReLU()).forward('x' as never)).toThrow(/^0: ReLU: relu/);
+  });
+
+  it('values in messages are quoted by type', () => {
+    expect(() => new Linear('3' as never, 2)).toThrow(TypeError);
+    expect(() => new Linear('3' as never, 2)).toThrow("inFeatures must be an integer >= 1, got '3' (a string)");
+    expect(() => new Linear(0, 2)).toThrow('inFeatures must be an integer >= 1, got 0');
+    expect(() => new Dropout('0.5' as never)).toThrow("got '0.5' (a string)");
+    expect(() => init.normal_(new Tensor(new Float32Array(1), [1]), 0, '1' as never)).toThrow("got '1' (a string)");
+  });
+});
+
 describe('Dropout, Flatten, train/eval, specs', () => {
   it('Dropout zeroes about p of the elements, scales the rest by 1/(1-p), and is the identity in eval mode', () => {
     manualSeed(3);

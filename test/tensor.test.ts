@@ -137,7 +137,7 @@ describe('accessors', () => {
     expect(tensor(2).toArray()).toBe(2);
   });
 
-  it('toString() shows values, op and label', () => {
+  it('toString() shows values, gradFn and label', () => {
     const a = tensor(
       [
         [1, 2.5],
@@ -146,8 +146,8 @@ describe('accessors', () => {
       { requiresGrad: true },
     );
     a.label = 'a';
-    expect(a.toString()).toBe("tensor([[1., 2.5000],\n        [3., 4.]], requiresGrad=true, label='a')");
-    expect(add(a, 1).toString()).toContain('op=add');
+    expect(a.toString()).toBe("tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]], requiresGrad=true, label='a')");
+    expect(add(a, 1).toString()).toContain('gradFn=<AddBackward>');
     expect(arange(5000).toString()).toContain('...');
   });
 

@@ -2,6 +2,7 @@
 // x is N x D, row-major float32; a sample's `shape` (e.g. [1, 28, 28]) is how a conv layer
 // should see its D = product(shape) features.
 
+import { inspect } from 'node:util';
 import { globalRng, Rng } from '../random.js';
 import { checkOptions, optionKeys } from '../options.js';
 
@@ -103,6 +104,20 @@ export class Dataset {
     const counts = new Int32Array(this.numClasses);
     for (let i = 0; i < this.length; i++) counts[this.y[i]]++;
     return counts;
+  }
+
+  /** torchvision's dataset repr: the sample count, each sample's features and the classes. */
+  [inspect.custom](): string {
+    const names = this.classNames;
+    const shown = names === undefined ? [] : names.slice(0, 10).map((n) => `'${n}'`);
+    if (names !== undefined && names.length > 10) shown.push('...');
+    return [
+      `${this.constructor.name} (`,
+      `    samples: ${this.length}`,
+      `    features: ${this.features}${this.shape.length > 1 ? ` (shape [${this.shape.join(', ')}])` : ''}`,
+      `    classes: ${this.numClasses}${shown.length > 0 ? ` (${shown.join(', ')})` : ''}`,
+      ')',
+    ].join('\n');
   }
 
   /** A dataset with this one's shape and classes, holding other samples. */

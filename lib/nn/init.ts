@@ -6,7 +6,7 @@
  */
 import { globalRng, type Rng } from '../random.js';
 import type { Tensor } from '../tensor/index.js';
-import { checkChoice, checkOptions, optionKeys } from '../options.js';
+import { checkChoice, checkOptions, optionKeys, quote } from '../options.js';
 
 export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export interface RngOption {
@@ -31,7 +31,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
     case 'selu':
       return 3 / 4;
     default:
-      throw new RangeError(`calculateGain: unknown nonlinearity '${String(nonlinearity)}'`);
+      throw new RangeError(`calculateGain: unknown nonlinearity, got ${quote(nonlinearity)}`);
   }
 }
 
@@ -49,7 +49,10 @@ export function fans(t: Tensor): [number, number] {
 
 export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor {
   checkOptions('uniform_', opts, RNG_KEYS);
-  if (!(a <= b)) throw new RangeError(`uniform_: need a <= b, got a = ${a}, b = ${b}`);
+  if (typeof a !== 'number' || typeof b !== 'number' || !(a <= b)) {
+    const E = typeof a !== 'number' || typeof b !== 'number' ? TypeError : RangeError;
+    throw new E(`uniform_: need numbers a <= b, got a = ${quote(a)}, b = ${quote(b)}`);
+  }
   const rng = opts.rng ?? globalRng;
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = a + (b - a) * rng.uniform();
@@ -58,7 +61,10 @@ export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor 
 
 export function normal_(t: Tensor, mean = 0, std = 1, opts: RngOption = {}): Tensor {
   checkOptions('normal_', opts, RNG_KEYS);
-  if (!(std >= 0)) throw new RangeError(`normal_: std must be >= 0, got ${std}`);
+  if (typeof std !== 'number' || !(std >= 0))
+    throw new (typeof std !== 'number' ? TypeError : RangeError)(
+      `normal_: std must be a number >= 0, got ${quote(std)}`,
+    );
   const rng = opts.rng ?? globalRng;
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();

@@ -1,14 +1,17 @@
 /** Layers: Linear, the activations, Dropout, Flatten and Sequential. */
-import { checkOptions, optionKeys } from '../options.js';
-import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul } from '../tensor/index.js';
+import { checkOptions, optionKeys, quote } from '../options.js';
+import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul, fmtShape } from '../tensor/index.js';
+import { checkTensor } from '../tensor/tensor.js';
 import { globalRng } from '../random.js';
-import { Module, type ModuleSpec } from './module.js';
+import { Module, type ModuleSpec, rethrowFromChild } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
 
 export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
 function checkSize(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);
+  if (Number.isInteger(v) && v >= 1) return;
+  const E = typeof v === 'number' ? RangeError : TypeError;
+  throw new E(`${name} must be an integer >= 1, got ${quote(v)}`);
 }
 
 /**
@@ -41,7 +44,24 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkInput(x);
     return linear(x, this.weight, this.bias);
+  }
+
+  /** Throws unless x is a tensor whose last dimension is inFeatures; the message names this layer. */
+  checkInput(x: Tensor): void {
+    checkTensor(x, this.describe(), 'the input');
+    const n = x.shape.at(-1);
+    if (n !== this.inFeatures) {
+      throw new RangeError(
+        `${this.describe()} got an input with ${n ?? 'no'} features where ${this.inFeatures} were expected ` +
+          `(input shape ${fmtShape(x.shape)}, features are the last dimension)`,
+      );
+    }
+  }
+
+  override describe(): string {
+    return `Linear(${this.inFeatures} -> ${this.outFeatures})`;
   }
 
   spec(): ModuleSpec {
@@ -101,7 +121,8 @@ export class Dropout extends Module {
 
   constructor(p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout probability must be in [0, 1], got ${p}`);
+    if (typeof p !== 'number') throw new TypeError(`dropout probability must be a number in [0, 1], got ${quote(p)}`);
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout probability must be a number in [0, 1], got ${quote(p)}`);
     this.p = p;
   }
 
@@ -139,14 +160,19 @@ export class Sequential extends Module {
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
       const m = layers[i];
-      // A plain Linear then a plain ReLU run as one fused op (same values and gradients).
-      if (m.constructor === Linear && i + 1 < layers.length && layers[i + 1].constructor === ReLU) {
-        const lin = m as Linear;
-        y = linearRelu(y, lin.weight, lin.bias);
-        i++;
-        continue;
+      try {
+        // A plain Linear then a plain ReLU run as one fused op (same values and gradients).
+        if (i + 1 < layers.length && plain(m, Linear) && plain(layers[i + 1], ReLU)) {
+          const lin = m as Linear;
+          lin.checkInput(y);
+          y = linearRelu(y, lin.weight, lin.bias);
+          i++;
+          continue;
+        }
+        y = m.forward(y);
+      } catch (e) {
+        rethrowFromChild(e, String(i), m);
       }
-      y = m.forward(y);
     }
     return y;
   }
@@ -154,6 +180,11 @@ export class Sequential extends Module {
   spec(): ModuleSpec {
     return { type: 'Sequential', layers: this.layers.map((m) => m.spec()) };
   }
+}
+
+/** m is an instance of exactly cls with the class's own forward (summary() wraps forward per instance). */
+function plain(m: Module, cls: typeof Linear | typeof ReLU): boolean {
+  return m.forward === cls.prototype.forward && m.constructor === cls;
 }
 
 /** Builds a module (with fresh parameters) from its spec. */

@@ -4,9 +4,11 @@
  * `stateDict()` / `loadStateDict()` use those names, so a state dict moves between nodegrad and
  * torch.nn.Sequential unchanged.
  */
+import { inspect } from 'node:util';
 import { type Tensor, fmtShape } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { checkOptions, optionKeys } from '../options.js';
+import { summarize } from './summary.js';
 
 /** Name -> tensor, in registration order. The tensors share the parameters' data. */
 export type StateDict = Record<string, Tensor>;
@@ -75,7 +77,9 @@ export abstract class Module {
     return out;
   }
 
-  parameters(): Tensor[] {
+  /** The parameters below this module; with recurse false, only those registered on it (as torch). */
+  parameters(recurse = true): Tensor[] {
+    if (!recurse) return [...this._params.values()].filter((p): p is Tensor => p !== null);
     return this.namedParameters().map(([, p]) => p);
   }
 
@@ -150,9 +154,29 @@ export abstract class Module {
     return n;
   }
 
+  /**
+   * A table of the layers, as Keras's summary() and torchinfo print it: each module with the
+   * shape of its output for an input of `inputShape` (one sample's shape; the first Linear's
+   * inFeatures when omitted), its parameter count, and the totals with their size as float32.
+   * The shapes come from a forward pass on zeros under noGrad in eval mode (training flags and
+   * the random generator are left as they were).
+   */
+  summary(inputShape?: readonly number[]): string {
+    return summarize(this, inputShape);
+  }
+
   /** One line for a leaf module; children indented below, like PyTorch's repr. */
   protected extraRepr(): string {
     return '';
+  }
+
+  /** The module in a few words, as errors name it: `Linear(64 -> 32)`, `ReLU`. */
+  describe(): string {
+    return this.constructor.name;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   toString(): string {
@@ -162,6 +186,29 @@ export abstract class Module {
     const lines = kids.map(([k, m]) => `  (${k}): ${m.toString().split('\n').join('\n  ')}`);
     return `${name}(\n${lines.join('\n')}\n)`;
   }
+}
+
+// An error already located by an inner module: its path below the module that caught it, and
+// the message as the leaf gave it.
+const located = new WeakMap<Error, { path: string; detail: string }>();
+
+/**
+ * Rethrows an error that child `name` raised, its message prefixed with the child's path and
+ * description (`0: Linear(64 -> 32) got an input with 63 features ...`, `1.0: ReLU: ...` from a
+ * nested Sequential), so the user reads which of their layers failed, not which internal op.
+ * The error keeps its class and its stack.
+ */
+export function rethrowFromChild(e: unknown, name: string, child: Module): never {
+  if (!(e instanceof Error)) throw e;
+  const inner = located.get(e);
+  const path = inner === undefined ? name : `${name}.${inner.path}`;
+  const what = child.describe();
+  const detail = inner?.detail ?? (e.message.startsWith(what) ? e.message : `${what}: ${e.message}`);
+  const message = `${path}: ${detail}`;
+  if (typeof e.stack === 'string') e.stack = e.stack.replace(e.message, message);
+  e.message = message;
+  located.set(e, { path, detail });
+  throw e;
 }
 
 function numel(shape: readonly number[]): number {

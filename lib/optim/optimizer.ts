@@ -13,10 +13,11 @@
  *   snake_case names (weight_decay, initial_lr) and loadStateDict() reads either.
  */
 
+import { inspect } from 'node:util';
 import { Tensor } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { markModified } from '../tensor/version.js';
-import { checkOptions } from '../options.js';
+import { checkOptions, quote } from '../options.js';
 
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
 export interface Param {
@@ -46,13 +47,15 @@ export interface OptimizerStateDict {
 
 /** Hyper-parameter checks shared by the optimizers; messages follow torch's ValueErrors. */
 export function checkNonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${String(value)}`);
-  if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${quote(value)}`);
+  if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${quote(value)}`);
 }
 
 export function checkBetas(betas: unknown): void {
   if (!Array.isArray(betas) || betas.length !== 2 || betas.some((b) => typeof b !== 'number')) {
-    throw new TypeError(`betas must be a pair of numbers, got ${String(betas)}`);
+    throw new TypeError(
+      `betas must be a pair of numbers, got ${Array.isArray(betas) ? `[${betas.map(quote).join(', ')}]` : quote(betas)}`,
+    );
   }
   for (let i = 0; i < 2; i++) {
     const b = betas[i] as number;
@@ -216,6 +219,21 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     return { state, param_groups };
   }
 
+  /** torch's repr: each group's hyper-parameters, sorted by name (ours, camelCase). */
+  toString(): string {
+    const groups = this.paramGroups.map((g, i) => {
+      const keys = Object.keys(g)
+        .filter((k) => k !== 'params')
+        .sort();
+      return `\nParameter Group ${i}\n${keys.map((k) => `    ${k}: ${showOption(g[k])}\n`).join('')}`;
+    });
+    return `${this.constructor.name} (${groups.join('')})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
   /**
    * Restores a stateDict() (this optimizer's or torch's, with tensors as Float32Array or
    * number arrays). Group hyper-parameters come from the dict; params stay this optimizer's.
@@ -286,6 +304,14 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     this.state.clear();
     for (const [p, s] of state) this.state.set(p, s);
   }
+}
+
+/** A hyper-parameter as the optimizer's repr shows it: numbers and booleans bare, arrays bracketed. */
+function showOption(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(showOption).join(', ')}]`;
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'object' && v !== null) return inspect(v, { depth: 0, breakLength: Infinity });
+  return String(v);
 }
 
 function isParam(x: unknown): x is Param {

@@ -9,7 +9,8 @@
  * Tensors that need no gradient are leaves (op '' and no parents), like PyTorch: no graph is
  * kept for inference code or inside `noGrad` (see graph.ts).
  */
-import { formatValues } from './format.js';
+import { inspect } from 'node:util';
+import { formatValues, isSummarised } from './format.js';
 import { checkShape, fmtShape } from './shape.js';
 
 /**
@@ -103,11 +104,16 @@ export class Tensor {
 
   toString(): string {
     const extras: string[] = [];
-    if (this.op !== '') extras.push(`op=${this.op}`);
+    if (isSummarised(this)) extras.push(`shape=${fmtShape(this.shape)}`);
+    if (this.op !== '') extras.push(`gradFn=<${this.op[0].toUpperCase()}${this.op.slice(1)}Backward>`);
     else if (this.requiresGrad) extras.push('requiresGrad=true');
     if (this.label !== undefined) extras.push(`label='${this.label}'`);
     const body = formatValues(this);
     return `tensor(${body}${extras.length ? `, ${extras.join(', ')}` : ''})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   /** A tensor sharing this one's data, cut from the graph (requiresGrad false). */

@@ -1,20 +1,46 @@
-/** `nodegrad info`: version, backend, SIMD path, threads, and the state of every backend. */
-import { info, backends } from '../../index.js';
+/**
+ * `nodegrad info`: version, backend, SIMD path, threads, and the state of every backend; with
+ * --model FILE, the saved model's layer table (Module.summary).
+ */
+import { info, backends, loadModel } from '../../index.js';
 import type { CommandSpec, Parsed } from '../args.js';
-import type { Out } from '../io.js';
+import { type Out, requireFile } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'info',
   summary:
     'Shows the version, the active backend, its SIMD path and threads, every registered backend\n' +
-    '(chosen, available, or why not), and where the native binary was loaded from.',
-  usage: 'nodegrad info [--json]',
-  options: [...BACKEND_OPTIONS, { name: 'json', type: 'boolean', help: 'one JSON object' }],
+    '(chosen, available, or why not), and where the native binary was loaded from. With --model,\n' +
+    "a saved model's layers, output shapes and parameter counts instead.",
+  usage: 'nodegrad info [--model FILE] [--json]',
+  options: [
+    {
+      name: 'model',
+      type: 'string',
+      arg: 'FILE',
+      help: "print a saved model's summary (input shape from its preprocessing, else its first Linear)",
+    },
+    ...BACKEND_OPTIONS,
+    { name: 'json', type: 'boolean', help: 'one JSON object' },
+  ],
+  examples: ['nodegrad info', 'nodegrad info --model model.safetensors'],
 };
+
+function runModel(file: string, json: boolean, out: Out): number {
+  requireFile(file, 'the --model file');
+  const model = loadModel(file);
+  const inputShape = model.preprocessor === undefined ? undefined : [model.preprocessor.features];
+  const summary = model.summary(inputShape);
+  if (json) out.json({ model: file, parameters: model.numParameters(), summary });
+  else out.line(summary);
+  return 0;
+}
 
 export function run(args: Parsed, out: Out): number {
   applyBackend(args.options);
+  const file = args.options.model as string | undefined;
+  if (file !== undefined) return runModel(file, args.options.json === true, out);
   const i = info();
   const supported = backends().native?.supportedSimd?.() ?? [];
   const node = `${process.version} (${process.platform} ${process.arch})`;
