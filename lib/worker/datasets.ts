@@ -70,14 +70,17 @@ function datasetFields(ds: Dataset): Omit<SharedDatasetInit, 'x' | 'y'> {
 }
 
 /**
- * The parent's side: what to send. A shared Dataset goes as it is; any other is copied into
- * shared memory in slices (the caller's arrays stay as they are). `cancelled` stops the copy
- * early (the result is then unusable and must not be sent).
+ * The parent's side: what to send. A shared Dataset goes as it is, at once; any other is copied
+ * into shared memory in slices (the caller's arrays stay as they are). `cancelled` stops the
+ * copy early (the result is then unusable and must not be sent).
  */
-export async function toWireDataset(ds: Dataset, cancelled: () => boolean): Promise<SharedDatasetInit> {
-  const x = await sharedCopyInSlices(ds.x, cancelled);
-  const y = await sharedCopyInSlices(ds.y, cancelled);
-  return { x, y, ...datasetFields(ds) };
+export function toWireDataset(ds: Dataset, cancelled: () => boolean): SharedDatasetInit | Promise<SharedDatasetInit> {
+  if (isSharedDataset(ds)) return { x: ds.x, y: ds.y, ...datasetFields(ds) };
+  return (async () => {
+    const x = await sharedCopyInSlices(ds.x, cancelled);
+    const y = await sharedCopyInSlices(ds.y, cancelled);
+    return { x, y, ...datasetFields(ds) };
+  })();
 }
 
 /** The worker's side: the Dataset over the shared buffers. */

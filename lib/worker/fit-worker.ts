@@ -43,6 +43,7 @@ import {
   AbortError,
   deserializeError,
   describe,
+  type SharedDatasetInit,
   type WireFitOptions,
   type WorkerInit,
   type WorkerMessage,
@@ -203,30 +204,32 @@ export class WorkerTraining {
     const onAbort = () => this.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.detachSignal = () => signal?.removeEventListener('abort', onAbort);
-    // The data goes to shared memory before the worker starts; that copy (if the data is not
-    // shared already) runs in slices, so this call returns at once and the loop keeps turning.
+    const launch = (trainWire: SharedDatasetInit, validationWire: SharedDatasetInit | undefined): void => {
+      if (this.settled) return; // aborted (or failed) during the copy
+      this.launch({
+        protocol: WORKER_PROTOCOL,
+        model,
+        train: trainWire,
+        ...(validationWire !== undefined ? { validation: validationWire } : {}),
+        fit,
+        optimizer: options.optimizer,
+        scheduler: options.scheduler,
+        backend: options.backend,
+        threads: options.threads,
+        progressIntervalMs: interval,
+        control: this.control,
+      });
+    };
+    // Shared data starts the worker now; other data is copied to shared memory first, in slices,
+    // so this call returns at once and the loop keeps turning while it is copied.
     const cancelled = () => this.settled;
-    void Promise.all([
-      toWireDataset(train, cancelled),
-      validation !== undefined ? toWireDataset(validation, cancelled) : undefined,
-    ])
-      .then(([trainWire, validationWire]) => {
-        if (this.settled) return; // aborted (or failed) during the copy
-        this.launch({
-          protocol: WORKER_PROTOCOL,
-          model,
-          train: trainWire,
-          ...(validationWire !== undefined ? { validation: validationWire } : {}),
-          fit,
-          optimizer: options.optimizer,
-          scheduler: options.scheduler,
-          backend: options.backend,
-          threads: options.threads,
-          progressIntervalMs: interval,
-          control: this.control,
-        });
-      })
-      .catch((err: Error) => this.fail(err));
+    const t = toWireDataset(train, cancelled);
+    const v = validation !== undefined ? toWireDataset(validation, cancelled) : undefined;
+    if (!(t instanceof Promise) && !(v instanceof Promise)) launch(t, v);
+    else
+      void Promise.all([t, v])
+        .then(([tw, vw]) => launch(tw, vw))
+        .catch((err: Error) => this.fail(err));
   }
 
   private launch(init: WorkerInit): void {
