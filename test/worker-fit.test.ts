@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Dataset, loadDigits } from '../lib/data/index.js';
+import { Dataset, loadDigits, loadIdx } from '../lib/data/index.js';
 import { moduleFromSpec, mlp, type Module, type ModuleSpec } from '../lib/nn/index.js';
 import { Adam } from '../lib/optim/index.js';
 import { fit, evaluate, TrainingDivergedError } from '../lib/train/fit.js';
@@ -157,6 +157,42 @@ describe('fitInWorker trains in a worker thread', () => {
     expect(shared.y.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(shared.x).toEqual(copy);
     expect(shareDataset(shared)).toBe(shared); // already shared: no copy
+  });
+
+  it('the IDX loader returns a shared Dataset, which shareDataset and fitInWorker pass on without a copy', async () => {
+    const images = path.join(tmp, 'images.idx');
+    const labels = path.join(tmp, 'labels.idx');
+    const n = 20;
+    fs.writeFileSync(
+      images,
+      Buffer.concat([Buffer.from([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 2, 0, 0, 0, 2]), Buffer.alloc(4 * n, 255)]),
+    );
+    fs.writeFileSync(
+      labels,
+      Buffer.concat([Buffer.from([0, 0, 8, 1, 0, 0, 0, n]), Buffer.from(Array.from({ length: n }, (_, i) => i % 2))]),
+    );
+    const ds = loadIdx(images, labels);
+    expect(ds.x.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(ds.y.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shareDataset(ds)).toBe(ds);
+    const job = fitInWorker({ spec: mlp(4, [4], 2).spec() }, { train: ds, epochs: 1 });
+    expect(job.threadId).toBeGreaterThan(0); // started within the call: no copy to wait for
+    await job.result;
+  });
+
+  it('copies a Dataset in ordinary memory in slices: the call returns first, and an abort during the copy settles at once', async () => {
+    const n = 1 << 18; // 64 MiB of features: many 4 ms slices on any machine
+    const big = new Dataset({ x: new Float32Array(64 * n), y: new Int32Array(n), features: 64, numClasses: 10 });
+    const job = fitInWorker({ spec }, { train: big, epochs: 1 });
+    expect(job.threadId).toBe(-1); // still copying
+    await new Promise((r) => setImmediate(r));
+    expect(job.threadId).toBe(-1);
+    job.abort('stop');
+    const err = await rejection(job.result);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err.message).toBe('training was aborted before it started');
+    expect(job.threadId).toBe(-1);
+    expect(big.x.buffer).not.toBeInstanceOf(SharedArrayBuffer); // the caller's arrays stay its own
   });
 
   it('resumes from a checkpoint written in a worker, ending as a run never interrupted', async () => {

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { Dataset } from './dataset.js';
-import { BYTE_TO_UNIT, findFile, readMaybeGzip, type ReadOptions } from './files.js';
+import { BYTE_TO_UNIT, findFile, readMaybeGzip, sharedFloat32, sharedInt32, type ReadOptions } from './files.js';
 import { checkOptions, optionKeys } from '../options.js';
 
 export interface IdxArray {
@@ -101,7 +101,8 @@ export const MNIST_KEYS = optionKeys<Parameters<typeof loadMnist>[1] & Parameter
 /**
  * Reads an IDX images file (N x ...; uint8) and an IDX labels file (N; uint8) into a Dataset.
  * Pixels become float32 in [0, 1] (v / 255) unless `raw`. A sample of N x H x W images has
- * shape [1, H, W]; other ranks keep their per-sample dims.
+ * shape [1, H, W]; other ranks keep their per-sample dims. x and y live in SharedArrayBuffers,
+ * so `fitInWorker` trains on them without a copy.
  */
 export function loadIdx(imagesPath: string, labelsPath: string, options: IdxOptions = {}, hint?: string): Dataset {
   checkOptions('loadIdx', options, IDX_KEYS);
@@ -130,7 +131,7 @@ function idxDataset(
     throw new Error(`${imagesPath} has ${n} images but ${labelsPath} has ${labels.dims[0]} labels`);
   }
   const numClasses = options.numClasses ?? options.classNames?.length;
-  const y = new Int32Array(n);
+  const y = sharedInt32(n);
   for (let i = 0; i < n; i++) {
     const v = labels.data[i];
     if (numClasses !== undefined && v >= numClasses) {
@@ -141,7 +142,7 @@ function idxDataset(
     y[i] = v;
   }
   const src = images.data;
-  const x = new Float32Array(src.length);
+  const x = sharedFloat32(src.length);
   if (options.raw) x.set(src);
   else for (let i = 0; i < src.length; i++) x[i] = BYTE_TO_UNIT[src[i]];
   const sampleDims = images.dims.slice(1);

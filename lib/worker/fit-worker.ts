@@ -10,9 +10,12 @@
  * What crosses the thread boundary, and how:
  * - The model: its spec (plus optional initial weights), a Module (its spec and current weights
  *   are sent; the Module itself is not changed), or a module file the worker imports.
- * - The data: copied once into SharedArrayBuffers (the caller's arrays stay as they are and stay
- *   usable); a Dataset already backed by SharedArrayBuffers (see `shareDataset`) is shared
- *   without any copy. The worker trains on the shared memory: nothing is copied per epoch.
+ * - The data: a Dataset backed by SharedArrayBuffers (what the IDX loaders return, or see
+ *   `shareDataset`) is shared without any copy. Any other is copied once into shared memory, in
+ *   slices of a few ms between which the event loop runs (the caller's arrays stay as they are
+ *   and stay usable); the worker starts when the copy is done. The worker trains on the shared
+ *   memory: nothing is copied per epoch. So the call itself never holds the loop for long: its
+ *   synchronous part checks the options, copies the model's weights and constructs the Worker.
  * - Optimizer and scheduler: plain descriptions, `{ type: 'adam', lr: 1e-3 }`.
  * - Cancellation: an AbortSignal sets a flag in shared memory that the worker reads at every
  *   step boundary; the worker throws an AbortError there and exits. A worker that does not
@@ -40,6 +43,7 @@ import {
   AbortError,
   deserializeError,
   describe,
+  type SharedDatasetInit,
   type WireFitOptions,
   type WorkerInit,
   type WorkerMessage,
@@ -111,6 +115,7 @@ export class WorkerTraining {
   private worker: Worker | null = null;
   private abortReason: unknown = undefined;
   private abortTimer: NodeJS.Timeout | null = null;
+  private detachSignal: () => void = () => {};
   private graceMs: number;
   private settled = false;
   private terminated = false;
@@ -195,27 +200,45 @@ export class WorkerTraining {
       throw new AbortError('training was aborted before it started', { cause: signal.reason });
     }
     const fit = wireFitOptions(options); // draws the seed first, as fit would
-    const init: WorkerInit = {
-      protocol: WORKER_PROTOCOL,
-      model: toWireModel(source),
-      train: toWireDataset(train),
-      ...(validation !== undefined ? { validation: toWireDataset(validation) } : {}),
-      fit,
-      optimizer: options.optimizer,
-      scheduler: options.scheduler,
-      backend: options.backend,
-      threads: options.threads,
-      progressIntervalMs: interval,
-      control: this.control,
+    const model = toWireModel(source); // the weights as they are at the call
+    const onAbort = () => this.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.detachSignal = () => signal?.removeEventListener('abort', onAbort);
+    const launch = (trainWire: SharedDatasetInit, validationWire: SharedDatasetInit | undefined): void => {
+      if (this.settled) return; // aborted (or failed) during the copy
+      this.launch({
+        protocol: WORKER_PROTOCOL,
+        model,
+        train: trainWire,
+        ...(validationWire !== undefined ? { validation: validationWire } : {}),
+        fit,
+        optimizer: options.optimizer,
+        scheduler: options.scheduler,
+        backend: options.backend,
+        threads: options.threads,
+        progressIntervalMs: interval,
+        control: this.control,
+      });
     };
+    // Shared data starts the worker now; other data is copied to shared memory first, in slices,
+    // so this call returns at once and the loop keeps turning while it is copied.
+    const cancelled = () => this.settled;
+    const t = toWireDataset(train, cancelled);
+    const v = validation !== undefined ? toWireDataset(validation, cancelled) : undefined;
+    if (!(t instanceof Promise) && !(v instanceof Promise)) launch(t, v);
+    else
+      void Promise.all([t, v])
+        .then(([tw, vw]) => launch(tw, vw))
+        .catch((err: Error) => this.fail(err));
+  }
+
+  private launch(init: WorkerInit): void {
     const transfer =
       init.model.kind === 'spec' && init.model.stateDict
         ? Object.values(init.model.stateDict).map((t) => t.data.buffer as ArrayBuffer)
         : [];
     const worker = new Worker(workerScriptPath(), { workerData: init, transferList: transfer });
     this.worker = worker;
-    const onAbort = () => this.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
     let outcome: { ok: WorkerFitResult } | { err: Error } | null = null;
     worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
@@ -238,7 +261,6 @@ export class WorkerTraining {
       outcome ??= { err };
     });
     worker.on('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
       this.worker = null;
       if (outcome === null) {
         outcome = {
@@ -283,6 +305,7 @@ export class WorkerTraining {
   }
 
   private cleanup(): void {
+    this.detachSignal();
     if (this.abortTimer !== null) clearTimeout(this.abortTimer);
     this.abortTimer = null;
     // Settling happens on the worker's exit or before it started; never leave one behind.
