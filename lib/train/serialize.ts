@@ -32,6 +32,7 @@ const LEGACY = { preprocess: 'nodegrad.cli.preprocess', classes: 'nodegrad.cli.c
  */
 export type LoadedModel = Module & { preprocessor?: Preprocessor };
 
+/** Options of save(). */
 export interface SaveOptions {
   /** Stored with the weights, restored by loadModel(); default: the model's own `preprocessor`. */
   preprocess?: Preprocessor;
