@@ -144,9 +144,9 @@ export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
  * Options of randn() and rand(): where the random values come from. @defaultValue the global generator (see manualSeed)
  */
 export interface RandomOptions extends TensorOptions {
-  /** Draw from a fresh generator seeded with this (the global generator is left alone). */
+  /** Draw from a fresh generator seeded with this (the global generator is left alone). Default: none. */
   seed?: number;
-  /** Draw from this generator (ignored when seed is given). */
+  /** Draw from this generator (ignored when seed is given). Default: globalRng. */
   rng?: Rng;
 }
 export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');

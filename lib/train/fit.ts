@@ -58,16 +58,25 @@ export interface FitOptions {
   optimizer?: Optimizer<{ lr: number }>;
   /** 'crossEntropy' (default), 'svm' (the lecture's multiclass hinge loss) or a function. */
   loss?: 'crossEntropy' | 'svm' | LossFn;
-  /** Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss (ReduceLROnPlateau). */
+  /**
+   * Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss
+   * (ReduceLROnPlateau). Default: none, the lr stays constant.
+   */
   scheduler?: lrScheduler.Scheduler;
-  /** Hooks called around the loop (see Callback); run after fit's own progress output and before early stopping. */
+  /**
+   * Hooks called around the loop (see Callback); run after fit's own progress output and before
+   * early stopping. Default: none.
+   */
   callbacks?: Callbacks;
   /**
    * Stop once the monitored value has not improved for patience epochs (and put the best weights back). @defaultValue
    * none: train all epochs
    */
   earlyStopping?: EarlyStopping;
-  /** 'auto' (a bar on a terminal, lines otherwise), 'bar', 'lines', 'json', 'silent' or false. */
+  /**
+   * 'auto' (a bar on a terminal, lines otherwise; the default, also for true), 'bar', 'lines',
+   * 'json', 'silent' or false.
+   */
   progress?: ProgressMode | boolean;
   /** Where progress goes (default process.stderr). */
   progressStream?: ProgressStream;
@@ -78,11 +87,14 @@ export interface FitOptions {
    * manualSeed)
    */
   seed?: number;
-  /** Write a checkpoint (model, optimizer, scheduler, epoch, RNG state) here after every `checkpointEvery` epochs. */
+  /**
+   * Write a checkpoint (model, optimizer, scheduler, epoch, RNG state) to this path after every
+   * `checkpointEvery` epochs. Default: none.
+   */
   checkpoint?: string;
   /** Epochs between two checkpoints when checkpoint is set. @defaultValue 1 */
   checkpointEvery?: number;
-  /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. */
+  /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. Default: a fresh start. */
   resume?: string;
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(

@@ -36,7 +36,7 @@ export type LoadedModel = Module & { preprocessor?: Preprocessor };
 export interface SaveOptions {
   /** Stored with the weights, restored by loadModel(); default: the model's own `preprocessor`. */
   preprocess?: Preprocessor;
-  /** Extra string entries for the safetensors metadata. */
+  /** Extra string entries for the safetensors metadata (default none). */
   metadata?: Record<string, string>;
 }
 export const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');

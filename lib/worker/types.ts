@@ -43,7 +43,7 @@ export interface WorkerFitOptions
    * @defaultValue none: a constant lr
    */
   scheduler?: SchedulerSpec;
-  /** Only the built-in losses: a function cannot cross a thread boundary. */
+  /** 'crossEntropy' (the default) or 'svm': a function cannot cross a thread boundary. */
   loss?: Exclude<FitOptions['loss'], ((...args: never[]) => unknown) | undefined>;
   /**
    * Seeds the worker's global generator (model initialisation, dropout) and the shuffling, so
@@ -52,7 +52,7 @@ export interface WorkerFitOptions
    * generator (so `manualSeed` here makes the worker reproducible too).
    */
   seed?: number;
-  /** Cancels training: the result rejects with an AbortError and the worker exits. */
+  /** Cancels training: the result rejects with an AbortError and the worker exits. Default: none. */
   signal?: AbortSignal;
   /** The worker's backend (default: the worker's own choice, native when the addon loads). */
   backend?: BackendName;
