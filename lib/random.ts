@@ -20,6 +20,7 @@ const DEFAULT_SEED = 0x5eed;
 
 /** A generator's complete state: JSON-serialisable, restores the exact stream. */
 export interface RngState {
+  /** The generator's algorithm, always 'xoshiro128**' (checked when a state is restored). */
   algorithm: 'xoshiro128**';
   /** The four state words, each an integer in [0, 2^32). */
   s: [number, number, number, number];
@@ -34,6 +35,10 @@ function fmix32(z: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/**
+ * A seeded pseudo-random generator (xoshiro128**): uniform(), normal(), int(n), shuffle(); its state can be saved with
+ * getState() and restored exactly. globalRng is the one nodegrad draws from unless given another.
+ */
 export class Rng {
   private s0 = 0;
   private s1 = 0;

@@ -21,6 +21,7 @@ export type { BackendName, Kernels, SimdPath } from './types.js';
  * means "not available here" and the next priority is tried.
  */
 export class BackendConfigError extends Error {
+  /** Always 'BackendConfigError', so logs and instanceof-free checks can tell it apart. */
   override name = 'BackendConfigError';
 }
 
@@ -37,6 +38,9 @@ interface Entry {
   state: LoadState | null;
 }
 
+/**
+ * What the automatic backend choice fell back from and why (chooseBackend() returns it; the one-time warning says it).
+ */
 export interface Fallback {
   /** The highest-priority backend, which did not load. */
   from: BackendName;
@@ -229,8 +233,11 @@ export function withBackend<T>(name: BackendName, fn: () => T): T {
   }
 }
 
+/** One registered backend as info() reports it. */
 export interface BackendState {
+  /** The backend's name. */
   name: BackendName;
+  /** Its priority; the highest one that loads is chosen automatically. */
   priority: number;
   /** chosen: the active backend; available: it loads; unavailable: see error. */
   state: 'chosen' | 'available' | 'unavailable';
@@ -238,10 +245,17 @@ export interface BackendState {
   error?: string;
 }
 
+/**
+ * What info() (and `nodegrad info`) reports: the active backend, its SIMD path and threads, and every backend's state.
+ */
 export interface Info {
+  /** The active backend. */
   backend: BackendName;
+  /** The SIMD path the native kernels use, or null for the TS backend. */
   simd: SimdPath | null;
+  /** Threads the kernels use (set with setNumThreads or NODEGRAD_THREADS; 1 for the TS backend). */
   threads: number;
+  /** nodegrad's version (package.json). */
   version: string;
   /** Where the native binary was loaded from (null when it did not load). */
   nativePath: string | null;

@@ -345,7 +345,7 @@ export type KernelResult<K extends KernelName> = (typeof KERNELS)[K]['returns'] 
 
 /** One function per kernel; each keeps its table entry's doc comment. */
 export type KernelFunctions = {
-  [K in KernelName]: (...args: KernelArgs<K>) => KernelResult<K>;
+  [K in keyof typeof KERNELS]: (...args: KernelArgs<K>) => KernelResult<K>;
 };
 
 /** The condition under which an optional buffer is required, as the messages say it. */

@@ -15,8 +15,15 @@
 
 import type { KernelFunctions, SIMD_PATHS } from './kernel-table.js';
 
+/**
+ * The backends nodegrad knows: 'native' (the C++ SIMD addon), 'wasm' (WebAssembly, where it is registered) and 'ts'
+ * (pure TypeScript, the reference that loads everywhere).
+ */
 export type BackendName = 'native' | 'wasm' | 'ts';
-/** avx512: the avx2 kernels plus AVX-512F GEMM tiles, on CPUs that have AVX-512F. */
+/**
+ * The instruction set the native kernels use: 'scalar', 'avx2' (AVX2 + FMA), 'avx512' (the avx2
+ * kernels plus AVX-512F GEMM tiles, on CPUs that have AVX-512F) or 'neon' (arm64).
+ */
 export type SimdPath = (typeof SIMD_PATHS)[number];
 
 /**
@@ -24,6 +31,7 @@ export type SimdPath = (typeof SIMD_PATHS)[number];
  * types mapped from the declared parameters) plus each backend's controls.
  */
 export interface Kernels extends KernelFunctions {
+  /** Which backend these kernels belong to. */
   readonly name: BackendName;
 
   /** Threads the kernels use (always 1 for the TS backend). */

@@ -11,6 +11,7 @@ import { checkOptions, optionKeys } from '../options.js';
 const RECORD = 3073;
 const PIXELS = 3072;
 
+/** CIFAR-10's ten class names, index = label ('airplane', 'automobile', ...). */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'airplane',
   'automobile',

@@ -6,6 +6,7 @@ import { Dataset } from './dataset.js';
 import { readMaybeGzip } from './files.js';
 import { checkOptions, optionKeys } from '../options.js';
 
+/** Options of loadCsv() and parseCsv(). */
 export interface CsvOptions {
   /**
    * The label column: an index (negative counts from the end) or, with a header, a column
@@ -21,6 +22,10 @@ export interface CsvOptions {
   delimiter?: string;
   /** Default max(label) + 1, or classNames.length. */
   numClasses?: number;
+  /**
+   * Names of the classes, index = label; when the label column holds these names rather than integers, they are mapped
+   * to their indices.
+   */
   classNames?: readonly string[];
   /** The shape of one sample (product = number of feature columns); default [features]. */
   shape?: readonly number[];

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { globalRng, Rng } from '../random.js';
 import { checkOptions, optionKeys } from '../options.js';
 
+/** What new Dataset() takes: features, labels, and optionally the sample shape and class names. */
 export interface DatasetInit {
   /** N x D features, row-major. */
   x: Float32Array;
@@ -17,12 +18,19 @@ export interface DatasetInit {
   shape?: readonly number[];
   /** Defaults to classNames.length, else max(y) + 1. */
   numClasses?: number;
+  /** Names of the classes, index = label (e.g. FASHION_MNIST_CLASSES); used in reports and saved with a model. */
   classNames?: readonly string[];
 }
 export const DATASET_KEYS = optionKeys<DatasetInit>()('x', 'y', 'features', 'shape', 'numClasses', 'classNames');
 
+/**
+ * A labelled data set for classification: N samples of D float features (x) and N integer labels (y), as
+ * TensorDataset(x, y) in PyTorch. fit, evaluate and DataLoader take it.
+ */
 export class Dataset {
+  /** N x D features, row-major. */
   readonly x: Float32Array;
+  /** N labels in [0, numClasses). */
   readonly y: Int32Array;
   /** The number of samples, N. */
   readonly length: number;
@@ -30,7 +38,9 @@ export class Dataset {
   readonly features: number;
   /** The shape of one sample; its product is `features`. */
   readonly shape: readonly number[];
+  /** The number of classes: classNames.length if given, else max(y) + 1 unless set. */
   readonly numClasses: number;
+  /** Names of the classes, index = label, when known. */
   readonly classNames?: readonly string[];
 
   constructor(init: DatasetInit) {
@@ -132,6 +142,7 @@ function product(shape: readonly number[]): number {
   return p;
 }
 
+/** Options of trainValTestSplit() and split(). */
 export interface SplitOptions {
   /** Fraction of samples in the validation set, in [0, 1); default 0.1. */
   validation?: number;
@@ -226,6 +237,10 @@ function apportion(sizes: number[], total: number): number[] {
   return take;
 }
 
+/**
+ * Per-feature standardization fitted on training data (scikit-learn's StandardScaler): transform computes (x - mean) /
+ * std.
+ */
 export interface Standardizer {
   /** Per-feature mean of the data it was fitted on. */
   readonly mean: Float32Array;

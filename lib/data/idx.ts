@@ -150,6 +150,7 @@ function idxDataset(
   return new Dataset({ x, y, shape, numClasses, classNames: options.classNames });
 }
 
+/** Fashion-MNIST's ten class names, index = label ('T-shirt/top', 'Trouser', ...). */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'T-shirt/top',
   'Trouser',

@@ -17,13 +17,17 @@ const MAX_EPOCHS = 2 ** 21;
  * computing gradients from the later batch's values.
  */
 export interface Batch {
+  /** The batch's features, size x features, row-major (a buffer reused by the next batch: copy what you keep). */
   readonly x: Float32Array;
+  /** The batch's labels, one per sample (reused like x). */
   readonly y: Int32Array;
+  /** Samples in this batch: batchSize, or fewer in an epoch's last batch. */
   readonly size: number;
   /** [size, ...dataset.shape], e.g. [256, 1, 28, 28]. */
   readonly shape: readonly number[];
 }
 
+/** Options of DataLoader (torch.utils.data.DataLoader's batch_size, shuffle, drop_last, plus a seed). */
 export interface DataLoaderOptions {
   /** Samples a batch (default 256). */
   batchSize?: number;
@@ -42,6 +46,7 @@ const LOADER_KEYS = optionKeys<DataLoaderOptions>()('batchSize', 'shuffle', 'see
 
 /** Where a loader stands: restore it with `setState` to resume a run bit-identically. */
 export interface LoaderState {
+  /** The loader's shuffle seed (epoch k shuffles with a generator derived from seed and k). */
   seed: number;
   /** The epoch the next batch belongs to (0-based). */
   epoch: number;
@@ -58,9 +63,13 @@ export interface LoaderState {
  * One loop at a time: iterators of the same loader share its position.
  */
 export class DataLoader implements Iterable<Batch> {
+  /** The data set the batches come from. */
   readonly dataset: Dataset;
+  /** Samples a batch (default 256). */
   readonly batchSize: number;
+  /** Whether every epoch visits the samples in a new order (default false). */
   readonly shuffle: boolean;
+  /** Whether an epoch's last, smaller batch is skipped (default false). */
   readonly dropLast: boolean;
   private seed: number;
   private epoch = 0;
@@ -96,10 +105,12 @@ export class DataLoader implements Iterable<Batch> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** Where the loader stands (seed, epoch, next batch): save it in a checkpoint to resume bit-identically. */
   state(): LoaderState {
     return { seed: this.seed, epoch: this.epoch, batch: this.batch };
   }
 
+  /** Moves the loader to a state() it returned earlier; the next batch is the one that state names. */
   setState(state: LoaderState): void {
     const seed = checkSeed(state.seed, 'state.seed');
     const { epoch, batch } = state;
@@ -116,6 +127,10 @@ export class DataLoader implements Iterable<Batch> {
     if (batch === this.length && batch > 0) this.nextEpoch();
   }
 
+  /**
+   * Iterates one epoch (the rest of it after setState): each `for (const batch of loader)` loop
+   * is the next epoch, reshuffled when shuffle is on.
+   */
   [Symbol.iterator](): IterableIterator<Batch> {
     // The same result object every step: iterating allocates nothing per batch.
     const result: { value: Batch; done: false } = { value: this.full, done: false };

@@ -14,14 +14,17 @@ import { checkOptions, optionKeys } from '../options.js';
 /** 'classification' today; 'regression' will join it (a loss and targets of another kind). */
 export type Task = 'classification';
 
+/** What new Preprocessor() takes; Preprocessor.fit() builds one from a training set. */
 export interface PreprocessorInit {
   /** D, the number of features a sample. */
   features: number;
+  /** The kind of problem the model solves. @defaultValue 'classification' */
   task?: Task;
   /** Units to features (1/16 digits, 1/255 images); default 1. */
   inputScale?: number;
   /** Per-feature (x - mean) / std, applied to features; none when absent. */
   standardizer?: Pick<Standardizer, 'mean' | 'std'>;
+  /** Names of the classes, index = label, for reports and `nodegrad predict`. */
   classNames?: readonly string[];
 }
 export const INIT_KEYS = optionKeys<PreprocessorInit>()('features', 'task', 'inputScale', 'standardizer', 'classNames');
@@ -29,19 +32,34 @@ export const FIT_KEYS = optionKeys<Parameters<typeof Preprocessor.fit>[1]>()('in
 
 /** The JSON a model file stores (`nodegrad.preprocess` in the safetensors metadata). */
 export interface PreprocessorJSON {
+  /** The kind of problem the model solves. */
   task: Task;
+  /** D, the number of features a sample. */
   features: number;
+  /** The factor from the data set's units to features. */
   inputScale: number;
+  /** The standardiser's per-feature means, when there is one. */
   mean?: number[];
+  /** The standardiser's per-feature standard deviations, when there is one. */
   std?: number[];
+  /** Names of the classes, index = label. */
   classNames?: string[];
 }
 
+/**
+ * The preprocessing a model was trained with (input scale, standardiser, features, classes), saved in its file so that
+ * evaluate, predict and the CLI feed it data the same way. Build it with Preprocessor.fit(train).
+ */
 export class Preprocessor {
+  /** The kind of problem the model solves ('classification'). */
   readonly task: Task;
+  /** D, the number of features a sample. */
   readonly features: number;
+  /** The factor from the data set's units to features (1/16 for digits, 1/255 for images; default 1). */
   readonly inputScale: number;
+  /** The per-feature (x - mean) / std applied to features, when there is one. */
   readonly standardizer?: Standardizer;
+  /** Names of the classes, index = label, when known. */
   readonly classNames?: readonly string[];
 
   /** Checks every field, so a tampered file is refused here rather than predicting NaN. */
@@ -78,6 +96,8 @@ export class Preprocessor {
   /**
    * Fits the standardiser on `train` (features, as the loader returned them); `inputScale` says
    * what the loader multiplied the file's units by, for inputs given in units later.
+   * Options: `inputScale` (default 1), `standardize` (default true: fit a standardiser; false
+   * leaves features as they are), `minStd` (default 1e-6: a feature whose std is below it gets std 1).
    */
   static fit(
     train: Dataset,
@@ -122,6 +142,7 @@ export class Preprocessor {
       throw new RangeError(`the data has ${d} features a sample, the model takes ${this.features}`);
   }
 
+  /** The plain data a model file stores (JSON.stringify calls it); Preprocessor.fromJSON reads it back. */
   toJSON(): PreprocessorJSON {
     const out: PreprocessorJSON = { task: this.task, features: this.features, inputScale: this.inputScale };
     if (this.standardizer) {

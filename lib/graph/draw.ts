@@ -23,11 +23,15 @@ export { escapeXml };
 
 /** What drawing needs of a node: `Value` and tensor classes both have it. */
 export interface GraphNode {
+  /** The op that produced the node ('add', 'tanh', ...), '' for a leaf. */
   readonly op: string;
+  /** The op's inputs, in order; empty for a leaf. */
   readonly parents: readonly GraphNode[];
+  /** A name to show in the drawing ('x', 'w0'). */
   readonly label?: string;
 }
 
+/** Options of toDot() and toSvg(). */
 export interface DrawOptions {
   /** A caption above the graph. */
   title?: string;
@@ -37,6 +41,7 @@ export interface DrawOptions {
   digits?: number;
 }
 
+/** Options of toDot(): DrawOptions plus Graphviz's layout direction. */
 export interface DotOptions extends DrawOptions {
   /** Graphviz rank direction (default 'LR': inputs on the left, the root on the right). */
   rankdir?: 'LR' | 'RL' | 'TB' | 'BT';

@@ -8,8 +8,11 @@ import { globalRng, type Rng } from '../random.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkChoice, checkOptions, optionKeys, quote } from '../options.js';
 
+/** The activations calculateGain knows, by torch.nn.init's names. */
 export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+/** Which random generator an initializer draws from. */
 export interface RngOption {
+  /** The generator to draw from. @defaultValue globalRng (seeded by manualSeed) */
   rng?: Rng;
 }
 const RNG_KEYS = optionKeys<RngOption>()('rng');
@@ -47,6 +50,7 @@ export function fans(t: Tensor): [number, number] {
   return [t.shape[1] * receptive, t.shape[0] * receptive];
 }
 
+/** Fills t in place with values drawn from U(a, b) and returns it (torch.nn.init.uniform_). Defaults a = 0, b = 1. */
 export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor {
   checkOptions('uniform_', opts, RNG_KEYS);
   if (typeof a !== 'number' || typeof b !== 'number' || !(a <= b)) {
@@ -59,6 +63,10 @@ export function uniform_(t: Tensor, a = 0, b = 1, opts: RngOption = {}): Tensor 
   return t;
 }
 
+/**
+ * Fills t in place with values drawn from N(mean, std^2) and returns it (torch.nn.init.normal_). Defaults mean = 0, std
+ * = 1.
+ */
 export function normal_(t: Tensor, mean = 0, std = 1, opts: RngOption = {}): Tensor {
   checkOptions('normal_', opts, RNG_KEYS);
   if (typeof std !== 'number' || !(std >= 0))
@@ -71,15 +79,18 @@ export function normal_(t: Tensor, mean = 0, std = 1, opts: RngOption = {}): Ten
   return t;
 }
 
+/** Fills t in place with value and returns it (torch.nn.init.constant_). */
 export function constant_(t: Tensor, value: number): Tensor {
   t.data.fill(value);
   return t;
 }
 
+/** Fills t in place with zeros and returns it (torch.nn.init.zeros_). */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
+/** Fills t in place with ones and returns it (torch.nn.init.ones_). */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
@@ -99,10 +110,16 @@ export function xavierNormal_(t: Tensor, gain = 1, opts: RngOption = {}): Tensor
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
 }
 
+/** Options of kaimingUniform_ and kaimingNormal_ (torch.nn.init.kaiming_*), plus the generator. */
 export interface KaimingOptions extends RngOption {
-  /** The negative slope of the rectifier after this layer (leaky_relu only). */
+  /** The negative slope of the rectifier after this layer (leaky_relu only); default 0. */
   a?: number;
+  /** 'fanIn' keeps the variance of the forward pass, 'fanOut' that of the backward pass. @defaultValue 'fanIn' */
   mode?: 'fanIn' | 'fanOut';
+  /**
+   * The activation after this layer, which sets the gain (see calculateGain). @defaultValue 'leaky_relu' (with a = 0
+   * that is ReLU's gain, sqrt(2))
+   */
   nonlinearity?: Nonlinearity;
 }
 const KAIMING_KEYS = optionKeys<KaimingOptions>()('rng', 'a', 'mode', 'nonlinearity');

@@ -20,9 +20,13 @@ function checkSize(name: string, v: number): void {
  * b ~ U(-1/sqrt(in), 1/sqrt(in)).
  */
 export class Linear extends Module {
+  /** Features of each input sample (the last dimension of x). */
   readonly inFeatures: number;
+  /** Features of each output sample. */
   readonly outFeatures: number;
+  /** The weight, shape [outFeatures, inFeatures] (PyTorch's layout). */
   weight: Tensor;
+  /** The bias, shape [outFeatures], or null when built with `{ bias: false }` (the default is true). */
   bias: Tensor | null;
 
   constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
@@ -117,6 +121,7 @@ export class Flatten extends Module {
  * generator, so a seeded run drops the same elements.
  */
 export class Dropout extends Module {
+  /** Probability of zeroing an element in training mode, in [0, 1] (default 0.5). */
   readonly p: number;
 
   constructor(p = 0.5) {
@@ -147,6 +152,7 @@ export class Dropout extends Module {
 
 /** Applies its modules in order; they are named '0', '1', ... like torch.nn.Sequential. */
 export class Sequential extends Module {
+  /** The modules in the order they are applied (registered as '0', '1', ...). */
   readonly layers: Module[];
 
   constructor(...layers: Module[]) {

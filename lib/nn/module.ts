@@ -22,12 +22,20 @@ export type ModuleSpec =
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 
+/**
+ * The base of every layer and model (torch.nn.Module): a tree of child modules and parameters with PyTorch's dotted
+ * names, training/eval mode and state dicts. Subclasses implement forward() and spec().
+ */
 export abstract class Module {
   /** True in training mode (Dropout drops), false after eval(). */
   training = true;
   private readonly _params = new Map<string, Tensor | null>();
   private readonly _modules = new Map<string, Module>();
 
+  /**
+   * Computes the module's output for a batch x (its first dimension is the batch); called directly, as model.forward(x)
+   * (PyTorch's model(x)).
+   */
   abstract forward(x: Tensor): Tensor;
 
   /** The module's description for saving and for building it again elsewhere. */
@@ -56,6 +64,7 @@ export abstract class Module {
     return [...this._modules.entries()];
   }
 
+  /** Direct child modules, in registration order. */
   children(): Module[] {
     return [...this._modules.values()];
   }
@@ -77,7 +86,10 @@ export abstract class Module {
     return out;
   }
 
-  /** The parameters below this module; with recurse false, only those registered on it (as torch). */
+  /**
+   * Every parameter below this module, each tensor once, in registration order: what an optimizer
+   * takes. With `recurse` false, only those registered on this module itself (as torch's).
+   */
   parameters(recurse = true): Tensor[] {
     if (!recurse) return [...this._params.values()].filter((p): p is Tensor => p !== null);
     return this.namedParameters().map(([, p]) => p);
@@ -90,6 +102,10 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Switches this module and every module below it to evaluation mode (Dropout becomes the identity); same as
+   * train(false). Returns this.
+   */
   eval(): this {
     return this.train(false);
   }
@@ -175,10 +191,15 @@ export abstract class Module {
     return this.constructor.name;
   }
 
+  /** What `console.log(module)` prints: the same as toString(). */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /**
+   * PyTorch-style description: one line for a leaf module, children indented below, e.g. `Linear(in_features=64,
+   * out_features=10, bias=True)`.
+   */
   toString(): string {
     const name = this.constructor.name;
     const kids = this.namedChildren();

@@ -8,6 +8,10 @@ import { SGD, Adam, AdamW, RMSprop, Adagrad } from './optimizers.js';
 import type { SGDOptions, AdamOptions, RMSpropOptions, AdagradOptions } from './optimizers.js';
 import * as lrScheduler from './lr-scheduler.js';
 
+/**
+ * An optimizer as plain data, `{ type: 'adam', lr: 1e-3 }`: type is the optimizer's name (any case, or torch's class
+ * name), the rest its options with their defaults. What fitInWorker and the CLI take.
+ */
 export type OptimizerSpec =
   | ({ type: 'sgd' | 'SGD' } & SGDOptions)
   | ({ type: 'adam' | 'Adam' } & AdamOptions)
@@ -15,6 +19,10 @@ export type OptimizerSpec =
   | ({ type: 'rmsprop' | 'RMSprop' } & RMSpropOptions)
   | ({ type: 'adagrad' | 'Adagrad' } & AdagradOptions);
 
+/**
+ * A learning-rate scheduler as plain data, `{ type: 'cosine', tMax: 20 }`: type names the scheduler (any case, or
+ * torch's class name), the rest its options with their defaults.
+ */
 export type SchedulerSpec =
   | ({ type: 'step' | 'StepLR' } & lrScheduler.StepLROptions)
   | ({ type: 'multistep' | 'MultiStepLR' } & lrScheduler.MultiStepLROptions)

@@ -64,6 +64,7 @@ function restore(obj: object, dict: Record<string, unknown>): void {
  */
 export type StepOn = 'batch' | 'epoch' | 'metric';
 
+/** Options every epoch-indexed scheduler takes. */
 export interface SchedulerOptions {
   /** The index of the last epoch when resuming (groups must then hold initialLr); default -1. */
   lastEpoch?: number;
@@ -71,10 +72,15 @@ export interface SchedulerOptions {
 
 /** The base of the epoch-indexed schedulers (torch's _LRScheduler). */
 export abstract class LRScheduler {
+  /** The optimizer whose groups' lr this scheduler sets. */
   readonly optimizer: AnyOptimizer;
+  /** Each group's initialLr when the scheduler was built (torch's base_lrs). */
   baseLrs: number[] = [];
+  /** How many times step() has run, less one: 0 right after construction (torch's last_epoch). */
   lastEpoch = -1;
+  /** Calls of step(), the constructor's initial one included (torch's _step_count). */
   stepCount = 0;
+  /** The learning rates the last step() set, one per group (torch's _last_lr); read it through getLastLr(). */
   lastLr: number[] = [];
 
   protected constructor(optimizer: AnyOptimizer) {
@@ -125,10 +131,15 @@ export abstract class LRScheduler {
     return [...this.lastLr];
   }
 
+  /**
+   * A JSON-safe snapshot of the schedule's position and settings, in torch's key names (base_lrs, last_epoch, ...), as
+   * torch's state_dict().
+   */
   stateDict(): Record<string, unknown> {
     return snapshot(this);
   }
 
+  /** Restores a stateDict() snapshot (torch's too); unknown keys such as torch's verbose are ignored. */
   loadStateDict(dict: Record<string, unknown>): void {
     restore(this, dict);
   }
@@ -136,15 +147,20 @@ export abstract class LRScheduler {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of StepLR (torch.optim.lr_scheduler.StepLR). */
 export interface StepLROptions extends SchedulerOptions {
+  /** Epochs between two decays (an integer >= 1). */
   stepSize: number;
+  /** Factor the lr is multiplied by every stepSize epochs. @defaultValue 0.1 */
   gamma?: number;
 }
 const STEP_LR_KEYS = optionKeys<StepLROptions>()('stepSize', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
+  /** Epochs between two decays (from StepLROptions.stepSize). */
   stepSize: number;
+  /** Decay factor applied every stepSize epochs (default 0.1). */
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: StepLROptions) {
@@ -165,15 +181,22 @@ export class StepLR extends LRScheduler {
   }
 }
 
+/** Options of MultiStepLR (torch.optim.lr_scheduler.MultiStepLR). */
 export interface MultiStepLROptions extends SchedulerOptions {
+  /**
+   * Epoch indices at which the lr is multiplied by gamma (any order; a repeated one applies gamma once per listing).
+   */
   milestones: number[];
+  /** Factor applied at each milestone. @defaultValue 0.1 */
   gamma?: number;
 }
 const MULTI_STEP_LR_KEYS = optionKeys<MultiStepLROptions>()('milestones', 'gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma at each milestone (by gamma^k for a milestone listed k times). */
 export class MultiStepLR extends LRScheduler {
+  /** The milestones, sorted ascending. */
   milestones: number[];
+  /** Factor applied at each milestone (default 0.1). */
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
@@ -205,13 +228,16 @@ export class MultiStepLR extends LRScheduler {
   }
 }
 
+/** Options of ExponentialLR (torch.optim.lr_scheduler.ExponentialLR). */
 export interface ExponentialLROptions extends SchedulerOptions {
+  /** Factor the lr is multiplied by every epoch (e.g. 0.95). */
   gamma: number;
 }
 const EXPONENTIAL_LR_KEYS = optionKeys<ExponentialLROptions>()('gamma', 'lastEpoch');
 
 /** Multiplies each group's lr by gamma every epoch. */
 export class ExponentialLR extends LRScheduler {
+  /** Factor the lr is multiplied by every epoch. */
   gamma: number;
 
   constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
@@ -230,8 +256,11 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
+/** Options of CosineAnnealingLR (torch.optim.lr_scheduler.CosineAnnealingLR). */
 export interface CosineAnnealingLROptions extends SchedulerOptions {
+  /** Epochs of a half cosine period: the lr reaches etaMin after tMax steps, then rises again. */
   tMax: number;
+  /** The lowest learning rate of the schedule. @defaultValue 0 */
   etaMin?: number;
 }
 const COSINE_LR_KEYS = optionKeys<CosineAnnealingLROptions>()('tMax', 'etaMin', 'lastEpoch');
@@ -241,7 +270,9 @@ const COSINE_LR_KEYS = optionKeys<CosineAnnealingLROptions>()('tMax', 'etaMin', 
  * restarts), in torch's recursive form: each lr is computed from the previous one.
  */
 export class CosineAnnealingLR extends LRScheduler {
+  /** Epochs of a half cosine period. */
   tMax: number;
+  /** The lowest learning rate (default 0). */
   etaMin: number;
 
   constructor(optimizer: AnyOptimizer, options: CosineAnnealingLROptions) {
@@ -272,18 +303,34 @@ export class CosineAnnealingLR extends LRScheduler {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of OneCycleLR (torch.optim.lr_scheduler.OneCycleLR). Give totalSteps, or epochs and stepsPerEpoch. */
 export interface OneCycleLROptions extends SchedulerOptions {
+  /** The peak learning rate, one for all groups or one per group. */
   maxLr: number | number[];
+  /** Batches in the whole schedule; if left out, epochs * stepsPerEpoch. */
   totalSteps?: number;
+  /** Epochs of training, used with stepsPerEpoch when totalSteps is left out. */
   epochs?: number;
+  /** Batches per epoch (e.g. Math.ceil(n / batchSize)), used with epochs when totalSteps is left out. */
   stepsPerEpoch?: number;
+  /** Fraction of the steps spent raising the lr. @defaultValue 0.3 */
   pctStart?: number;
+  /** How the lr moves between its end points: a half cosine or a straight line. @defaultValue 'cos' */
   annealStrategy?: 'cos' | 'linear';
+  /** Whether momentum (SGD, RMSprop) or beta1 (Adam, AdamW) moves inversely to the lr. @defaultValue true */
   cycleMomentum?: boolean;
+  /** The lowest momentum, reached at the lr's peak. @defaultValue 0.85 */
   baseMomentum?: number | number[];
+  /** The highest momentum, at the start and the end of the cycle. @defaultValue 0.95 */
   maxMomentum?: number | number[];
+  /** The starting lr is maxLr / divFactor. @defaultValue 25 */
   divFactor?: number;
+  /** The final lr is the starting lr / finalDivFactor. @defaultValue 1e4 */
   finalDivFactor?: number;
+  /**
+   * Add a third phase that anneals to the final lr after a symmetric rise and fall. @defaultValue
+   * false
+   */
   threePhase?: boolean;
 }
 const ONE_CYCLE_LR_KEYS = optionKeys<OneCycleLROptions>()(
@@ -317,10 +364,18 @@ interface Phase {
  * batch. Sets the groups' initialLr, maxLr, minLr, maxMomentum and baseMomentum.
  */
 export class OneCycleLR extends LRScheduler {
+  /** Batches in the whole schedule. */
   totalSteps: number;
+  /**
+   * The phases of the cycle: where each ends and which group fields its lr and momentum move between (torch's
+   * _schedule_phases).
+   */
   schedulePhases: Phase[];
+  /** How the lr moves within a phase: half cosine or straight line (default 'cos'). */
   annealStrategy: 'cos' | 'linear';
+  /** Whether momentum or beta1 moves inversely to the lr (default true). */
   cycleMomentum: boolean;
+  /** True when the optimizer has betas (Adam, AdamW), so beta1 plays momentum's part. */
   useBeta1: boolean;
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
@@ -478,14 +533,23 @@ export class OneCycleLR extends LRScheduler {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of ReduceLROnPlateau (torch.optim.lr_scheduler.ReduceLROnPlateau). */
 export interface ReduceLROnPlateauOptions {
+  /** 'min': lower is better (a loss); 'max': higher is better (an accuracy). @defaultValue 'min' */
   mode?: 'min' | 'max';
+  /** Factor the lr is multiplied by on a plateau (must be < 1). @defaultValue 0.1 */
   factor?: number;
+  /** Epochs without improvement tolerated before the lr is reduced. @defaultValue 10 */
   patience?: number;
+  /** How much better a value must be to count as an improvement (see thresholdMode). @defaultValue 1e-4 */
   threshold?: number;
+  /** 'rel': better than best * (1 -/+ threshold); 'abs': better than best -/+ threshold. @defaultValue 'rel' */
   thresholdMode?: 'rel' | 'abs';
+  /** Epochs to wait after a reduction before counting bad epochs again. @defaultValue 0 */
   cooldown?: number;
+  /** Lower bound of the lr, one for all groups or one per group. @defaultValue 0 */
   minLr?: number | number[];
+  /** A reduction smaller than this is skipped. @defaultValue 1e-8 */
   eps?: number;
 }
 const PLATEAU_KEYS = optionKeys<ReduceLROnPlateauOptions>()(
@@ -505,20 +569,35 @@ const PLATEAU_KEYS = optionKeys<ReduceLROnPlateauOptions>()(
  * eps are skipped. Not an LRScheduler: it makes no initial step and sets no initialLr.
  */
 export class ReduceLROnPlateau {
+  /** The optimizer whose groups' lr this scheduler reduces. */
   readonly optimizer: AnyOptimizer;
+  /** Factor applied on a plateau (default 0.1). */
   factor: number;
+  /** Lower bound of each group's lr (default 0). */
   minLrs: number[];
+  /** Epochs without improvement tolerated (default 10). */
   patience: number;
+  /** Epochs to wait after a reduction (default 0). */
   cooldown: number;
+  /** Cooldown epochs still to wait (torch's cooldown_counter). */
   cooldownCounter = 0;
+  /** Whether lower ('min', the default) or higher ('max') values are better. */
   mode: 'min' | 'max';
+  /** Least improvement that counts (default 1e-4, see thresholdMode). */
   threshold: number;
+  /** Whether threshold is relative ('rel', the default) or absolute ('abs'). */
   thresholdMode: 'rel' | 'abs';
+  /** The best metric seen so far (the worst possible value before the first step). */
   best = Infinity;
+  /** Consecutive epochs without improvement (torch's num_bad_epochs). */
   numBadEpochs = 0;
+  /** The worst possible value for mode: Infinity for 'min', -Infinity for 'max' (torch's mode_worse). */
   modeWorse = Infinity;
+  /** Smallest reduction applied (default 1e-8). */
   eps: number;
+  /** Calls of step(metric) so far. */
   lastEpoch = 0;
+  /** The learning rates after the last step(), one per group; read it through getLastLr(). */
   lastLr: number[];
 
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
@@ -570,6 +649,7 @@ export class ReduceLROnPlateau {
     return 'metric';
   }
 
+  /** True while the scheduler waits after a reduction and counts no bad epochs. */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
@@ -600,14 +680,17 @@ export class ReduceLROnPlateau {
     this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
+  /** The learning rates the last step() left, one per group (torch's get_last_lr()). */
   getLastLr(): number[] {
     return [...this.lastLr];
   }
 
+  /** A JSON-safe snapshot of the scheduler's state in torch's key names; the initial infinite best becomes null. */
   stateDict(): Record<string, unknown> {
     return snapshot(this);
   }
 
+  /** Restores a stateDict() snapshot (torch's too); a null best reads back as "no best yet". */
   loadStateDict(dict: Record<string, unknown>): void {
     restore(this, dict);
     this.initIsBetter();

@@ -21,14 +21,19 @@ import { checkOptions, quote } from '../options.js';
 
 /** What an optimizer needs of a parameter: its values and (after backward) its gradient. */
 export interface Param {
+  /** The parameter's values, updated in place by step(). */
   data: Float32Array;
+  /** Its gradient after backward(), or null when it has none (then step() skips it). */
   grad: { data: Float32Array } | null;
+  /** Its shape, used only to name it in messages. */
   shape?: readonly number[];
 }
 
 /** A parameter group: its params and its hyper-parameters (schedulers change `lr`). */
 export interface ParamGroup {
+  /** The parameters this group's hyper-parameters apply to. */
   params: Param[];
+  /** The group's learning rate (schedulers change it between steps). */
   lr: number;
   [option: string]: unknown;
 }
@@ -41,7 +46,9 @@ export type ParamState = Record<string, Float32Array | number | null>;
 
 /** torch.optim's state_dict layout: state keyed by param index (counted across groups). */
 export interface OptimizerStateDict {
+  /** Per-param state keyed by the param's index, counted across groups in order. */
   state: Record<number, ParamState>;
+  /** Each group's hyper-parameters (snake_case) and its params' indices. */
   param_groups: Array<{ params: number[]; [option: string]: unknown }>;
 }
 
@@ -72,6 +79,10 @@ function copyValue(v: unknown): unknown {
   return v;
 }
 
+/**
+ * The base of every optimizer (torch.optim.Optimizer): parameter groups, per-param state, zeroGrad and state dicts. H
+ * holds the hyper-parameters (at least lr).
+ */
 export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
   /** The constructor's options with every default filled in; groups fall back to these. */
   readonly defaults: H;
@@ -230,6 +241,7 @@ export abstract class Optimizer<H extends { lr: number } = { lr: number }> {
     return `${this.constructor.name} (${groups.join('')})`;
   }
 
+  /** What `console.log(optimizer)` prints: the same as toString(), PyTorch's layout. */
   [inspect.custom](): string {
     return this.toString();
   }

@@ -32,14 +32,22 @@ function withDefaults<H extends object>(owner: string, defaults: H, options: obj
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of SGD (torch.optim.SGD); each can be overridden per parameter group. */
 export interface SGDOptions {
+  /** Learning rate (required: SGD has no default, as in torch). */
   lr: number;
+  /** Momentum factor; 0 is plain SGD. @defaultValue 0 */
   momentum?: number;
+  /** Dampening of the momentum buffer's update (g is scaled by 1 - dampening). @defaultValue 0 */
   dampening?: number;
+  /** Nesterov momentum (needs momentum > 0 and dampening 0). @defaultValue false */
   nesterov?: boolean;
+  /** L2 penalty: weightDecay * param is added to the gradient. @defaultValue 0 */
   weightDecay?: number;
+  /** Maximize the objective instead of minimizing it (steps along +grad). @defaultValue false */
   maximize?: boolean;
 }
+/** SGD's options with every default filled in, as each parameter group holds them. */
 export type SGDHyper = Required<SGDOptions>;
 
 /**
@@ -101,14 +109,22 @@ export class SGD extends Optimizer<SGDHyper> {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of Adagrad (torch.optim.Adagrad); each can be overridden per parameter group. */
 export interface AdagradOptions {
+  /** Learning rate. @defaultValue 1e-2 */
   lr?: number;
+  /** The step size is lr / (1 + (step - 1) * lrDecay). @defaultValue 0 */
   lrDecay?: number;
+  /** L2 penalty added to the gradient. @defaultValue 0 */
   weightDecay?: number;
+  /** Starting value of the sum of squared gradients. @defaultValue 0 */
   initialAccumulatorValue?: number;
+  /** Added to the denominator for numerical stability. @defaultValue 1e-10 */
   eps?: number;
+  /** Maximize the objective instead of minimizing it. @defaultValue false */
   maximize?: boolean;
 }
+/** Adagrad's options with every default filled in, as each parameter group holds them. */
 export type AdagradHyper = Required<AdagradOptions>;
 
 /**
@@ -161,15 +177,27 @@ export class Adagrad extends Optimizer<AdagradHyper> {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of RMSprop (torch.optim.RMSprop); each can be overridden per parameter group. */
 export interface RMSpropOptions {
+  /** Learning rate. @defaultValue 1e-2 */
   lr?: number;
+  /** Smoothing constant of the running average of squared gradients. @defaultValue 0.99 */
   alpha?: number;
+  /** Added to the denominator for numerical stability. @defaultValue 1e-8 */
   eps?: number;
+  /** L2 penalty added to the gradient. @defaultValue 0 */
   weightDecay?: number;
+  /** Momentum factor. @defaultValue 0 */
   momentum?: number;
+  /**
+   * Normalize by the estimated variance of the gradient (subtracting its running mean) instead of its raw second
+   * moment. @defaultValue false
+   */
   centered?: boolean;
+  /** Maximize the objective instead of minimizing it. @defaultValue false */
   maximize?: boolean;
 }
+/** RMSprop's options with every default filled in, as each parameter group holds them. */
 export type RMSpropHyper = Required<RMSpropOptions>;
 
 /**
@@ -216,15 +244,26 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/** Options of Adam and AdamW (torch.optim.Adam / AdamW); each can be overridden per parameter group. */
 export interface AdamOptions {
+  /** Learning rate. @defaultValue 1e-3 */
   lr?: number;
+  /** Decay rates of the running averages of the gradient and of its square. @defaultValue [0.9, 0.999] */
   betas?: [number, number];
+  /** Added to the denominator for numerical stability. @defaultValue 1e-8 */
   eps?: number;
+  /**
+   * Adam: L2 penalty added to the gradient; AdamW: decoupled decay, param *= 1 - lr * weightDecay. @defaultValue 0 for
+   * Adam, 1e-2 for AdamW
+   */
   weightDecay?: number;
+  /** Use the AMSGrad variant (keeps the maximum of the second-moment estimates). @defaultValue false */
   amsgrad?: boolean;
+  /** Maximize the objective instead of minimizing it. @defaultValue false */
   maximize?: boolean;
 }
 const ADAM_KEYS = optionKeys<AdamOptions>()('lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize');
+/** Adam's options with every default filled in, as each parameter group holds them. */
 export type AdamHyper = Required<AdamOptions>;
 
 /** Adam; weightDecay is the L2 penalty added to the gradient (AdamW decouples it). */

@@ -25,23 +25,26 @@ export const PALETTE: readonly string[] = [
   '#F0E442', // yellow
 ];
 
+/** One line of a lineChart. */
 export interface Series {
+  /** The series' name in the legend. */
   name: string;
   /** `[x, y]` pairs, or bare y values (then x = 1, 2, 3, ...). Non-finite values break the line. */
   points: ReadonlyArray<readonly [number, number]> | ReadonlyArray<number>;
   /** CSS colour; defaults to the palette entry for the series' position. */
   color?: string;
+  /** Draw the line dashed (e.g. validation curves). @defaultValue false */
   dashed?: boolean;
   /** Line width in px (default 2). */
   strokeWidth?: number;
-  /** Draw a dot at every point (single points always get one). */
+  /** Draw a dot at every point (default false; single points always get one). */
   markers?: boolean;
   /**
    * Mark where the series diverged with a cross (at its last drawable point, or where it leaves
    * the plot area). Defaults to true when the series ends in non-finite values.
    */
   diverged?: boolean;
-  /** Draw on top of the other series (legend order is unchanged). */
+  /** Draw on top of the other series (default false; legend order is unchanged). */
   front?: boolean;
 }
 export const SERIES_KEYS = optionKeys<Series>()(
@@ -55,27 +58,43 @@ export const SERIES_KEYS = optionKeys<Series>()(
   'front',
 );
 
+/**
+ * Where a chart's legend goes: 'auto' picks the inside corner that hides the least data (outside right if none is
+ * free).
+ */
 export type LegendPosition = 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'right' | 'none';
 
+/** What lineChart() draws: series, labels, size and axes. */
 export interface LineChartSpec {
+  /** Text above the chart. @defaultValue none */
   title?: string;
+  /** A second, smaller line under the title. @defaultValue none */
   subtitle?: string;
+  /** The x axis's label. @defaultValue none */
   xLabel?: string;
+  /** The y axis's label. @defaultValue none */
   yLabel?: string;
+  /** The lines to draw, in legend order. */
   series: ReadonlyArray<Series>;
   /** Pixels (default 720 x 420). */
   width?: number;
+  /** Pixels (default 420; see width). */
   height?: number;
+  /** 'log' for a logarithmic y axis (losses over orders of magnitude). @defaultValue 'linear' */
   yScale?: 'linear' | 'log';
   /** Fixed axis bounds; without them the y range is rounded out to nice ticks. */
   xMin?: number;
+  /** Fixed upper x bound (see xMin). */
   xMax?: number;
+  /** Fixed lower y bound (see xMin). */
   yMin?: number;
+  /** Fixed upper y bound (see xMin). */
   yMax?: number;
   /** Default 'auto': the inside corner that hides the least data (outside right if none is free). */
   legend?: LegendPosition;
   /** Tick label formatters (default: compact numbers such as 0.001, 1e-4, 12k). */
   xFormat?: (v: number) => string;
+  /** Tick label formatter of the y axis (see xFormat). */
   yFormat?: (v: number) => string;
 }
 export const LINE_CHART_KEYS = optionKeys<LineChartSpec>()(
@@ -947,11 +966,15 @@ export function lineChart(spec: LineChartSpec): string {
 export type EpochRecord = Pick<Rec, 'epoch' | 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy'> &
   Partial<Pick<Rec, 'lr' | 'seconds'>>;
 
+/** Options of trainingPlot(). */
 export interface TrainingPlotOptions {
+  /** Text above the plots. @defaultValue 'Training' */
   title?: string;
   /** Default 1040 x 420 side by side ('row'), 720 x 760 stacked ('column'). */
   width?: number;
+  /** Pixels (default 420 for 'row', 760 for 'column'; see width). */
   height?: number;
+  /** 'row': loss and accuracy side by side; 'column': stacked. @defaultValue 'row' */
   layout?: 'row' | 'column';
 }
 export const TRAINING_PLOT_KEYS = optionKeys<TrainingPlotOptions>()('title', 'width', 'height', 'layout');
@@ -1109,19 +1132,29 @@ export function trainingPlot(history: ReadonlyArray<EpochRecord>, options: Train
   return svgDocument(width, height, title, a.defs + b.defs, el('g', {}, [...header, a.body, b.body]));
 }
 
+/** One run of a learning-rate sweep, for lrSweepPlot(). */
 export interface LrRun {
+  /** The learning rate of this run (the legend shows it). */
   lr: number;
   /** Loss per step or per epoch. */
   losses: ReadonlyArray<number>;
+  /**
+   * Highlight this run as the best. @defaultValue the run with the lowest final loss among those that did not diverge
+   */
   best?: boolean;
 }
 
+/** Options of lrSweepPlot(). */
 export interface LrSweepOptions {
+  /** Text above the chart. @defaultValue 'Learning-rate sweep' */
   title?: string;
   /** Default 'step'. */
   xLabel?: string;
+  /** Pixels (default 720, as lineChart). */
   width?: number;
+  /** Pixels (default 420, as lineChart). */
   height?: number;
+  /** Where the legend goes (see LineChartSpec.legend). @defaultValue 'auto' */
   legend?: LegendPosition;
 }
 export const LR_SWEEP_KEYS = optionKeys<LrSweepOptions>()('title', 'xLabel', 'width', 'height', 'legend');

@@ -11,6 +11,10 @@ export type Operand = Value | number;
 
 const noBackward = (): void => {};
 
+/**
+ * A scalar with reverse-mode autograd, micrograd style: build expressions with add, mul, tanh, ..., then call
+ * backward() on the result to fill every input's grad. For teaching and checking; tensors do the real work.
+ */
 export class Value {
   /** The forward result. */
   data: number;
@@ -45,6 +49,7 @@ export class Value {
     return out;
   }
 
+  /** this + other; numbers are wrapped as constants. */
   add(other: Operand): Value {
     const b = Value.from(other);
     const out = Value.node(this.data + b.data, 'add', [this, b]);
@@ -56,6 +61,7 @@ export class Value {
     return out;
   }
 
+  /** this - other. */
   sub(other: Operand): Value {
     const b = Value.from(other);
     const out = Value.node(this.data - b.data, 'sub', [this, b]);
@@ -66,6 +72,7 @@ export class Value {
     return out;
   }
 
+  /** this * other. */
   mul(other: Operand): Value {
     const b = Value.from(other);
     const out = Value.node(this.data * b.data, 'mul', [this, b]);
@@ -77,6 +84,7 @@ export class Value {
     return out;
   }
 
+  /** this / other. */
   div(other: Operand): Value {
     const b = Value.from(other);
     const out = Value.node(this.data / b.data, 'div', [this, b]);
@@ -87,6 +95,7 @@ export class Value {
     return out;
   }
 
+  /** -this. */
   neg(): Value {
     const out = Value.node(-this.data, 'neg', [this]);
     out.backwardStep = () => {
@@ -112,6 +121,7 @@ export class Value {
     return out;
   }
 
+  /** e to the power of this; the gradient is the result itself. */
   exp(): Value {
     const out = Value.node(Math.exp(this.data), 'exp', [this]);
     out.backwardStep = () => {
@@ -173,6 +183,7 @@ export class Value {
     return out;
   }
 
+  /** Hyperbolic tangent; the local gradient is 1 - tanh^2. */
   tanh(): Value {
     const out = Value.node(Math.tanh(this.data), 'tanh', [this]);
     out.backwardStep = () => {
@@ -198,6 +209,7 @@ export class Value {
     for (const v of topologicalOrder<Value>(this)) v.grad = 0;
   }
 
+  /** `Value(label or op, data=..., grad=...)`, for printing and debugging. */
   toString(): string {
     const name = this.label ?? (this.op === '' ? 'const' : this.op);
     return `Value(${name}, data=${this.data}, grad=${this.grad})`;

@@ -4,7 +4,11 @@ import { checkShape, fmtShape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { checkOptions, optionKeys } from '../options.js';
 
+/** Options every tensor-creating function takes. */
 export interface TensorOptions {
+  /**
+   * Make the tensor a leaf whose gradient backward() accumulates in grad (torch's requires_grad). @defaultValue false
+   */
   requiresGrad?: boolean;
 }
 export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
@@ -112,30 +116,37 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
   return new Tensor(data, shape, opts.requiresGrad === true);
 }
 
+/** A tensor of the given shape filled with 0 (torch.zeros). */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   checkOptions('zeros', opts, TENSOR_KEYS);
   return full(shape, 0, opts);
 }
 
+/** A tensor of the given shape filled with 1 (torch.ones). */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   checkOptions('ones', opts, TENSOR_KEYS);
   return full(shape, 1, opts);
 }
 
+/** A tensor of t's shape filled with 0 (torch.zeros_like); t's requiresGrad is not copied. */
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   checkOptions('zerosLike', opts, TENSOR_KEYS);
   return full(t.shape, 0, opts);
 }
 
+/** A tensor of t's shape filled with 1 (torch.ones_like); t's requiresGrad is not copied. */
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   checkOptions('onesLike', opts, TENSOR_KEYS);
   return full(t.shape, 1, opts);
 }
 
+/**
+ * Options of randn() and rand(): where the random values come from. @defaultValue the global generator (see manualSeed)
+ */
 export interface RandomOptions extends TensorOptions {
-  /** Draw from a fresh generator seeded with this (the global generator is left alone). */
+  /** Draw from a fresh generator seeded with this (the global generator is left alone). Default: none. */
   seed?: number;
-  /** Draw from this generator (ignored when seed is given). */
+  /** Draw from this generator (ignored when seed is given). Default: globalRng. */
   rng?: Rng;
 }
 export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');

@@ -22,6 +22,7 @@ import { noGrad } from './graph.js';
 import { checkTensor, type Tensor } from './tensor.js';
 import { checkOptions, optionKeys } from '../options.js';
 
+/** Options of gradcheck(); the defaults suit float32 (see the module notes). */
 export interface GradcheckOptions {
   /** Relative step: h = eps * max(1, |x|). Default 1e-2. */
   eps?: number;
@@ -36,16 +37,21 @@ export interface GradcheckOptions {
 }
 export const GRADCHECK_KEYS = optionKeys<GradcheckOptions>()('eps', 'atol', 'rtol', 'throwOnFail', 'seed');
 
+/** The checked element with the largest error, for the failure message. */
 export interface GradcheckWorst {
   /** Position of the input in `inputs`. */
   input: number;
   /** Flat (row-major) index of the element. */
   index: number;
+  /** The gradient backward() computed for this element. */
   analytic: number;
+  /** The central finite-difference estimate for this element. */
   numeric: number;
 }
 
+/** What gradcheck() found. */
 export interface GradcheckResult {
+  /** True when every checked element passes |analytic - numeric| <= atol + rtol |numeric|. */
   ok: boolean;
   /** max |a - n| / max(|a|, |n|, atol / rtol) over all checked elements. */
   maxRelError: number;
@@ -57,6 +63,10 @@ export interface GradcheckResult {
   checked: number;
 }
 
+/**
+ * Checks the gradients backward() gives for fn against central finite differences, for every input that requires grad
+ * (torch.autograd.gradcheck, with float32 tolerances). Returns the figures; with throwOnFail, throws when they fail.
+ */
 export function gradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: Tensor[],

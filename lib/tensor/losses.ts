@@ -22,6 +22,7 @@ export type Labels = Int32Array | ArrayLike<number>;
  * 'mean' is accepted; 'sum' and 'none' are refused rather than silently giving the mean.
  */
 export interface LossOptions {
+  /** Only 'mean' (the default) is accepted. @defaultValue 'mean' */
   reduction?: 'mean';
 }
 export const LOSS_KEYS = optionKeys<LossOptions>()('reduction');

@@ -21,32 +21,61 @@ interface TensorMethods {
   backward(grad?: Tensor | Float32Array | null, opts?: { retainGraph?: boolean }): void;
 
   // ---- ops (see ops.ts, reduce.ts and losses.ts for the semantics) ----
+  /** this + b, broadcasting like PyTorch; b may be a number (torch.add). */
   add(b: Tensor | number): Tensor;
+  /** this - b, broadcasting; b may be a number (torch.sub). */
   sub(b: Tensor | number): Tensor;
+  /** this * b element-wise, broadcasting; b may be a number (torch.mul). */
   mul(b: Tensor | number): Tensor;
+  /** this / b element-wise, broadcasting; b may be a number (torch.div). */
   div(b: Tensor | number): Tensor;
+  /** Element-wise maximum of this and b, broadcasting; on ties each side gets half the gradient (torch.maximum). */
   maximum(b: Tensor | number): Tensor;
+  /** Element-wise minimum of this and b, broadcasting (torch.minimum). */
   minimum(b: Tensor | number): Tensor;
+  /** Each element raised to a constant exponent (torch.pow with a scalar exponent). */
   pow(exponent: number): Tensor;
+  /** -this (torch.neg). */
   neg(): Tensor;
+  /** e to the power of each element (torch.exp). */
   exp(): Tensor;
+  /** Natural logarithm of each element (torch.log). */
   log(): Tensor;
+  /** Square root of each element (torch.sqrt). */
   sqrt(): Tensor;
+  /** max(0, x) element-wise (torch.relu). */
   relu(): Tensor;
+  /** 1 / (1 + e^-x) element-wise (torch.sigmoid). */
   sigmoid(): Tensor;
+  /** Hyperbolic tangent element-wise (torch.tanh). */
   tanh(): Tensor;
+  /** Matrix product of two 2-D tensors: this [M, K] times b [K, N] gives [M, N] (torch.matmul for 2-D). */
   matmul(b: Tensor): Tensor;
   /** this W^T + b, this [N, in], W [out, in]. */
   linear(W: Tensor, b?: Tensor | null): Tensor;
+  /** The same elements in a new shape (a copy); one dimension may be -1 to be inferred (torch.reshape). */
   reshape(shape: readonly number[]): Tensor;
+  /** The transpose of a 2-D tensor, [M, N] -> [N, M] (torch.t). */
   transpose(): Tensor;
   /** Same as transpose() (2-D). */
   readonly T: Tensor;
+  /**
+   * Sum of all elements (dim omitted or null), or along dim (negative counts from the end); keepdim keeps that dim with
+   * size 1 (default false), as torch.sum.
+   */
   sum(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Mean of all elements (dim omitted or null), or along dim; keepdim default false, as torch.mean. */
   mean(dim?: number | null, keepdim?: boolean): Tensor;
+  /**
+   * Max of all elements (dim omitted or null), or along dim; keepdim default false. Values only, unlike torch.max(dim),
+   * which also returns indices (see argmax).
+   */
   max(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Indices of the maxima along dim (default -1, the last), the first one on ties (torch.argmax). */
   argmax(dim?: number): Int32Array;
+  /** Softmax along dim (default -1, the last): exp(x) / sum(exp(x)), computed stably (torch.softmax). */
   softmax(dim?: number): Tensor;
+  /** log(softmax(x)) along dim (default -1), computed stably (torch.log_softmax). */
   logSoftmax(dim?: number): Tensor;
   /** Cross-entropy of these logits [N, C] against labels (see losses.ts). */
   softmaxCrossEntropy(labels: losses.Labels, opts?: losses.LossOptions): Tensor;

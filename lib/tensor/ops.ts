@@ -162,6 +162,7 @@ export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
 
 // ---- unary ops ---------------------------------------------------------------------------------
 
+/** -x element-wise (torch.neg). */
 export function neg(x: Tensor): Tensor {
   checkTensor(x, 'neg');
   const a = x.data,
@@ -174,6 +175,7 @@ export function neg(x: Tensor): Tensor {
   });
 }
 
+/** e to the power of each element (torch.exp). */
 export function exp(x: Tensor): Tensor {
   checkTensor(x, 'exp');
   const a = x.data,
@@ -206,6 +208,7 @@ export function log(x: Tensor): Tensor {
   );
 }
 
+/** Square root of each element (torch.sqrt); the gradient at 0 is infinite, as in torch. */
 export function sqrt(x: Tensor): Tensor {
   checkTensor(x, 'sqrt');
   const a = x.data,
@@ -279,6 +282,7 @@ export function sigmoid(x: Tensor): Tensor {
   });
 }
 
+/** Hyperbolic tangent element-wise (torch.tanh). */
 export function tanh(x: Tensor): Tensor {
   checkTensor(x, 'tanh');
   const a = x.data,

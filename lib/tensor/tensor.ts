@@ -23,6 +23,10 @@ export type BackwardFn = (dout: Float32Array) => void;
 /** Nested arrays of numbers, as `tensor()` accepts and `toArray()` returns. */
 export type NestedArray = number | NestedArray[];
 
+/**
+ * An n-dimensional float32 array with reverse-mode autograd (torch.Tensor): operations on tensors that require grad
+ * record a graph, and backward() fills the leaves' grad. Create one with tensor(), zeros(), randn(), ...
+ */
 export class Tensor {
   /** The values, row-major; length is exactly numel. */
   data: Float32Array;
@@ -102,6 +106,10 @@ export class Tensor {
     return build(0);
   }
 
+  /**
+   * PyTorch-style text, `tensor(<values>, ...)`: the values, then the op of a non-leaf or
+   * requiresGrad of a leaf that has it, and the label if any.
+   */
   toString(): string {
     const extras: string[] = [];
     if (isSummarised(this)) extras.push(`shape=${fmtShape(this.shape)}`);
@@ -112,6 +120,7 @@ export class Tensor {
     return `tensor(${body}${extras.length ? `, ${extras.join(', ')}` : ''})`;
   }
 
+  /** What `console.log(tensor)` prints: the same as toString(), PyTorch's repr. */
   [inspect.custom](): string {
     return this.toString();
   }

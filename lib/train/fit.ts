@@ -31,34 +31,70 @@ import {
 export type { EpochRecord, History, StepInfo, Callback, Callbacks, EarlyStopping, FitContext };
 export { TrainingDivergedError } from './callbacks/index.js';
 
+/**
+ * A loss over a batch: the model's output [N, C] and the integer labels (N) in, a scalar Tensor out (e.g.
+ * crossEntropy).
+ */
 export type LossFn = (output: Tensor, labels: Int32Array) => Tensor;
 
+/** Options of fit(). Everything but train has a default; a setting left out is stated here with its value. */
 export interface FitOptions {
+  /** The training set; each epoch is one shuffled pass over it in batches of batchSize. */
   train: Dataset;
+  /**
+   * Measured after every epoch (valLoss, valAccuracy in eval mode, without a graph); early stopping and
+   * ReduceLROnPlateau monitor it when given. @defaultValue none: no validation figures
+   */
   validation?: Dataset;
   /** Total epochs (default 10); a resumed run continues up to this number. */
   epochs?: number;
+  /**
+   * Samples per optimizer step. Larger batches take fewer steps an epoch, so they need more epochs or a higher lr to
+   * reach the same accuracy (a hand-written loop with batch 32 takes 8x the steps of the default). The last, smaller
+   * batch is kept. @defaultValue 256
+   */
   batchSize?: number;
   /** Default Adam(lr = 1e-3) on the model's parameters. */
   optimizer?: Optimizer<{ lr: number }>;
   /** 'crossEntropy' (default), 'svm' (the lecture's multiclass hinge loss) or a function. */
   loss?: 'crossEntropy' | 'svm' | LossFn;
-  /** Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss (ReduceLROnPlateau). */
+  /**
+   * Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss
+   * (ReduceLROnPlateau). Default: none, the lr stays constant.
+   */
   scheduler?: lrScheduler.Scheduler;
-  /** Hooks called around the loop (see Callback); run after fit's own progress output and before early stopping. */
+  /**
+   * Hooks called around the loop (see Callback); run after fit's own progress output and before
+   * early stopping. Default: none.
+   */
   callbacks?: Callbacks;
+  /**
+   * Stop once the monitored value has not improved for patience epochs (and put the best weights back). @defaultValue
+   * none: train all epochs
+   */
   earlyStopping?: EarlyStopping;
-  /** 'auto' (a bar on a terminal, lines otherwise), 'bar', 'lines', 'json', 'silent' or false. */
+  /**
+   * 'auto' (a bar on a terminal, lines otherwise; the default, also for true), 'bar', 'lines',
+   * 'json', 'silent' or false.
+   */
   progress?: ProgressMode | boolean;
   /** Where progress goes (default process.stderr). */
   progressStream?: ProgressStream;
   /** Shuffle each epoch (default true), seeded by `seed` (default: drawn from the global generator). */
   shuffle?: boolean;
+  /**
+   * Seed of the shuffling order, so a run can be repeated exactly. @defaultValue drawn from the global generator (see
+   * manualSeed)
+   */
   seed?: number;
-  /** Write a checkpoint (model, optimizer, scheduler, epoch, RNG state) here after every `checkpointEvery` epochs. */
+  /**
+   * Write a checkpoint (model, optimizer, scheduler, epoch, RNG state) to this path after every
+   * `checkpointEvery` epochs. Default: none.
+   */
   checkpoint?: string;
+  /** Epochs between two checkpoints when checkpoint is set. @defaultValue 1 */
   checkpointEvery?: number;
-  /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. */
+  /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. Default: a fresh start. */
   resume?: string;
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(
@@ -318,7 +354,9 @@ function countCorrect(out: Tensor, y: Int32Array): number {
 
 /** Inference options: `preprocess: false` feeds the data as it is, past the model's preprocessor. */
 export interface InferenceOptions {
+  /** Samples per forward pass; changes speed and memory, not the results. @defaultValue 1024 */
   batchSize?: number;
+  /** false feeds the data as it is, skipping the preprocessor a loaded model carries. @defaultValue true */
   preprocess?: boolean;
 }
 export const INFERENCE_KEYS = optionKeys<InferenceOptions>()('batchSize', 'preprocess');

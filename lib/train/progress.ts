@@ -5,6 +5,10 @@
 import type { EpochRecord, StepInfo } from './record.js';
 
 export type { StepInfo };
+/**
+ * How fit reports progress: 'auto' (a bar on a terminal, a line an epoch otherwise), 'bar', 'lines', 'json' (one JSON
+ * object a line), or 'silent'.
+ */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'json' | 'silent';
 
 export interface Progress {

@@ -32,10 +32,11 @@ const LEGACY = { preprocess: 'nodegrad.cli.preprocess', classes: 'nodegrad.cli.c
  */
 export type LoadedModel = Module & { preprocessor?: Preprocessor };
 
+/** Options of save(). */
 export interface SaveOptions {
   /** Stored with the weights, restored by loadModel(); default: the model's own `preprocessor`. */
   preprocess?: Preprocessor;
-  /** Extra string entries for the safetensors metadata. */
+  /** Extra string entries for the safetensors metadata (default none). */
   metadata?: Record<string, string>;
 }
 export const SAVE_KEYS = optionKeys<SaveOptions>()('preprocess', 'metadata');

@@ -146,6 +146,7 @@ export class WorkerTraining {
     return this;
   }
 
+  /** Removes a listener added with on(). */
   off<K extends keyof EventMap>(event: K, listener: (e: EventMap[K]) => void): this {
     this.emitter.off(event, listener);
     return this;

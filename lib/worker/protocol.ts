@@ -71,6 +71,7 @@ export type WorkerMessage =
 
 /** Rejects `result` when training is cancelled. `cause` is the signal's reason. */
 export class AbortError extends Error {
+  /** Always 'ABORT_ERR', the code Node gives its own AbortError. */
   readonly code = 'ABORT_ERR';
   constructor(message = 'training was aborted', options?: { cause?: unknown }) {
     super(message, options);

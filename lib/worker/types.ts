@@ -38,8 +38,12 @@ export interface WorkerFitOptions
   extends Omit<FitOptions, 'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream'> {
   /** Default Adam(lr = 1e-3), as in fit. */
   optimizer?: OptimizerSpec;
+  /**
+   * A learning-rate scheduler as data, built in the worker over its optimizer and stepped as fit steps it.
+   * @defaultValue none: a constant lr
+   */
   scheduler?: SchedulerSpec;
-  /** Only the built-in losses: a function cannot cross a thread boundary. */
+  /** 'crossEntropy' (the default) or 'svm': a function cannot cross a thread boundary. */
   loss?: Exclude<FitOptions['loss'], ((...args: never[]) => unknown) | undefined>;
   /**
    * Seeds the worker's global generator (model initialisation, dropout) and the shuffling, so
@@ -48,7 +52,7 @@ export interface WorkerFitOptions
    * generator (so `manualSeed` here makes the worker reproducible too).
    */
   seed?: number;
-  /** Cancels training: the result rejects with an AbortError and the worker exits. */
+  /** Cancels training: the result rejects with an AbortError and the worker exits. Default: none. */
   signal?: AbortSignal;
   /** The worker's backend (default: the worker's own choice, native when the addon loads). */
   backend?: BackendName;
@@ -86,19 +90,26 @@ export type TrainingStepEvent = { type: 'step' } & StepInfo;
 export type TrainingEpochEvent = { type: 'epoch'; epochs: number } & EpochRecord;
 /** fit's log lines (resumed from a checkpoint, early stopping). */
 export interface TrainingMessageEvent {
+  /** Tells this event from 'step' and 'epoch' events. */
   type: 'message';
+  /** The line, as fit would print it. */
   text: string;
 }
+/** Every event a WorkerTraining emits, told apart by type: 'step', 'epoch' or 'message'. */
 export type TrainingEvent = TrainingStepEvent | TrainingEpochEvent | TrainingMessageEvent;
 
+/** What fitInWorker's promise resolves to once training ends. */
 export interface WorkerFitResult {
   /** The trained weights by parameter name: `moduleFromSpec(spec).loadStateDict(stateDict)`. */
   stateDict: Record<string, { shape: number[]; data: Float32Array }>;
+  /** The run's history, as fit returns it. */
   history: History;
   /** The model's spec (also for a model built from a module file), when it has one. */
   spec: ModuleSpec | null;
   /** The backend, SIMD path and thread count the worker trained with. */
   backend: BackendName;
+  /** The SIMD path the worker's kernels used (null for the TS backend). */
   simd: SimdPath | null;
+  /** The worker's kernel thread count. */
   threads: number;
 }

@@ -14,7 +14,9 @@ import { checkHooks, optionKeys } from '../../options.js';
 
 /** The run as callbacks see it: live objects, not copies. */
 export interface FitContext {
+  /** The model being trained. */
   readonly model: Module;
+  /** The optimizer stepping it (the one passed to fit, or its default Adam). */
   readonly optimizer: Optimizer<{ lr: number }>;
   /** The shuffling loader of the training set (its state goes into checkpoints). */
   readonly loader: DataLoader;
@@ -36,15 +38,22 @@ export interface FitContext {
 
 /** The batch whose gradients have just been computed, before the optimizer uses them. */
 export interface BatchLoss {
+  /** The epoch, 1-based. */
   epoch: number;
+  /** The batch within the epoch, 1-based. */
   step: number;
   /** This batch's loss. */
   loss: number;
 }
 
+/**
+ * Hooks fit calls around its loop (Keras's Callback, Lightning's hooks); implement any of them. Order within a step:
+ * forward, loss, backward, onAfterBackward, optimizer.step(), onBatchEnd.
+ */
 export interface Callback {
   /** After the checks and any resume, before the first epoch. */
   onTrainBegin?(ctx: FitContext): void;
+  /** Before the epoch's first batch; epoch is 1-based. */
   onEpochBegin?(epoch: number, ctx: FitContext): void;
   /** After backward, before optimizer.step(): the gradients are there to inspect. */
   onAfterBackward?(batch: BatchLoss, ctx: FitContext): void;
@@ -56,10 +65,13 @@ export interface Callback {
   onEpochEnd?(record: EpochRecord, history: History, ctx: FitContext): void | boolean;
   /** Once the loop is over (not after an error), before early stopping's best weights are put back. */
   onTrainEnd?(history: History, ctx: FitContext): void;
+  /** Receives every line a callback or fit logs through ctx.log (resume, early stopping). */
   onLog?(text: string, ctx: FitContext): void;
   /** Checkpoints store what stateDict() returns under this key, and resume hands it back. */
   readonly stateKey?: string;
+  /** The callback's state for a checkpoint (JSON-safe); needs stateKey. */
   stateDict?(): unknown;
+  /** Restores what stateDict() returned, when a run resumes from a checkpoint. */
   loadStateDict?(state: unknown): void;
 }
 

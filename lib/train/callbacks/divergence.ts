@@ -11,8 +11,11 @@ import type { BatchLoss, Callback, FitContext } from './callback.js';
 export class TrainingDivergedError extends Error {
   constructor(
     message: string,
+    /** The epoch (1-based) whose loss or gradient stopped being finite. */
     readonly epoch: number,
+    /** The batch within that epoch, 1-based. */
     readonly step: number,
+    /** null|The name of the first parameter whose gradient is not finite, or null when the loss itself is not. */
     readonly parameter: string | null,
   ) {
     super(message);

@@ -8,6 +8,10 @@ import type { EpochRecord, History } from '../record.js';
 import type { Callback, FitContext } from './callback.js';
 import { checkChoice, checkOptions, optionKeys } from '../../options.js';
 
+/**
+ * fit's earlyStopping option (Keras's EarlyStopping): stop once the monitored value has not improved for patience
+ * epochs.
+ */
 export interface EarlyStopping {
   /** Epochs without improvement before stopping. */
   patience: number;
