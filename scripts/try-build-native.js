@@ -1,21 +1,14 @@
 'use strict';
-// Install step for nodegrad. It never fails the install: when no prebuilt binary loads and the
-// addon cannot be compiled here, it warns and exits 0, and nodegrad runs on its TypeScript
-// backend instead.
+// The native half of `npm ci` in a git checkout (package.json `prepare`, after build:ts). It never
+// fails the set-up: without a compiler, or when the build fails, it warns and exits 0, and
+// nodegrad runs on its TypeScript backend. It is not an install script: an installed package
+// loads its prebuilt binary (prebuilds/) or falls back to TS at run time, and building from
+// source there is the explicit `npm run build:native` (README, "Building from source").
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-
-function tryLoad() {
-  try {
-    require('node-gyp-build')(root);
-    return null;
-  } catch (err) {
-    return err;
-  }
-}
 
 function hasCompiler() {
   const cxx = process.env.CXX || 'c++';
@@ -24,13 +17,13 @@ function hasCompiler() {
 }
 
 function nodeGypCommand() {
-  // npm tells its scripts where its bundled node-gyp lives; fall back to a local one.
-  const fromNpm = process.env.npm_config_node_gyp;
-  if (fromNpm && fs.existsSync(fromNpm)) return fromNpm;
+  // npm tells its scripts where its bundled node-gyp lives; prefer the pinned devDependency,
+  // since node-gyp 13 does not run on Node 20.
   try {
     return require.resolve('node-gyp/bin/node-gyp.js');
   } catch {
-    return null;
+    const fromNpm = process.env.npm_config_node_gyp;
+    return fromNpm && fs.existsSync(fromNpm) ? fromNpm : null;
   }
 }
 
@@ -40,12 +33,8 @@ function warn(msg) {
 }
 
 function main() {
-  const hasPrebuilds = fs.existsSync(path.join(root, 'prebuilds'));
-  const forceSource = process.env.npm_config_build_from_source === 'true';
-  if (hasPrebuilds && !forceSource && tryLoad() === null) return;
-
   if (!hasCompiler()) {
-    warn('no prebuilt binary loads on this platform and no C++ compiler was found, so the native addon was not built.');
+    warn('no C++ compiler was found, so the native addon was not built.');
     return;
   }
   const gyp = nodeGypCommand();
@@ -58,13 +47,16 @@ function main() {
     warn(`building the native addon failed (node-gyp exit code ${r.status}).`);
     return;
   }
-  const err = tryLoad();
-  if (err !== null) warn(`the native addon was built but does not load: ${err.message}`);
+  try {
+    require('node-gyp-build')(root);
+  } catch (err) {
+    warn(`the native addon was built but does not load: ${err.message}`);
+  }
 }
 
 try {
   main();
 } catch (err) {
-  warn(`install step failed: ${err?.message}`);
+  warn(`building the native addon failed: ${err?.message}`);
 }
 process.exit(0);
