@@ -32,7 +32,21 @@ function warn(msg) {
   process.stderr.write('nodegrad: the pure-TypeScript backend will be used (same results, slower).\n');
 }
 
+// `npx nodegrad` in a checkout installs the checkout into npx's cache as a link, which runs
+// `prepare` again: skip the rebuild (about a minute on 2 busy cores) when nothing changed.
+function upToDate() {
+  const addon = path.join(root, 'build', 'Release', 'nodegrad.node');
+  if (!fs.existsSync(addon)) return false;
+  const built = fs.statSync(addon).mtimeMs;
+  const sources = [
+    'binding.gyp',
+    ...fs.readdirSync(path.join(root, 'native'), { recursive: true }).map((f) => path.join('native', f)),
+  ];
+  return sources.every((f) => fs.statSync(path.join(root, f)).mtimeMs <= built);
+}
+
 function main() {
+  if (upToDate()) return;
   if (!hasCompiler()) {
     warn('no C++ compiler was found, so the native addon was not built.');
     return;
