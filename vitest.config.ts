@@ -21,6 +21,7 @@ const integration = [
   'test/preprocess.test.ts', // models written and read through the CLI
   'test/worker-teardown.test.ts', // workers terminated while they load the addon
   'test/harden-cli.test.ts', // the CLI's refusals: headers, colliding paths, --resume flags
+  'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
 ];
 
 export default defineConfig({
