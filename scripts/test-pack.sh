@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs nodegrad, installs the tarball into an empty folder with no compiler on PATH and checks
+# Packs nodegrad (no source maps, no install script), installs the tarball into an empty folder with no compiler on PATH and checks
 # that the prebuilt binary is used; then strips prebuilds/ from the tarball and checks that the
 # install still succeeds and nodegrad falls back to its TypeScript backend.
 set -euo pipefail
@@ -13,6 +13,8 @@ tar -tzf "$work/$tarball" > "$work/contents.txt"
 grep -q 'package/prebuilds/linux-x64/nodegrad.node' "$work/contents.txt" || { echo "FAIL: the tarball has no prebuilt binary"; exit 1; }
 grep -q 'package/dist/index.js' "$work/contents.txt" || { echo "FAIL: the tarball has no dist/"; exit 1; }
 if grep -qE 'package/(build|test)/' "$work/contents.txt"; then echo "FAIL: the tarball ships build/ or test/"; exit 1; fi
+if grep -qE '\.map$' "$work/contents.txt"; then echo "FAIL: the tarball ships source maps (lib/ is not shipped)"; exit 1; fi
+for f in LICENSE CHANGELOG.md examples/csv-classifier.mjs; do grep -q "package/$f" "$work/contents.txt" || { echo "FAIL: the tarball has no $f"; exit 1; }; done
 
 # A PATH with node and npm but no compiler, make or python.
 bin="$work/bin"
@@ -64,6 +66,8 @@ install_into() { # dir tarball [extra package.json fields]
 
 echo "== install with prebuilds, no compiler"
 install_into "$work/with" "$work/$tarball"
+# npm 11 still lists `prepare` (build:ts in a checkout) for a file: tarball; it does not run it here
+if grep -qE 'nodegrad@.*\((pre|post)?install:' "$work/install.err"; then echo "FAIL: npm warns about an install script"; cat "$work/install.err"; exit 1; fi
 check "$work/with" native
 
 echo "== install without prebuilds, no compiler (npm 11 skips dependency install scripts by default)"
@@ -74,8 +78,12 @@ tar -czf "$work/stripped.tgz" -C "$work/strip" package
 install_into "$work/without" "$work/stripped.tgz"
 check "$work/without" ts
 
-echo "== install without prebuilds, no compiler, install script allowed: it warns and exits 0"
+echo "== no install script: npm neither names an install script nor runs node-gyp, even when scripts are allowed"
+grep -q '"install"\|"postinstall"\|"preinstall"' <(tar -xzOf "$work/$tarball" package/package.json) && { echo "FAIL: the package has an install script"; exit 1; }
 install_into "$work/allowed" "$work/stripped.tgz" ",\"allowScripts\":{\"file:$work/stripped.tgz\":true}"
-grep -q 'TypeScript backend' "$work/install.err" || { echo "FAIL: the install script did not warn about the fallback"; cat "$work/install.out" "$work/install.err"; exit 1; }
+if grep -qiE 'nodegrad@.*\((pre|post)?install:|gyp' "$work/install.out" "$work/install.err"; then
+  echo "FAIL: the install ran or warned about an install script"; cat "$work/install.out" "$work/install.err"; exit 1
+fi
+[ -e "$work/allowed/node_modules/nodegrad/build" ] && { echo "FAIL: npm built the addon (gypfile)"; exit 1; }
 check "$work/allowed" ts
 echo "pack test passed"
