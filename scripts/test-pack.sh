@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs nodegrad (no source maps, no install script), installs the tarball into an empty folder with no compiler on PATH and checks
 # that the prebuilt binary is used; then strips prebuilds/ from the tarball and checks that the
-# install still succeeds and nodegrad falls back to its TypeScript backend.
+# install still succeeds and nodegrad falls back to its TypeScript backend; then builds the addon
+# from source in that install with the README's command.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -34,6 +35,7 @@ check() { # dir expected-backend
     const C = new Float32Array(4);
     ng.kernels().gemm(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 0, C);
     if (C.join() !== '19,22,43,50') { console.error('wrong gemm', C); process.exit(1); }
+    if (got === 'native' && !/[\\/]prebuilds[\\/]/.test(ng.info().nativePath)) { console.error('native did not load from prebuilds/', ng.info()); process.exit(1); }
     console.log('ok: require, backend', got, JSON.stringify(ng.info()));
   " 2>"$work/require.err")
   (cd "$dir" && nocc node --input-type=module -e "
@@ -66,7 +68,8 @@ install_into() { # dir tarball [extra package.json fields]
 
 echo "== install with prebuilds, no compiler"
 install_into "$work/with" "$work/$tarball"
-# npm 11 still lists `prepare` (build:ts in a checkout) for a file: tarball; it does not run it here
+# npm 11 lists `prepare` for non-registry sources only (arborist lib/install-scripts.js), so this
+# file: tarball names it; a registry install does not, and neither runs it
 if grep -qE 'nodegrad@.*\((pre|post)?install:' "$work/install.err"; then echo "FAIL: npm warns about an install script"; cat "$work/install.err"; exit 1; fi
 check "$work/with" native
 
@@ -86,4 +89,12 @@ if grep -qiE 'nodegrad@.*\((pre|post)?install:|gyp' "$work/install.out" "$work/i
 fi
 [ -e "$work/allowed/node_modules/nodegrad/build" ] && { echo "FAIL: npm built the addon (gypfile)"; exit 1; }
 check "$work/allowed" ts
+echo "== building from source in the installed package, as the README says (compiler on PATH)"
+(cd "$work/without" && npm explore nodegrad -- npm run build:native >"$work/build.out" 2>&1) ||
+  { echo "FAIL: npm explore nodegrad -- npm run build:native"; tail -20 "$work/build.out"; exit 1; }
+(cd "$work/without" && node -e "
+  const ng = require('nodegrad');
+  if (ng.backend() !== 'native' || !/[\\/]build[\\/]Release[\\/]/.test(ng.info().nativePath)) { console.error(ng.info()); process.exit(1); }
+  console.log('ok: built from source,', ng.info().nativePath);
+") || { echo "FAIL: the addon built from source does not load"; exit 1; }
 echo "pack test passed"
