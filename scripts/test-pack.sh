@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Packs nodegrad, installs the tarball into an empty folder with no compiler on PATH and checks
+# Packs nodegrad (no source maps, no install script), installs the tarball into an empty folder with no compiler on PATH and checks
 # that the prebuilt binary is used; then strips prebuilds/ from the tarball and checks that the
-# install still succeeds and nodegrad falls back to its TypeScript backend.
+# install still succeeds and nodegrad falls back to its TypeScript backend; then builds the addon
+# from source in that install with the README's command.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -13,6 +14,8 @@ tar -tzf "$work/$tarball" > "$work/contents.txt"
 grep -q 'package/prebuilds/linux-x64/nodegrad.node' "$work/contents.txt" || { echo "FAIL: the tarball has no prebuilt binary"; exit 1; }
 grep -q 'package/dist/index.js' "$work/contents.txt" || { echo "FAIL: the tarball has no dist/"; exit 1; }
 if grep -qE 'package/(build|test)/' "$work/contents.txt"; then echo "FAIL: the tarball ships build/ or test/"; exit 1; fi
+if grep -qE '\.map$' "$work/contents.txt"; then echo "FAIL: the tarball ships source maps (lib/ is not shipped)"; exit 1; fi
+for f in LICENSE CHANGELOG.md examples/csv-classifier.mjs; do grep -q "package/$f" "$work/contents.txt" || { echo "FAIL: the tarball has no $f"; exit 1; }; done
 
 # A PATH with node and npm but no compiler, make or python.
 bin="$work/bin"
@@ -32,6 +35,7 @@ check() { # dir expected-backend
     const C = new Float32Array(4);
     ng.kernels().gemm(false, false, 2, 2, 2, 1, new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 0, C);
     if (C.join() !== '19,22,43,50') { console.error('wrong gemm', C); process.exit(1); }
+    if (got === 'native' && !/[\\/]prebuilds[\\/]/.test(ng.info().nativePath)) { console.error('native did not load from prebuilds/', ng.info()); process.exit(1); }
     console.log('ok: require, backend', got, JSON.stringify(ng.info()));
   " 2>"$work/require.err")
   (cd "$dir" && nocc node --input-type=module -e "
@@ -64,6 +68,9 @@ install_into() { # dir tarball [extra package.json fields]
 
 echo "== install with prebuilds, no compiler"
 install_into "$work/with" "$work/$tarball"
+# npm 11 lists `prepare` for non-registry sources only (arborist lib/install-scripts.js), so this
+# file: tarball names it; a registry install does not, and neither runs it
+if grep -qE 'nodegrad@.*\((pre|post)?install:' "$work/install.err"; then echo "FAIL: npm warns about an install script"; cat "$work/install.err"; exit 1; fi
 check "$work/with" native
 
 echo "== install without prebuilds, no compiler (npm 11 skips dependency install scripts by default)"
@@ -74,8 +81,20 @@ tar -czf "$work/stripped.tgz" -C "$work/strip" package
 install_into "$work/without" "$work/stripped.tgz"
 check "$work/without" ts
 
-echo "== install without prebuilds, no compiler, install script allowed: it warns and exits 0"
+echo "== no install script: npm neither names an install script nor runs node-gyp, even when scripts are allowed"
+grep -q '"install"\|"postinstall"\|"preinstall"' <(tar -xzOf "$work/$tarball" package/package.json) && { echo "FAIL: the package has an install script"; exit 1; }
 install_into "$work/allowed" "$work/stripped.tgz" ",\"allowScripts\":{\"file:$work/stripped.tgz\":true}"
-grep -q 'TypeScript backend' "$work/install.err" || { echo "FAIL: the install script did not warn about the fallback"; cat "$work/install.out" "$work/install.err"; exit 1; }
+if grep -qiE 'nodegrad@.*\((pre|post)?install:|gyp' "$work/install.out" "$work/install.err"; then
+  echo "FAIL: the install ran or warned about an install script"; cat "$work/install.out" "$work/install.err"; exit 1
+fi
+[ -e "$work/allowed/node_modules/nodegrad/build" ] && { echo "FAIL: npm built the addon (gypfile)"; exit 1; }
 check "$work/allowed" ts
+echo "== building from source in the installed package, as the README says (compiler on PATH)"
+(cd "$work/without" && npm explore nodegrad -- npm run build:native >"$work/build.out" 2>&1) ||
+  { echo "FAIL: npm explore nodegrad -- npm run build:native"; tail -20 "$work/build.out"; exit 1; }
+(cd "$work/without" && node -e "
+  const ng = require('nodegrad');
+  if (ng.backend() !== 'native' || !/[\\/]build[\\/]Release[\\/]/.test(ng.info().nativePath)) { console.error(ng.info()); process.exit(1); }
+  console.log('ok: built from source,', ng.info().nativePath);
+") || { echo "FAIL: the addon built from source does not load"; exit 1; }
 echo "pack test passed"
