@@ -193,6 +193,11 @@ describe('what the losses refuse', () => {
     ['a weight of the wrong length', () => ng.crossEntropy(x(), [0, 1], { weight: [1, 2] }), /weight must be .* of 3/],
     ['labelSmoothing above 1', () => ng.crossEntropy(x(), [0, 1], { labelSmoothing: 1.5 }), /labelSmoothing must be/],
     ['ignoreIndex with probabilities', () => ng.crossEntropy(x(), ng.zeros([2, 3]), { ignoreIndex: 0 }), /class-index/],
+    [
+      'class indices in a Tensor, naming where they go',
+      () => ng.crossEntropy(x(), ng.tensor([0, 1])),
+      /pass class indices as an Int32Array or an array of integers/,
+    ],
     ['probabilities of another shape', () => ng.crossEntropy(x(), ng.zeros([2, 4])), /must have the input's shape/],
     [
       'a non-integer ignoreIndex',

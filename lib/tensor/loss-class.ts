@@ -152,7 +152,7 @@ export function nllLoss(input: Tensor, target: Labels, opts: NllLossOptions = {}
       }
       accumulateGrad(input, dx, true);
     },
-    [x, lab],
+    [lab],
   );
 }
 
@@ -166,7 +166,7 @@ export function nllLoss(input: Tensor, target: Labels, opts: NllLossOptions = {}
  *   weights), as PyTorch.
  * - probabilities (a Tensor shaped like input, each position a distribution over classes):
  *   -sum_c weight[c] t'[c] log softmax(x)[c] with t' = (1 - e) t + e / C; 'mean' divides by
- *   the number of positions. ignoreIndex does not apply. The targets get a gradient too.
+ *   the number of positions. ignoreIndex is refused. The targets get a gradient too.
  *
  * The input's gradient is softmax(x) times the target weights' sum minus those weights.
  */
@@ -186,8 +186,9 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Labels, opts: LossOp
   if (logits.shape.length !== 2 || logits.shape[0] < 1 || logits.shape[1] < 1) {
     throw new RangeError(`${op}: logits must be [N, C] with N, C >= 1, got ${fmtShape(logits.shape)}`);
   }
-  toLabels(labels, logits.shape[0], logits.shape[1], op);
-  return classCrossEntropy(op, logits, labels, opts, LOSS_KEYS);
+  // an Int32Array from here on, so classTargets below neither copies it nor finds it wrong
+  const lab = toLabels(labels, logits.shape[0], logits.shape[1], op);
+  return classCrossEntropy(op, logits, lab, opts, LOSS_KEYS);
 }
 
 function classCrossEntropy(
@@ -211,6 +212,12 @@ function classCrossEntropy(
   if (probs) {
     if (opts.ignoreIndex !== undefined) throw new RangeError(`${op}: ignoreIndex applies to class-index targets only`);
     if (target.shape.length !== input.shape.length || target.shape.some((d, i) => d !== input.shape[i])) {
+      if (target.shape.length === posShape.length && target.shape.every((d, i) => d === posShape[i])) {
+        throw new TypeError(
+          `${op}: a Tensor target holds probabilities shaped like the input ${fmtShape(input.shape)}; ` +
+            'pass class indices as an Int32Array or an array of integers',
+        );
+      }
       throw new RangeError(
         `${op}: probability target ${fmtShape(target.shape)} must have the input's shape ${fmtShape(input.shape)}`,
       );
@@ -259,7 +266,8 @@ function classCrossEntropy(
   }
   const [data, shape] = lossOutput(vals, posShape, reduction, denom);
   const parents = probs ? [input, target] : [input];
-  const saved: ArrayBufferView[] = probs ? [x, t!] : [x, lab!];
+  // backward reads logp (its own) and the targets, not the input's data
+  const saved: ArrayBufferView[] = probs ? [t!] : [lab!];
   return makeResult(
     data,
     shape,
