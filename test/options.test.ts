@@ -370,7 +370,7 @@ describe('every options object of the public API refuses an unknown key, suggest
     [
       'binaryCrossEntropyWithLogits',
       () => ng.binaryCrossEntropyWithLogits(scores(), scores(), { pos_weight: 2 } as never),
-      "unknown option 'pos_weight' for binaryCrossEntropyWithLogits (options: 'reduction')",
+      "unknown option 'pos_weight' for binaryCrossEntropyWithLogits: did you mean 'posWeight'?",
     ],
     [
       'Tensor.softmaxCrossEntropy',
@@ -498,12 +498,16 @@ describe('every options object of the public API refuses an unknown key, suggest
 });
 
 describe('what is refused besides unknown keys', () => {
-  it("a reduction other than 'mean': every loss is a mean, so 'sum' or 'none' cannot be honoured", () => {
-    expect(() => ng.mseLoss(scores(), scores(), { reduction: 'sum' } as never)).toThrow(
-      new RangeError("mseLoss: reduction must be one of 'mean', got 'sum'"),
+  it("a reduction other than 'mean', 'sum' or 'none', naming the one meant", () => {
+    expect(() => ng.mseLoss(scores(), scores(), { reduction: 'batchmean' } as never)).toThrow(
+      new RangeError("mseLoss: reduction must be one of 'mean', 'sum', 'none', got 'batchmean'"),
     );
-    expect(() => ng.svmLoss(scores(), [0, 1], { reduction: 'none' } as never)).toThrow(RangeError);
-    expect(() => ng.softmaxCrossEntropy(scores(), [0, 1], { reduction: 'summ' } as never)).toThrow(RangeError);
+    expect(() => ng.svmLoss(scores(), [0, 1], { reduction: 'None' } as never)).toThrow(RangeError);
+    expect(() => ng.softmaxCrossEntropy(scores(), [0, 1], { reduction: 'summ' } as never)).toThrow(
+      new RangeError(
+        "softmaxCrossEntropy: reduction must be one of 'mean', 'sum', 'none', got 'summ' (did you mean 'sum'?)",
+      ),
+    );
     const mean = ng.softmaxCrossEntropy(scores(), [0, 1]).item();
     expect(ng.softmaxCrossEntropy(scores(), [0, 1], { reduction: 'mean' }).item()).toBe(mean);
   });

@@ -35,12 +35,26 @@ export {
 export { sum, mean, max, argmax, softmax, logSoftmax } from './reduce.js';
 export { broadcastShapes } from './broadcast.js';
 export {
-  softmaxCrossEntropy,
   svmLoss,
   mseLoss,
+  l1Loss,
+  smoothL1Loss,
+  huberLoss,
+  binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   toLabels,
 } from './losses.js';
-export type { Labels, LossOptions } from './losses.js';
+export type {
+  Labels,
+  LossOptions,
+  Reduction,
+  SvmLossOptions,
+  SmoothL1Options,
+  HuberOptions,
+  BceOptions,
+  BceWithLogitsOptions,
+} from './losses.js';
+export { crossEntropy, nllLoss, softmaxCrossEntropy } from './loss-class.js';
+export type { CrossEntropyOptions, NllLossOptions } from './loss-class.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult, GradcheckWorst } from './gradcheck.js';

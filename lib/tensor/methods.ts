@@ -5,7 +5,8 @@
  * imports this module, so anything that reaches Tensor through index.ts has them.
  */
 import { backward } from './backward.js';
-import * as losses from './losses.js';
+import * as lossClass from './loss-class.js';
+import type * as losses from './losses.js';
 import * as ops from './ops.js';
 import * as red from './reduce.js';
 import { Tensor } from './tensor.js';
@@ -77,8 +78,14 @@ interface TensorMethods {
   softmax(dim?: number): Tensor;
   /** log(softmax(x)) along dim (default -1), computed stably (torch.log_softmax). */
   logSoftmax(dim?: number): Tensor;
-  /** Cross-entropy of these logits [N, C] against labels (see losses.ts). */
+  // ---- losses (see losses.ts and loss-class.ts) ----
+  /** Cross-entropy of these logits [N, C] against labels, the lecture's name (see crossEntropy). */
   softmaxCrossEntropy(labels: losses.Labels, opts?: losses.LossOptions): Tensor;
+  /**
+   * Cross-entropy of these logits [N, C] or [N, C, d1, ...] against class indices or a tensor
+   * of probabilities, with PyTorch's options (torch.nn.functional.cross_entropy; see crossEntropy).
+   */
+  crossEntropy(target: losses.Labels | Tensor, opts?: lossClass.CrossEntropyOptions): Tensor;
 }
 
 export const BACKWARD_KEYS = optionKeys<Parameters<TensorMethods['backward']>[1]>()('retainGraph');
@@ -167,8 +174,12 @@ const methods: TensorMethods & ThisType<Tensor> = {
   logSoftmax(dim = -1) {
     return red.logSoftmax(this, dim);
   },
+  // ---- losses ----
   softmaxCrossEntropy(labels, opts) {
-    return losses.softmaxCrossEntropy(this, labels, opts);
+    return lossClass.softmaxCrossEntropy(this, labels, opts);
+  },
+  crossEntropy(target, opts) {
+    return lossClass.crossEntropy(this, target, opts);
   },
 };
 
