@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
-import { gradcheck, markModified, Tensor } from '../lib/tensor/index.js';
+import { gradcheck, markModified, type Tensor } from '../lib/tensor/index.js';
 import { Rng } from '../lib/random.js';
 
 const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
@@ -30,7 +30,7 @@ const labelsNd = ints(2 * 3 * 2, 4, 2);
 
 const cases: Case[] = [
   ...reductions.flatMap((reduction): Case[] => [
-    ['crossEntropy ' + reduction, (x) => ng.crossEntropy(x, labels6, { reduction }), () => [randn([6, 4], 3)]],
+    [`crossEntropy ${reduction}`, (x) => ng.crossEntropy(x, labels6, { reduction }), () => [randn([6, 4], 3)]],
     [
       `crossEntropy weight, ignoreIndex, labelSmoothing, ${reduction}`,
       (x) => ng.crossEntropy(x, ignored6, { reduction, weight: W4, labelSmoothing: 0.2 }),
@@ -46,15 +46,15 @@ const cases: Case[] = [
       (x, t) => ng.crossEntropy(x, t, { reduction, weight: W4, labelSmoothing: 0.1 }),
       () => [randn([5, 4], 6), uniform([5, 4], 7, 0, 1)],
     ],
-    ['nllLoss ' + reduction, (x) => ng.nllLoss(x, ignored6, { reduction, weight: W4 }), () => [randn([6, 4], 8)]],
+    [`nllLoss ${reduction}`, (x) => ng.nllLoss(x, ignored6, { reduction, weight: W4 }), () => [randn([6, 4], 8)]],
     [
-      'softmaxCrossEntropy ' + reduction,
+      `softmaxCrossEntropy ${reduction}`,
       (x) => ng.softmaxCrossEntropy(x, labels6, { reduction }),
       () => [randn([6, 4], 9)],
     ],
     // margins kept away from 0 (a kink) by well-separated scores
     [
-      'svmLoss ' + reduction,
+      `svmLoss ${reduction}`,
       (x) => ng.svmLoss(x, [0, 1, 2], { reduction, delta: 0.5 }),
       () => [
         ng.tensor(
@@ -67,30 +67,30 @@ const cases: Case[] = [
         ),
       ],
     ],
-    ['mseLoss ' + reduction, (x, t) => ng.mseLoss(x, t, { reduction }), () => [randn([3, 4], 10), randn([3, 4], 11)]],
+    [`mseLoss ${reduction}`, (x, t) => ng.mseLoss(x, t, { reduction }), () => [randn([3, 4], 10), randn([3, 4], 11)]],
     // kinks at 0 (l1) and at |d| = beta, delta: differences kept >= 0.05 from both
     [
-      'l1Loss ' + reduction,
+      `l1Loss ${reduction}`,
       (x, t) => ng.l1Loss(x, t, { reduction }),
       () => [ng.tensor([0.5, -1, 2, 0.3], { requiresGrad: true }), ng.tensor([0, 1, 1.5, 0.9], { requiresGrad: true })],
     ],
     [
-      'smoothL1Loss beta 0.4 ' + reduction,
+      `smoothL1Loss beta 0.4 ${reduction}`,
       (x, t) => ng.smoothL1Loss(x, t, { reduction, beta: 0.4 }),
       () => [ng.tensor([0.5, -1, 2, 0.3], { requiresGrad: true }), ng.tensor([0, 1, 1.9, 0.9], { requiresGrad: true })],
     ],
     [
-      'huberLoss delta 0.4 ' + reduction,
+      `huberLoss delta 0.4 ${reduction}`,
       (x, t) => ng.huberLoss(x, t, { reduction, delta: 0.4 }),
       () => [ng.tensor([0.5, -1, 2, 0.3], { requiresGrad: true }), ng.tensor([0, 1, 1.9, 0.9], { requiresGrad: true })],
     ],
     [
-      'binaryCrossEntropy weight ' + reduction,
+      `binaryCrossEntropy weight ${reduction}`,
       (p, t) => ng.binaryCrossEntropy(p, t, { reduction, weight: ng.tensor([1, 0.5, 2]) }),
       () => [uniform([4, 3], 12, 0.1, 0.9), uniform([4, 3], 13, 0, 1)],
     ],
     [
-      'binaryCrossEntropyWithLogits posWeight, weight ' + reduction,
+      `binaryCrossEntropyWithLogits posWeight, weight ${reduction}`,
       (x, t) =>
         ng.binaryCrossEntropyWithLogits(x, t, {
           reduction,
