@@ -49,7 +49,10 @@ interface TensorMethods {
   sigmoid(): Tensor;
   /** Hyperbolic tangent element-wise (torch.tanh). */
   tanh(): Tensor;
-  /** Matrix product of two 2-D tensors: this [M, K] times b [K, N] gives [M, N] (torch.matmul for 2-D). */
+  /**
+   * Matrix product with torch.matmul's rules: 1-D x 1-D is a dot product, 1-D operands act as a row (left) or column
+   * (right) vector, [..., M, K] x [..., K, N] -> [..., M, N] with broadcast batch dims.
+   */
   matmul(b: Tensor): Tensor;
   /** this W^T + b, this [N, in], W [out, in]. */
   linear(W: Tensor, b?: Tensor | null): Tensor;
