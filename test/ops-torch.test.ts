@@ -44,6 +44,70 @@ const impl: Record<string, Impl> = {
   matmul_vec_batched: ({ a, b }) => a.matmul(b),
   matmul_batched_vec: ({ a, b }) => a.matmul(b),
   matmul_b_no_grad: ({ a, b }) => a.matmul(b),
+  transpose_2d: ({ x }) => x.transpose(),
+  transpose_3d_0_2: ({ x }) => x.transpose(0, 2),
+  transpose_4d_neg: ({ x }) => ng.transpose(x, -1, 1),
+  permute_3d: ({ x }) => x.permute([2, 0, 1]),
+  permute_4d: ({ x }) => ng.permute(x, [1, 3, 0, 2]),
+  expand_leading_and_ones: ({ x }) => x.expand([2, 3, 4]),
+  expand_keep_minus_one: ({ x }) => ng.expand(x, [3, -1]),
+  squeeze_all: ({ x }) => x.squeeze(),
+  squeeze_dim: ({ x }) => x.squeeze(1),
+  squeeze_dim_not_one: ({ x }) => ng.squeeze(x, 0),
+  unsqueeze_neg: ({ x }) => x.unsqueeze(-1),
+  flatten_range: ({ x }) => ng.flatten(x, 1, 2),
+  flatten_all: ({ x }) => x.flatten(0),
+  flatten_rows: ({ x }) => x.flatten(),
+  cat_dim0: ({ a, b, c }) => ng.cat([a, b, c], 0),
+  cat_dim1_mixed_grad: ({ a, b }) => ng.cat([a, b], 1),
+  cat_last: ({ a, b }) => ng.cat([a, b], -1),
+  stack_dim0: ({ a, b }) => ng.stack([a, b]),
+  stack_last: ({ a, b, c }) => ng.stack([a, b, c], -1),
+  split_size: ({ x }) =>
+    ng.cat(
+      ng.split(x, 2).map((p, i) => p.mul(i + 1)),
+      0,
+    ),
+  split_sizes_dim1: ({ x }) =>
+    ng.cat(
+      x.split([1, 3, 2], 1).map((p, i) => p.mul(i + 1)),
+      1,
+    ),
+  chunk_dim1: ({ x }) =>
+    ng.cat(
+      x.chunk(3, 1).map((p, i) => p.mul(i + 1)),
+      1,
+    ),
+  narrow_mid: ({ x }) => x.narrow(1, 1, 3),
+  narrow_neg_start: ({ x }) => ng.narrow(x, 0, -2, 2),
+  index_select_repeats: ({ x }) => ng.indexSelect(x, 0, [3, 0, 3, 1]),
+  index_select_dim1: ({ x }) => x.indexSelect(1, new Int32Array([2, 2, 0])),
+  gather_dim1: ({ x }) =>
+    x.gather(
+      1,
+      ng.tensor([
+        [0, 0],
+        [3, 1],
+        [2, 2],
+      ]),
+    ),
+  gather_dim0_3d: ({ x }) =>
+    ng.gather(
+      x,
+      0,
+      ng.tensor([
+        [
+          [2, 0],
+          [1, 1],
+        ],
+        [
+          [0, 0],
+          [2, 1],
+        ],
+      ]),
+    ),
+  pad_last: ({ x }) => ng.pad(x, [1, 2]),
+  pad_two_dims_value: ({ x }) => ng.pad(x, [0, 1, 2, 1], 1.5),
 };
 
 /** Cases not gradchecked: flat (zero gradient) or evaluated at kinks/ties on purpose. */

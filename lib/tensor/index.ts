@@ -29,9 +29,23 @@ export {
   linear,
   linearRelu,
   reshape,
-  flatten,
-  transpose,
 } from './ops.js';
+export {
+  permute,
+  transpose,
+  expand,
+  squeeze,
+  unsqueeze,
+  flatten,
+  narrow,
+  cat,
+  stack,
+  split,
+  chunk,
+  indexSelect,
+  gather,
+  pad,
+} from './shape-ops.js';
 export { sum, mean, max, argmax, softmax, logSoftmax } from './reduce.js';
 export { broadcastShapes } from './broadcast.js';
 export {

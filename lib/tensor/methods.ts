@@ -8,6 +8,7 @@ import { backward } from './backward.js';
 import * as losses from './losses.js';
 import * as ops from './ops.js';
 import * as red from './reduce.js';
+import * as so from './shape-ops.js';
 import { Tensor } from './tensor.js';
 import { checkOptions, optionKeys } from '../options.js';
 
@@ -58,8 +59,28 @@ interface TensorMethods {
   linear(W: Tensor, b?: Tensor | null): Tensor;
   /** The same elements in a new shape (a copy); one dimension may be -1 to be inferred (torch.reshape). */
   reshape(shape: readonly number[]): Tensor;
-  /** The transpose of a 2-D tensor, [M, N] -> [N, M] (torch.t). */
-  transpose(): Tensor;
+  /** With no dims, the transpose of a 2-D tensor (torch.t); else dims dim0 and dim1 swapped, any rank (torch.transpose). */
+  transpose(dim0?: number, dim1?: number): Tensor;
+  /** The dims reordered: output dim i is this tensor's dim dims[i] (torch.permute; a copy). */
+  permute(dims: readonly number[]): Tensor;
+  /** Broadcast to shape; -1 keeps a dim (torch.expand; a copy). */
+  expand(shape: readonly number[]): Tensor;
+  /** Without dim every size-1 dim removed, else dim if its size is 1 (torch.squeeze). */
+  squeeze(dim?: number): Tensor;
+  /** A size-1 dim inserted at dim (torch.unsqueeze). */
+  unsqueeze(dim: number): Tensor;
+  /** Dims startDim..endDim merged (torch.flatten); with no arguments [N, ...] -> [N, rest] (see shape-ops flatten). */
+  flatten(startDim?: number, endDim?: number): Tensor;
+  /** `length` slices along dim from start (torch.narrow; a copy). */
+  narrow(dim: number, start: number, length: number): Tensor;
+  /** Pieces along dim of splitSize slices, or of the listed sizes (torch.split). */
+  split(splitSize: number | readonly number[], dim?: number): Tensor[];
+  /** `chunks` pieces along dim (torch.chunk). */
+  chunk(chunks: number, dim?: number): Tensor[];
+  /** The slices along dim at the given indices (torch.index_select). */
+  indexSelect(dim: number, index: Int32Array | readonly number[] | Tensor): Tensor;
+  /** Values picked along dim by an index tensor of integers (torch.gather). */
+  gather(dim: number, index: Tensor): Tensor;
   /** Same as transpose() (2-D). */
   readonly T: Tensor;
   /**
@@ -146,8 +167,38 @@ const methods: TensorMethods & ThisType<Tensor> = {
   reshape(shape) {
     return ops.reshape(this, shape);
   },
-  transpose() {
-    return ops.transpose(this);
+  transpose(dim0, dim1) {
+    return so.transpose(this, dim0, dim1);
+  },
+  permute(dims) {
+    return so.permute(this, dims);
+  },
+  expand(shape) {
+    return so.expand(this, shape);
+  },
+  squeeze(dim) {
+    return so.squeeze(this, dim);
+  },
+  unsqueeze(dim) {
+    return so.unsqueeze(this, dim);
+  },
+  flatten(startDim, endDim) {
+    return so.flatten(this, startDim, endDim);
+  },
+  narrow(dim, start, length) {
+    return so.narrow(this, dim, start, length);
+  },
+  split(splitSize, dim) {
+    return so.split(this, splitSize, dim);
+  },
+  chunk(chunks, dim) {
+    return so.chunk(this, chunks, dim);
+  },
+  indexSelect(dim, index) {
+    return so.indexSelect(this, dim, index);
+  },
+  gather(dim, index) {
+    return so.gather(this, dim, index);
   },
   get T() {
     return ops.transpose(this);

@@ -12,7 +12,7 @@
 import { kernels } from '../backend/index.js';
 import { accumulateGrad, gradOut, gradTarget } from './grad-buffers.js';
 import { makeResult } from './graph.js';
-import { fmtShape } from './shape.js';
+import { fmtShape, stridedOffsets } from './shape.js';
 import { checkTensor, Tensor } from './tensor.js';
 import {
   addRow,
@@ -340,32 +340,15 @@ function notLinedUp(a: readonly number[], b: readonly number[], K: number, K2: n
 
 /** Offset of each batch matrix of an operand inside the broadcast batch (0 strides where it is broadcast). */
 function batchOffsets(batch: readonly number[], own: readonly number[], matSize: number): Int32Array {
-  let count = 1;
-  for (const d of batch) count *= d;
-  const offs = new Int32Array(count);
-  const nd = batch.length,
-    lead = nd - own.length;
-  const stride = new Array<number>(nd).fill(0);
+  const lead = batch.length - own.length;
+  const stride = new Array<number>(batch.length).fill(0);
   let acc = matSize;
-  for (let d = nd - 1; d >= lead; d--) {
+  for (let d = batch.length - 1; d >= lead; d--) {
     const size = own[d - lead];
     stride[d] = size === 1 ? 0 : acc;
     acc *= size;
   }
-  const idx = new Array<number>(nd).fill(0);
-  let o = 0;
-  for (let r = 0; r < count; r++) {
-    offs[r] = o;
-    for (let d = nd - 1; d >= 0; d--) {
-      if (++idx[d] < batch[d]) {
-        o += stride[d];
-        break;
-      }
-      idx[d] = 0;
-      o -= stride[d] * (batch[d] - 1);
-    }
-  }
-  return offs;
+  return stridedOffsets(batch, stride);
 }
 
 /**
