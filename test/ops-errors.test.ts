@@ -39,3 +39,23 @@ describe('shape op errors', () => {
     expect(() => ng.pad(x, [1, -1])).toThrow('pad: pads[1] must be >= 0, got -1');
   });
 });
+
+describe('elementwise op errors and masks', () => {
+  it('clamp needs a bound, and numbers for them', () => {
+    expect(() => x.clamp()).toThrow('clamp: at least one of min and max must be a number');
+    expect(() => x.clamp('1' as unknown as number)).toThrow('clamp: min must be a number, got string');
+  });
+  it('pow and where name the bad operand', () => {
+    expect(() => ng.pow(2, 'x' as unknown as ng.Tensor)).toThrow(
+      'pow: exponent must be a Tensor or a number, got string',
+    );
+    expect(() => ng.where(1 as unknown as ng.Tensor, x, x)).toThrow('where: cond must be a Tensor, got number');
+    expect(() => ng.where(ng.zeros([4]), x, 0)).toThrow('where: shapes [4] and [2,3] cannot be broadcast');
+  });
+  it('comparisons return float32 0/1 masks that never require grad', () => {
+    const a = ng.tensor([1, -2, 3], { requiresGrad: true });
+    const m = a.gt(0);
+    expect(m.requiresGrad).toBe(false);
+    expect(m.data).toEqual(new Float32Array([1, 0, 1]));
+  });
+});

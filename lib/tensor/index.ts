@@ -21,7 +21,6 @@ export {
   exp,
   log,
   sqrt,
-  pow,
   relu,
   sigmoid,
   tanh,
@@ -30,6 +29,24 @@ export {
   linearRelu,
   reshape,
 } from './ops.js';
+export {
+  pow,
+  abs,
+  square,
+  rsqrt,
+  sign,
+  floor,
+  ceil,
+  round,
+  clamp,
+  where,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
+} from './elementwise.js';
 export {
   permute,
   transpose,

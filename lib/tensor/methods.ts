@@ -7,6 +7,7 @@
 import { backward } from './backward.js';
 import * as losses from './losses.js';
 import * as ops from './ops.js';
+import * as ew from './elementwise.js';
 import * as red from './reduce.js';
 import * as so from './shape-ops.js';
 import { Tensor } from './tensor.js';
@@ -34,8 +35,36 @@ interface TensorMethods {
   maximum(b: Tensor | number): Tensor;
   /** Element-wise minimum of this and b, broadcasting (torch.minimum). */
   minimum(b: Tensor | number): Tensor;
-  /** Each element raised to a constant exponent (torch.pow with a scalar exponent). */
-  pow(exponent: number): Tensor;
+  /** Each element raised to exponent, a number or a tensor broadcast against this one (torch.pow). */
+  pow(exponent: Tensor | number): Tensor;
+  /** |x| element-wise (torch.abs). */
+  abs(): Tensor;
+  /** x * x element-wise (torch.square). */
+  square(): Tensor;
+  /** 1 / sqrt(x) element-wise (torch.rsqrt). */
+  rsqrt(): Tensor;
+  /** -1, 0 or 1 by sign, zero gradient (torch.sign). */
+  sign(): Tensor;
+  /** Rounded down, zero gradient (torch.floor). */
+  floor(): Tensor;
+  /** Rounded up, zero gradient (torch.ceil). */
+  ceil(): Tensor;
+  /** Rounded to nearest, halves to even, zero gradient (torch.round). */
+  round(): Tensor;
+  /** Limited to [min, max], either bound null or omitted (torch.clamp). */
+  clamp(min?: number | null, max?: number | null): Tensor;
+  /** Mask of this == b: a float32 tensor of 0 and 1 without grad (torch.eq). */
+  eq(b: Tensor | number): Tensor;
+  /** Mask of this != b (float32 0/1, no grad; torch.ne). */
+  ne(b: Tensor | number): Tensor;
+  /** Mask of this < b (float32 0/1, no grad; torch.lt). */
+  lt(b: Tensor | number): Tensor;
+  /** Mask of this <= b (float32 0/1, no grad; torch.le). */
+  le(b: Tensor | number): Tensor;
+  /** Mask of this > b (float32 0/1, no grad; torch.gt). */
+  gt(b: Tensor | number): Tensor;
+  /** Mask of this >= b (float32 0/1, no grad; torch.ge). */
+  ge(b: Tensor | number): Tensor;
   /** -this (torch.neg). */
   neg(): Tensor;
   /** e to the power of each element (torch.exp). */
@@ -135,7 +164,49 @@ const methods: TensorMethods & ThisType<Tensor> = {
     return ops.minimum(this, b);
   },
   pow(exponent) {
-    return ops.pow(this, exponent);
+    return ew.pow(this, exponent);
+  },
+  abs() {
+    return ew.abs(this);
+  },
+  square() {
+    return ew.square(this);
+  },
+  rsqrt() {
+    return ew.rsqrt(this);
+  },
+  sign() {
+    return ew.sign(this);
+  },
+  floor() {
+    return ew.floor(this);
+  },
+  ceil() {
+    return ew.ceil(this);
+  },
+  round() {
+    return ew.round(this);
+  },
+  clamp(min, max) {
+    return ew.clamp(this, min, max);
+  },
+  eq(b) {
+    return ew.eq(this, b);
+  },
+  ne(b) {
+    return ew.ne(this, b);
+  },
+  lt(b) {
+    return ew.lt(this, b);
+  },
+  le(b) {
+    return ew.le(this, b);
+  },
+  gt(b) {
+    return ew.gt(this, b);
+  },
+  ge(b) {
+    return ew.ge(this, b);
   },
   neg() {
     return ops.neg(this);

@@ -8,7 +8,7 @@
  * sits at (o * n + k) * inner + i, and move whole `inner`-long runs at a time. They run no
  * backend kernel: they are typed-array copies, the same on every backend.
  */
-import { broadcastShapes, type RowFn, binaryBroadcast, sumToShapeInto } from './broadcast.js';
+import { broadcastShapes, broadcastTo, sumToShapeInto } from './broadcast.js';
 import { accumulateGrad, gradTarget } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { reshape, transpose as transpose2d, flatten as flattenRows } from './ops.js';
@@ -102,11 +102,6 @@ export function transpose(x: Tensor, dim0?: number, dim1?: number): Tensor {
 
 // ---- expand / squeeze / unsqueeze / flatten ----------------------------------------------------------
 
-const copyRow: RowFn = (y, yo, a, ao, as, _b, _bo, _bs, n) => {
-  for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as];
-};
-const NOTHING = new Float32Array(1);
-
 /**
  * x broadcast to shape (a copy, unlike torch's view): size-1 dims stretch, new dims may lead,
  * -1 keeps a dim's size (torch.expand). The gradient sums over the stretched dims.
@@ -129,7 +124,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (bs.some((s, i) => s !== out[i])) {
     throw new RangeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   }
-  const y = binaryBroadcast(x.data, x.shape, NOTHING, [], out, copyRow);
+  const y = x.data.length === size(out) ? x.data.slice() : broadcastTo(x.data, x.shape, out);
   return makeResult(y, out, 'expand', [x], (g) => {
     sumToShapeInto(g, out, x.shape, gradTarget(x).buf);
   });
