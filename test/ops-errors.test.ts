@@ -59,3 +59,18 @@ describe('elementwise op errors and masks', () => {
     expect(m.data).toEqual(new Float32Array([1, 0, 1]));
   });
 });
+
+describe('reduction errors', () => {
+  it('dims out of range or repeated are refused', () => {
+    expect(() => x.sum([0, 2])).toThrow('sum: dim 2 is out of range for a tensor of 2 dims');
+    expect(() => x.amax([1, -1])).toThrow('amax: dim [1,-1] repeats a dim');
+  });
+  it('var/std check their options with lib/options.ts', () => {
+    expect(() => x.var(0, { unbaised: true } as never)).toThrow(/unknown option 'unbaised' for var/);
+    expect(() => x.std(0, { unbiased: true, correction: 1 })).toThrow('std: give correction or unbiased, not both');
+    expect(() => x.var(0, { correction: -1 })).toThrow('var: correction must be a number >= 0, got -1');
+  });
+  it('prod takes one dim', () => {
+    expect(() => ng.prod(x, [0, 1] as never)).toThrow('prod: dim must be one integer or null');
+  });
+});

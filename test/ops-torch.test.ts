@@ -138,7 +138,49 @@ const impl: Record<string, Impl> = {
   compare_gt: ({ a }) => a.gt(0),
   compare_ge: ({ a }) => a.ge(1),
   mask_times_x: ({ x }) => x.gt(0).mul(x),
+  sum_dims_list: ({ x }) => x.sum([0, 2]),
+  sum_dims_list_keepdim: ({ x }) => ng.sum(x, [-1, 0], true),
+  sum_all_dims_list: ({ x }) => x.sum([0, 1]),
+  mean_dims_list: ({ x }) => x.mean([1, 2]),
+  mean_dims_keepdim: ({ x }) => ng.mean(x, [0, 1], true),
+  min_all_ties: ({ x }) => x.min().mul(3),
+  min_dim_ties: ({ x }) => x.min(1),
+  min_dim_keepdim: ({ x }) => ng.minWithIndices(x, -2, true).values,
+  amax_dim_ties: ({ x }) => x.amax(1),
+  amax_dims_ties_keepdim: ({ x }) => x.amax([0, 2], true),
+  amax_all: ({ x }) => ng.amax(x),
+  amin_dims_ties: ({ x }) => ng.amin(x, [1, 2]),
+  amin_dim: ({ x }) => x.amin(0),
+  prod_all: ({ x }) => x.prod(),
+  prod_dim: ({ x }) => ng.prod(x, 1),
+  prod_dim_keepdim_zero: ({ x }) => x.prod(1, true),
+  var_all_unbiased: ({ x }) => x.var(),
+  var_dim_biased: ({ x }) => x.var(1, { unbiased: false }),
+  var_dims_correction_keepdim: ({ x }) => ng.variance(x, [0, 2], { correction: 2, keepdim: true }),
+  std_dim: ({ x }) => x.std(0),
+  std_all_biased: ({ x }) => ng.std(x, null, { correction: 0 }),
+  logsumexp_dim: ({ x }) => ng.logsumexp(x, 1),
+  logsumexp_dims_keepdim: ({ x }) => x.logsumexp([0, 2], true),
+  logsumexp_large: ({ x }) => x.logsumexp(-1),
+  logsumexp_all: ({ x }) => x.logsumexp(),
+  argmax_dim0_ties: ({ x }) => indexTensor(x.argmax(0), [3]),
+  argmax_flat: ({ x }) => indexTensor(ng.argmax(x, null), []),
+  argmin_last_ties: ({ x }) => indexTensor(x.argmin(), [3]),
+  argmin_flat: ({ x }) => indexTensor(x.argmin(null), []),
+  max_indices_dim1: ({ x }) => {
+    const r = ng.maxWithIndices(x, 1);
+    return indexTensor(r.indices, r.values.shape);
+  },
+  min_indices_keepdim: ({ x }) => {
+    const r = ng.minWithIndices(x, 1, true);
+    return indexTensor(r.indices, r.values.shape);
+  },
 };
+
+/** Integer indices as a float tensor of the given shape, to compare with the fixture. */
+function indexTensor(idx: Int32Array, shape: number[]): Tensor {
+  return new Tensor(Float32Array.from(idx), shape);
+}
 
 /** Cases not gradchecked: flat (zero gradient) or evaluated at kinks/ties on purpose. */
 const noGradcheck = new Set<string>([
@@ -157,6 +199,17 @@ const noGradcheck = new Set<string>([
   'compare_lt',
   'compare_le',
   'compare_ge',
+  'min_all_ties',
+  'min_dim_ties',
+  'amax_dim_ties',
+  'amax_dims_ties_keepdim',
+  'amin_dims_ties',
+  'argmax_dim0_ties',
+  'argmax_flat',
+  'argmin_last_ties',
+  'argmin_flat',
+  'max_indices_dim1',
+  'min_indices_keepdim',
 ]);
 
 const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];

@@ -63,7 +63,25 @@ export {
   gather,
   pad,
 } from './shape-ops.js';
-export { sum, mean, max, argmax, softmax, logSoftmax } from './reduce.js';
+export {
+  sum,
+  mean,
+  max,
+  min,
+  amax,
+  amin,
+  prod,
+  variance,
+  std,
+  logsumexp,
+  argmax,
+  argmin,
+  maxWithIndices,
+  minWithIndices,
+  softmax,
+  logSoftmax,
+} from './reduce.js';
+export type { Dims, VarOptions, ValuesIndices } from './reduce.js';
 export { broadcastShapes } from './broadcast.js';
 export {
   softmaxCrossEntropy,

@@ -112,20 +112,33 @@ interface TensorMethods {
   gather(dim: number, index: Tensor): Tensor;
   /** Same as transpose() (2-D). */
   readonly T: Tensor;
-  /**
-   * Sum of all elements (dim omitted or null), or along dim (negative counts from the end); keepdim keeps that dim with
-   * size 1 (default false), as torch.sum.
-   */
-  sum(dim?: number | null, keepdim?: boolean): Tensor;
-  /** Mean of all elements (dim omitted or null), or along dim; keepdim default false, as torch.mean. */
-  mean(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Sum of all elements (dim omitted or null), along dim, or over a list of dims; keepdim default false (torch.sum). */
+  sum(dim?: red.Dims, keepdim?: boolean): Tensor;
+  /** Mean of all elements (dim omitted or null), along dim, or over a list of dims; keepdim default false (torch.mean). */
+  mean(dim?: red.Dims, keepdim?: boolean): Tensor;
   /**
    * Max of all elements (dim omitted or null), or along dim; keepdim default false. Values only, unlike torch.max(dim),
-   * which also returns indices (see argmax).
+   * which also returns indices (see maxWithIndices and argmax).
    */
   max(dim?: number | null, keepdim?: boolean): Tensor;
-  /** Indices of the maxima along dim (default -1, the last), the first one on ties (torch.argmax). */
-  argmax(dim?: number): Int32Array;
+  /** Min of all elements (dim omitted or null), or along dim; values only (see minWithIndices and argmin). */
+  min(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Max over dims (all by default), the gradient split evenly among ties (torch.amax). */
+  amax(dim?: red.Dims, keepdim?: boolean): Tensor;
+  /** Min over dims (all by default), the gradient split evenly among ties (torch.amin). */
+  amin(dim?: red.Dims, keepdim?: boolean): Tensor;
+  /** Product of all elements or along one dim (torch.prod). */
+  prod(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Variance over dims, correction 1 by default (torch.var). */
+  var(dim?: red.Dims, opts?: red.VarOptions): Tensor;
+  /** Standard deviation over dims, correction 1 by default (torch.std). */
+  std(dim?: red.Dims, opts?: red.VarOptions): Tensor;
+  /** log(sum(exp(x))) over dims, computed stably (torch.logsumexp). */
+  logsumexp(dim?: red.Dims, keepdim?: boolean): Tensor;
+  /** Indices of the minima along dim (default -1; null for the flat index), first on ties (torch.argmin). */
+  argmin(dim?: number | null): Int32Array;
+  /** Indices of the maxima along dim (default -1, the last; null for the flat index), the first one on ties (torch.argmax). */
+  argmax(dim?: number | null): Int32Array;
   /** Softmax along dim (default -1, the last): exp(x) / sum(exp(x)), computed stably (torch.softmax). */
   softmax(dim?: number): Tensor;
   /** log(softmax(x)) along dim (default -1), computed stably (torch.log_softmax). */
@@ -285,6 +298,30 @@ const methods: TensorMethods & ThisType<Tensor> = {
   },
   argmax(dim = -1) {
     return red.argmax(this, dim);
+  },
+  argmin(dim = -1) {
+    return red.argmin(this, dim);
+  },
+  min(dim, keepdim = false) {
+    return red.min(this, dim, keepdim);
+  },
+  amax(dim, keepdim = false) {
+    return red.amax(this, dim, keepdim);
+  },
+  amin(dim, keepdim = false) {
+    return red.amin(this, dim, keepdim);
+  },
+  prod(dim, keepdim = false) {
+    return red.prod(this, dim, keepdim);
+  },
+  var(dim, opts) {
+    return red.variance(this, dim, opts);
+  },
+  std(dim, opts) {
+    return red.std(this, dim, opts);
+  },
+  logsumexp(dim, keepdim = false) {
+    return red.logsumexp(this, dim, keepdim);
   },
   softmax(dim = -1) {
     return red.softmax(this, dim);

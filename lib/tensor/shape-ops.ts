@@ -12,8 +12,7 @@ import { broadcastShapes, broadcastTo, sumToShapeInto } from './broadcast.js';
 import { accumulateGrad, gradTarget } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { reshape, transpose as transpose2d, flatten as flattenRows } from './ops.js';
-import { normDim } from './reduce.js';
-import { fmtShape, stridedOffsets, stridesOf } from './shape.js';
+import { fmtShape, normDim, stridedOffsets, stridesOf } from './shape.js';
 import { checkTensor, Tensor } from './tensor.js';
 
 function size(shape: readonly number[]): number {

@@ -53,3 +53,14 @@ export function stridesOf(shape: readonly number[]): number[] {
   }
   return st;
 }
+
+/** dim in [-ndim, ndim) normalised to [0, ndim); a scalar accepts 0 and -1 (as PyTorch). */
+export function normDim(dim: number, ndim: number, op: string): number {
+  const nd = Math.max(ndim, 1);
+  if (!Number.isInteger(dim) || dim < -nd || dim >= nd) {
+    throw new RangeError(
+      `${op}: dim ${dim} is out of range for a tensor of ${ndim} dims (expected [${-nd}, ${nd - 1}])`,
+    );
+  }
+  return dim < 0 ? dim + nd : dim;
+}
