@@ -74,3 +74,14 @@ describe('reduction errors', () => {
     expect(() => ng.prod(x, [0, 1] as never)).toThrow('prod: dim must be one integer or null');
   });
 });
+
+describe('dtype', () => {
+  it('float32 is accepted and every other dtype refused, naming the function', () => {
+    expect(ng.zeros([2], { dtype: 'float32' }).data).toBeInstanceOf(Float32Array);
+    expect(() => ng.tensor([1, 2], { dtype: 'int64' as never })).toThrow(
+      "tensor: dtype 'int64' is not supported; nodegrad tensors are float32 only",
+    );
+    expect(() => ng.randn([2], { dtype: 'float64' as never })).toThrow(TypeError);
+    expect(() => ng.arange(0, 3, 1, { dtype: 'int32' as never })).toThrow("arange: dtype 'int32' is not supported");
+  });
+});
