@@ -522,8 +522,14 @@ describe('shape and label errors', () => {
       expect(() => ng.matmul(ng.zeros([2, 3]), ng.zeros([4, 5]))).toThrow(
         'matmul: shapes [2,3] and [4,5] do not line up (3 != 4)',
       );
-      expect(() => ng.matmul(ng.zeros([3]), ng.zeros([3, 4]))).toThrow(
-        'matmul: expected 2-D tensors, got shapes [3] and [3,4]',
+      expect(() => ng.matmul(ng.zeros([]), ng.zeros([3, 4]))).toThrow(
+        'matmul: both arguments need at least 1 dim, got [] and [3,4]',
+      );
+      expect(() => ng.matmul(ng.zeros([2, 5, 3]), ng.zeros([4, 2]))).toThrow(
+        'matmul: shapes [2,5,3] and [4,2] do not line up (3 != 4)',
+      );
+      expect(() => ng.matmul(ng.zeros([2, 5, 3]), ng.zeros([3, 3, 2]))).toThrow(
+        'matmul: batch dims of [2,5,3] and [3,3,2]: shapes [2] and [3] cannot be broadcast',
       );
     });
     expect(gemm).not.toHaveBeenCalled();

@@ -318,8 +318,8 @@ describe('every options object of the public API refuses an unknown key, suggest
     ],
     [
       'zeros',
-      () => ng.zeros([2], { dtype: 'float32' } as never),
-      "unknown option 'dtype' for zeros (options: 'requiresGrad')",
+      () => ng.zeros([2], { dtype: 'float32', device: 'cuda' } as never),
+      "unknown option 'device' for zeros (options: 'requiresGrad', 'dtype')",
     ],
     [
       'ones',

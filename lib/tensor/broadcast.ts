@@ -157,6 +157,17 @@ export function binaryBroadcast(
   return y;
 }
 
+const copyRow: RowFn = (y, yo, a, ao, as, _b, _bo, _bs, n) => {
+  for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as];
+};
+const NOTHING = new Float32Array(1);
+
+/** a (of aShape) broadcast to outShape: a new array, or a itself when the sizes already match. */
+export function broadcastTo(a: Float32Array, aShape: readonly number[], outShape: readonly number[]): Float32Array {
+  if (a.length === sizeOf(outShape)) return a;
+  return binaryBroadcast(a, aShape, NOTHING, [], outShape, copyRow);
+}
+
 /**
  * The backward of a broadcast: adds g (of outShape) into dst (of shape, which broadcasts to
  * outShape), summing over the broadcast dims. Summation per output cell runs in a fixed order.

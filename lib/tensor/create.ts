@@ -10,9 +10,22 @@ export interface TensorOptions {
    * Make the tensor a leaf whose gradient backward() accumulates in grad (torch's requires_grad). @defaultValue false
    */
   requiresGrad?: boolean;
+  /**
+   * The element type: only 'float32' exists (tensors are Float32Arrays); any other value throws a TypeError naming the
+   * function, so code ported from PyTorch fails loudly instead of computing in another precision. @defaultValue 'float32'
+   */
+  dtype?: 'float32';
 }
-export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad');
-export const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'shape');
+export const TENSOR_KEYS = optionKeys<TensorOptions>()('requiresGrad', 'dtype');
+export const TENSOR_FROM_VALUES_KEYS = optionKeys<Parameters<typeof tensor>[1]>()('requiresGrad', 'dtype', 'shape');
+
+/** Refuses every dtype but float32, naming the function and the argument. */
+function checkDtype(op: string, dtype: unknown): void {
+  if (dtype === undefined || dtype === 'float32') return;
+  throw new TypeError(
+    `${op}: dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)} is not supported; nodegrad tensors are float32 only`,
+  );
+}
 
 type NumericArray =
   | Float32Array
@@ -35,6 +48,7 @@ export function tensor(
   opts: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
   checkOptions('tensor', opts, TENSOR_FROM_VALUES_KEYS);
+  checkDtype('tensor', opts.dtype);
   let data: Float32Array;
   let shape: number[];
   if (typeof values === 'number') {
@@ -110,6 +124,7 @@ function describe(v: unknown): string {
 /** A tensor of the given shape filled with value. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
   checkOptions('full', opts, TENSOR_KEYS);
+  checkDtype('full', opts.dtype);
   const n = checkShape(shape, 'full');
   const data = new Float32Array(n);
   if (value !== 0) data.fill(value);
@@ -119,24 +134,28 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
 /** A tensor of the given shape filled with 0 (torch.zeros). */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   checkOptions('zeros', opts, TENSOR_KEYS);
+  checkDtype('zeros', opts.dtype);
   return full(shape, 0, opts);
 }
 
 /** A tensor of the given shape filled with 1 (torch.ones). */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   checkOptions('ones', opts, TENSOR_KEYS);
+  checkDtype('ones', opts.dtype);
   return full(shape, 1, opts);
 }
 
 /** A tensor of t's shape filled with 0 (torch.zeros_like); t's requiresGrad is not copied. */
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   checkOptions('zerosLike', opts, TENSOR_KEYS);
+  checkDtype('zerosLike', opts.dtype);
   return full(t.shape, 0, opts);
 }
 
 /** A tensor of t's shape filled with 1 (torch.ones_like); t's requiresGrad is not copied. */
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
   checkOptions('onesLike', opts, TENSOR_KEYS);
+  checkDtype('onesLike', opts.dtype);
   return full(t.shape, 1, opts);
 }
 
@@ -149,8 +168,22 @@ export interface RandomOptions extends TensorOptions {
   /** Draw from this generator (ignored when seed is given). Default: globalRng. */
   rng?: Rng;
 }
-export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()('requiresGrad', 'seed', 'rng', 'mean', 'std');
-export const RAND_KEYS = optionKeys<Parameters<typeof rand>[1]>()('requiresGrad', 'seed', 'rng', 'low', 'high');
+export const RANDN_KEYS = optionKeys<Parameters<typeof randn>[1]>()(
+  'requiresGrad',
+  'dtype',
+  'seed',
+  'rng',
+  'mean',
+  'std',
+);
+export const RAND_KEYS = optionKeys<Parameters<typeof rand>[1]>()(
+  'requiresGrad',
+  'dtype',
+  'seed',
+  'rng',
+  'low',
+  'high',
+);
 
 function pickRng(opts: RandomOptions): Rng {
   if (opts.seed !== undefined) return new Rng(opts.seed);
@@ -160,6 +193,7 @@ function pickRng(opts: RandomOptions): Rng {
 /** Standard normal values (times std, plus mean), from the global generator unless seeded. */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkOptions('randn', opts, RANDN_KEYS);
+  checkDtype('randn', opts.dtype);
   const n = checkShape(shape, 'randn');
   const data = new Float32Array(n);
   pickRng(opts).fillNormal(data, opts.mean ?? 0, opts.std ?? 1);
@@ -169,6 +203,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 /** Uniform values in [low, high) (default [0, 1)), from the global generator unless seeded. */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkOptions('rand', opts, RAND_KEYS);
+  checkDtype('rand', opts.dtype);
   const n = checkShape(shape, 'rand');
   const data = new Float32Array(n);
   pickRng(opts).fillUniform(data, opts.low ?? 0, opts.high ?? 1);
@@ -181,6 +216,7 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
  */
 export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   checkOptions('arange', opts, TENSOR_KEYS);
+  checkDtype('arange', opts.dtype);
   let start = startOrEnd;
   if (end === undefined) {
     end = startOrEnd;

@@ -12,7 +12,7 @@
 import { kernels } from '../backend/index.js';
 import { accumulateGrad, gradOut, gradTarget } from './grad-buffers.js';
 import { makeResult } from './graph.js';
-import { fmtShape } from './shape.js';
+import { fmtShape, stridedOffsets } from './shape.js';
 import { checkTensor, Tensor } from './tensor.js';
 import {
   addRow,
@@ -298,21 +298,120 @@ export function tanh(x: Tensor): Tensor {
 // ---- matrix ops ----------------------------------------------------------------------------------
 
 /**
- * [M, K] x [K, N] -> [M, N] on the backend's gemm. Backward never materialises a transpose:
- * dA = dC B^T is gemm(false, true), dB = A^T dC is gemm(true, false), each accumulating
- * (beta = 1) into a gradient buffer that already exists.
+ * Matrix product with torch.matmul's rules: 1-D x 1-D is a dot product (a scalar); a 1-D left
+ * operand is a row vector and a 1-D right operand a column vector, the added dim removed from
+ * the result; otherwise [..., M, K] x [..., K, N] -> [..., M, N] with the batch dims (all but
+ * the last two) broadcast. Everything runs on the backend's gemm; the 1-D and folded cases are
+ * reshapes around it, so their gradients come through reshape's backward.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  checkTensor(a, 'matmul');
-  checkTensor(b, 'matmul');
-  if (a.shape.length !== 2 || b.shape.length !== 2) {
-    throw new RangeError(`matmul: expected 2-D tensors, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  checkTensor(a, 'matmul', 'a');
+  checkTensor(b, 'matmul', 'b');
+  const ra = a.shape.length,
+    rb = b.shape.length;
+  if (ra === 0 || rb === 0) {
+    throw new RangeError(
+      `matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   }
+  if (ra === 2 && rb === 2) return matmul2d(a, b);
+  if (ra === 1) {
+    const y = matmul(reshape(a, [1, a.shape[0]]), b);
+    const s = y.shape.slice();
+    s.splice(s.length - 2, 1);
+    return reshape(y, s);
+  }
+  if (rb === 1) {
+    const y = matmul(a, reshape(b, [b.shape[0], 1]));
+    return reshape(y, y.shape.slice(0, -1));
+  }
+  if (rb === 2) {
+    // [..., M, K] x [K, N]: one gemm over all the rows, as torch folds it
+    const K = a.shape[ra - 1];
+    const y = matmul2d(reshape(a, [-1, K]), b, a.shape);
+    return reshape(y, [...a.shape.slice(0, -1), b.shape[1]]);
+  }
+  return batchedMatmul(a, b);
+}
+
+function notLinedUp(a: readonly number[], b: readonly number[], K: number, K2: number): RangeError {
+  return new RangeError(`matmul: shapes ${fmtShape(a)} and ${fmtShape(b)} do not line up (${K} != ${K2})`);
+}
+
+/** Offset of each batch matrix of an operand inside the broadcast batch (0 strides where it is broadcast). */
+function batchOffsets(batch: readonly number[], own: readonly number[], matSize: number): Int32Array {
+  const lead = batch.length - own.length;
+  const stride = new Array<number>(batch.length).fill(0);
+  let acc = matSize;
+  for (let d = batch.length - 1; d >= lead; d--) {
+    const size = own[d - lead];
+    stride[d] = size === 1 ? 0 : acc;
+    acc *= size;
+  }
+  return stridedOffsets(batch, stride);
+}
+
+/**
+ * [...batchA, M, K] x [...batchB, K, N] with broadcast batch dims: one gemm per output matrix
+ * on subarray views. Backward accumulates (beta = 1) into zeroed gradient buffers, so an operand
+ * broadcast along a batch dim gets the sum of the gradients of every matrix it took part in.
+ */
+function batchedMatmul(a: Tensor, b: Tensor): Tensor {
+  const ra = a.shape.length,
+    rb = b.shape.length;
+  const [M, K] = a.shape.slice(ra - 2);
+  const [K2, N] = b.shape.slice(rb - 2);
+  if (K !== K2) throw notLinedUp(a.shape, b.shape, K, K2);
+  const batch = broadcastShapes(
+    a.shape.slice(0, -2),
+    b.shape.slice(0, -2),
+    `matmul: batch dims of ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+  );
+  const offA = batchOffsets(batch, a.shape.slice(0, -2), M * K);
+  const offB = batchOffsets(batch, b.shape.slice(0, -2), K * N);
+  const count = offA.length;
+  const y = new Float32Array(count * M * N);
+  const k = kernels();
+  for (let r = 0; r < count; r++) {
+    const A = a.data.subarray(offA[r], offA[r] + M * K);
+    const B = b.data.subarray(offB[r], offB[r] + K * N);
+    k.gemm(false, false, M, N, K, 1, A, B, 0, y.subarray(r * M * N, (r + 1) * M * N));
+  }
+  return makeResult(
+    y,
+    [...batch, M, N],
+    'matmul',
+    [a, b],
+    (g) => {
+      const kk = kernels();
+      const dA = a.requiresGrad ? gradTarget(a).buf : null;
+      const dB = b.requiresGrad ? gradTarget(b).buf : null;
+      for (let r = 0; r < count; r++) {
+        const G = g.subarray(r * M * N, (r + 1) * M * N);
+        if (dA !== null) {
+          const B = b.data.subarray(offB[r], offB[r] + K * N);
+          kk.gemm(false, true, M, K, N, 1, G, B, 1, dA.subarray(offA[r], offA[r] + M * K));
+        }
+        if (dB !== null) {
+          const A = a.data.subarray(offA[r], offA[r] + M * K);
+          kk.gemm(true, false, K, N, M, 1, A, G, 1, dB.subarray(offB[r], offB[r] + K * N));
+        }
+      }
+    },
+    [a.data, b.data],
+  );
+}
+
+/**
+ * [M, K] x [K, N] -> [M, N] on the backend's gemm. Backward never materialises a transpose:
+ * dA = dC B^T is gemm(false, true), dB = A^T dC is gemm(true, false), each accumulating
+ * (beta = 1) into a gradient buffer that already exists. `shownA` is the shape the user passed
+ * (for the error message of a folded N-D operand).
+ */
+function matmul2d(a: Tensor, b: Tensor, shownA?: readonly number[]): Tensor {
   const [M, K] = a.shape;
   const [K2, N] = b.shape;
-  if (K !== K2) {
-    throw new RangeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not line up (${K} != ${K2})`);
-  }
+  if (K !== K2) throw notLinedUp(shownA ?? a.shape, b.shape, K, K2);
   const y = new Float32Array(M * N);
   kernels().gemm(false, false, M, N, K, 1, a.data, b.data, 0, y);
   return makeResult(
@@ -334,7 +433,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     b.requiresGrad ? (a.requiresGrad ? [a.data, b.data] : [a.data]) : [b.data],
   );
 }
-
 /**
  * y = x W^T + b with x [N, in], W [out, in], b [out] (optional): one gemm(false, true) and a
  * biasAdd. Backward: dX = dY W (gemm), dW = dY^T X (gemm(true, false)), db = biasGrad(dY).

@@ -1,5 +1,7 @@
 /**
- * Reductions and normalisations along one dim: sum, mean, max, argmax, softmax, logSoftmax.
+ * Reductions and normalisations: sum, mean, max/min, amax/amin, prod, var/std, logsumexp,
+ * argmax/argmin, softmax, logSoftmax. `dim` is one dim, a list of dims or null/omitted for all
+ * (where torch allows a list); negative dims count from the end.
  *
  * A reduction along dim d views the tensor as [outer, n, inner] (outer = product of the dims
  * before d, n = shape[d], inner = product of the dims after), so element (o, k, i) sits at
@@ -7,19 +9,11 @@
  */
 import { accumulateGrad } from './grad-buffers.js';
 import { makeResult } from './graph.js';
-import { fmtShape } from './shape.js';
-import { checkTensor, type Tensor } from './tensor.js';
-
-/** dim in [-ndim, ndim) normalised to [0, ndim); a scalar accepts 0 and -1 (as PyTorch). */
-export function normDim(dim: number, ndim: number, op: string): number {
-  const nd = Math.max(ndim, 1);
-  if (!Number.isInteger(dim) || dim < -nd || dim >= nd) {
-    throw new RangeError(
-      `${op}: dim ${dim} is out of range for a tensor of ${ndim} dims (expected [${-nd}, ${nd - 1}])`,
-    );
-  }
-  return dim < 0 ? dim + nd : dim;
-}
+import { checkOptions, optionKeys } from '../options.js';
+import { add, div, exp, log, mul, neg, reshape, sqrt, sub } from './ops.js';
+import { permute } from './shape-ops.js';
+import { fmtShape, normDim } from './shape.js';
+import { checkTensor, Tensor } from './tensor.js';
 
 interface Split {
   outer: number;
@@ -96,14 +90,245 @@ function sumImpl(x: Tensor, dim: number | null | undefined, keepdim: boolean, op
   });
 }
 
-/** Sum of all elements (dim omitted or null) or along dim (negative allowed). */
-export function sum(x: Tensor, dim?: number | null, keepdim = false): Tensor {
-  return sumImpl(x, dim, keepdim, 'sum');
+/** Dims to reduce over: one dim, a list of them, or null/undefined for all. */
+export type Dims = number | readonly number[] | null | undefined;
+
+/** The dims a reduction runs over, normalised, sorted and unique; all of them for null, undefined or []. */
+function reducedDims(x: Tensor, dim: Dims, op: string): number[] {
+  const nd = x.shape.length;
+  const all = x.shape.map((_, i) => i);
+  if (dim === null || dim === undefined) return all;
+  const list = typeof dim === 'number' ? [dim] : dim;
+  if (!Array.isArray(list)) throw new TypeError(`${op}: dim must be an integer, an array of integers or null`);
+  if (list.length === 0) return all;
+  const dims = list.map((d) => normDim(d, nd, op));
+  if (new Set(dims).size !== dims.length) throw new RangeError(`${op}: dim [${list.join(',')}] repeats a dim`);
+  return nd === 0 ? [] : dims.sort((p, q) => p - q);
 }
 
-/** Mean of all elements (dim omitted or null) or along dim (negative allowed). */
-export function mean(x: Tensor, dim?: number | null, keepdim = false): Tensor {
-  return sumImpl(x, dim, keepdim, 'mean');
+/** x's shape with the reduced dims removed, or kept as 1. */
+function reducedShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((s, i) => {
+    if (!dims.includes(i)) out.push(s);
+    else if (keepdim) out.push(1);
+  });
+  return out;
+}
+
+function count(shape: readonly number[], dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= shape[d];
+  return n;
+}
+
+/** Sum over several dims as one sum per dim (each exact in float64), innermost first. */
+function sumDims(x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  let y = x;
+  for (let j = dims.length - 1; j >= 0; j--) y = sumImpl(y, dims[j], true, 'sum');
+  return keepdim ? y : reshape(y, reducedShape(x.shape, dims, false));
+}
+
+/** Sum of all elements (dim omitted or null), along dim, or over a list of dims; keepdim keeps them as size 1 (torch.sum). */
+export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (!Array.isArray(dim)) return sumImpl(x, dim as number | null | undefined, keepdim, 'sum');
+  checkTensor(x, 'sum', 'x');
+  const dims = reducedDims(x, dim, 'sum');
+  if (dims.length === x.shape.length) return sumImpl(x, null, keepdim, 'sum');
+  return dims.length === 1 ? sumImpl(x, dims[0], keepdim, 'sum') : sumDims(x, dims, keepdim);
+}
+
+/** Mean of all elements (dim omitted or null), along dim, or over a list of dims (torch.mean). */
+export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (!Array.isArray(dim)) return sumImpl(x, dim as number | null | undefined, keepdim, 'mean');
+  checkTensor(x, 'mean', 'x');
+  const dims = reducedDims(x, dim, 'mean');
+  if (dims.length === x.shape.length) return sumImpl(x, null, keepdim, 'mean');
+  if (dims.length === 1) return sumImpl(x, dims[0], keepdim, 'mean');
+  return div(sumDims(x, dims, keepdim), count(x.shape, dims));
+}
+
+/**
+ * x as [outer, R] rows, R the product of the reduced dims: the kept dims are permuted to the
+ * front (no copy when they already are), so a row reduction plus a reshape reduces over any
+ * set of dims, and the gradient flows back through the permute.
+ */
+function toRows(x: Tensor, dims: readonly number[]): { rows: Tensor; outer: number; R: number } {
+  const nd = x.shape.length;
+  const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const perm = [...kept, ...dims];
+  const R = count(x.shape, dims);
+  const outer = count(x.shape, kept);
+  const moved = perm.every((p, i) => p === i) || nd === 0 ? x : permute(x, perm);
+  return { rows: reshape(moved, [outer, R]), outer, R };
+}
+
+// ---- amax / amin / min / prod -------------------------------------------------------------------
+
+/**
+ * Max over dims (all by default), the gradient split evenly among the elements equal to the max
+ * (torch.amax; unlike max(x, dim), which routes it to one index). NaN propagates.
+ */
+export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor(x, 'amax', 'x');
+  if (x.data.length === 0) throw new RangeError(`amax: cannot reduce an empty tensor of shape ${fmtShape(x.shape)}`);
+  return rowReduce(
+    'amax',
+    x,
+    reducedDims(x, dim, 'amax'),
+    keepdim,
+    (a, base, R) => {
+      let m = a[base];
+      for (let k = 1; k < R; k++) {
+        const v = a[base + k];
+        if (v > m || (v !== v && m === m)) m = v;
+      }
+      return m;
+    },
+    (a, base, R, m, g, dx) => {
+      const hit = (v: number) => (m !== m ? v !== v : v === m);
+      let c = 0;
+      for (let k = 0; k < R; k++) if (hit(a[base + k])) c++;
+      for (let k = 0; k < R; k++) if (hit(a[base + k])) dx[base + k] = g / c;
+    },
+  );
+}
+
+/**
+ * A reduction of each [outer, R] row (see toRows) to one value: `forward` reduces the row at
+ * a[base .. base + R), `backward` writes its gradient into dx given the row's value y and
+ * output gradient g.
+ */
+function rowReduce(
+  op: string,
+  x: Tensor,
+  dims: readonly number[],
+  keepdim: boolean,
+  forward: (a: Float32Array, base: number, R: number) => number,
+  backward: (a: Float32Array, base: number, R: number, y: number, g: number, dx: Float32Array) => void,
+): Tensor {
+  const { rows, outer, R } = toRows(x, dims);
+  const a = rows.data;
+  const y = new Float32Array(outer);
+  for (let o = 0; o < outer; o++) y[o] = forward(a, o * R, R);
+  const r = makeResult(
+    y,
+    [outer],
+    op,
+    [rows],
+    (g) => {
+      const dx = new Float32Array(a.length);
+      for (let o = 0; o < outer; o++) backward(a, o * R, R, y[o], g[o], dx);
+      accumulateGrad(rows, dx, true);
+    },
+    [a],
+  );
+  return reshape(r, reducedShape(x.shape, dims, keepdim));
+}
+
+/** Min over dims (all by default), the gradient split evenly among ties (torch.amin). */
+export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor(x, 'amin', 'x');
+  return neg(amax(neg(x), dim, keepdim));
+}
+
+/**
+ * Min of all elements (dim omitted or null; the gradient spread evenly over ties), or along
+ * dim (the gradient to the first index of the min, the one torch.min(dim) returns): max's
+ * mirror image.
+ */
+export function min(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  checkTensor(x, 'min', 'x');
+  return neg(max(neg(x), dim, keepdim));
+}
+
+/**
+ * Product of all elements (dim omitted or null) or along dim (torch.prod). The gradient of an
+ * element is the product of the others (computed from prefix and suffix products, so zeros are
+ * exact, as in torch).
+ */
+export function prod(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  checkTensor(x, 'prod', 'x');
+  if (Array.isArray(dim)) throw new TypeError('prod: dim must be one integer or null (torch.prod takes one dim)');
+  return rowReduce(
+    'prod',
+    x,
+    reducedDims(x, dim, 'prod'),
+    keepdim,
+    (a, base, R) => {
+      let p = 1;
+      for (let k = 0; k < R; k++) p *= a[base + k];
+      return p;
+    },
+    (a, base, R, _y, g, dx) => {
+      // dx[k] = g * prod(a[<k]) * prod(a[>k]): prefix products forwards, suffix backwards
+      let pre = 1;
+      for (let k = 0; k < R; k++) {
+        dx[base + k] = pre;
+        pre *= a[base + k];
+      }
+      let suf = g;
+      for (let k = R - 1; k >= 0; k--) {
+        dx[base + k] *= suf;
+        suf *= a[base + k];
+      }
+    },
+  );
+}
+
+// ---- var / std / logsumexp -----------------------------------------------------------------------
+
+/** Options of var() and std(). */
+export interface VarOptions {
+  /** Subtracted from the element count in the divisor: 1 (default) is Bessel's correction, 0 the population variance. */
+  correction?: number;
+  /** torch's older flag: true is correction 1, false correction 0. Give it or correction, not both. */
+  unbiased?: boolean;
+  /** Keep the reduced dims with size 1. Default false. */
+  keepdim?: boolean;
+}
+export const VAR_KEYS = optionKeys<VarOptions>()('correction', 'unbiased', 'keepdim');
+
+function varImpl(op: 'var' | 'std', x: Tensor, dim: Dims, opts: VarOptions): Tensor {
+  checkTensor(x, op, 'x');
+  checkOptions(op, opts, VAR_KEYS);
+  if (opts.correction !== undefined && opts.unbiased !== undefined) {
+    throw new TypeError(`${op}: give correction or unbiased, not both`);
+  }
+  if (opts.correction !== undefined && (typeof opts.correction !== 'number' || !(opts.correction >= 0))) {
+    throw new RangeError(`${op}: correction must be a number >= 0, got ${opts.correction}`);
+  }
+  const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
+  const keepdim = opts.keepdim === true;
+  const dims = reducedDims(x, dim, op);
+  const d = sub(x, mean(x, dims, true));
+  // torch divides by max(0, N - correction): a single element with correction 1 gives NaN (0 / 0)
+  const v = div(sum(mul(d, d), dims, keepdim), Math.max(0, count(x.shape, dims) - correction));
+  return op === 'std' ? sqrt(v) : v;
+}
+
+/** Variance over dims (all by default) with Bessel's correction unless told otherwise (torch.var). */
+export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
+  return varImpl('var', x, dim, opts);
+}
+
+/** Standard deviation over dims (all by default), the square root of variance (torch.std). */
+export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
+  return varImpl('std', x, dim, opts);
+}
+
+/**
+ * log(sum(exp(x))) over dims (all by default), computed stably by subtracting the max first
+ * (torch.logsumexp). The gradient is the softmax over those dims.
+ */
+export function logsumexp(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor(x, 'logsumexp', 'x');
+  const dims = reducedDims(x, dim, 'logsumexp');
+  // the shift is a constant: it cancels in the value, so no gradient goes through it
+  const m = amax(x.detach(), dims, true).data.map((v) => (Number.isFinite(v) ? v : 0));
+  const shift = new Tensor(m, reducedShape(x.shape, dims, true));
+  const y = add(log(sum(exp(sub(x, shift)), dims, true)), shift);
+  return keepdim ? y : reshape(y, reducedShape(x.shape, dims, false));
 }
 
 // ---- max / argmax ------------------------------------------------------------------------------
@@ -192,14 +417,48 @@ function argmaxInto(
  * Indices of the max along dim (first on ties), flattened over the remaining dims in row-major
  * order: for logits [N, C], argmax(logits, -1) is the N predicted classes.
  */
-export function argmax(x: Tensor, dim = -1): Int32Array {
+export function argmax(x: Tensor, dim: number | null = -1): Int32Array {
   checkTensor(x, 'argmax');
+  if (dim === null) return argmax(new Tensor(x.data, [x.data.length]), 0);
   const d = normDim(dim, x.shape.length, 'argmax');
   const { outer, n, inner } = split(x.shape, d, false);
   if (n === 0) throw new RangeError(`argmax: cannot reduce over dim ${dim} of size 0 in ${fmtShape(x.shape)}`);
   const idx = new Int32Array(outer * inner);
   argmaxInto(x.data, outer, n, inner, null, idx);
   return idx;
+}
+
+/**
+ * Indices of the min along dim (default -1, the last; null for the index into the flattened
+ * tensor), the first on ties (torch.argmin), flattened over the other dims as argmax.
+ */
+export function argmin(x: Tensor, dim: number | null = -1): Int32Array {
+  checkTensor(x, 'argmin');
+  return argmax(
+    new Tensor(
+      x.data.map((v) => -v),
+      x.shape,
+    ),
+    dim,
+  );
+}
+
+/** What maxWithIndices and minWithIndices return: torch's (values, indices) pair. */
+export interface ValuesIndices {
+  /** The max (or min) along dim, with the gradient routed to `indices`. */
+  values: Tensor;
+  /** Where each value sits along dim, row-major over values' shape. */
+  indices: Int32Array;
+}
+
+/** torch.max(x, dim): the values (as max(x, dim)) and their indices (as argmax), first on ties. */
+export function maxWithIndices(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return { values: max(x, dim, keepdim), indices: argmax(x, dim) };
+}
+
+/** torch.min(x, dim): the values (as min(x, dim)) and their indices (as argmin), first on ties. */
+export function minWithIndices(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return { values: min(x, dim, keepdim), indices: argmin(x, dim) };
 }
 
 // ---- softmax / logSoftmax --------------------------------------------------------------------
