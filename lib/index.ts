@@ -78,7 +78,19 @@ export type {
   PreprocessorJSON,
   Task,
 } from './data/index.js';
-export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  predictClasses,
+  TrainingDivergedError,
+  save,
+  load,
+  loadModel,
+  classificationMetrics,
+  regressionMetrics,
+  confusionMatrix,
+} from './train/index.js';
 export type {
   EpochRecord,
   History,
@@ -94,6 +106,12 @@ export type {
   InferenceOptions,
   LoadedModel,
   SaveOptions,
+  LossChoice,
+  RegressionLossFn,
+  EvaluateOptions,
+  Metrics,
+  ClassificationMetrics,
+  RegressionMetrics,
 } from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 

@@ -1,9 +1,10 @@
-/** `nodegrad eval`: a saved model's loss and accuracy on a data set's test split. */
+/** `nodegrad eval`: a saved model's figures (accuracy and confusion matrix, or R^2, MAE, RMSE) on a data set's test split. */
 import { evaluate, loadModel } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { CliError, type Out, int, pct, requireFile } from '../io.js';
+import { CliError, type Out, int, requireFile } from '../io.js';
 import { DATA_HELP, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
 import { describeModel } from '../model.js';
+import { confusionTable, headline, metricsJson } from '../report.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
@@ -57,14 +58,15 @@ export function run(args: Parsed, out: Out): number {
       event: 'eval',
       model: file,
       data: data.text,
-      testLoss: r.loss,
-      testAccuracy: r.accuracy,
+      ...metricsJson(r),
       testSamples: test.length,
     });
   } else {
     out.line(`model    ${file} (${describeModel(model)})`);
     out.line(`data     ${splits.name}: ${int(test.length)} test samples (${splits.testSource})`);
-    out.line(`test accuracy ${pct(r.accuracy)}  loss ${r.loss.toFixed(4)}  (${int(test.length)} samples)`);
+    out.line(headline(r, test.length));
+    const table = confusionTable(r, model.preprocessor.classNames);
+    if (table.length > 0) out.line(['', ...table].join('\n'));
   }
   return 0;
 }

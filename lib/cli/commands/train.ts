@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { type Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
+import { type Out, int, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
 import { dataInputs, loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
 import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
+import { headline, metricsJson, shortFigure } from '../report.js';
 import { compareWithCheckpoint, flagsCallback, type RunFlags } from '../resume.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
 
@@ -242,7 +243,7 @@ export function run(args: Parsed, out: Out): number {
   fs.mkdirSync(outDir, { recursive: true });
   save(model, modelFile, { preprocess: pre, metadata: runMetadata({ data: s.data.text, limit: s.limit }) });
   if (plotFile !== null) {
-    const title = `${arch} on ${splits.name}: test accuracy ${pct(result.accuracy)}`;
+    const title = `${arch} on ${splits.name}: ${shortFigure(result)}`;
     writeText(plotFile, trainingPlot(history.epochs, { title }));
   }
   const elapsed = (performance.now() - t0) / 1000;
@@ -251,8 +252,7 @@ export function run(args: Parsed, out: Out): number {
     const last = history.epochs[history.epochs.length - 1];
     out.json({
       event: 'summary',
-      testLoss: result.loss,
-      testAccuracy: result.accuracy,
+      ...metricsJson(result),
       testSamples: test.length,
       valAccuracy: last?.valAccuracy ?? null,
       epochs: history.epochs.length,
@@ -261,7 +261,7 @@ export function run(args: Parsed, out: Out): number {
       plot: plotFile,
     });
   } else {
-    out.line(`test accuracy ${pct(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${int(test.length)} samples)`);
+    out.line(headline(result, test.length));
     if (!quiet) {
       out.line(`wrote ${modelFile}${plotFile !== null ? ` and ${plotFile}` : ''} in ${seconds(elapsed)}`);
     }
