@@ -63,6 +63,9 @@ export {
   loadCifar10,
   loadCsv,
   parseCsv,
+  loadCsvTable,
+  parseCsvTable,
+  inferTask,
   FASHION_MNIST_CLASSES,
   CIFAR10_CLASSES,
 } from './data/index.js';
@@ -74,6 +77,8 @@ export type {
   SplitOptions,
   Standardizer,
   CsvOptions,
+  CsvTable,
+  TaskInference,
   PreprocessorInit,
   PreprocessorJSON,
   Task,
