@@ -2,7 +2,7 @@
 import { evaluate, loadModel } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { CliError, type Out, int, requireFile } from '../io.js';
-import { DATA_HELP, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
+import { CSV_OPTIONS, DATA_HELP, csvChoice, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
 import { describeModel } from '../model.js';
 import { confusionTable, headline, metricsJson } from '../report.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
@@ -23,8 +23,9 @@ export const spec: CommandSpec = {
       help: 'use only the first N samples of each data file',
       defaultText: 'as in training',
     },
+    ...CSV_OPTIONS.filter((opt) => opt.name !== 'task'),
     ...BACKEND_OPTIONS,
-    { name: 'json', type: 'boolean', help: 'one JSON line' },
+    { name: 'json', type: 'boolean', help: 'one JSON line (with the confusion matrix for a classifier)' },
   ],
   examples: [
     'nodegrad eval --model model.safetensors',
@@ -50,7 +51,14 @@ export function run(args: Parsed, out: Out): number {
     );
   }
   const limit = (o.limit as number | undefined) ?? (o.data === undefined ? meta.limit : undefined);
-  const splits = loadSplits(data, limit);
+  // The task is the model's; the target column and header as given, else as in training.
+  const sameData = o.data === undefined;
+  const choice = csvChoice(o, data, 'eval');
+  const splits = loadSplits(data, limit, {
+    target: choice.target ?? (sameData ? meta.target : undefined),
+    header: choice.header ?? (sameData ? meta.header : undefined),
+    ...(data.kind === 'csv' ? { task: model.preprocessor.task } : {}),
+  });
   const test = splits.test;
   const r = evaluate(model, test);
   if (o.json === true) {
