@@ -250,6 +250,18 @@ describe('fit and evaluate on float targets', () => {
     );
   });
 
+  it('refuses to monitor accuracy for early stopping on float targets', () => {
+    expect(() =>
+      fit(new Linear(4, 2), {
+        train,
+        validation: test,
+        epochs: 1,
+        earlyStopping: { monitor: 'valAccuracy' },
+        progress: 'silent',
+      }),
+    ).toThrow(/monitor 'valAccuracy' needs class labels/);
+  });
+
   it('refuses a model whose outputs do not match the targets', () => {
     expect(() => fit(new Linear(4, 3), { train, epochs: 1, progress: 'silent' })).toThrow(
       /2 target values a sample but the model has 3 outputs/,

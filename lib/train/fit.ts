@@ -272,6 +272,10 @@ function checkOptions(model: Module, { train, validation, ...o }: FitOptions): {
     throw new RangeError('fit: the validation set is empty (leave validation out to train without one)');
   }
   const monitor = o.earlyStopping?.monitor;
+  if (train.task === 'regression' && (monitor === 'accuracy' || monitor === 'valAccuracy'))
+    throw new RangeError(
+      `fit: earlyStopping.monitor '${monitor}' needs class labels; for float targets monitor 'valLoss' or 'loss'`,
+    );
   if (validation === undefined && (monitor === 'valLoss' || monitor === 'valAccuracy')) {
     throw new RangeError(
       `fit: earlyStopping.monitor '${monitor}' needs validation data, and none was given (pass validation, or monitor 'loss')`,
