@@ -22,6 +22,7 @@ const integration = [
   'test/worker-teardown.test.ts', // workers terminated while they load the addon
   'test/harden-cli.test.ts', // the CLI's refusals: headers, colliding paths, --resume flags
   'test/summary.test.ts', // nodegrad info --model through bin/ in a child process
+  'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
 ];
 

@@ -63,6 +63,9 @@ export {
   loadCifar10,
   loadCsv,
   parseCsv,
+  loadCsvTable,
+  parseCsvTable,
+  inferTask,
   FASHION_MNIST_CLASSES,
   CIFAR10_CLASSES,
 } from './data/index.js';
@@ -74,11 +77,25 @@ export type {
   SplitOptions,
   Standardizer,
   CsvOptions,
+  CsvTable,
+  TaskInference,
   PreprocessorInit,
   PreprocessorJSON,
   Task,
 } from './data/index.js';
-export { fit, evaluate, predict, predictClasses, TrainingDivergedError, save, load, loadModel } from './train/index.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  predictClasses,
+  TrainingDivergedError,
+  save,
+  load,
+  loadModel,
+  classificationMetrics,
+  regressionMetrics,
+  confusionMatrix,
+} from './train/index.js';
 export type {
   EpochRecord,
   History,
@@ -94,6 +111,12 @@ export type {
   InferenceOptions,
   LoadedModel,
   SaveOptions,
+  LossChoice,
+  RegressionLossFn,
+  EvaluateOptions,
+  Metrics,
+  ClassificationMetrics,
+  RegressionMetrics,
 } from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 

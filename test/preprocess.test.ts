@@ -89,7 +89,9 @@ describe('Preprocessor', () => {
     );
     expect(() => Preprocessor.fromJSON({ ...good, mean: [1, null, 2] })).toThrow(/mean must be an array of numbers/);
     expect(() => Preprocessor.fromJSON({ ...good, std: [1, 1e39, 1] })).toThrow(/std\[1\] must be finite/);
-    expect(() => Preprocessor.fromJSON({ ...good, task: 'regression' })).toThrow(/task must be 'classification'/);
+    expect(() => Preprocessor.fromJSON({ ...good, task: 'ranking' })).toThrow(
+      /task must be 'classification' or 'regression', got 'ranking'/,
+    );
     expect(() => Preprocessor.fromJSON({ ...good, std: undefined })).toThrow(/both mean and std/);
   });
 

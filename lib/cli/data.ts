@@ -10,9 +10,12 @@ import {
   loadDigits,
   loadFashionMnist,
   loadCifar10,
-  loadCsv,
+  loadCsvTable,
   loadSafetensors,
+  type Task,
+  type TaskInference,
 } from '../index.js';
+import type { OptionSpec, Parsed } from './args.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
 import { CliError, requireFile, type NamedPath } from './io.js';
@@ -62,6 +65,56 @@ export function dataInputs(spec: DataSpec): NamedPath[] {
   return spec.kind === 'csv' ? [{ what: '--data', file: spec.path! }] : [];
 }
 
+/** How to read a CSV: the target column, the task and the header, as the flags say (all optional). */
+export interface CsvChoice {
+  /** --target: a column name or 0-based index (negative counts from the end). */
+  target?: string;
+  /** --task: declared, else inferred. */
+  task?: Task;
+  /** --header / --no-header: declared, else detected. */
+  header?: boolean;
+}
+
+/** The flags that say how to read a CSV (train and eval). */
+export const CSV_OPTIONS: OptionSpec[] = [
+  {
+    name: 'target',
+    type: 'string',
+    arg: 'NAME|INDEX',
+    help: 'csv: the target column, by header name or 0-based index (negative from the end)',
+    defaultText: 'the last column',
+  },
+  {
+    name: 'task',
+    type: 'string',
+    choices: ['classify', 'regress'],
+    help: 'csv: class labels or numbers to predict',
+    defaultText: 'inferred from the target column, and printed',
+  },
+  {
+    name: 'header',
+    type: 'boolean',
+    negatable: true,
+    help: 'csv: the first line names the columns',
+    defaultText: 'when none of its feature cells is a number',
+  },
+];
+
+/** The CsvChoice the flags give. */
+export function csvChoice(o: Parsed['options'], spec: DataSpec, command: string): CsvChoice {
+  const given = ['target', 'task', 'header'].filter((k) => o[k] !== undefined);
+  if (spec.kind !== 'csv' && given.length > 0)
+    throw new UsageError(`--${given[0]} applies to --data csv:FILE, not ${spec.kind}`, command);
+  const task = o.task === 'regress' ? 'regression' : o.task === 'classify' ? 'classification' : undefined;
+  return { target: o.target as string | undefined, task, header: o.header as boolean | undefined };
+}
+
+/** A --target value: an integer is an index, anything else a header name. */
+function targetColumn(target: string | undefined): number | string {
+  if (target === undefined) return -1;
+  return /^[+-]?\d+$/.test(target.trim()) ? Number(target) : target;
+}
+
 export interface Splits {
   name: string;
   train: Dataset;
@@ -71,6 +124,8 @@ export interface Splits {
   inputScale: number;
   /** 'held-out 20%' or 'the test split'. */
   testSource: string;
+  /** For a CSV: how its task was chosen, and the target column's name when it has one. */
+  csv?: { inference: TaskInference; target: string };
 }
 
 /** The split of digits and CSV data is always the same, whatever --seed says. */
@@ -111,11 +166,12 @@ function first(ds: Dataset, limit: number | undefined): Dataset {
  * own test split when it has one, else a held-out 20%. `limit` keeps the first N samples of
  * each file (train and test) for quick runs. Features are not standardised here.
  */
-export function loadSplits(spec: DataSpec, limit?: number): Splits {
+export function loadSplits(spec: DataSpec, limit?: number, choice: CsvChoice = {}): Splits {
   let all: Dataset | null = null;
   let pair: { train: Dataset; test: Dataset } | null = null;
   let inputScale = 1;
   let name: string = spec.kind;
+  let csv: Splits['csv'];
   switch (spec.kind) {
     case 'digits':
       all = loadDigits();
@@ -123,7 +179,15 @@ export function loadSplits(spec: DataSpec, limit?: number): Splits {
       break;
     case 'csv':
       requireFile(spec.path!, 'the --data csv file');
-      all = loadCsv(spec.path!);
+      {
+        const t = loadCsvTable(spec.path!, {
+          labelColumn: targetColumn(choice.target),
+          task: choice.task ?? 'auto',
+          header: choice.header ?? 'auto',
+        });
+        all = t.dataset;
+        csv = { inference: t.inference, target: t.columns?.[t.targetColumn] ?? `column ${t.targetColumn + 1}` };
+      }
       name = `csv:${path.basename(spec.path!)}`;
       break;
     case 'fashion-mnist': {
@@ -167,16 +231,25 @@ export function loadSplits(spec: DataSpec, limit?: number): Splits {
     stratify: true,
   });
   checkSplits(name, limit, { train, validation, test });
-  return { name, train, validation, test, inputScale, testSource: 'held-out 20%' };
+  return { name, train, validation, test, inputScale, testSource: 'held-out 20%', ...(csv ? { csv } : {}) };
 }
 
 // ---- the run a model file records ----
 
-const META = { data: 'nodegrad.cli.data', limit: 'nodegrad.cli.limit' } as const;
+const META = {
+  data: 'nodegrad.cli.data',
+  limit: 'nodegrad.cli.limit',
+  target: 'nodegrad.cli.target',
+  header: 'nodegrad.cli.header',
+} as const;
 
 export interface RunMeta {
   data?: string;
   limit?: number;
+  /** --target as train was given it, so eval reads the same column. */
+  target?: string;
+  /** --header / --no-header as train was given it. */
+  header?: boolean;
 }
 
 /** Metadata entries for save(): the data spec and limit `train` used. */
@@ -184,6 +257,8 @@ export function runMetadata(m: RunMeta): Record<string, string> {
   const out: Record<string, string> = {};
   if (m.data !== undefined) out[META.data] = m.data;
   if (m.limit !== undefined) out[META.limit] = String(m.limit);
+  if (m.target !== undefined) out[META.target] = m.target;
+  if (m.header !== undefined) out[META.header] = String(m.header);
   return out;
 }
 
@@ -198,5 +273,7 @@ export function readRunMeta(file: string): RunMeta {
       throw new CliError(`${file}: corrupt nodegrad metadata (limit '${metadata[META.limit]}' is not an integer >= 1)`);
     out.limit = limit;
   }
+  if (metadata[META.target] !== undefined) out.target = metadata[META.target];
+  if (metadata[META.header] !== undefined) out.header = metadata[META.header] === 'true';
   return out;
 }

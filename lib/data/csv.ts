@@ -1,8 +1,10 @@
-// Numeric CSV: one sample a line, every cell a number, one column the integer class label.
-// Plain delimited text: a cell may be wrapped in double quotes, but quoted delimiters and
-// line breaks inside cells are not supported.
+// CSV data sets: one sample a record, every feature cell a number, one column the target: an
+// integer class label, a class name, or a float (regression). Records are split by csv-parse
+// (RFC 4180: quoted fields with delimiters, quotes and line breaks, CRLF, a BOM); this file
+// gives the cells their meaning and the errors their line and column.
 
-import { Dataset } from './dataset.js';
+import { parse as parseRecords } from 'csv-parse/sync';
+import { Dataset, type Task } from './dataset.js';
 import { readMaybeGzip } from './files.js';
 import { checkOptions, optionKeys } from '../options.js';
 
@@ -22,6 +24,12 @@ export interface CsvOptions {
   delimiter?: string;
   /** Default max(label) + 1, or classNames.length. */
   numClasses?: number;
+  /**
+   * What the label column holds: 'classification' (integer labels >= 0, or class names), 'regression' (float
+   * targets), or 'auto' (inferred, see inferTask: names or few distinct integers classify, other numbers
+   * regress). @defaultValue 'classification'
+   */
+  task?: Task | 'auto';
   /**
    * Names of the classes, index = label; when the label column holds these names rather than integers, they are mapped
    * to their indices.
@@ -43,6 +51,7 @@ export const CSV_KEYS = optionKeys<CsvOptions>()(
   'classNames',
   'shape',
   'maxBytes',
+  'task',
 );
 
 /**
@@ -50,8 +59,13 @@ export const CSV_KEYS = optionKeys<CsvOptions>()(
  * that is not regular, or that holds or decompresses to more than `maxBytes`.
  */
 export function loadCsv(file: string, options: CsvOptions = {}): Dataset {
+  return loadCsvTable(file, options).dataset;
+}
+
+/** loadCsv() with what it found out: the column names, the target column and how the task was chosen. */
+export function loadCsvTable(file: string, options: CsvOptions = {}): CsvTable {
   checkOptions('loadCsv', options, CSV_KEYS);
-  return parseCsv(readMaybeGzip(file, { maxBytes: options.maxBytes }).toString('utf8'), options, file);
+  return parseCsvTable(readMaybeGzip(file, { maxBytes: options.maxBytes }).toString('utf8'), options, file);
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -113,82 +127,224 @@ export function isHeaderLine(
   );
 }
 
+/** What parseCsvTable() read: the data set and how its target was understood. */
+export interface CsvTable {
+  /** The samples: features and labels or targets. */
+  dataset: Dataset;
+  /** The header's names of the columns, or null without a header. */
+  columns: string[] | null;
+  /** The target column, 0-based. */
+  targetColumn: number;
+  /** The task, and why (for 'auto': what was inferred from the target column). */
+  inference: TaskInference;
+}
+
+/** How a target column's task was chosen. */
+export interface TaskInference {
+  /** 'classification' or 'regression'. */
+  task: Task;
+  /** Why, in words: 'declared', 'class names', '3 integer classes', 'non-integer values'. */
+  reason: string;
+  /** Set when the choice is doubtful, e.g. hundreds of distinct integers taken as a regression target. */
+  warning?: string;
+}
+
+/** Integer targets with more distinct values than this are taken as a regression target by 'auto' (with a warning). */
+export const MAX_INFERRED_CLASSES = 50;
+
+/**
+ * The task a target column implies: any cell that is not a number makes the column class names;
+ * numbers that are not all integers >= 0 make a regression target; integers >= 0 are class labels,
+ * unless there are more than MAX_INFERRED_CLASSES distinct values: then a regression target, with a warning
+ * (the diabetes data's 214 distinct integer targets are a quantity, not 214 classes).
+ */
+export function inferTask(cells: readonly string[]): TaskInference {
+  const distinct = new Set<number>();
+  let integers = true;
+  for (const c of cells) {
+    const v = parseCell(c);
+    if (Number.isNaN(v)) return { task: 'classification', reason: 'class names' };
+    if (!Number.isInteger(v) || v < 0) integers = false;
+    else distinct.add(v);
+  }
+  if (!integers) return { task: 'regression', reason: 'non-integer values' };
+  if (distinct.size <= MAX_INFERRED_CLASSES)
+    return { task: 'classification', reason: `${distinct.size} integer classes` };
+  return {
+    task: 'regression',
+    reason: `${distinct.size} distinct integers`,
+    warning:
+      `the target holds ${distinct.size} distinct integers, taken as a quantity to regress rather than ` +
+      `${distinct.size} classes; declare the task to choose`,
+  };
+}
+
+/** One record's cells and the 1-based line it starts on. */
+export interface CsvRecords {
+  /** The records' cells, trimmed, quotes removed. */
+  rows: string[][];
+  /** The line each record starts on. */
+  lines: number[];
+}
+
+/**
+ * Splits CSV text into records with csv-parse: a BOM dropped, CRLF, LF or CR line ends, blank
+ * lines skipped, cells trimmed, quoted cells may hold the delimiter, doubled quotes and line
+ * breaks. Malformed quoting is an Error naming `file` and the line.
+ */
+export function readCsvRecords(text: string, delimiter: string, file: string): CsvRecords {
+  if (delimiter.length === 0) throw new RangeError('delimiter must not be empty');
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    // info: true makes each record { record, info }, which the typings' overloads do not express.
+    records = parseRecords(text, {
+      bom: true,
+      delimiter,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: true,
+      info: true,
+    }) as unknown as typeof records;
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new Error(`${file}: line ${err.lines ?? '?'}: ${err.message.replace(/ at line \d+/, '')}`);
+  }
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  for (const { record, info } of records) {
+    // csv-parse counts the line a record ends on; a quoted line break moves the start back.
+    let breaks = 0;
+    for (const c of record) for (const ch of c) if (ch === '\n') breaks++;
+    rows.push(record);
+    lines.push(info.lines - breaks);
+  }
+  return { rows, lines };
+}
+
 /** Parses CSV text; `file` names it in errors, which give the 1-based line and column. */
 export function parseCsv(text: string, options: CsvOptions = {}, file = 'CSV data'): Dataset {
-  checkOptions('parseCsv', options, CSV_KEYS);
-  const delimiter = options.delimiter ?? ',';
-  if (delimiter.length === 0) throw new RangeError('delimiter must not be empty');
-  const lines = text.split(/\r?\n/);
-  if (lines.length > 0 && lines[0].charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1); // BOM
-  let first = 0;
-  while (first < lines.length && lines[first].trim() === '') first++;
-  if (first === lines.length) throw new Error(`${file}: empty CSV (no rows)`);
+  return parseCsvTable(text, options, file).dataset;
+}
 
-  const firstCells = lines[first].split(delimiter);
+/** parseCsv() with the column names, the target column and the task's inference. */
+export function parseCsvTable(text: string, options: CsvOptions = {}, file = 'CSV data'): CsvTable {
+  checkOptions('parseCsv', options, CSV_KEYS);
+  const { rows, lines } = readCsvRecords(text, options.delimiter ?? ',', file);
+  if (rows.length === 0) throw new Error(`${file}: empty CSV (no rows)`);
+  const firstCells = rows[0];
   const cols = firstCells.length;
+  const lc = options.labelColumn ?? -1;
+  if (typeof lc !== 'string' && (!Number.isInteger(lc) || lc < -cols || lc >= cols)) {
+    throw new RangeError(`${file}: labelColumn ${lc} is out of range for ${cols} columns`);
+  }
+  // A class name in the first row's label cell does not make it a header: only the features count.
+  const byIndex = typeof lc === 'string' ? -1 : lc < 0 ? cols + lc : lc;
   const header =
     options.header === 'auto' || options.header === undefined
-      ? isHeaderLine(firstCells, file, first + 1)
+      ? isHeaderLine(
+          firstCells.map((c, i) => (i === byIndex ? '' : c)),
+          file,
+          lines[0],
+        )
       : options.header;
-  const names = header ? firstCells.map((c) => c.trim().replace(/^"(.*)"$/, '$1')) : null;
+  const names = header ? firstCells : null;
 
   let label: number;
-  const lc = options.labelColumn ?? -1;
   if (typeof lc === 'string') {
     if (names === null) throw new Error(`${file}: labelColumn '${lc}' is a name, but the CSV has no header line`);
     label = names.indexOf(lc);
     if (label < 0) throw new Error(`${file}: no column named '${lc}' in the header (${names.join(', ')})`);
   } else {
-    if (!Number.isInteger(lc) || lc < -cols || lc >= cols) {
-      throw new RangeError(`${file}: labelColumn ${lc} is out of range for ${cols} columns`);
-    }
-    label = lc < 0 ? cols + lc : lc;
+    label = byIndex;
   }
   if (cols < 2)
-    throw new Error(`${file}: a CSV needs at least 2 columns (features and a label), line ${first + 1} has ${cols}`);
+    throw new Error(`${file}: a CSV needs at least 2 columns (features and a label), line ${lines[0]} has ${cols}`);
 
-  const d = cols - 1;
-  const maxRows = lines.length - first - (header ? 1 : 0);
-  const x = new Float32Array(maxRows * d);
-  const yAll = new Int32Array(maxRows);
-  let n = 0;
-  for (let li = header ? first + 1 : first; li < lines.length; li++) {
-    const line = lines[li];
-    if (line.trim() === '') continue;
-    const cells = line.split(delimiter);
-    if (cells.length !== cols) {
-      throw new Error(`${file}: line ${li + 1} has ${cells.length} columns, expected ${cols} (ragged rows)`);
-    }
-    let k = n * d;
-    for (let c = 0; c < cols; c++) {
-      const v = cellValue(cells[c], file, li + 1, c + 1);
-      if (c === label) {
-        if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
-          throw new Error(
-            `${file}: line ${li + 1}, column ${c + 1}: label '${cells[c].trim()}' is not an integer >= 0`,
-          );
-        }
-        yAll[n] = v;
-      } else {
-        x[k++] = v;
-      }
-    }
-    n++;
-  }
+  const start = header ? 1 : 0;
+  const n = rows.length - start;
   if (n === 0) throw new Error(`${file}: empty CSV (no data rows${header ? ' after the header' : ''})`);
-  const numClasses = options.numClasses ?? options.classNames?.length;
-  if (numClasses !== undefined) {
-    for (let i = 0; i < n; i++) {
-      if (yAll[i] >= numClasses)
-        throw new Error(`${file}: label ${yAll[i]} in data row ${i + 1} is >= numClasses = ${numClasses}`);
+  const d = cols - 1;
+  const x = new Float32Array(n * d);
+  const targetCells: string[] = [];
+  for (let r = start; r < rows.length; r++) {
+    const cells = rows[r];
+    if (cells.length !== cols) {
+      throw new Error(`${file}: line ${lines[r]} has ${cells.length} columns, expected ${cols} (ragged rows)`);
+    }
+    let k = (r - start) * d;
+    for (let c = 0; c < cols; c++) {
+      if (c === label) targetCells.push(cells[c]);
+      else x[k++] = cellValue(cells[c], file, lines[r], c + 1);
     }
   }
-  return new Dataset({
-    x: x.slice(0, n * d),
-    y: yAll.slice(0, n),
-    features: d,
-    shape: options.shape,
-    numClasses,
-    classNames: options.classNames,
-  });
+  const task = options.task ?? 'classification';
+  if (task !== 'auto' && task !== 'classification' && task !== 'regression')
+    throw new RangeError(`task must be 'classification', 'regression' or 'auto', got ${String(task)}`);
+  const inference: TaskInference = task === 'auto' ? inferTask(targetCells) : { task, reason: 'declared' };
+  const where = (i: number) => ({ line: lines[start + i], column: label + 1 });
+  const dataset =
+    inference.task === 'regression'
+      ? regressionSet(x, d, targetCells, file, where, options)
+      : classificationSet(x, d, targetCells, file, where, options);
+  return { dataset, columns: names, targetColumn: label, inference };
+}
+
+type Where = (i: number) => { line: number; column: number };
+
+function regressionSet(
+  x: Float32Array,
+  d: number,
+  cells: string[],
+  file: string,
+  where: Where,
+  options: CsvOptions,
+): Dataset {
+  if (options.numClasses !== undefined || options.classNames !== undefined)
+    throw new RangeError(`${file}: numClasses and classNames are for a classification target, not regression`);
+  const targets = Float32Array.from(cells, (c, i) => cellValue(c, file, where(i).line, where(i).column));
+  return new Dataset({ x, targets, features: d, shape: options.shape });
+}
+
+/** Integer labels as they are, or class names mapped to indices (given classNames, else sorted as scikit-learn's LabelEncoder). */
+function classificationSet(
+  x: Float32Array,
+  d: number,
+  cells: string[],
+  file: string,
+  where: Where,
+  options: CsvOptions,
+): Dataset {
+  const given = options.classNames;
+  const byName = given !== undefined || cells.some((c) => Number.isNaN(parseCell(c)));
+  let classNames = given;
+  if (byName && given === undefined) classNames = [...new Set(cells.map(unquote))].sort();
+  const index = new Map(classNames?.map((name, i) => [name, i]));
+  const y = new Int32Array(cells.length);
+  for (let i = 0; i < cells.length; i++) {
+    const name = unquote(cells[i]);
+    const known = index.get(name);
+    if (known !== undefined) {
+      y[i] = known;
+      continue;
+    }
+    const { line, column } = where(i);
+    const v = parseCell(cells[i]);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new Error(
+        given !== undefined && Number.isNaN(v)
+          ? `${file}: line ${line}, column ${column}: label '${name}' is not one of the classNames`
+          : `${file}: line ${line}, column ${column}: label '${name}' is not an integer >= 0`,
+      );
+    }
+    y[i] = v;
+  }
+  const numClasses = options.numClasses ?? classNames?.length;
+  if (numClasses !== undefined) {
+    for (let i = 0; i < y.length; i++) {
+      if (y[i] >= numClasses)
+        throw new Error(`${file}: label ${y[i]} in data row ${i + 1} is >= numClasses = ${numClasses}`);
+    }
+  }
+  return new Dataset({ x, y, features: d, shape: options.shape, numClasses, classNames });
 }

@@ -1,17 +1,33 @@
-// N samples of D features each, with integer class labels.
-// x is N x D, row-major float32; a sample's `shape` (e.g. [1, 28, 28]) is how a conv layer
-// should see its D = product(shape) features.
+// N samples of D features each, with integer class labels (classification) or float targets
+// of any shape (regression). x is N x D, row-major float32; a sample's `shape` (e.g.
+// [1, 28, 28]) is how a conv layer should see its D = product(shape) features.
 
 import { inspect } from 'node:util';
 import { globalRng, Rng } from '../random.js';
 import { checkOptions, optionKeys } from '../options.js';
 
-/** What new Dataset() takes: features, labels, and optionally the sample shape and class names. */
+/**
+ * The kind of problem a data set (and the model trained on it) poses: integer class labels, or
+ * float targets to predict.
+ */
+export type Task = 'classification' | 'regression';
+
+/**
+ * What new Dataset() takes: features, and either integer labels (`y`, classification) or float
+ * targets (`targets`, regression); optionally the sample shape and class names.
+ */
 export interface DatasetInit {
   /** N x D features, row-major. */
   x: Float32Array;
-  /** N labels in [0, numClasses). */
-  y: Int32Array;
+  /** N labels in [0, numClasses): a classification data set. Give either y or targets. */
+  y?: Int32Array;
+  /**
+   * N x K float targets, row-major, K = product(targetShape): a regression data set (targets of
+   * shape [N] when targetShape is [], [N, k] when it is [k]). Give either y or targets.
+   */
+  targets?: Float32Array;
+  /** The shape of one sample's target, with targets only. @defaultValue [] (one number a sample) */
+  targetShape?: readonly number[];
   /** D, the number of features a sample; defaults to product(shape), or x.length / y.length. */
   features?: number;
   /** The shape of one sample, product = D; defaults to [D]. */
@@ -21,34 +37,82 @@ export interface DatasetInit {
   /** Names of the classes, index = label (e.g. FASHION_MNIST_CLASSES); used in reports and saved with a model. */
   classNames?: readonly string[];
 }
-export const DATASET_KEYS = optionKeys<DatasetInit>()('x', 'y', 'features', 'shape', 'numClasses', 'classNames');
+export const DATASET_KEYS = optionKeys<DatasetInit>()(
+  'x',
+  'y',
+  'targets',
+  'targetShape',
+  'features',
+  'shape',
+  'numClasses',
+  'classNames',
+);
+
+const NO_LABELS = new Int32Array(0);
 
 /**
- * A labelled data set for classification: N samples of D float features (x) and N integer labels (y), as
- * TensorDataset(x, y) in PyTorch. fit, evaluate and DataLoader take it.
+ * A labelled data set, as TensorDataset(x, y) in PyTorch: N samples of D float features (x) and
+ * either N integer labels (y, classification) or N float targets of shape targetShape (targets,
+ * regression). fit, evaluate and DataLoader take it.
  */
 export class Dataset {
   /** N x D features, row-major. */
   readonly x: Float32Array;
-  /** N labels in [0, numClasses). */
+  /** N labels in [0, numClasses) for classification; empty for regression (see targets). */
   readonly y: Int32Array;
+  /** 'classification' (labels in y) or 'regression' (float targets). */
+  readonly task: Task;
+  /** N x K float targets, row-major, for regression; undefined for classification. */
+  readonly targets?: Float32Array;
+  /** The shape of one sample's target ([] for one number); [] for classification. */
+  readonly targetShape: readonly number[];
+  /** K = product(targetShape): the numbers a sample's target holds (1 for classification's label). */
+  readonly targetSize: number;
   /** The number of samples, N. */
   readonly length: number;
   /** D, the number of features a sample. */
   readonly features: number;
   /** The shape of one sample; its product is `features`. */
   readonly shape: readonly number[];
-  /** The number of classes: classNames.length if given, else max(y) + 1 unless set. */
+  /** The number of classes: classNames.length if given, else max(y) + 1 unless set; 0 for regression. */
   readonly numClasses: number;
   /** Names of the classes, index = label, when known. */
   readonly classNames?: readonly string[];
 
   constructor(init: DatasetInit) {
     checkOptions('Dataset', init, DATASET_KEYS);
-    const { x, y } = init;
+    const { x, targets } = init;
     if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
-    if (!(y instanceof Int32Array)) throw new TypeError('y must be an Int32Array');
-    const n = y.length;
+    const task: Task = targets === undefined ? 'classification' : 'regression';
+    let y: Int32Array;
+    let n: number;
+    let targetShape: number[] = [];
+    if (task === 'regression') {
+      if (init.y !== undefined) throw new TypeError('give either y (class labels) or targets (floats), not both');
+      if (!(targets instanceof Float32Array)) throw new TypeError('targets must be a Float32Array');
+      for (const k of ['numClasses', 'classNames'] as const) {
+        if (init[k] !== undefined) throw new TypeError(`${k} is for class labels (y), not float targets`);
+      }
+      targetShape = [...(init.targetShape ?? [])];
+      const k = product(targetShape);
+      if (targetShape.some((s) => !Number.isInteger(s) || s < 1)) {
+        throw new RangeError(`targetShape [${targetShape.join(', ')}] must be integers >= 1`);
+      }
+      if (targets.length % k !== 0) {
+        throw new RangeError(
+          `targets must hold N x ${k} values (targetShape [${targetShape.join(', ')}]), got ${targets.length}`,
+        );
+      }
+      n = targets.length / k;
+      const bad = targets.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new RangeError(`targets must be finite, got targets[${bad}] = ${targets[bad]}`);
+      y = NO_LABELS;
+    } else {
+      if (init.targetShape !== undefined) throw new TypeError('targetShape goes with targets');
+      if (!(init.y instanceof Int32Array)) throw new TypeError('y must be an Int32Array (or give float targets)');
+      y = init.y;
+      n = y.length;
+    }
     let d: number;
     if (init.features !== undefined) d = init.features;
     else if (init.shape !== undefined) d = product(init.shape);
@@ -64,7 +128,7 @@ export class Dataset {
       );
     }
     let maxLabel = -1;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < y.length; i++) {
       const v = y[i];
       if (v < 0) throw new RangeError(`labels must be >= 0, got y[${i}] = ${v}`);
       if (v > maxLabel) maxLabel = v;
@@ -81,6 +145,10 @@ export class Dataset {
     }
     this.x = x;
     this.y = y;
+    this.task = task;
+    if (targets !== undefined) this.targets = targets;
+    this.targetShape = Object.freeze(targetShape);
+    this.targetSize = product(targetShape);
     this.length = n;
     this.features = d;
     this.shape = Object.freeze(shape);
@@ -96,17 +164,27 @@ export class Dataset {
   /** A new dataset of the given samples, in the given order (copied). */
   subset(indices: ArrayLike<number>): Dataset {
     const d = this.features;
+    const t = this.targetSize;
     const x = new Float32Array(indices.length * d);
-    const y = new Int32Array(indices.length);
+    const y = new Int32Array(this.targets === undefined ? indices.length : 0);
+    const targets = this.targets === undefined ? undefined : new Float32Array(indices.length * t);
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
       if (!Number.isInteger(i) || i < 0 || i >= this.length) {
         throw new RangeError(`subset index ${k} must be an integer in [0, ${this.length}), got ${i}`);
       }
       x.set(this.x.subarray(i * d, (i + 1) * d), k * d);
-      y[k] = this.y[i];
+      if (targets === undefined) y[k] = this.y[i];
+      else targets.set(this.targets!.subarray(i * t, (i + 1) * t), k * t);
     }
-    return this.like(x, y);
+    return this.like(x, targets ?? y);
+  }
+
+  /** Sample i's target: its label for classification, a view into targets (no copy) for regression. */
+  target(i: number): number | Float32Array {
+    return this.targets === undefined
+      ? this.y[i]
+      : this.targets.subarray(i * this.targetSize, (i + 1) * this.targetSize);
   }
 
   /** How many samples each class has. */
@@ -125,14 +203,29 @@ export class Dataset {
       `${this.constructor.name} (`,
       `    samples: ${this.length}`,
       `    features: ${this.features}${this.shape.length > 1 ? ` (shape [${this.shape.join(', ')}])` : ''}`,
-      `    classes: ${this.numClasses}${shown.length > 0 ? ` (${shown.join(', ')})` : ''}`,
+      this.task === 'regression'
+        ? `    targets: [${this.targetShape.join(', ')}] floats (regression)`
+        : `    classes: ${this.numClasses}${shown.length > 0 ? ` (${shown.join(', ')})` : ''}`,
       ')',
     ].join('\n');
   }
 
-  /** A dataset with this one's shape and classes, holding other samples. */
-  like(x: Float32Array, y: Int32Array): Dataset {
+  /**
+   * A dataset with this one's shape and classes (or target shape), holding other samples: `y` is
+   * their labels (an Int32Array) for classification, their targets (a Float32Array) for regression.
+   */
+  like(x: Float32Array, y: Int32Array | Float32Array): Dataset {
+    if (this.task === 'regression') {
+      if (!(y instanceof Float32Array)) throw new TypeError('like: a regression dataset takes Float32Array targets');
+      return new Dataset({ x, targets: y, targetShape: this.targetShape, shape: this.shape });
+    }
+    if (!(y instanceof Int32Array)) throw new TypeError('like: a classification dataset takes Int32Array labels');
     return new Dataset({ x, y, shape: this.shape, numClasses: this.numClasses, classNames: this.classNames });
+  }
+
+  /** The labels (classification) or the targets (regression), copied, for like(). */
+  labelsCopy(): Int32Array | Float32Array {
+    return this.targets === undefined ? this.y.slice() : this.targets.slice();
   }
 }
 
@@ -150,7 +243,7 @@ export interface SplitOptions {
   test?: number;
   /** Seed of the shuffle (a safe integer); the same seed gives the same split. Default: drawn from globalRng. */
   seed?: number;
-  /** Keep each class's proportion in every part (default false). */
+  /** Keep each class's proportion in every part (default false; ignored for regression, which has no classes). */
   stratify?: boolean;
 }
 export const SPLIT_KEYS = optionKeys<SplitOptions>()('validation', 'test', 'seed', 'stratify');
@@ -186,7 +279,7 @@ export function trainValTestSplit(
 
   // Groups of sample indices, each shuffled: one group, or one a class.
   const groups: Int32Array[] = [];
-  if (options.stratify) {
+  if (options.stratify && ds.task === 'classification') {
     const counts = ds.classCounts();
     const fill = new Int32Array(ds.numClasses);
     for (let c = 0; c < ds.numClasses; c++) groups.push(new Int32Array(counts[c]));
@@ -277,7 +370,7 @@ export function standardizer(mean: Float32Array, std: Float32Array): Standardize
       if (other.features !== d) {
         throw new RangeError(`the standardizer was fitted on ${d} features, the dataset has ${other.features}`);
       }
-      return other.like(transform(other.x), other.y.slice());
+      return other.like(transform(other.x), other.labelsCopy());
     },
   };
 }
@@ -321,6 +414,6 @@ export function scale(ds: Dataset, factor: number): Dataset {
   if (!Number.isFinite(factor)) throw new RangeError(`factor must be finite, got ${factor}`);
   return ds.like(
     ds.x.map((v) => v * factor),
-    ds.y.slice(),
+    ds.labelsCopy(),
   );
 }

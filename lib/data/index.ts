@@ -15,6 +15,14 @@ export {
 } from './idx.js';
 export type { IdxArray, IdxOptions } from './idx.js';
 export { loadCifar10, loadCifarBatches, CIFAR10_CLASSES } from './cifar.js';
-export { loadCsv, parseCsv } from './csv.js';
-export type { CsvOptions } from './csv.js';
+export {
+  loadCsv,
+  parseCsv,
+  loadCsvTable,
+  parseCsvTable,
+  inferTask,
+  readCsvRecords,
+  MAX_INFERRED_CLASSES,
+} from './csv.js';
+export type { CsvOptions, CsvTable, TaskInference, CsvRecords } from './csv.js';
 export { loadDigits, DIGITS_PATH } from './digits.js';

@@ -9,7 +9,8 @@ import { markModified } from '../tensor/version.js';
 const MAX_EPOCHS = 2 ** 21;
 
 /**
- * One mini-batch: `x` is size x D (row-major), `y` its size labels.
+ * One mini-batch: `x` is size x D (row-major), `y` its size labels (classification) or
+ * `targets` its size x K float targets (regression).
  * The loader reuses these objects and buffers: the next batch overwrites them, so training
  * allocates nothing per batch. Copy (`batch.x.slice()`) whatever must outlive the loop body.
  * Each refill bumps the buffers' versions (lib/tensor/version.ts): a graph built on an earlier
@@ -19,8 +20,12 @@ const MAX_EPOCHS = 2 ** 21;
 export interface Batch {
   /** The batch's features, size x features, row-major (a buffer reused by the next batch: copy what you keep). */
   readonly x: Float32Array;
-  /** The batch's labels, one per sample (reused like x). */
+  /** The batch's labels, one per sample (reused like x); empty for a regression dataset. */
   readonly y: Int32Array;
+  /** The batch's targets, size x K row-major (reused like x); empty for a classification dataset. */
+  readonly targets: Float32Array;
+  /** The targets' shape, `[size, ...dataset.targetShape]` (`[size]` for one number a sample). */
+  readonly targetShape: readonly number[];
   /** Samples in this batch: batchSize, or fewer in an epoch's last batch. */
   readonly size: number;
   /** [size, ...dataset.shape], e.g. [256, 1, 28, 28]. */
@@ -92,11 +97,10 @@ export class DataLoader implements Iterable<Batch> {
     this.dropLast = options.dropLast ?? false;
     this.seed = checkSeed(options.seed ?? globalRng.nextUint32(), 'seed');
     this.order = this.shuffle ? new Int32Array(dataset.length) : null;
-    const d = dataset.features;
     const fullSize = Math.min(batchSize, dataset.length);
-    this.full = newBatch(fullSize, d, dataset.shape);
+    this.full = newBatch(fullSize, dataset);
     const rest = dataset.length % batchSize;
-    this.partial = rest !== 0 && !this.dropLast && dataset.length > batchSize ? newBatch(rest, d, dataset.shape) : null;
+    this.partial = rest !== 0 && !this.dropLast && dataset.length > batchSize ? newBatch(rest, dataset) : null;
   }
 
   /** Batches an epoch. */
@@ -173,17 +177,22 @@ export class DataLoader implements Iterable<Batch> {
     const out = size === this.full.size ? this.full : this.partial!;
     markModified(out.x);
     markModified(out.y);
+    markModified(out.targets);
     const order = this.currentOrder();
     const src = ds.x;
     const x = out.x;
     const y = out.y;
+    const srcT = ds.targets;
+    const t = ds.targetSize;
+    const targets = out.targets;
     for (let k = 0; k < size; k++) {
       const i = order === null ? start + k : order[start + k];
       // An explicit loop: subarray() + set() would allocate a view per sample.
       const so = i * d;
       const dOff = k * d;
       for (let j = 0; j < d; j++) x[dOff + j] = src[so + j];
-      y[k] = ds.y[i];
+      if (srcT === undefined) y[k] = ds.y[i];
+      else for (let j = 0; j < t; j++) targets[k * t + j] = srcT[i * t + j];
     }
     return out;
   }
@@ -205,16 +214,21 @@ export class DataLoader implements Iterable<Batch> {
 interface MutableBatch {
   x: Float32Array;
   y: Int32Array;
+  targets: Float32Array;
+  targetShape: readonly number[];
   size: number;
   shape: readonly number[];
 }
 
-function newBatch(size: number, d: number, shape: readonly number[]): MutableBatch {
+function newBatch(size: number, ds: Dataset): MutableBatch {
+  const regression = ds.targets !== undefined;
   return {
-    x: new Float32Array(size * d),
-    y: new Int32Array(size),
+    x: new Float32Array(size * ds.features),
+    y: new Int32Array(regression ? 0 : size),
+    targets: new Float32Array(regression ? size * ds.targetSize : 0),
+    targetShape: Object.freeze([size, ...ds.targetShape]),
     size,
-    shape: Object.freeze([size, ...shape]),
+    shape: Object.freeze([size, ...ds.shape]),
   };
 }
 

@@ -8,11 +8,11 @@
  * 0..16, pixels 0..255), which is what `nodegrad predict` reads. `inputScale` is the factor from
  * units to features; `transform()` takes features, `fromUnits()` turns units into features.
  */
-import { Dataset, fitStandardizer, standardizer, type Standardizer } from './dataset.js';
+import { Dataset, fitStandardizer, standardizer, type Standardizer, type Task } from './dataset.js';
 import { checkOptions, optionKeys } from '../options.js';
 
-/** 'classification' today; 'regression' will join it (a loss and targets of another kind). */
-export type Task = 'classification';
+export type { Task };
+const TASKS: readonly Task[] = ['classification', 'regression'];
 
 /** What new Preprocessor() takes; Preprocessor.fit() builds one from a training set. */
 export interface PreprocessorInit {
@@ -51,7 +51,7 @@ export interface PreprocessorJSON {
  * evaluate, predict and the CLI feed it data the same way. Build it with Preprocessor.fit(train).
  */
 export class Preprocessor {
-  /** The kind of problem the model solves ('classification'). */
+  /** The kind of problem the model solves: 'classification' (outputs are class scores) or 'regression' (values). */
   readonly task: Task;
   /** D, the number of features a sample. */
   readonly features: number;
@@ -69,7 +69,9 @@ export class Preprocessor {
     if (!Number.isInteger(features) || features < 1)
       throw new RangeError(`features must be an integer >= 1, got ${show(features)}`);
     const task = init.task ?? 'classification';
-    if (task !== 'classification') throw new RangeError(`task must be 'classification', got ${show(task)}`);
+    if (!TASKS.includes(task)) throw new RangeError(`task must be 'classification' or 'regression', got ${show(task)}`);
+    if (task === 'regression' && init.classNames !== undefined)
+      throw new RangeError('classNames belong to a classification model, not a regression one');
     const inputScale = init.inputScale ?? 1;
     if (typeof inputScale !== 'number' || !Number.isFinite(inputScale) || inputScale <= 0) {
       throw new RangeError(`inputScale must be a finite number > 0, got ${show(inputScale)}`);
@@ -107,6 +109,7 @@ export class Preprocessor {
     checkOptions('Preprocessor.fit', options, FIT_KEYS);
     return new Preprocessor({
       features: train.features,
+      task: train.task,
       inputScale: options.inputScale,
       standardizer: options.standardize === false ? undefined : fitStandardizer(train, { minStd: options.minStd }),
       classNames: train.classNames,

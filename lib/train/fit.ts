@@ -5,7 +5,14 @@
  */
 import { Tensor, noGrad, softmaxCrossEntropy, svmLoss, argmax } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
-import { Dataset, DataLoader } from '../data/index.js';
+import { Dataset, DataLoader, type Batch } from '../data/index.js';
+import { l1, huber, mse, type RegressionLossFn } from './losses.js';
+import {
+  classificationMetrics,
+  regressionMetrics,
+  type ClassificationMetrics,
+  type RegressionMetrics,
+} from './metrics.js';
 import { type Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
 import { checkOptions as checkKeys, optionKeys } from '../options.js';
@@ -28,7 +35,18 @@ import {
   type FitContext,
 } from './callbacks/index.js';
 
-export type { EpochRecord, History, StepInfo, Callback, Callbacks, EarlyStopping, FitContext };
+export type { EpochRecord, History, StepInfo, Callback, Callbacks, EarlyStopping, FitContext, RegressionLossFn };
+export type { ClassificationMetrics, RegressionMetrics };
+
+/** What evaluate() reports: the figures that fit the data set's task. */
+export type Metrics = ClassificationMetrics | RegressionMetrics;
+
+/**
+ * fit's and evaluate's loss: a name or a function. 'crossEntropy' and 'svm' take class labels, 'mse', 'l1' and
+ * 'huber' (delta 1) float targets (mean over every element, PyTorch's default); a LossFn is given the labels, a
+ * RegressionLossFn the targets as a Tensor [N, K], as the data set's task says.
+ */
+export type LossChoice = 'crossEntropy' | 'svm' | 'mse' | 'l1' | 'huber' | LossFn | RegressionLossFn;
 export { TrainingDivergedError } from './callbacks/index.js';
 
 /**
@@ -56,8 +74,12 @@ export interface FitOptions {
   batchSize?: number;
   /** Default Adam(lr = 1e-3) on the model's parameters. */
   optimizer?: Optimizer<{ lr: number }>;
-  /** 'crossEntropy' (default), 'svm' (the lecture's multiclass hinge loss) or a function. */
-  loss?: 'crossEntropy' | 'svm' | LossFn;
+  /**
+   * 'crossEntropy' or 'svm' (the lecture's multiclass hinge loss) for class labels; 'mse', 'l1' or 'huber' for
+   * float targets; or a function (see LossChoice). Must fit the training set's task.
+   * @defaultValue 'crossEntropy' for class labels, 'mse' for float targets
+   */
+  loss?: LossChoice;
   /**
    * Stepped as its stepOn says: every epoch, every batch (OneCycleLR), or with the monitored loss
    * (ReduceLROnPlateau). Default: none, the lr stays constant.
@@ -116,11 +138,41 @@ export const FIT_KEYS = optionKeys<FitOptions>()(
   'resume',
 );
 
-function lossFunction(loss: FitOptions['loss']): LossFn {
-  if (loss === undefined || loss === 'crossEntropy') return softmaxCrossEntropy;
-  if (loss === 'svm') return (out, y) => svmLoss(out, y);
-  if (typeof loss === 'function') return loss;
-  throw new RangeError(`loss must be 'crossEntropy', 'svm' or a function, got ${String(loss)}`);
+/** A loss over a batch as the loop uses it: the model's output and the batch's labels or targets. */
+type BatchLossFn = (output: Tensor, batch: Batch) => Tensor;
+
+const CLASSIFICATION_LOSSES: Record<string, LossFn> = {
+  crossEntropy: softmaxCrossEntropy,
+  svm: (out, y) => svmLoss(out, y),
+};
+const REGRESSION_LOSSES: Record<string, RegressionLossFn> = { mse, l1, huber };
+
+/** The loss for a data set of this task, refusing a named loss of the other task. */
+function lossFunction(loss: LossChoice | undefined, ds: Dataset, caller: string): BatchLossFn {
+  const regression = ds.task === 'regression';
+  const named = regression ? REGRESSION_LOSSES : CLASSIFICATION_LOSSES;
+  const name = loss ?? (regression ? 'mse' : 'crossEntropy');
+  let fn: LossFn | RegressionLossFn;
+  if (typeof loss === 'function') fn = loss;
+  else if (typeof name === 'string' && Object.hasOwn(named, name)) fn = named[name];
+  else if (
+    typeof name === 'string' &&
+    (Object.hasOwn(CLASSIFICATION_LOSSES, name) || Object.hasOwn(REGRESSION_LOSSES, name))
+  )
+    throw new RangeError(
+      `${caller}: loss '${name}' is for ${regression ? 'class labels' : 'float targets'}, but the data set ` +
+        `${regression ? 'has float targets (regression)' : 'has class labels (classification)'}; ` +
+        `use ${Object.keys(named)
+          .map((k) => `'${k}'`)
+          .join(', ')} or a function`,
+    );
+  else
+    throw new RangeError(
+      `${caller}: loss must be 'crossEntropy', 'svm', 'mse', 'l1', 'huber' or a function, got ${String(loss)}`,
+    );
+  if (!regression) return (out, b) => (fn as LossFn)(out, b.y);
+  const k = ds.targetSize;
+  return (out, b) => (fn as RegressionLossFn)(out, new Tensor(b.targets, [b.size, k]));
 }
 
 function checkInt(name: string, v: number, min: number): void {
@@ -156,6 +208,13 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
     outputs = noGrad(() => model.forward(new Tensor(ds.x.subarray(0, ds.features), [1, ds.features]))).numel;
   } finally {
     model.train(wasTraining);
+  }
+  if (ds.task === 'regression') {
+    if (outputs !== ds.targetSize)
+      throw new RangeError(
+        `fit: ${name} has ${ds.targetSize} target value${ds.targetSize === 1 ? '' : 's'} a sample but the model has ${outputs} outputs`,
+      );
+    return;
   }
   let maxLabel = -1;
   for (let i = 0; i < ds.y.length; i++) if (ds.y[i] > maxLabel) maxLabel = ds.y[i];
@@ -205,10 +264,18 @@ function checkOptions(model: Module, { train, validation, ...o }: FitOptions): {
   checkInt('batchSize', batchSize, 1);
   if (train.length === 0) throw new RangeError('fit: the training set is empty');
   // Found before the first epoch, not by the validation or early stopping after it.
+  if (validation !== undefined && validation.task !== train.task)
+    throw new RangeError(
+      `fit: the training set is ${train.task} data but the validation set is ${validation.task} data`,
+    );
   if (validation !== undefined && validation.length === 0) {
     throw new RangeError('fit: the validation set is empty (leave validation out to train without one)');
   }
   const monitor = o.earlyStopping?.monitor;
+  if (train.task === 'regression' && (monitor === 'accuracy' || monitor === 'valAccuracy'))
+    throw new RangeError(
+      `fit: earlyStopping.monitor '${monitor}' needs class labels; for float targets monitor 'valLoss' or 'loss'`,
+    );
   if (validation === undefined && (monitor === 'valLoss' || monitor === 'valAccuracy')) {
     throw new RangeError(
       `fit: earlyStopping.monitor '${monitor}' needs validation data, and none was given (pass validation, or monitor 'loss')`,
@@ -229,7 +296,7 @@ export function fit(model: Module, options: FitOptions): History {
   checkKeys('fit', options, FIT_KEYS);
   const { epochs, batchSize } = checkOptions(model, options);
   const { validation } = options;
-  const lossFn = lossFunction(options.loss);
+  const lossFn = lossFunction(options.loss, options.train, 'fit');
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const callbacks: Callback[] = [
     new DivergenceStop(),
@@ -256,7 +323,10 @@ export function fit(model: Module, options: FitOptions): History {
   const validate =
     validation === undefined
       ? null
-      : () => evaluate(model, validation, { batchSize: Math.max(batchSize, 1024), loss: lossFn, preprocess: false });
+      : () => {
+          const m = evaluateWith(model, validation, Math.max(batchSize, 1024), lossFn);
+          return { loss: m.loss, accuracy: m.task === 'classification' ? m.accuracy : Number.NaN };
+        };
 
   const wasTraining = model.training;
   try {
@@ -281,13 +351,15 @@ export function fit(model: Module, options: FitOptions): History {
 /** One pass of optimizer steps over the training set, then the validation figures. */
 function trainEpoch(
   run: Run,
-  lossFn: LossFn,
+  lossFn: BatchLossFn,
   validate: (() => { loss: number; accuracy: number }) | null,
 ): EpochRecord {
   const { model, optimizer, loader, epoch, epochs, steps } = run;
   model.train();
   const t0 = performance.now();
   const D = loader.dataset.features;
+  // Accuracy means nothing for float targets: NaN, which progress leaves out.
+  const regression = loader.dataset.task === 'regression';
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
@@ -296,13 +368,13 @@ function trainEpoch(
     step++;
     optimizer.zeroGrad();
     const out = model.forward(new Tensor(batch.x, [batch.size, D]));
-    const loss = lossFn(out, batch.y);
+    const loss = lossFn(out, batch);
     const batchLoss = loss.item();
     loss.backward();
     run.callbacks.afterBackward({ epoch, step, loss: batchLoss });
     optimizer.step();
     lossSum += batchLoss * batch.size;
-    correct += countCorrect(out, batch.y);
+    correct += regression ? Number.NaN : countCorrect(out, batch.y);
     seen += batch.size;
     run.callbacks.batchEnd({
       epoch,
@@ -326,7 +398,7 @@ function trainEpoch(
   if (validate !== null) {
     const v = validate();
     record.valLoss = v.loss;
-    record.valAccuracy = v.accuracy;
+    if (!regression) record.valAccuracy = v.accuracy;
   }
   record.seconds = (performance.now() - t0) / 1000;
   return record;
@@ -360,7 +432,13 @@ export interface InferenceOptions {
   preprocess?: boolean;
 }
 export const INFERENCE_KEYS = optionKeys<InferenceOptions>()('batchSize', 'preprocess');
-export const EVALUATE_KEYS = optionKeys<Parameters<typeof evaluate>[2]>()('batchSize', 'preprocess', 'loss');
+export const EVALUATE_KEYS = optionKeys<EvaluateOptions>()('batchSize', 'preprocess', 'loss');
+
+/** Options of evaluate(): inference options plus the loss to report. */
+export interface EvaluateOptions extends InferenceOptions {
+  /** The loss reported as `loss`. @defaultValue 'crossEntropy' for class labels, 'mse' for float targets */
+  loss?: LossChoice;
+}
 
 /** The model's preprocessor (see loadModel), unless the caller opted out. */
 function preprocessorOf(model: Module, opts: InferenceOptions): Preprocessor | undefined {
@@ -368,37 +446,58 @@ function preprocessorOf(model: Module, opts: InferenceOptions): Preprocessor | u
 }
 
 /**
- * Loss and accuracy over a data set, in eval mode, without building a graph. A model that
- * carries a preprocessor (one from loadModel) is given the data's features and standardises them itself.
+ * The figures that fit the data set's task, in eval mode, without building a graph: for class labels the loss,
+ * accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix; for float targets the loss, MAE, RMSE
+ * and R^2 (see metrics.ts). A model that carries a preprocessor (one from loadModel) is given the data's features and
+ * standardises them itself.
  */
-export function evaluate(
-  model: Module,
-  data: Dataset,
-  opts: InferenceOptions & { loss?: 'crossEntropy' | 'svm' | LossFn } = {},
-): { loss: number; accuracy: number } {
+export function evaluate(model: Module, data: Dataset, opts: EvaluateOptions = {}): Metrics {
   checkKeys('evaluate', opts, EVALUATE_KEYS);
   if (!(data instanceof Dataset)) throw new TypeError('evaluate: data must be a Dataset');
   if (data.length === 0) throw new RangeError('evaluate: the data set is empty');
-  const lossFn = lossFunction(opts.loss);
+  const lossFn = lossFunction(opts.loss, data, 'evaluate');
   const pre = preprocessorOf(model, opts);
-  if (pre !== undefined) data = pre.transform(data);
-  const loader = new DataLoader(data, { batchSize: opts.batchSize ?? 1024, shuffle: false });
+  if (pre !== undefined) {
+    if (pre.task !== data.task)
+      throw new RangeError(`evaluate: the model was trained for ${pre.task}, the data set is ${data.task} data`);
+    data = pre.transform(data);
+  }
+  const batchSize = opts.batchSize ?? 1024;
+  checkInt('batchSize', batchSize, 1);
+  return evaluateWith(model, data, batchSize, lossFn);
+}
+
+/** evaluate() on data already fed as the model takes it. */
+function evaluateWith(model: Module, data: Dataset, batchSize: number, lossFn: BatchLossFn): Metrics {
+  const loader = new DataLoader(data, { batchSize, shuffle: false });
+  const regression = data.task === 'regression';
+  const k = data.targetSize;
+  const outputs = regression ? new Float32Array(data.length * k) : null;
+  const predicted = regression ? null : new Int32Array(data.length);
+  let classes = data.numClasses;
   const wasTraining = model.training;
   model.eval();
   let lossSum = 0;
-  let correct = 0;
+  let seen = 0;
   try {
     noGrad(() => {
       for (const batch of loader) {
         const out = model.forward(new Tensor(batch.x, [batch.size, data.features]));
-        lossSum += lossFn(out, batch.y).item() * batch.size;
-        correct += countCorrect(out, batch.y);
+        lossSum += lossFn(out, batch).item() * batch.size;
+        if (outputs !== null) outputs.set(out.data, seen * k);
+        else {
+          predicted!.set(argmax(out, -1), seen);
+          classes = Math.max(classes, out.shape[out.shape.length - 1]);
+        }
+        seen += batch.size;
       }
     });
   } finally {
     model.train(wasTraining);
   }
-  return { loss: lossSum / data.length, accuracy: correct / data.length };
+  const loss = lossSum / data.length;
+  if (outputs !== null) return { task: 'regression', loss, ...regressionMetrics(outputs, data.targets!, k) };
+  return { task: 'classification', loss, ...classificationMetrics(predicted!, data.y, classes) };
 }
 
 /**

@@ -79,7 +79,7 @@ function barProgress(stream: ProgressStream): Progress {
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
       const text =
         `epoch ${pad(s.epoch, s.epochs)}/${s.epochs} ${bar} ${pad(s.step, s.steps)}/${s.steps}` +
-        `  loss ${s.loss.toFixed(4)}  acc ${(100 * s.accuracy).toFixed(1)}%  ${formatRate(s.samplesPerSecond)} samples/s`;
+        `  loss ${s.loss.toFixed(4)}${Number.isNaN(s.accuracy) ? '' : `  acc ${(100 * s.accuracy).toFixed(1)}%`}  ${formatRate(s.samplesPerSecond)} samples/s`;
       const cols = stream.columns ?? 120;
       stream.write(`\r\x1b[2K${text.slice(0, cols - 1)}`);
       drawn = true;
@@ -105,11 +105,9 @@ export function formatRate(v: number): string {
 
 /** `epoch  3/12  loss 0.4123  acc 85.21%  val_loss 0.4410  val_acc 84.10%  lr 1e-3  98,000 samples/s  0.6 s` */
 export function epochLine(r: EpochRecord, epochs: number): string {
-  const parts = [
-    `epoch ${pad(r.epoch, epochs)}/${epochs}`,
-    `loss ${r.loss.toFixed(4)}`,
-    `acc ${(100 * r.accuracy).toFixed(2)}%`,
-  ];
+  const parts = [`epoch ${pad(r.epoch, epochs)}/${epochs}`, `loss ${r.loss.toFixed(4)}`];
+  // A regression run has no accuracy (NaN).
+  if (!Number.isNaN(r.accuracy)) parts.push(`acc ${(100 * r.accuracy).toFixed(2)}%`);
   if (r.valLoss !== undefined) parts.push(`val_loss ${r.valLoss.toFixed(4)}`);
   if (r.valAccuracy !== undefined) parts.push(`val_acc ${(100 * r.valAccuracy).toFixed(2)}%`);
   parts.push(`lr ${formatLr(r.lr)}`, `${formatRate(r.samplesPerSecond)} samples/s`, `${r.seconds.toFixed(1)} s`);

@@ -1,9 +1,10 @@
-/** `nodegrad eval`: a saved model's loss and accuracy on a data set's test split. */
+/** `nodegrad eval`: a saved model's figures (accuracy and confusion matrix, or R^2, MAE, RMSE) on a data set's test split. */
 import { evaluate, loadModel } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { CliError, type Out, int, pct, requireFile } from '../io.js';
-import { DATA_HELP, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
+import { CliError, type Out, int, requireFile } from '../io.js';
+import { CSV_OPTIONS, DATA_HELP, csvChoice, loadSplits, parseDataSpec, readRunMeta } from '../data.js';
 import { describeModel } from '../model.js';
+import { confusionTable, headline, metricsJson } from '../report.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
 
 export const spec: CommandSpec = {
@@ -22,8 +23,9 @@ export const spec: CommandSpec = {
       help: 'use only the first N samples of each data file',
       defaultText: 'as in training',
     },
+    ...CSV_OPTIONS.filter((opt) => opt.name !== 'task'),
     ...BACKEND_OPTIONS,
-    { name: 'json', type: 'boolean', help: 'one JSON line' },
+    { name: 'json', type: 'boolean', help: 'one JSON line (with the confusion matrix for a classifier)' },
   ],
   examples: [
     'nodegrad eval --model model.safetensors',
@@ -49,7 +51,14 @@ export function run(args: Parsed, out: Out): number {
     );
   }
   const limit = (o.limit as number | undefined) ?? (o.data === undefined ? meta.limit : undefined);
-  const splits = loadSplits(data, limit);
+  // The task is the model's; the target column and header as given, else as in training.
+  const sameData = o.data === undefined;
+  const choice = csvChoice(o, data, 'eval');
+  const splits = loadSplits(data, limit, {
+    target: choice.target ?? (sameData ? meta.target : undefined),
+    header: choice.header ?? (sameData ? meta.header : undefined),
+    ...(data.kind === 'csv' ? { task: model.preprocessor.task } : {}),
+  });
   const test = splits.test;
   const r = evaluate(model, test);
   if (o.json === true) {
@@ -57,14 +66,15 @@ export function run(args: Parsed, out: Out): number {
       event: 'eval',
       model: file,
       data: data.text,
-      testLoss: r.loss,
-      testAccuracy: r.accuracy,
+      ...metricsJson(r),
       testSamples: test.length,
     });
   } else {
     out.line(`model    ${file} (${describeModel(model)})`);
     out.line(`data     ${splits.name}: ${int(test.length)} test samples (${splits.testSource})`);
-    out.line(`test accuracy ${pct(r.accuracy)}  loss ${r.loss.toFixed(4)}  (${int(test.length)} samples)`);
+    out.line(headline(r, test.length));
+    const table = confusionTable(r, model.preprocessor.classNames);
+    if (table.length > 0) out.line(['', ...table].join('\n'));
   }
   return 0;
 }

@@ -80,7 +80,8 @@ export function run(args: Parsed, out: Out): number {
   refuseCollisions('lr-sweep', [{ what: '--plot', file: plotFile }], dataInputs(s.data));
   applyBackend(o);
 
-  const splits = loadSplits(s.data, s.limit);
+  // The sweep records cross-entropy over labels: a CSV's target is read as class labels, as before.
+  const splits = loadSplits(s.data, s.limit, { task: 'classification' });
   const train = Preprocessor.fit(splits.train).transform(splits.train);
   let arch = '';
   const runs: Run[] = [];

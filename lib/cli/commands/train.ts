@@ -1,21 +1,41 @@
-/** `nodegrad train`: a classifier on a data set, its test accuracy, the model file and a plot. */
+/** `nodegrad train`: a classifier or a regression model on a data set, its test figures, the model file and a plot. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fit, evaluate, save, trainingPlot, manualSeed, optim, info, Preprocessor, type History } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
-import { type Out, int, pct, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
-import { dataInputs, loadSplits, parseDataSpec, runMetadata, type DataSpec } from '../data.js';
+import { type Out, int, refuseCollisions, requireFile, seconds, writeText } from '../io.js';
+import {
+  CSV_OPTIONS,
+  csvChoice,
+  dataInputs,
+  loadSplits,
+  parseDataSpec,
+  runMetadata,
+  type DataSpec,
+  type Splits,
+} from '../data.js';
 import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
+import { headline, metricsJson, shortFigure } from '../report.js';
 import { compareWithCheckpoint, flagsCallback, type RunFlags } from '../resume.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
 
 export const spec: CommandSpec = {
   name: 'train',
   summary:
-    'Trains a classifier (an MLP, or softmax regression), prints its test accuracy, and writes\nmodel.safetensors and training.svg.',
+    'Trains a classifier or a regression model (an MLP, or one Linear layer), prints its test\n' +
+    'accuracy (R^2, MAE and RMSE for regression), and writes model.safetensors and training.svg.\n\n' +
+    'CSV data (--data csv:FILE): one sample a record, every feature a number, one target column\n' +
+    '(--target, default the last). A first line whose feature cells are all text is a header\n' +
+    '(or say --header / --no-header). Cells may be quoted (RFC 4180: delimiters, doubled quotes and\n' +
+    'line breaks inside quotes); CRLF or LF line ends, a UTF-8 BOM and blank lines are fine; a\n' +
+    'ragged row or a feature that is not a number is refused, naming its line and column.\n' +
+    'The task is inferred from the target and printed: text labels (class names, kept in the model\n' +
+    'file) or a few distinct integers classify; other numbers regress (more than 50 distinct\n' +
+    'integers regress with a warning). --task classify|regress decides instead.',
   usage: 'nodegrad train [options]',
   options: [
     ...DATA_MODEL_OPTIONS,
+    ...CSV_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs to train', defaultText: '20 digits/csv, 10 images' },
     { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32 digits/csv, 128 images' },
     {
@@ -75,6 +95,8 @@ export const spec: CommandSpec = {
     'nodegrad train --data fashion-mnist:DIR --hidden 256 --epochs 12',
     'nodegrad train --model softmax --optimizer sgd --lr 0.05 --schedule cosine',
     'nodegrad train --data csv:iris.csv --epochs 50 --json',
+    'nodegrad train --data csv:data/wine.csv --target class',
+    'nodegrad train --data csv:data/diabetes.csv --task regress --model softmax --lr 0.1 --epochs 100',
   ],
 };
 
@@ -179,14 +201,17 @@ export function run(args: Parsed, out: Out): number {
   applyBackend(o);
 
   const t0 = performance.now();
-  const splits = loadSplits(s.data, s.limit);
+  const choice = csvChoice(o, s.data, 'train');
+  const splits = loadSplits(s.data, s.limit, choice);
+  const regression = splits.train.task === 'regression';
   const pre = Preprocessor.fit(splits.train, { inputScale: splits.inputScale });
   const train = pre.transform(splits.train);
   const validation = pre.transform(splits.validation);
   const test = pre.transform(splits.test);
 
   manualSeed(s.seed);
-  const model = buildModel(s.model, train.features, s.hidden, train.numClasses);
+  const model = buildModel(s.model, train.features, s.hidden, regression ? train.targetSize : train.numClasses);
+  if (regression) startAtMeanTarget(model, train);
   const optimizer = buildOptimizer(s.optimizer, model.parameters(), s.lr, s.weightDecay);
   const stepsPerEpoch = Math.ceil(train.length / s.batch);
   const scheduler = buildScheduler(schedule, optimizer, s, stepsPerEpoch);
@@ -200,7 +225,8 @@ export function run(args: Parsed, out: Out): number {
       validation: validation.length,
       test: test.length,
       features: train.features,
-      classes: train.numClasses,
+      task: train.task,
+      ...(regression ? { target: splits.csv?.target ?? null } : { classes: train.numClasses }),
       model: arch,
       parameters: model.numParameters(),
       optimizer: s.optimizer,
@@ -214,14 +240,17 @@ export function run(args: Parsed, out: Out): number {
     });
   } else if (!quiet) {
     out.line(
-      `data     ${splits.name}: ${int(train.length)} train / ${int(validation.length)} validation / ${int(test.length)} test (${splits.testSource}), ${train.features} features, ${train.numClasses} classes`,
+      `data     ${splits.name}: ${int(train.length)} train / ${int(validation.length)} validation / ${int(test.length)} test (${splits.testSource}), ${train.features} features, ${regression ? `target '${splits.csv?.target}'` : `${train.numClasses} classes`}`,
     );
+    if (splits.csv !== undefined) out.line(taskLine(splits));
     out.line(
       `model    ${arch} (${int(model.numParameters())} parameters), ${s.optimizer} lr ${s.lr}${s.weightDecay !== undefined ? ` weight decay ${s.weightDecay}` : ''}${schedule !== 'none' ? `, ${schedule} schedule` : ''}, batch ${s.batch}, ${s.epochs} epochs, seed ${s.seed}`,
     );
     out.line(`backend  ${describeBackend()}`);
   }
 
+  if (splits.csv?.inference.warning !== undefined)
+    out.note(`nodegrad: warning: ${splits.csv.inference.warning} with --task classify|regress`);
   for (const note of resumed?.notes ?? []) out.note(note);
   const history: History = fit(model, {
     train,
@@ -240,9 +269,12 @@ export function run(args: Parsed, out: Out): number {
   const result = evaluate(model, test);
 
   fs.mkdirSync(outDir, { recursive: true });
-  save(model, modelFile, { preprocess: pre, metadata: runMetadata({ data: s.data.text, limit: s.limit }) });
+  save(model, modelFile, {
+    preprocess: pre,
+    metadata: runMetadata({ data: s.data.text, limit: s.limit, target: choice.target, header: choice.header }),
+  });
   if (plotFile !== null) {
-    const title = `${arch} on ${splits.name}: test accuracy ${pct(result.accuracy)}`;
+    const title = `${arch} on ${splits.name}: ${shortFigure(result)}`;
     writeText(plotFile, trainingPlot(history.epochs, { title }));
   }
   const elapsed = (performance.now() - t0) / 1000;
@@ -251,8 +283,7 @@ export function run(args: Parsed, out: Out): number {
     const last = history.epochs[history.epochs.length - 1];
     out.json({
       event: 'summary',
-      testLoss: result.loss,
-      testAccuracy: result.accuracy,
+      ...metricsJson(result),
       testSamples: test.length,
       valAccuracy: last?.valAccuracy ?? null,
       epochs: history.epochs.length,
@@ -261,10 +292,31 @@ export function run(args: Parsed, out: Out): number {
       plot: plotFile,
     });
   } else {
-    out.line(`test accuracy ${pct(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${int(test.length)} samples)`);
+    out.line(headline(result, test.length));
     if (!quiet) {
       out.line(`wrote ${modelFile}${plotFile !== null ? ` and ${plotFile}` : ''} in ${seconds(elapsed)}`);
     }
   }
   return 0;
+}
+
+/** `task     regression (inferred: 214 distinct integers in 'target')`. */
+function taskLine(splits: Splits): string {
+  const { inference, target } = splits.csv!;
+  const why = inference.reason === 'declared' ? '--task' : `inferred: ${inference.reason} in '${target}'`;
+  return `task     ${inference.task} (${why})`;
+}
+
+/**
+ * Starts the last layer's bias at the training targets' mean, so the first steps fit the slopes
+ * rather than the offset (diabetes targets average 150 against standardised features).
+ */
+function startAtMeanTarget(model: ReturnType<typeof buildModel>, train: Splits['train']): void {
+  const k = train.targetSize;
+  const mean = new Float64Array(k);
+  const t = train.targets!;
+  for (let i = 0; i < t.length; i++) mean[i % k] += t[i] / train.length;
+  const params = model.parameters();
+  const bias = params[params.length - 1];
+  if (bias.shape.length === 1 && bias.shape[0] === k) bias.data.set(mean);
 }
