@@ -188,6 +188,9 @@ export function run(args: Parsed, out: Out): number {
   const flags: RunFlags = {
     data: s.data.text,
     limit: s.limit ?? null,
+    target: (o.target as string | undefined) ?? null,
+    task: (o.task as string | undefined) ?? null,
+    header: (o.header as boolean | undefined) ?? null,
     model: s.model,
     hidden: s.model === 'softmax' ? '' : s.hidden.join(','),
     batch: s.batch,
