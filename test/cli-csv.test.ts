@@ -121,6 +121,61 @@ describe('nodegrad train --data csv: wine (string class labels)', () => {
   });
 });
 
+describe('nodegrad lr-sweep --data csv: the CSV flags and the task as train reads them', () => {
+  const base = ['lr-sweep', '--data', `csv:${DIABETES}`, '--model', 'softmax', '--lrs', '0.01,0.1', '--epochs', '1'];
+
+  it('sweeps a regression target with the squared error: losses in the target units squared, not ln(classes)', () => {
+    const r = cli([...base, '--out', dir('sweep-reg')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("task     regression (inferred: 214 distinct integers in 'target')");
+    expect(r.stderr).toContain('nodegrad: warning: the target holds 214 distinct integers');
+    const runs = cli([...base, '--out', dir('sweep-reg-json'), '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'run');
+    expect(runs.map((e) => e.lr)).toEqual([0.01, 0.1]);
+    // diabetes targets have a standard deviation near 77: the MSE starts near its square (the
+    // bias starts at the mean target), where cross-entropy over 347 classes would start near 5.8
+    for (const e of runs) expect(e.losses[0]).toBeGreaterThan(1000);
+    expect(runs[1].finalLoss).toBeLessThan(runs[1].losses[0]);
+  });
+
+  it('takes --task classify and --target/--no-header as train does', () => {
+    const r = cli([...base, '--task', 'classify', '--out', dir('sweep-cls'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const first = JSON.parse(r.stdout.split('\n')[0]);
+    expect(first.losses[0]).toBeLessThan(10);
+    const f = write(
+      'sweep-first.csv',
+      'y,a,b\n' + Array.from({ length: 40 }, (_, i) => `${(i % 7) * 0.5},${i},${i % 3}`).join('\n'),
+    );
+    const t = cli([
+      'lr-sweep',
+      '--data',
+      `csv:${f}`,
+      '--target',
+      '0',
+      '--header',
+      '--lrs',
+      '0.1',
+      '--epochs',
+      '1',
+      '--out',
+      dir('sweep-t'),
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain("task     regression (inferred: non-integer values in 'y')");
+  });
+
+  it('refuses the CSV flags on other data and lists them in --help', () => {
+    const r = cli(['lr-sweep', '--task', 'regress', '--epochs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--task applies to --data csv:FILE, not digits');
+    expect(cli(['lr-sweep', '--help']).stdout).toContain('--target NAME|INDEX');
+  });
+});
+
 describe('nodegrad train on CSV forms', () => {
   it('reads a BOM, CRLF, quoted fields and blank lines, with the target picked by index', () => {
     const rows = ['\ufeff"label","f 1","f, 2"'];

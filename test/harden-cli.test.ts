@@ -282,6 +282,20 @@ describe('--resume compares the flags with the checkpoint', () => {
     expect(r.stderr.split('\n')[0]).toBe(`nodegrad: ${message}`);
   });
 
+  it.each([
+    [['--task', 'classify'], "--task classify differs from the checkpoint's regress"],
+    [['--task', 'regress', '--target', '0'], "--target 0 differs from the checkpoint's not given"],
+    [['--task', 'regress', '--no-header'], "--header false differs from the checkpoint's not given"],
+  ])('refuses CSV flags %j that read the data otherwise than the checkpoint, exit 2', (flags, message) => {
+    const csv = ['train', '--data', `csv:${path.join(root, 'data', 'diabetes.csv')}`, '--model', 'softmax'];
+    const csvCk = path.join(out, 'csv.ckpt');
+    if (!fs.existsSync(csvCk))
+      expect(cli([...csv, ...base.slice(3), '--task', 'regress', '--epochs', '1', '--checkpoint', csvCk]).code).toBe(0);
+    const r = cli([...csv, ...base.slice(3), '--epochs', '1', '--resume', csvCk, ...flags]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`nodegrad: ${message}: resume with the flags of the run that wrote ${csvCk}`);
+  });
+
   it('a new --lr or more --epochs without a schedule is applied, and said', () => {
     const r = cli([...base, '--resume', plain, '--epochs', '3', '--lr', '0.01', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -118,6 +118,46 @@ describe('fitInWorker trains in a worker thread', () => {
     );
   });
 
+  it('fits float targets (regression) as fit on this thread does, bit for bit, and shares the targets', async () => {
+    // y = x . w + noise-free offset, two outputs: targets [N, 2] alongside x [N, 3]
+    const n = 120;
+    const x = new Float32Array(n * 3);
+    const t = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < 3; j++) x[i * 3 + j] = Math.sin(i * 1.3 + j * 0.7);
+      t[i * 2] = x[i * 3] - 2 * x[i * 3 + 1] + 0.5;
+      t[i * 2 + 1] = 0.3 * x[i * 3 + 2];
+    }
+    const reg = new Dataset({ x, targets: t, targetShape: [2] });
+    const regTrain = reg.subset(Array.from({ length: 100 }, (_, i) => i));
+    const regValidation = reg.subset(Array.from({ length: 20 }, (_, i) => 100 + i));
+    const regSpec = mlp(3, [8], 2).spec();
+    const opts = { epochs: 3, batchSize: 16, seed: 4, loss: 'huber' as const };
+    const r = await fitInWorker(
+      { spec: regSpec },
+      { train: regTrain, validation: regValidation, ...opts, optimizer: { type: 'adam', lr: 1e-2 } },
+    ).result;
+    manualSeed(4);
+    const model = moduleFromSpec(regSpec);
+    const history = fit(model, {
+      train: regTrain,
+      validation: regValidation,
+      ...opts,
+      optimizer: new Adam(model.parameters(), { lr: 1e-2 }),
+      progress: false,
+    });
+    expectSameWeights(model, r.stateDict);
+    expect(r.history.epochs.map((e) => [e.loss, e.valLoss])).toEqual(history.epochs.map((e) => [e.loss, e.valLoss]));
+    expect(history.epochs[2].valLoss).toBeGreaterThan(0);
+
+    const shared = shareDataset(regTrain);
+    expect(shared.task).toBe('regression');
+    expect(shared.targetShape).toEqual([2]);
+    expect(shared.targets!.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.targets).toEqual(regTrain.targets);
+    expect(shareDataset(shared)).toBe(shared);
+  });
+
   it('uses a Module as its spec and current weights, and leaves the Module unchanged', async () => {
     const model = mlp(64, [16], 10);
     const before = model.parameters().map((p) => p.data.slice());

@@ -18,7 +18,7 @@ import {
 import type { OptionSpec, Parsed } from './args.js';
 import { FASHION_MNIST_DIR } from '../data/index.js';
 import { UsageError } from './args.js';
-import { CliError, requireFile, type NamedPath } from './io.js';
+import { CliError, requireFile, type NamedPath, type Out } from './io.js';
 
 export type DataKind = 'digits' | 'fashion-mnist' | 'cifar10' | 'csv';
 
@@ -75,7 +75,7 @@ export interface CsvChoice {
   header?: boolean;
 }
 
-/** The flags that say how to read a CSV (train and eval). */
+/** The flags that say how to read a CSV (train, lr-sweep and eval). */
 export const CSV_OPTIONS: OptionSpec[] = [
   {
     name: 'target',
@@ -232,6 +232,19 @@ export function loadSplits(spec: DataSpec, limit?: number, choice: CsvChoice = {
   });
   checkSplits(name, limit, { train, validation, test });
   return { name, train, validation, test, inputScale, testSource: 'held-out 20%', ...(csv ? { csv } : {}) };
+}
+
+/** `task     regression (inferred: 214 distinct integers in 'target')`, for a CSV's splits. */
+export function taskLine(splits: Splits): string {
+  const { inference, target } = splits.csv!;
+  const why = inference.reason === 'declared' ? '--task' : `inferred: ${inference.reason} in '${target}'`;
+  return `task     ${inference.task} (${why})`;
+}
+
+/** Says on stderr when the task was inferred from a doubtful target (hundreds of distinct integers). */
+export function noteTaskWarning(splits: Splits, out: Out): void {
+  if (splits.csv?.inference.warning !== undefined)
+    out.note(`nodegrad: warning: ${splits.csv.inference.warning} with --task classify|regress`);
 }
 
 // ---- the run a model file records ----

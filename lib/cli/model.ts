@@ -1,5 +1,5 @@
 /** Models and optimizers built from the CLI's flags, and the one-line description of a model. */
-import { nn, optim } from '../index.js';
+import { type Dataset, nn, optim } from '../index.js';
 
 export function buildModel(
   kind: 'softmax' | 'mlp',
@@ -8,6 +8,31 @@ export function buildModel(
   classes: number,
 ): nn.Sequential {
   return nn.mlp(features, kind === 'softmax' ? [] : hidden, classes);
+}
+
+/**
+ * The model for `train`'s task: one output a class, or one a target value for regression, whose
+ * last bias then starts at the training targets' mean.
+ */
+export function buildTaskModel(kind: 'softmax' | 'mlp', hidden: readonly number[], train: Dataset): nn.Sequential {
+  const regression = train.task === 'regression';
+  const model = buildModel(kind, train.features, hidden, regression ? train.targetSize : train.numClasses);
+  if (regression) startAtMeanTarget(model, train);
+  return model;
+}
+
+/**
+ * Starts the last layer's bias at the training targets' mean, so the first steps fit the slopes
+ * rather than the offset (diabetes targets average 150 against standardised features).
+ */
+function startAtMeanTarget(model: nn.Sequential, train: Dataset): void {
+  const k = train.targetSize;
+  const mean = new Float64Array(k);
+  const t = train.targets!;
+  for (let i = 0; i < t.length; i++) mean[i % k] += t[i] / train.length;
+  const params = model.parameters();
+  const bias = params[params.length - 1];
+  if (bias.shape.length === 1 && bias.shape[0] === k) bias.data.set(mean);
 }
 
 /** `64-128-64-10` from a Sequential of Linear and activation layers. */

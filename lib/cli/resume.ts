@@ -13,6 +13,10 @@ import { UsageError } from './args.js';
 export interface RunFlags {
   data: string;
   limit: number | null;
+  /** --target, --task and --header as given (null when not): they choose what a CSV's data and targets are. */
+  target: string | null;
+  task: string | null;
+  header: boolean | null;
   model: string;
   hidden: string;
   batch: number;

@@ -1,16 +1,17 @@
 /**
- * Data sets in shared memory: copied once into SharedArrayBuffers by the parent, wrapped as
- * Datasets again in the worker, so no epoch copies anything.
+ * Data sets in shared memory (features, and labels or float targets): copied once into
+ * SharedArrayBuffers by the parent, wrapped as Datasets again in the worker, so no epoch copies
+ * anything.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Dataset } from '../data/index.js';
 import { describe, type SharedDatasetInit } from './protocol.js';
 
 /**
- * A Dataset whose x and y live in SharedArrayBuffers, for training in one or several workers
- * without copying the data for each: `fitInWorker` passes such a Dataset on as it is. Returns
+ * A Dataset whose x and y (or float targets, for regression) live in SharedArrayBuffers, for
+ * training in one or several workers without copying the data for each: `fitInWorker` passes such a Dataset on as it is. Returns
  * `ds` itself when it already is shared (the loaders `loadIdx`, `loadFashionMnist` and
- * `loadMnist` return shared Datasets); otherwise copies x and y once, synchronously, and
+ * `loadMnist` return shared Datasets); otherwise copies x and y (or targets) once, synchronously, and
  * leaves `ds` unchanged. Call it at start-up, before serving: the copy takes about as long as
  * writing the data (over half a second for Fashion-MNIST's 188 MB), whereas `fitInWorker`
  * copies a Dataset that is not shared in slices, between which the event loop runs.
@@ -18,11 +19,17 @@ import { describe, type SharedDatasetInit } from './protocol.js';
 export function shareDataset(ds: Dataset): Dataset {
   if (!(ds instanceof Dataset)) throw new TypeError(`expected a Dataset, got ${describe(ds)}`);
   if (isSharedDataset(ds)) return ds;
-  return new Dataset({ ...datasetFields(ds), x: sharedCopy(ds.x), y: sharedCopy(ds.y) });
+  return fromWireDataset(wireOf(ds, sharedCopy(ds.x), sharedCopy(labelsOf(ds))));
 }
 
+/** What the model learns to predict: the class labels, or a regression set's float targets. */
+function labelsOf(ds: Dataset): Int32Array | Float32Array {
+  return ds.targets ?? ds.y;
+}
+
+// A regression set's y is empty and never read, so only its targets need to be shared.
 function isSharedDataset(ds: Dataset): boolean {
-  return ds.x.buffer instanceof SharedArrayBuffer && ds.y.buffer instanceof SharedArrayBuffer;
+  return [ds.x, labelsOf(ds)].every((a) => a.buffer instanceof SharedArrayBuffer);
 }
 
 function sharedLike<T extends Float32Array | Int32Array>(a: T): T {
@@ -62,8 +69,10 @@ async function sharedCopyInSlices<T extends Float32Array | Int32Array>(a: T, can
   return out;
 }
 
-function datasetFields(ds: Dataset): Omit<SharedDatasetInit, 'x' | 'y'> {
+function datasetFields(ds: Dataset): Omit<SharedDatasetInit, 'x' | 'y' | 'targets'> {
   return {
+    task: ds.task,
+    targetShape: [...ds.targetShape],
     features: ds.features,
     shape: [...ds.shape],
     numClasses: ds.numClasses,
@@ -77,22 +86,28 @@ function datasetFields(ds: Dataset): Omit<SharedDatasetInit, 'x' | 'y'> {
  * copy early (the result is then unusable and must not be sent).
  */
 export function toWireDataset(ds: Dataset, cancelled: () => boolean): SharedDatasetInit | Promise<SharedDatasetInit> {
-  if (isSharedDataset(ds)) return { x: ds.x, y: ds.y, ...datasetFields(ds) };
+  if (isSharedDataset(ds)) return wireOf(ds, ds.x, labelsOf(ds));
   return (async () => {
     const x = await sharedCopyInSlices(ds.x, cancelled);
-    const y = await sharedCopyInSlices(ds.y, cancelled);
-    return { x, y, ...datasetFields(ds) };
+    return wireOf(ds, x, await sharedCopyInSlices(labelsOf(ds), cancelled));
   })();
 }
 
-/** The worker's side: the Dataset over the shared buffers. */
+/** `ds` on the wire with `x` and `labels` (labelsOf(ds), or its shared copy) in place of its own arrays. */
+function wireOf(ds: Dataset, x: Float32Array, labels: Int32Array | Float32Array): SharedDatasetInit {
+  const fields = { ...datasetFields(ds), x };
+  return labels instanceof Float32Array ? { ...fields, y: ds.y, targets: labels } : { ...fields, y: labels };
+}
+
+/**
+ * The worker's side: the Dataset over the shared buffers. A regression set takes its float
+ * targets and their shape instead of labels and class counts, which Dataset refuses beside them.
+ */
 export function fromWireDataset(d: SharedDatasetInit): Dataset {
-  return new Dataset({
-    x: d.x,
-    y: d.y,
-    features: d.features,
-    shape: d.shape,
-    numClasses: d.numClasses,
-    classNames: d.classNames,
-  });
+  const common = { x: d.x, features: d.features, shape: d.shape };
+  if (d.task === 'regression') {
+    if (d.targets === undefined) throw new TypeError('a regression data set must carry its targets');
+    return new Dataset({ ...common, targets: d.targets, targetShape: d.targetShape });
+  }
+  return new Dataset({ ...common, y: d.y, numClasses: d.numClasses, classNames: d.classNames });
 }

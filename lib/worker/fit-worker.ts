@@ -85,6 +85,15 @@ const SENT_FIT_OPTIONS: Record<Exclude<keyof WireFitOptions, 'seed'>, true> = {
   resume: true,
 };
 
+/** The losses fit knows by name, which can cross to the worker as strings (a function cannot). */
+const WORKER_LOSSES = [
+  'crossEntropy',
+  'svm',
+  'mse',
+  'l1',
+  'huber',
+] as const satisfies readonly WorkerFitOptions['loss'][];
+
 function wireFitOptions(options: WorkerFitOptions): WireFitOptions {
   const out: Record<string, unknown> = { seed: options.seed ?? globalRng.int(2 ** 31) };
   for (const k of Object.keys(SENT_FIT_OPTIONS) as (keyof typeof SENT_FIT_OPTIONS)[]) out[k] = options[k];
@@ -186,9 +195,9 @@ export class WorkerTraining {
     if (!(train instanceof Dataset)) throw new TypeError('fitInWorker: train must be a Dataset');
     if (validation !== undefined && !(validation instanceof Dataset))
       throw new TypeError('fitInWorker: validation must be a Dataset');
-    if (options.loss !== undefined && options.loss !== 'crossEntropy' && options.loss !== 'svm') {
+    if (options.loss !== undefined && !(WORKER_LOSSES as readonly unknown[]).includes(options.loss)) {
       throw new TypeError(
-        `fitInWorker: loss must be 'crossEntropy' or 'svm' (a function cannot be sent to a worker), got ${describe(options.loss)}`,
+        `fitInWorker: loss must be one of ${WORKER_LOSSES.map((l) => `'${l}'`).join(', ')} (a function cannot be sent to a worker), got ${describe(options.loss)}`,
       );
     }
     if (signal !== undefined && !(signal instanceof AbortSignal))

@@ -3,6 +3,7 @@
  * with, the messages it posts back (fit's callback events, then the result or the error), and
  * how an error crosses with its class intact.
  */
+import type { Task } from '../data/index.js';
 import type { ModuleSpec } from '../nn/index.js';
 import type { OptimizerSpec, SchedulerSpec } from '../optim/index.js';
 import { TrainingDivergedError } from '../train/fit.js';
@@ -10,7 +11,7 @@ import type { BackendName } from '../backend/types.js';
 import type { TrainingEvent, WorkerFitOptions, WorkerFitResult } from './types.js';
 
 /** Bumped whenever the messages between the parent and worker-entry.ts change. */
-export const WORKER_PROTOCOL = 2;
+export const WORKER_PROTOCOL = 3;
 
 export type WireModel =
   | { kind: 'spec'; spec: ModuleSpec; stateDict?: Record<string, { shape: number[]; data: Float32Array }> }
@@ -31,10 +32,15 @@ export type WorkerOnlyKey =
 /** fit's options that cross to the worker as they are; the seed is always chosen by the parent. */
 export type WireFitOptions = Omit<WorkerFitOptions, WorkerOnlyKey> & { seed: number };
 
-/** A Dataset's fields, with x and y on SharedArrayBuffers. */
+/** A Dataset's fields, with x, y and targets on SharedArrayBuffers. */
 export interface SharedDatasetInit {
   x: Float32Array;
+  /** Empty for regression. */
   y: Int32Array;
+  /** Regression's float targets (N x product(targetShape)); absent for classification. */
+  targets?: Float32Array;
+  targetShape: number[];
+  task: Task;
   features: number;
   shape: number[];
   numClasses: number;

@@ -43,7 +43,11 @@ export interface WorkerFitOptions
    * @defaultValue none: a constant lr
    */
   scheduler?: SchedulerSpec;
-  /** 'crossEntropy' (the default) or 'svm': a function cannot cross a thread boundary. */
+  /**
+   * 'crossEntropy' or 'svm' for class labels, 'mse', 'l1' or 'huber' for float targets: a
+   * function cannot cross a thread boundary.
+   * @defaultValue 'crossEntropy' for class labels, 'mse' for float targets
+   */
   loss?: Exclude<FitOptions['loss'], ((...args: never[]) => unknown) | undefined>;
   /**
    * Seeds the worker's global generator (model initialisation, dropout) and the shuffling, so

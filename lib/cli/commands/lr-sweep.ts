@@ -2,22 +2,24 @@
  * `nodegrad lr-sweep`: the lecture's "effects of step size". Short runs from the same seed (so
  * the same initial weights and batches) at several learning rates, the loss of every step on
  * one plot. A run whose loss stops being finite, or climbs past 10x its first loss, is shown as
- * diverged.
+ * diverged. The loss is train's: cross-entropy over class labels, the mean squared error over a
+ * CSV's float targets (read, and the task chosen, as train does).
  */
 import * as path from 'node:path';
 import {
   fit,
   lrSweepPlot,
   manualSeed,
+  mseLoss,
   softmaxCrossEntropy,
   Preprocessor,
   TrainingDivergedError,
-  type LossFn,
+  type Tensor,
 } from '../../index.js';
 import { UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { type Out, refuseCollisions, writeText } from '../io.js';
-import { dataInputs, loadSplits } from '../data.js';
-import { OPTIMIZERS, buildModel, buildOptimizer, describeModel } from '../model.js';
+import { CSV_OPTIONS, csvChoice, dataInputs, loadSplits, noteTaskWarning, taskLine } from '../data.js';
+import { OPTIMIZERS, buildOptimizer, buildTaskModel, describeModel } from '../model.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend } from '../options.js';
 import { settings } from './train.js';
 
@@ -39,6 +41,7 @@ export const spec: CommandSpec = {
     },
     { name: 'optimizer', type: 'string', choices: OPTIMIZERS, help: 'the optimizer of every run', defaultText: 'sgd' },
     ...DATA_MODEL_OPTIONS,
+    ...CSV_OPTIONS,
     { name: 'epochs', type: 'int', min: 1, arg: 'N', help: 'epochs of each run', defaultText: '2' },
     { name: 'batch', type: 'int', min: 1, arg: 'N', help: 'mini-batch size', defaultText: '32' },
     { name: 'seed', type: 'int', min: 0, arg: 'N', help: 'seed of initialisation and shuffling', defaultText: '1' },
@@ -47,7 +50,11 @@ export const spec: CommandSpec = {
     { name: 'plot', type: 'string', arg: 'FILE', help: 'path of the plot', defaultText: 'DIR/lr-sweep.svg' },
     { name: 'json', type: 'boolean', help: 'JSON lines: one a run, then the best' },
   ],
-  examples: ['nodegrad lr-sweep', 'nodegrad lr-sweep --optimizer adam --lrs 1e-4,1e-3,1e-2,0.1'],
+  examples: [
+    'nodegrad lr-sweep',
+    'nodegrad lr-sweep --optimizer adam --lrs 1e-4,1e-3,1e-2,0.1',
+    'nodegrad lr-sweep --data csv:data/diabetes.csv --task regress --model softmax --lrs 0.01,0.1,1',
+  ],
 };
 
 interface Run {
@@ -80,21 +87,25 @@ export function run(args: Parsed, out: Out): number {
   refuseCollisions('lr-sweep', [{ what: '--plot', file: plotFile }], dataInputs(s.data));
   applyBackend(o);
 
-  // The sweep records cross-entropy over labels: a CSV's target is read as class labels, as before.
-  const splits = loadSplits(s.data, s.limit, { task: 'classification' });
+  const splits = loadSplits(s.data, s.limit, csvChoice(o, s.data, 'lr-sweep'));
   const train = Preprocessor.fit(splits.train).transform(splits.train);
+  if (splits.csv !== undefined && !json) out.line(taskLine(splits));
+  noteTaskWarning(splits, out);
   let arch = '';
   const runs: Run[] = [];
   for (const lr of lrs) {
     manualSeed(s.seed); // the same initial weights for every run
-    const model = buildModel(s.model, train.features, s.hidden, train.numClasses);
+    const model = buildTaskModel(s.model, s.hidden, train);
     arch = describeModel(model);
     const losses: number[] = [];
-    const recording: LossFn = (output, labels) => {
-      const l = softmaxCrossEntropy(output, labels);
-      losses.push(l.item());
-      return l;
-    };
+    // fit's default loss for the task, each batch's value kept before fit checks it for divergence
+    const recorded =
+      <T>(loss: (output: Tensor, target: T) => Tensor) =>
+      (output: Tensor, target: T): Tensor => {
+        const l = loss(output, target);
+        losses.push(l.item());
+        return l;
+      };
     let diverged = false;
     try {
       fit(model, {
@@ -103,7 +114,10 @@ export function run(args: Parsed, out: Out): number {
         batchSize: s.batch,
         seed: s.seed,
         progress: 'silent',
-        loss: recording,
+        loss:
+          train.task === 'regression'
+            ? recorded((output, target: Tensor) => mseLoss(output, target))
+            : recorded(softmaxCrossEntropy),
         optimizer: buildOptimizer(s.optimizer, model.parameters(), lr, s.weightDecay),
       });
     } catch (err) {

@@ -9,12 +9,13 @@ import {
   csvChoice,
   dataInputs,
   loadSplits,
+  noteTaskWarning,
   parseDataSpec,
   runMetadata,
+  taskLine,
   type DataSpec,
-  type Splits,
 } from '../data.js';
-import { DEFAULT_LR, OPTIMIZERS, buildModel, buildOptimizer, describeModel, type OptimizerName } from '../model.js';
+import { DEFAULT_LR, OPTIMIZERS, buildOptimizer, buildTaskModel, describeModel, type OptimizerName } from '../model.js';
 import { headline, metricsJson, shortFigure } from '../report.js';
 import { compareWithCheckpoint, flagsCallback, type RunFlags } from '../resume.js';
 import { BACKEND_OPTIONS, DATA_MODEL_OPTIONS, applyBackend, describeBackend } from '../options.js';
@@ -187,6 +188,9 @@ export function run(args: Parsed, out: Out): number {
   const flags: RunFlags = {
     data: s.data.text,
     limit: s.limit ?? null,
+    target: (o.target as string | undefined) ?? null,
+    task: (o.task as string | undefined) ?? null,
+    header: (o.header as boolean | undefined) ?? null,
     model: s.model,
     hidden: s.model === 'softmax' ? '' : s.hidden.join(','),
     batch: s.batch,
@@ -210,8 +214,7 @@ export function run(args: Parsed, out: Out): number {
   const test = pre.transform(splits.test);
 
   manualSeed(s.seed);
-  const model = buildModel(s.model, train.features, s.hidden, regression ? train.targetSize : train.numClasses);
-  if (regression) startAtMeanTarget(model, train);
+  const model = buildTaskModel(s.model, s.hidden, train);
   const optimizer = buildOptimizer(s.optimizer, model.parameters(), s.lr, s.weightDecay);
   const stepsPerEpoch = Math.ceil(train.length / s.batch);
   const scheduler = buildScheduler(schedule, optimizer, s, stepsPerEpoch);
@@ -249,8 +252,7 @@ export function run(args: Parsed, out: Out): number {
     out.line(`backend  ${describeBackend()}`);
   }
 
-  if (splits.csv?.inference.warning !== undefined)
-    out.note(`nodegrad: warning: ${splits.csv.inference.warning} with --task classify|regress`);
+  noteTaskWarning(splits, out);
   for (const note of resumed?.notes ?? []) out.note(note);
   const history: History = fit(model, {
     train,
@@ -298,25 +300,4 @@ export function run(args: Parsed, out: Out): number {
     }
   }
   return 0;
-}
-
-/** `task     regression (inferred: 214 distinct integers in 'target')`. */
-function taskLine(splits: Splits): string {
-  const { inference, target } = splits.csv!;
-  const why = inference.reason === 'declared' ? '--task' : `inferred: ${inference.reason} in '${target}'`;
-  return `task     ${inference.task} (${why})`;
-}
-
-/**
- * Starts the last layer's bias at the training targets' mean, so the first steps fit the slopes
- * rather than the offset (diabetes targets average 150 against standardised features).
- */
-function startAtMeanTarget(model: ReturnType<typeof buildModel>, train: Splits['train']): void {
-  const k = train.targetSize;
-  const mean = new Float64Array(k);
-  const t = train.targets!;
-  for (let i = 0; i < t.length; i++) mean[i % k] += t[i] / train.length;
-  const params = model.parameters();
-  const bias = params[params.length - 1];
-  if (bias.shape.length === 1 && bias.shape[0] === k) bias.data.set(mean);
 }
