@@ -36,12 +36,9 @@ function conditionText(c) {
   return 'is' in c ? `${c.param} is true` : `${c.param} ${c.op} ${c.value}`;
 }
 
-/** The count expression as C++: a size, or Args::Mul(a, b) with its factors for the message. */
+/** The count expression as C++: its factors, multiplied by Args::Need with an overflow check. */
 function need(p) {
-  const f = p.count.split('*');
-  if (f.length === 1) return `a.Need(${p.name}, ${cString(p.count)}, ${f[0]});`;
-  if (f.length === 2) return `a.Need(${p.name}, ${cString(p.count)}, Args::Mul(${f[0]}, ${f[1]}), ${f[0]}, ${f[1]});`;
-  throw new Error(`count '${p.count}' of ${p.name}: at most two factors (Args::Mul)`);
+  return `a.Need(${p.name}, ${cString(p.count)}, {${p.count.split('*').join(', ')}});`;
 }
 
 function struct(name, spec) {
@@ -95,6 +92,16 @@ function struct(name, spec) {
       `    ${p.name} = a.OptionalFloat32(${i}, ${cString(p.name)}, ${p.name}_used, ${cString(conditionText(p.when))});`,
     );
   });
+  // What the kernel writes: float arrays only, and every output of an overlap pair among them
+  // (a backend that copies results back, such as wasm, copies exactly these).
+  const writes = new Set(spec.writes);
+  for (const w of spec.writes) {
+    const p = ps.find((q) => q.name === known(w, 'writes'));
+    if (p.kind !== 'f32' && p.kind !== 'f32?') throw new Error(`kernel table: ${name}.writes: ${w} is not a float array`);
+  }
+  for (const [o] of [...(spec.sameOrDisjoint ?? []), ...(spec.disjoint ?? [])]) {
+    if (!writes.has(o)) throw new Error(`kernel table: ${name}: ${o} is an overlap pair's output but not in writes`);
+  }
   for (const p of ps) {
     if (!('count' in p)) continue;
     p.count.split('*').forEach((f) => known(f, `${p.name}.count`));

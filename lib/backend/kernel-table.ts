@@ -17,7 +17,7 @@
 //   f32?            a Float32Array or null; required (and then checked) only `when` the
 //                   condition on another parameter holds; ignored (passed on as null) otherwise
 //   i32             an Int32Array of at least `count` elements
-// `count` is a product of at most two sizes ('M*K', 'N*C', 'n'), spelled as the messages show it.
+// `count` is a product of sizes ('M*K', 'N*C*L', 'n'), spelled as the messages show it.
 //
 // Arguments are checked in this order, and every backend fails at the same first bad one:
 // the count; each non-optional parameter in call order; the optional arrays (their condition
@@ -44,6 +44,11 @@ export type ParamSpec =
 export interface KernelSpec {
   readonly params: readonly ParamSpec[];
   readonly returns: 'void' | 'number';
+  /**
+   * The arrays the kernel writes (outputs, and inputs it updates in place), in call order. A
+   * backend whose kernels run on memory of their own (wasm) copies exactly these back.
+   */
+  readonly writes: readonly string[];
   /** Pairs (out, in) whose elements must not share a byte. */
   readonly disjoint?: readonly (readonly [string, string])[];
   /** Pairs (out, in) where out may be in itself (the same first element) but not overlap it partly. */
@@ -66,6 +71,7 @@ const BIAS_FORWARD = {
     { name: 'y', kind: 'f32', count: 'N*C' },
   ],
   returns: 'void',
+  writes: ['y'],
   sameOrDisjoint: [['y', 'x']],
   disjoint: [['y', 'bias']],
   empty: 'N*C',
@@ -91,6 +97,7 @@ export const KERNELS = {
       { name: 'C', kind: 'f32', count: 'M*N' },
     ],
     returns: 'void',
+    writes: ['C'],
     disjoint: [
       ['C', 'A'],
       ['C', 'B'],
@@ -111,6 +118,7 @@ export const KERNELS = {
       { name: 'probs', kind: 'f32', count: 'N*C' },
     ],
     returns: 'number',
+    writes: ['probs'],
     disjoint: [
       ['probs', 'logits'],
       ['probs', 'labels'],
@@ -128,6 +136,7 @@ export const KERNELS = {
       { name: 'dlogits', kind: 'f32', count: 'N*C' },
     ],
     returns: 'void',
+    writes: ['dlogits'],
     sameOrDisjoint: [['dlogits', 'probs']],
     disjoint: [['dlogits', 'labels']],
     labels: { param: 'labels', count: 'N', classes: 'C' },
@@ -146,6 +155,7 @@ export const KERNELS = {
       { name: 'accumulate', kind: 'bool' },
     ],
     returns: 'void',
+    writes: ['dbias'],
     disjoint: [['dbias', 'dy']],
     empty: 'C',
   },
@@ -172,6 +182,7 @@ export const KERNELS = {
       { name: 'accumulate', kind: 'bool' },
     ],
     returns: 'void',
+    writes: ['dx', 'dbias'],
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [
       ['dx', 'y'],
@@ -190,6 +201,7 @@ export const KERNELS = {
       { name: 'y', kind: 'f32', count: 'n' },
     ],
     returns: 'void',
+    writes: ['y'],
     sameOrDisjoint: [['y', 'x']],
   },
 
@@ -202,6 +214,7 @@ export const KERNELS = {
       { name: 'dx', kind: 'f32', count: 'n' },
     ],
     returns: 'void',
+    writes: ['dx'],
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [['dx', 'y']],
   },
@@ -224,6 +237,7 @@ export const KERNELS = {
       { name: 'first', kind: 'bool' },
     ],
     returns: 'void',
+    writes: ['param', 'buf'],
     disjoint: [
       ['param', 'grad'],
       ['buf', 'param'],
@@ -253,6 +267,7 @@ export const KERNELS = {
       { name: 'amsgrad', kind: 'bool' },
     ],
     returns: 'void',
+    writes: ['param', 'm', 'v', 'vmax'],
     disjoint: [
       ['param', 'grad'],
       ['m', 'param'],
@@ -279,6 +294,7 @@ export const KERNELS = {
       { name: 'weightDecay', kind: 'number' },
     ],
     returns: 'void',
+    writes: ['param', 'sum'],
     disjoint: [
       ['param', 'grad'],
       ['sum', 'param'],
@@ -303,6 +319,7 @@ export const KERNELS = {
       { name: 'centered', kind: 'bool' },
     ],
     returns: 'void',
+    writes: ['param', 'sq', 'gavg', 'buf'],
     disjoint: [
       ['param', 'grad'],
       ['sq', 'param'],

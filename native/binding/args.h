@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -214,21 +215,27 @@ class Args {
     return b;
   }
 
-  // a * b for sizes (0 <= a, b <= 2^53 - 1), or -1 when it is not a safe integer (no buffer
-  // holds that many). The test divides instead of multiplying, so it cannot overflow.
-  static int64_t Mul(int64_t a, int64_t b) {
-    constexpr int64_t max = static_cast<int64_t>(kMaxSafe);
-    if (a != 0 && b > max / a) return -1;
-    return a * b;
-  }
-
-  // The buffer must hold `count` elements (`expr` says where count came from: "M*K").
-  // count < 0 means the product overflowed; a, b are its factors, for the message.
+  // The buffer must hold the product of `factors` elements (`expr` says where it came from:
+  // "N*C*L"). Each factor is a size (0 <= f <= 2^53 - 1); when the product is not a safe integer
+  // no buffer holds that many, and the message shows the product as JS computes it (doubles,
+  // left to right), so both backends print the same figure. The test divides instead of
+  // multiplying, so it cannot overflow.
   template <typename T>
-  void Need(View<T>& v, const char* expr, int64_t count, int64_t a = 0, int64_t b = 0) {
-    if (count < 0 || static_cast<uint64_t>(count) > v.length) {
-      std::string want =
-          count < 0 ? FormatNumber(static_cast<double>(a) * static_cast<double>(b)) : std::to_string(count);
+  void Need(View<T>& v, const char* expr, std::initializer_list<int64_t> factors) {
+    constexpr int64_t max = static_cast<int64_t>(kMaxSafe);
+    bool zero = false;
+    for (int64_t f : factors) zero = zero || f == 0;
+    int64_t count = zero ? 0 : 1;
+    double product = 1;
+    bool overflow = false;
+    for (int64_t f : factors) {
+      product *= static_cast<double>(f);
+      if (zero) continue;
+      if (count > max / f) overflow = true;
+      if (!overflow) count *= f;
+    }
+    if (overflow || static_cast<uint64_t>(count) > v.length) {
+      std::string want = overflow ? FormatNumber(product) : std::to_string(count);
       RangeErr(std::string(v.name) + " must have at least " + expr + " = " + want + " elements, got " +
                std::to_string(v.length));
     }

@@ -41,9 +41,9 @@ struct GemmArgs {
     B = a.Float32(7, "B");
     beta = a.Number(8, "beta");
     C = a.Float32(9, "C");
-    a.Need(A, "M*K", Args::Mul(M, K), M, K);
-    a.Need(B, "K*N", Args::Mul(K, N), K, N);
-    a.Need(C, "M*N", Args::Mul(M, N), M, N);
+    a.Need(A, "M*K", {M, K});
+    a.Need(B, "K*N", {K, N});
+    a.Need(C, "M*N", {M, N});
     a.Disjoint(C, A);
     a.Disjoint(C, B);
     empty = M == 0 || N == 0;
@@ -68,9 +68,9 @@ struct SoftmaxCrossEntropyArgs {
     N = a.Size(2, "N");
     C = a.Size(3, "C");
     probs = a.Float32(4, "probs");
-    a.Need(logits, "N*C", Args::Mul(N, C), N, C);
-    a.Need(labels, "N", N);
-    a.Need(probs, "N*C", Args::Mul(N, C), N, C);
+    a.Need(logits, "N*C", {N, C});
+    a.Need(labels, "N", {N});
+    a.Need(probs, "N*C", {N, C});
     a.Disjoint(probs, logits);
     a.Disjoint(probs, labels);
     labels = a.OwnLabels(labels, N, C, labels_owned);
@@ -95,9 +95,9 @@ struct SoftmaxCrossEntropyBackwardArgs {
     N = a.Size(2, "N");
     C = a.Size(3, "C");
     dlogits = a.Float32(4, "dlogits");
-    a.Need(probs, "N*C", Args::Mul(N, C), N, C);
-    a.Need(labels, "N", N);
-    a.Need(dlogits, "N*C", Args::Mul(N, C), N, C);
+    a.Need(probs, "N*C", {N, C});
+    a.Need(labels, "N", {N});
+    a.Need(dlogits, "N*C", {N, C});
     a.SameOrDisjoint(dlogits, probs);
     a.Disjoint(dlogits, labels);
     labels = a.OwnLabels(labels, N, C, labels_owned);
@@ -122,9 +122,9 @@ struct BiasAddArgs {
     N = a.Size(2, "N");
     C = a.Size(3, "C");
     y = a.Float32(4, "y");
-    a.Need(x, "N*C", Args::Mul(N, C), N, C);
-    a.Need(bias, "C", C);
-    a.Need(y, "N*C", Args::Mul(N, C), N, C);
+    a.Need(x, "N*C", {N, C});
+    a.Need(bias, "C", {C});
+    a.Need(y, "N*C", {N, C});
     a.SameOrDisjoint(y, x);
     a.Disjoint(y, bias);
     empty = N == 0 || C == 0;
@@ -149,8 +149,8 @@ struct BiasGradArgs {
     C = a.Size(2, "C");
     dbias = a.Float32(3, "dbias");
     accumulate = a.Bool(4, "accumulate");
-    a.Need(dy, "N*C", Args::Mul(N, C), N, C);
-    a.Need(dbias, "C", C);
+    a.Need(dy, "N*C", {N, C});
+    a.Need(dbias, "C", {C});
     a.Disjoint(dbias, dy);
     empty = C == 0;
   }
@@ -174,9 +174,9 @@ struct BiasReluArgs {
     N = a.Size(2, "N");
     C = a.Size(3, "C");
     y = a.Float32(4, "y");
-    a.Need(x, "N*C", Args::Mul(N, C), N, C);
-    a.Need(bias, "C", C);
-    a.Need(y, "N*C", Args::Mul(N, C), N, C);
+    a.Need(x, "N*C", {N, C});
+    a.Need(bias, "C", {C});
+    a.Need(y, "N*C", {N, C});
     a.SameOrDisjoint(y, x);
     a.Disjoint(y, bias);
     empty = N == 0 || C == 0;
@@ -205,10 +205,10 @@ struct BiasReluBackwardArgs {
     dx = a.Float32(4, "dx");
     dbias = a.Float32(5, "dbias");
     accumulate = a.Bool(6, "accumulate");
-    a.Need(dy, "N*C", Args::Mul(N, C), N, C);
-    a.Need(y, "N*C", Args::Mul(N, C), N, C);
-    a.Need(dx, "N*C", Args::Mul(N, C), N, C);
-    a.Need(dbias, "C", C);
+    a.Need(dy, "N*C", {N, C});
+    a.Need(y, "N*C", {N, C});
+    a.Need(dx, "N*C", {N, C});
+    a.Need(dbias, "C", {C});
     a.SameOrDisjoint(dx, dy);
     a.Disjoint(dx, y);
     a.Disjoint(dbias, dy);
@@ -231,8 +231,8 @@ struct ReluArgs {
     x = a.Float32(0, "x");
     n = a.Size(1, "n");
     y = a.Float32(2, "y");
-    a.Need(x, "n", n);
-    a.Need(y, "n", n);
+    a.Need(x, "n", {n});
+    a.Need(y, "n", {n});
     a.SameOrDisjoint(y, x);
   }
   ReluArgs(const ReluArgs&) = delete;  // views may point into this object
@@ -252,9 +252,9 @@ struct ReluBackwardArgs {
     y = a.Float32(1, "y");
     n = a.Size(2, "n");
     dx = a.Float32(3, "dx");
-    a.Need(dy, "n", n);
-    a.Need(y, "n", n);
-    a.Need(dx, "n", n);
+    a.Need(dy, "n", {n});
+    a.Need(y, "n", {n});
+    a.Need(dx, "n", {n});
     a.SameOrDisjoint(dx, dy);
     a.Disjoint(dx, y);
   }
@@ -288,9 +288,9 @@ struct SgdStepArgs {
     first = a.Bool(9, "first");
     const bool buf_used = momentum != 0;
     buf = a.OptionalFloat32(2, "buf", buf_used, "momentum != 0");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    if (buf_used) a.Need(buf, "n", n);
+    a.Need(param, "n", {n});
+    a.Need(grad, "n", {n});
+    if (buf_used) a.Need(buf, "n", {n});
     a.Disjoint(param, grad);
     a.Disjoint(buf, param);
     a.Disjoint(buf, grad);
@@ -333,11 +333,11 @@ struct AdamStepArgs {
     amsgrad = a.Bool(13, "amsgrad");
     const bool vmax_used = amsgrad;
     vmax = a.OptionalFloat32(4, "vmax", vmax_used, "amsgrad is true");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(m, "n", n);
-    a.Need(v, "n", n);
-    if (vmax_used) a.Need(vmax, "n", n);
+    a.Need(param, "n", {n});
+    a.Need(grad, "n", {n});
+    a.Need(m, "n", {n});
+    a.Need(v, "n", {n});
+    if (vmax_used) a.Need(vmax, "n", {n});
     a.Disjoint(param, grad);
     a.Disjoint(m, param);
     a.Disjoint(m, grad);
@@ -372,9 +372,9 @@ struct AdagradStepArgs {
     clr = a.Number(4, "clr");
     eps = a.Number(5, "eps");
     weightDecay = a.Number(6, "weightDecay");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(sum, "n", n);
+    a.Need(param, "n", {n});
+    a.Need(grad, "n", {n});
+    a.Need(sum, "n", {n});
     a.Disjoint(param, grad);
     a.Disjoint(sum, param);
     a.Disjoint(sum, grad);
@@ -414,11 +414,11 @@ struct RmspropStepArgs {
     gavg = a.OptionalFloat32(3, "gavg", gavg_used, "centered is true");
     const bool buf_used = momentum > 0;
     buf = a.OptionalFloat32(4, "buf", buf_used, "momentum > 0");
-    a.Need(param, "n", n);
-    a.Need(grad, "n", n);
-    a.Need(sq, "n", n);
-    if (gavg_used) a.Need(gavg, "n", n);
-    if (buf_used) a.Need(buf, "n", n);
+    a.Need(param, "n", {n});
+    a.Need(grad, "n", {n});
+    a.Need(sq, "n", {n});
+    if (gavg_used) a.Need(gavg, "n", {n});
+    if (buf_used) a.Need(buf, "n", {n});
     a.Disjoint(param, grad);
     a.Disjoint(sq, param);
     a.Disjoint(sq, grad);
