@@ -33,7 +33,12 @@ import {
  * ONNX checker (1.12), which CI runs on every exported file, knows (and LayerNormalization's
  * first opset).
  */
-export const SUPPORTED_OPSETS: { readonly min: number; readonly max: number } = Object.freeze({ min: 13, max: 17 });
+export const SUPPORTED_OPSETS: {
+  /** The oldest opset exported. */
+  readonly min: number;
+  /** The newest opset exported. */
+  readonly max: number;
+} = Object.freeze({ min: 13, max: 17 });
 
 /** The opset exported when none is asked for: the newest supported. */
 export const DEFAULT_OPSET = 17;

@@ -19,11 +19,26 @@ export interface OnnxValue {
  * `{ s: 'NOTSET' }`.
  */
 export type OnnxAttribute =
-  | { i: number }
-  | { f: number }
-  | { s: string }
-  | { ints: readonly number[] }
-  | { floats: readonly number[] };
+  | {
+      /** An int (INT). */
+      i: number;
+    }
+  | {
+      /** A float (FLOAT). */
+      f: number;
+    }
+  | {
+      /** A string (STRING, written as UTF-8 bytes). */
+      s: string;
+    }
+  | {
+      /** A list of ints (INTS). */
+      ints: readonly number[];
+    }
+  | {
+      /** A list of floats (FLOATS). */
+      floats: readonly number[];
+    };
 
 /** What an exporter adds to the graph through; one context a module, under its state-dict prefix. */
 export interface OnnxExportContext {
@@ -62,7 +77,11 @@ const exporters = new Map<ModuleClass<Module>, OnnxExporter>();
  * to ONNX; replaces an earlier registration for the class. nodegrad's own layers are
  * registered in lib/onnx/exporters.ts; register your own module classes the same way.
  */
-export function registerExporter<M extends Module>(cls: ModuleClass<M>, exporter: OnnxExporter<M>): void {
+export function registerExporter<M extends Module>(
+  // biome-ignore lint/suspicious/noExplicitAny: a constructor of any signature
+  cls: abstract new (...args: any[]) => M,
+  exporter: OnnxExporter<M>,
+): void {
   if (typeof cls !== 'function' || !(cls.prototype instanceof Module))
     throw new TypeError('registerExporter: cls must be a subclass of nn.Module');
   if (typeof exporter !== 'function') throw new TypeError('registerExporter: exporter must be a function');
