@@ -170,7 +170,7 @@ describe('what the file holds', () => {
     const c = CASES.find((k) => k.name === 'metadata-preprocessing')!;
     const bytes = exportCase(c);
     const meta = metadataOf(bytes);
-    expect(meta['nodegrad.input']).toBe('preprocessed');
+    expect(meta['nodegrad.input']).toBe('model-inputs');
     const pre = c.build().preprocessor!;
     expect(Preprocessor.fromJSON(JSON.parse(meta['nodegrad.preprocess'])).toJSON()).toEqual(pre.toJSON());
     const ops = (decodeModel(bytes).graph as { node: { op_type: string }[] }).node.map((n) => n.op_type);

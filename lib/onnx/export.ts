@@ -112,12 +112,10 @@ function build(owner: string, model: Module, options: OnnxExportOptions): Uint8A
   const training = trainingFlags(model);
   model.eval();
   try {
-    const outShape = measure(owner, model, inputShape, 'the model');
-    const g = new GraphBuilder(opset);
+    const g = new GraphBuilder(owner, opset);
     let x: OnnxValue = { name: 'input', shape: inputShape };
     if (pre !== undefined && mode === 'fold') x = { name: foldPreprocessing(g, pre, x), shape: inputShape };
     const y = g.emit(model, x, '');
-    if (y.shape.join() !== outShape.join()) throw new Error(`${owner}: internal error, output shapes disagree`);
     g.nameOutput(y.name);
     return encodeModel({
       ir_version: opset <= 14 ? 7 : 8, // the IR version of the ONNX release that introduced the opset
@@ -211,8 +209,8 @@ function inputDoc(pre: Preprocessor | undefined, mode: PreprocessMode): string {
 
 function metadata(model: Module, pre: Preprocessor | undefined, mode: PreprocessMode): Record<string, string> {
   const out: Record<string, string> = { 'nodegrad.architecture': JSON.stringify(model.spec()) };
-  out['nodegrad.input'] =
-    pre === undefined || mode === 'none' ? 'model-inputs' : mode === 'fold' ? 'units' : 'preprocessed';
+  // 'units': the data set's values, preprocessing in the graph; 'model-inputs': what forward() takes
+  out['nodegrad.input'] = pre !== undefined && mode === 'fold' ? 'units' : 'model-inputs';
   if (pre !== undefined) {
     out['nodegrad.task'] = pre.task;
     if (pre.classNames !== undefined) out['nodegrad.classNames'] = JSON.stringify(pre.classNames);
@@ -249,7 +247,11 @@ class GraphBuilder {
   private readonly names = new Set<string>(['input', 'output']);
   private readonly tensorNames = new Map<Float32Array, string>();
 
-  constructor(readonly opset: number) {}
+  constructor(
+    /** The API function the errors name. */
+    private readonly owner: string,
+    readonly opset: number,
+  ) {}
 
   /** Exports `m` (registered under `prefix`) on `x`: its exporter, with its output shape measured first. */
   emit(m: Module, x: OnnxValue, prefix: string): OnnxValue {
@@ -257,15 +259,15 @@ class GraphBuilder {
     const exporter = exporterFor(m);
     if (exporter === undefined) {
       throw new TypeError(
-        `ONNX export: ${where} (${m.describe()}) is a ${m.constructor.name}, which has no ONNX exporter; ` +
+        `${this.owner}: ${where} (${m.describe()}) is a ${m.constructor.name}, which has no ONNX exporter; ` +
           `nodegrad exports ${exportableClasses().join(', ')} (add one with onnx.registerExporter)`,
       );
     }
-    const shape = measure('ONNX export', m, x.shape, where);
+    const shape = measure(this.owner, m, x.shape, where);
     const name = exporter(m, x, this.context(prefix));
     if (typeof name !== 'string' || !this.names.has(name))
       throw new TypeError(
-        `ONNX export: the exporter of ${m.constructor.name} returned ${quote(name)}, not a value name`,
+        `${this.owner}: the exporter of ${m.constructor.name} returned ${quote(name)}, not a value name`,
       );
     return { name, shape };
   }
@@ -292,7 +294,7 @@ class GraphBuilder {
           op_type: opType,
           input: [...inputs],
           output: [output],
-          attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
+          attribute: Object.entries(attributes).map(([k, v]) => attribute(this.owner, k, v)),
         });
         return output;
       },
@@ -324,7 +326,7 @@ class GraphBuilder {
   private initializer(wanted: string, data: Float32Array, shape: readonly number[]): string {
     if (data.length !== product(shape))
       throw new RangeError(
-        `ONNX export: initializer '${wanted}' has ${data.length} values for shape [${shape.join(', ')}]`,
+        `${this.owner}: initializer '${wanted}' has ${data.length} values for shape [${shape.join(', ')}]`,
       );
     const name = this.unique(wanted);
     this.initializers.push({ name, data_type: FLOAT, dims: [...shape], raw_data: rawFloats(data) });
@@ -339,10 +341,10 @@ class GraphBuilder {
   }
 }
 
-function attribute(name: string, v: OnnxAttribute): Record<string, unknown> {
+function attribute(owner: string, name: string, v: OnnxAttribute): Record<string, unknown> {
   const [field, value] = Object.entries(v)[0] as [keyof typeof ATTRIBUTE_TYPE, unknown];
   if (!(field in ATTRIBUTE_TYPE))
-    throw new TypeError(`ONNX export: attribute '${name}' must be one of { i | f | s | ints | floats }`);
+    throw new TypeError(`${owner}: attribute '${name}' must be one of { i | f | s | ints | floats }`);
   // AttributeProto.s is bytes: protobufjs would read a plain string as base64
   return { name, type: ATTRIBUTE_TYPE[field], [field]: field === 's' ? Buffer.from(String(value), 'utf8') : value };
 }
