@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import * as ng from '../lib/index.js';
 import { Preprocessor } from '../lib/data/preprocess.js';
 import { decodeModel } from '../lib/onnx/proto.js';
+import { exportableClasses } from '../lib/onnx/registry.js';
 import { CASES, exportCase, type OnnxCase } from './helpers/onnx-cases.js';
 
 const TOL = 1e-5;
@@ -81,6 +82,16 @@ describe('exported models match nodegrad in onnxruntime', () => {
     const got = await runOrt(ng.onnx.toBytes(model), x, [2, 4]);
     const want = ng.noGrad(() => model.forward(new ng.Tensor(x, [2, 4])));
     expect(maxAbsDiff(got.data as Float32Array, want.data)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('coverage', () => {
+  it('every module class nodegrad exports in ng.nn has an ONNX exporter', () => {
+    const classes = Object.values(ng.nn).filter(
+      (v): v is typeof ng.nn.Module => typeof v === 'function' && v.prototype instanceof ng.nn.Module,
+    );
+    expect(classes.length).toBeGreaterThanOrEqual(7);
+    expect(classes.map((c) => c.name).filter((n) => !exportableClasses().includes(n))).toEqual([]);
   });
 });
 
