@@ -120,6 +120,9 @@ export type {
 } from './train/index.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './io/index.js';
 
+// deployment: ONNX models for onnxruntime and other runtimes
+export * as onnx from './onnx/index.js';
+
 // plots
 export { lineChart, trainingPlot, lrSweepPlot } from './plot/index.js';
 

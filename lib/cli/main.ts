@@ -17,6 +17,7 @@ import * as info_ from './commands/info.js';
 import * as bench from './commands/bench.js';
 import * as lrSweep from './commands/lr-sweep.js';
 import * as graph from './commands/graph.js';
+import * as exportCmd from './commands/export.js';
 
 export type { Io } from './io.js';
 
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   eval: { ...evalCmd, backend: 'notice' },
   predict: { ...predict, backend: 'notice' },
   'lr-sweep': { ...lrSweep, backend: 'notice' },
+  export: { ...exportCmd, backend: 'notice' },
   graph: { ...graph, backend: 'none' },
   bench: { ...bench, backend: 'notice' },
   info: { ...info_, backend: 'silent' },
@@ -45,6 +47,7 @@ const SUMMARIES: Record<string, string> = {
   eval: "a saved model's loss and accuracy on a test split",
   predict: 'classify the rows of a CSV file with a saved model',
   'lr-sweep': 'short runs at several learning rates, all loss curves in one plot',
+  export: 'a saved model as an ONNX file (onnxruntime and other runtimes)',
   graph: 'forward and backward through an expression, drawn as SVG',
   bench: 'native vs TypeScript backend speed on this machine',
   info: 'version, backend, SIMD path, threads, where the native binary came from',

@@ -15,6 +15,11 @@ interface Row {
 
 export function summarize(root: Module, inputShape?: readonly number[]): string {
   const shape = inputShape ?? firstInFeatures(root);
+  if (shape === undefined) {
+    throw new TypeError(
+      'summary: pass the input shape (one sample, e.g. [1, 28, 28]): the model has no Linear to take it from',
+    );
+  }
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new TypeError(
       `summary: inputShape must be an array of integers >= 1 (one sample's shape), got ${quote(shape)}`,
@@ -61,8 +66,11 @@ export function summarize(root: Module, inputShape?: readonly number[]): string 
   ].join('\n');
 }
 
-/** [inFeatures] of the first module that has them (a Linear), for models that start with one. */
-function firstInFeatures(root: Module): number[] {
+/**
+ * [inFeatures] of the first module that has them (a Linear), for models that start with one;
+ * undefined when none has. The default input shape of summary() and of the ONNX export.
+ */
+export function firstInFeatures(root: Module): number[] | undefined {
   const stack = [root];
   while (stack.length > 0) {
     const m = stack.shift()!;
@@ -70,9 +78,7 @@ function firstInFeatures(root: Module): number[] {
     if (typeof n === 'number') return [n];
     stack.unshift(...m.children());
   }
-  throw new TypeError(
-    'summary: pass the input shape (one sample, e.g. [1, 28, 28]): the model has no Linear to take it from',
-  );
+  return undefined;
 }
 
 /** Each row's output shape from one forward pass; modules a parent fuses or skips report none. */

@@ -1,0 +1,112 @@
+// The models the ONNX tests export: each layer nodegrad has, alone and nested, with and without
+// preprocessing. test/onnx.test.ts runs each in onnxruntime; test/onnx-checker.test.ts hands
+// each file to ONNX's own checker.
+import * as ng from '../../lib/index.js';
+import { Preprocessor } from '../../lib/data/preprocess.js';
+
+const { Sequential, Linear, ReLU, Sigmoid, Tanh, Dropout, Flatten } = ng.nn;
+
+export interface OnnxCase {
+  name: string;
+  /** A fresh model (seeded, so every file sees the same weights). */
+  build(): ng.nn.Module & { preprocessor?: Preprocessor };
+  /** One sample's shape. */
+  inputShape: number[];
+  /** Passed to the exporter; the default when absent. */
+  options?: ng.onnx.OnnxExportOptions;
+}
+
+/** A standardiser and input scale fitted to nothing in particular: every feature moves. */
+function preprocessor(features: number, inputScale: number): Preprocessor {
+  const rng = new ng.Rng(7);
+  const mean = Array.from({ length: features }, () => rng.uniform() * 4 - 2);
+  const std = Array.from({ length: features }, () => 0.5 + rng.uniform() * 2);
+  return new Preprocessor({
+    features,
+    inputScale,
+    standardizer: { mean, std },
+    classNames: ['a', 'b', 'c'],
+  });
+}
+
+function seeded<M>(fn: () => M): () => M {
+  return () => {
+    ng.manualSeed(11);
+    return fn();
+  };
+}
+
+export const CASES: OnnxCase[] = [
+  { name: 'mlp-relu', build: seeded(() => ng.nn.mlp(6, [8, 5], 3)), inputShape: [6] },
+  {
+    name: 'mlp-sigmoid',
+    build: seeded(() => new Sequential(new Linear(6, 8), new Sigmoid(), new Linear(8, 3), new Sigmoid())),
+    inputShape: [6],
+  },
+  {
+    name: 'mlp-tanh',
+    build: seeded(() => new Sequential(new Linear(6, 8), new Tanh(), new Linear(8, 3))),
+    inputShape: [6],
+  },
+  { name: 'linear-alone', build: seeded(() => new Linear(6, 3)), inputShape: [6] },
+  {
+    name: 'linear-no-bias',
+    build: seeded(() => new Sequential(new Linear(6, 4, { bias: false }), new ReLU(), new Linear(4, 3))),
+    inputShape: [6],
+  },
+  {
+    name: 'nested',
+    build: seeded(
+      () =>
+        new Sequential(
+          new Linear(5, 7),
+          new Sequential(new Tanh(), new Sequential(new Linear(7, 4), new ReLU())),
+          new Linear(4, 2),
+        ),
+    ),
+    inputShape: [5],
+  },
+  {
+    // left in training mode: the export must drop the dropouts all the same
+    name: 'dropout',
+    build: seeded(() =>
+      new Sequential(new Linear(6, 16), new Dropout(0.5), new ReLU(), new Dropout(0.2), new Linear(16, 3)).train(),
+    ),
+    inputShape: [6],
+  },
+  {
+    name: 'flatten-8x8',
+    build: seeded(() => new Sequential(new Flatten(), new Linear(64, 16), new ReLU(), new Linear(16, 10))),
+    inputShape: [1, 8, 8],
+  },
+  {
+    name: 'fold-preprocessing',
+    build: seeded(() => Object.assign(ng.nn.mlp(3, [8], 3), { preprocessor: preprocessor(3, 1 / 16) })),
+    inputShape: [3],
+  },
+  {
+    name: 'fold-preprocessing-8x8',
+    build: seeded(() =>
+      Object.assign(new Sequential(new Flatten(), new Linear(64, 3)), { preprocessor: preprocessor(64, 1 / 255) }),
+    ),
+    inputShape: [1, 8, 8],
+  },
+  {
+    name: 'metadata-preprocessing',
+    build: seeded(() => Object.assign(ng.nn.mlp(3, [8], 3), { preprocessor: preprocessor(3, 1 / 16) })),
+    inputShape: [3],
+    options: { preprocess: 'metadata' },
+  },
+  { name: 'opset-13', build: seeded(() => ng.nn.mlp(6, [8], 3)), inputShape: [6], options: { opset: 13 } },
+  { name: 'opset-15', build: seeded(() => ng.nn.mlp(6, [8], 3)), inputShape: [6], options: { opset: 15 } },
+  {
+    name: 'only-dropout',
+    build: seeded(() => new Sequential(new Dropout(0.3))),
+    inputShape: [4],
+  },
+];
+
+/** The ONNX bytes of a case. */
+export function exportCase(c: OnnxCase): Uint8Array {
+  return ng.onnx.toBytes(c.build(), { inputShape: c.inputShape, ...c.options });
+}
