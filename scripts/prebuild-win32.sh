@@ -14,7 +14,7 @@
 # from node-api-headers' node_api.def. The posix-threads compiler is the one whose libstdc++ has
 # std::thread (the thread pool needs it).
 #
-# Needs g++-mingw-w64-x86-64 (apt-get install g++-mingw-w64-x86-64).
+# Needs g++-mingw-w64-x86-64-posix (apt-get install g++-mingw-w64-x86-64-posix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +23,7 @@ DLLTOOL=${MINGW_DLLTOOL:-x86_64-w64-mingw32-dlltool}
 STRIP=${MINGW_STRIP:-x86_64-w64-mingw32-strip}
 for tool in "$CXX" "$DLLTOOL" "$STRIP"; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "prebuild-win32: $tool not found (apt-get install g++-mingw-w64-x86-64)" >&2
+    echo "prebuild-win32: $tool not found (apt-get install g++-mingw-w64-x86-64-posix)" >&2
     exit 1
   fi
 done

@@ -10,9 +10,9 @@
 #   3. `nodegrad info` must show the native backend chosen, loaded from the prebuild;
 #   4. trains digits for a few epochs through dist/ on it, and compares every epoch's loss with
 #      the same run on the host's TypeScript backend, within docs/GUARANTEES.md's tolerance.
-# Needs dist/ (npm run build:ts), g++-mingw-w64-x86-64 and wine64; exits 0 with "skipped" when
-# the last two are missing. The Node tarball is cached (scripts/fetch-node.sh) and wine gets a
-# private prefix in build-cross/.
+# Needs dist/ (npm run build:ts), g++-mingw-w64-x86-64-posix and wine64; exits 0 with "skipped"
+# when the last two are missing. The Node tarball is cached (scripts/fetch-node.sh) and wine gets
+# a private prefix in build-cross/.
 #
 # Wine's traps: Node for Windows refuses to start without NODE_SKIP_PLATFORM_CHECK=1, and its
 # stdout and stderr must be files (a pipe gives `Error: open EBADF` at the first console.log).
@@ -23,7 +23,7 @@ WINE=${WINE64:-/usr/lib/wine/wine64}
 CXX=${MINGW_CXX:-x86_64-w64-mingw32-g++-posix}
 for tool in "$WINE" "$CXX"; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "test-prebuild-win32: skipped: no $tool (apt-get install --no-install-recommends wine64 g++-mingw-w64-x86-64)"
+    echo "test-prebuild-win32: skipped: no $tool (apt-get install --no-install-recommends wine64 g++-mingw-w64-x86-64-posix)"
     exit 0
   fi
 done
