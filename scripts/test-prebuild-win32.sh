@@ -7,7 +7,8 @@
 #      references) on each SIMD path this CPU has, forced with NODEGRAD_SIMD; the paths the DLL
 #      detects must be the ones the Linux kernel reports in /proc/cpuinfo (cpuid plus the OS
 #      saving the AVX/AVX-512 registers), and it must choose the widest by itself, also in a
-#      renamed node.exe (the DLL resolves its N-API imports to the host process);
+#      renamed node.exe (the DLL resolves its N-API imports to the host process), and in two
+#      worker threads at once;
 #   3. `nodegrad info` must show the native backend chosen, loaded from the prebuild;
 #   4. trains digits for a few epochs through dist/ on it, and compares every epoch's loss with
 #      the same run on the host's TypeScript backend, within docs/GUARANTEES.md's tolerance.
@@ -78,6 +79,27 @@ for simd in "${paths[@]}"; do
   echo "kernels ($simd): $out"
   smokes+=("$simd=$out")
 done
+
+# Two worker threads, each with its own addon instance and thread pool, then their teardown
+# (the pools' threads are joined when a worker's environment goes, which Windows must allow).
+workers=$(win_node -e "
+const { Worker } = require('node:worker_threads');
+const workerData = { addonPath: require('node-gyp-build').resolve('.'), seed: 3, iterations: 2, threads: 2 };
+const runs = [0, 1].map(() => new Promise((resolve, reject) => {
+  const w = new Worker('./test/fixtures/kernel-worker.cjs', { workerData });
+  w.on('error', reject);
+  w.on('message', (m) => (m.type === 'ready' ? w.postMessage('go') : (resolve(m), w.terminate())));
+}));
+Promise.all(runs).then((r) => {
+  const same = r[0].bigC.every((x, i) => x === r[1].bigC[i]);
+  const ok = same && r.every((m) => m.type === 'result' && m.gemmErr < 5e-5 && m.probErr < 1e-6 && m.lossErr < 1e-5);
+  console.log(ok ? 'ok' : JSON.stringify(r.map(({ bigC, ...m }) => m)));
+});")
+echo "kernels in 2 worker threads: $workers"
+if [ "$workers" != ok ]; then
+  echo "test-prebuild-win32: FAILED in worker threads" >&2
+  exit 1
+fi
 
 info=$(win_node bin/nodegrad.js info --json)
 echo "nodegrad info: $info"
