@@ -18,7 +18,17 @@ export type ModuleSpec =
   | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
   | { type: 'Dropout'; p: number }
-  | { type: 'Sequential'; layers: ModuleSpec[] };
+  | { type: 'Sequential'; layers: ModuleSpec[] }
+  | { type: 'LayerNorm'; normalizedShape: number[]; eps: number; elementwiseAffine: boolean; bias: boolean }
+  | {
+      type: 'Embedding';
+      numEmbeddings: number;
+      embeddingDim: number;
+      paddingIdx: number | null;
+      maxNorm: number | null;
+      normType: number;
+    }
+  | { type: 'Dropout2d'; p: number };
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 
