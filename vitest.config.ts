@@ -24,6 +24,7 @@ const integration = [
   'test/summary.test.ts', // nodegrad info --model through bin/ in a child process
   'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
+  'test/layers-safetensors.test.ts', // PyTorch loads a model with Embedding and LayerNorm in a child
 ];
 
 export default defineConfig({
