@@ -68,6 +68,10 @@ export {
   inferTask,
   FASHION_MNIST_CLASSES,
   CIFAR10_CLASSES,
+  RandomCrop,
+  RandomHorizontalFlip,
+  Normalize,
+  Compose,
 } from './data/index.js';
 export type {
   Batch,
@@ -82,6 +86,8 @@ export type {
   PreprocessorInit,
   PreprocessorJSON,
   Task,
+  Transform,
+  RandomCropOptions,
 } from './data/index.js';
 export {
   fit,
