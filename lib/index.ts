@@ -88,6 +88,7 @@ export type {
   Task,
   Transform,
   RandomCropOptions,
+  ImageShape,
 } from './data/index.js';
 export {
   fit,

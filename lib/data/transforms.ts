@@ -13,7 +13,8 @@ import { checkOptions, optionKeys, quote } from '../options.js';
 import type { Rng } from '../random.js';
 
 /** A sample's shape as [C, H, W]. */
-type Chw = readonly [number, number, number];
+export type ImageShape = readonly [number, number, number];
+type Chw = ImageShape;
 
 /** One step of a loader's per-sample pipeline. */
 export interface Transform {
@@ -61,6 +62,7 @@ export const RANDOM_CROP_KEYS = optionKeys<RandomCropOptions>()('padding', 'fill
  * in [0, H + 2 padding - size[0]] and left in [0, W + 2 padding - size[1]] (top drawn first).
  */
 export class RandomCrop implements Transform {
+  /** A random transform: applied to training batches only. */
   readonly random = true;
   /** Output height and width. */
   readonly size: readonly [number, number];
@@ -117,6 +119,7 @@ export class RandomCrop implements Transform {
 
 /** torchvision's RandomHorizontalFlip(p): mirrors the sample left-right with probability p. */
 export class RandomHorizontalFlip implements Transform {
+  /** A random transform: applied to training batches only. */
   readonly random = true;
   /** Probability of a flip (default 0.5). */
   readonly p: number;
@@ -153,8 +156,11 @@ export class RandomHorizontalFlip implements Transform {
  * applies to every channel. Deterministic, so a model's evaluation data gets it too.
  */
 export class Normalize implements Transform {
+  /** Deterministic: evaluation data gets it too. */
   readonly random = false;
+  /** Per-channel means subtracted (one value: every channel). */
   readonly mean: readonly number[];
+  /** Per-channel standard deviations divided by (one value: every channel). */
   readonly std: readonly number[];
 
   constructor(mean: number | readonly number[], std: number | readonly number[]) {
@@ -199,6 +205,7 @@ function numbers(name: string, v: number | readonly number[]): number[] {
 
 /** torchvision's Compose: the transforms in order, each one's output the next one's input. */
 export class Compose {
+  /** The steps, in the order they run. */
   readonly transforms: readonly Transform[];
 
   constructor(transforms: readonly Transform[]) {

@@ -37,7 +37,9 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   /** The row that gets no gradient, as a row number in [0, numEmbeddings), or null. */
   readonly paddingIdx: number | null;
+  /** Rows looked up whose norm exceeds this are rescaled in place to it first; null: never. */
   readonly maxNorm: number | null;
+  /** The p of the norm maxNorm bounds (default 2). */
   readonly normType: number;
   /** The table, shape [numEmbeddings, embeddingDim]. */
   weight: Tensor;

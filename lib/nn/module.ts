@@ -19,13 +19,28 @@ export type ModuleSpec =
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
   | { type: 'Dropout'; p: number }
   | { type: 'Sequential'; layers: ModuleSpec[] }
-  | { type: 'LayerNorm'; normalizedShape: number[]; eps: number; elementwiseAffine: boolean; bias: boolean }
+  | {
+      type: 'LayerNorm';
+      /** The trailing dims normalised over. */
+      normalizedShape: number[];
+      /** Added to the variance. */
+      eps: number;
+      /** Whether weight (and bias) are learned. */
+      elementwiseAffine: boolean;
+      /** Whether the bias is learned (with elementwiseAffine). */
+      bias: boolean;
+    }
   | {
       type: 'Embedding';
+      /** Rows of the table. */
       numEmbeddings: number;
+      /** Length of each row. */
       embeddingDim: number;
+      /** The row that gets no gradient, or null. */
       paddingIdx: number | null;
+      /** The norm rows are rescaled to when above it, or null. */
       maxNorm: number | null;
+      /** The p of that norm. */
       normType: number;
     }
   | { type: 'Dropout2d'; p: number };
