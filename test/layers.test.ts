@@ -78,6 +78,46 @@ describe('LayerNorm', () => {
   });
 });
 
+describe('layerNorm gradients add up where the parameters are used more than once', () => {
+  const setup = () => {
+    manualSeed(4);
+    return {
+      x: randn([3, 4]),
+      x2: randn([2, 4]),
+      w: randn([4], { requiresGrad: true }),
+      b: randn([4], { requiresGrad: true }),
+    };
+  };
+  const grads = (f: (s: ReturnType<typeof setup>) => Tensor) => {
+    const s = setup();
+    f(s).backward();
+    return [...s.w.grad!.data, ...s.b.grad!.data];
+  };
+  const ln = (x: Tensor, w: Tensor, b: Tensor) =>
+    layerNorm(x, 4, w, b)
+      .mul(layerNorm(x, 4, w, b))
+      .sum();
+
+  it('two layerNorm calls sharing weight and bias', () => {
+    const both = grads(({ x, x2, w, b }) => ln(x, w, b).add(ln(x2, w, b)));
+    const one = grads(({ x, w, b }) => ln(x, w, b));
+    const two = grads(({ x2, w, b }) => ln(x2, w, b));
+    both.forEach((g, i) => expect(g).toBeCloseTo(one[i] + two[i], 4));
+  });
+
+  it('a bias that already holds a gradient from another op while the weight gets its first', () => {
+    // b.mul(...) is recorded after the layerNorm, so its gradient reaches b first in backward.
+    const f = ({ x, w, b }: ReturnType<typeof setup>) => layerNorm(x, 4, w, b).sum().add(b.mul(b).sum());
+    const mixed = grads(f);
+    const ln1 = grads(({ x, w, b }) => layerNorm(x, 4, w, b).sum());
+    const sq = setup().b.data;
+    for (let d = 0; d < 4; d++) {
+      expect(mixed[d]).toBeCloseTo(ln1[d], 5);
+      expect(mixed[4 + d]).toBeCloseTo(ln1[4 + d] + 2 * sq[d], 5);
+    }
+  });
+});
+
 describe('Embedding', () => {
   it('starts N(0, 1), with the paddingIdx row at zero (negative counts from the end)', () => {
     manualSeed(3);
