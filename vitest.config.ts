@@ -25,6 +25,7 @@ const integration = [
   'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
   'test/onnx-cli.test.ts', // ONNX's checker in a child process; nodegrad export through bin/
+  'test/layers-safetensors.test.ts', // PyTorch loads a model with Embedding and LayerNorm in a child
 ];
 
 export default defineConfig({

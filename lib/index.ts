@@ -68,6 +68,10 @@ export {
   inferTask,
   FASHION_MNIST_CLASSES,
   CIFAR10_CLASSES,
+  RandomCrop,
+  RandomHorizontalFlip,
+  Normalize,
+  Compose,
 } from './data/index.js';
 export type {
   Batch,
@@ -82,6 +86,9 @@ export type {
   PreprocessorInit,
   PreprocessorJSON,
   Task,
+  Transform,
+  RandomCropOptions,
+  ImageShape,
 } from './data/index.js';
 export {
   fit,

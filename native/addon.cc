@@ -202,6 +202,34 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
+  Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+    nb::LayerNormArgs a(info);
+    ng::layer_norm_forward(*pool_, a.y.data, a.mean.data, a.rstd.data, a.x.data, a.weight.data, a.bias.data, a.N, a.D,
+                           a.eps);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+    nb::LayerNormBackwardArgs a(info);
+    ng::layer_norm_backward(*pool_, a.dx.data, a.dweight.data, a.dbias.data, a.dy.data, a.x.data, a.mean.data,
+                            a.rstd.data, a.weight.data, a.N, a.D, a.accumulate);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Embedding(const Napi::CallbackInfo& info) {
+    nb::EmbeddingArgs a(info);
+    if (!a.empty) ng::embedding_forward(a.y.data, a.weight.data, a.indices.data, a.N, a.D);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+    nb::EmbeddingBackwardArgs a(info);
+    if (!a.empty)
+      ng::embedding_backward(*pool_, a.dweight.data, a.dy.data, a.indices.data, a.N, a.V, a.D, a.paddingIdx,
+                             a.accumulate);
+    return info.Env().Undefined();
+  }
+
   Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
     Args a(info, "getNumThreads", 0);
     return Napi::Number::New(info.Env(), pool_->size());

@@ -341,6 +341,7 @@ describe('a call whose empty count is 0 returns at once on every backend, whatev
               const p = c.params[i];
               if (p.kind === 'size') return { size: sizes[p.name] };
               if (a instanceof Float32Array) return { f32: a.length };
+              if (a instanceof Int32Array) return { i32: Array.from(a) };
               return a;
             });
             return [{ fn: c.fn, zero, big, args }];
@@ -363,7 +364,7 @@ describe('a call whose empty count is 0 returns at once on every backend, whatev
       const out = [];
       for (const [name, k] of Object.entries(backend.backends())) {
         for (const c of cases) {
-          const args = c.args.map((a) => a && typeof a === 'object' && 'f32' in a ? new Float32Array(a.f32).fill(7) : a && typeof a === 'object' && 'size' in a ? a.size : a);
+          const args = c.args.map((a) => a && typeof a === 'object' && 'f32' in a ? new Float32Array(a.f32).fill(7) : a && typeof a === 'object' && 'size' in a ? a.size : a && typeof a === 'object' && 'i32' in a ? Int32Array.from(a.i32) : a);
           const t0 = process.hrtime.bigint();
           let r = 'returned';
           try { k[c.fn](...args); } catch (e) { r = e.constructor.name + ': ' + e.message; }

@@ -333,6 +333,133 @@ export const KERNELS = {
       ['buf', 'gavg'],
     ],
   },
+  /**
+   * Layer normalisation of N rows of D: y = (x - mean) * rstd * weight + bias per row, with the
+   * row's mean and rstd = 1 / sqrt(var + eps) (biased variance) written for the backward.
+   * weight is used when affine, bias when hasBias. y may alias x.
+   */
+  layerNorm: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'N*D' },
+      { name: 'weight', kind: 'f32?', count: 'D', when: { param: 'affine', is: true } },
+      { name: 'bias', kind: 'f32?', count: 'D', when: { param: 'hasBias', is: true } },
+      { name: 'N', kind: 'size' },
+      { name: 'D', kind: 'size' },
+      { name: 'eps', kind: 'number' },
+      { name: 'affine', kind: 'bool' },
+      { name: 'hasBias', kind: 'bool' },
+      { name: 'y', kind: 'f32', count: 'N*D' },
+      { name: 'mean', kind: 'f32', count: 'N' },
+      { name: 'rstd', kind: 'f32', count: 'N' },
+    ],
+    returns: 'void',
+    writes: ['y', 'mean', 'rstd'],
+    sameOrDisjoint: [['y', 'x']],
+    disjoint: [
+      ['y', 'weight'],
+      ['y', 'bias'],
+      ['y', 'mean'],
+      ['y', 'rstd'],
+      ['mean', 'x'],
+      ['mean', 'weight'],
+      ['mean', 'bias'],
+      ['rstd', 'x'],
+      ['rstd', 'weight'],
+      ['rstd', 'bias'],
+      ['rstd', 'mean'],
+    ],
+  },
+
+  /**
+   * Backward of layerNorm (mean, rstd: its outputs for x): dx per row; dweight[d] = sum_n dy *
+   * xhat (when affine) and dbias[d] = sum_n dy (when hasBias), each added to what the buffer
+   * holds when accumulate. dx may alias dy.
+   */
+  layerNormBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*D' },
+      { name: 'x', kind: 'f32', count: 'N*D' },
+      { name: 'mean', kind: 'f32', count: 'N' },
+      { name: 'rstd', kind: 'f32', count: 'N' },
+      { name: 'weight', kind: 'f32?', count: 'D', when: { param: 'affine', is: true } },
+      { name: 'N', kind: 'size' },
+      { name: 'D', kind: 'size' },
+      { name: 'affine', kind: 'bool' },
+      { name: 'hasBias', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'N*D' },
+      { name: 'dweight', kind: 'f32?', count: 'D', when: { param: 'affine', is: true } },
+      { name: 'dbias', kind: 'f32?', count: 'D', when: { param: 'hasBias', is: true } },
+      { name: 'accumulate', kind: 'bool' },
+    ],
+    returns: 'void',
+    writes: ['dx', 'dweight', 'dbias'],
+    sameOrDisjoint: [['dx', 'dy']],
+    disjoint: [
+      ['dx', 'x'],
+      ['dx', 'mean'],
+      ['dx', 'rstd'],
+      ['dx', 'weight'],
+      ['dweight', 'dy'],
+      ['dweight', 'x'],
+      ['dweight', 'mean'],
+      ['dweight', 'rstd'],
+      ['dweight', 'weight'],
+      ['dweight', 'dx'],
+      ['dbias', 'dy'],
+      ['dbias', 'x'],
+      ['dbias', 'mean'],
+      ['dbias', 'rstd'],
+      ['dbias', 'weight'],
+      ['dbias', 'dx'],
+      ['dbias', 'dweight'],
+    ],
+  },
+
+  /** Embedding lookup: y[n, :] = weight[indices[n], :] (weight: V x D, y: N x D). */
+  embedding: {
+    params: [
+      { name: 'weight', kind: 'f32', count: 'V*D' },
+      { name: 'indices', kind: 'i32', count: 'N' },
+      { name: 'N', kind: 'size' },
+      { name: 'V', kind: 'size' },
+      { name: 'D', kind: 'size' },
+      { name: 'y', kind: 'f32', count: 'N*D' },
+    ],
+    returns: 'void',
+    writes: ['y'],
+    disjoint: [
+      ['y', 'weight'],
+      ['y', 'indices'],
+    ],
+    labels: { param: 'indices', count: 'N', classes: 'V' },
+    empty: 'N*D',
+  },
+
+  /**
+   * Backward of embedding, a scatter-add: dweight[indices[n], :] += dy[n, :] in n order, except
+   * the rows of paddingIdx (-1: none), which get no gradient. dweight is zeroed first unless
+   * accumulate.
+   */
+  embeddingBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*D' },
+      { name: 'indices', kind: 'i32', count: 'N' },
+      { name: 'N', kind: 'size' },
+      { name: 'V', kind: 'size' },
+      { name: 'D', kind: 'size' },
+      { name: 'paddingIdx', kind: 'int', min: -1, max: MAX_SAFE },
+      { name: 'dweight', kind: 'f32', count: 'V*D' },
+      { name: 'accumulate', kind: 'bool' },
+    ],
+    returns: 'void',
+    writes: ['dweight'],
+    disjoint: [
+      ['dweight', 'dy'],
+      ['dweight', 'indices'],
+    ],
+    labels: { param: 'indices', count: 'N', classes: 'V' },
+    empty: 'V*D',
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

@@ -17,6 +17,7 @@
 import type { Kernels } from './types.js';
 import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 import { gemmTs } from './ts-gemm.js';
+import { embedding, embeddingBackward, layerNorm, layerNormBackward } from './ts-layers.js';
 import * as chk from './check.js';
 
 const f = Math.fround;
@@ -418,6 +419,10 @@ const implementations: KernelFunctions = {
   adamStep,
   adagradStep,
   rmspropStep,
+  layerNorm,
+  layerNormBackward,
+  embedding,
+  embeddingBackward,
 };
 const checkedKernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, chk.checked(name, implementations[name])]),

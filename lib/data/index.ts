@@ -4,6 +4,8 @@ export type { PreprocessorInit, PreprocessorJSON, Task } from './preprocess.js';
 export type { DatasetInit, SplitOptions, Standardizer } from './dataset.js';
 export { DataLoader } from './loader.js';
 export type { Batch, DataLoaderOptions, LoaderState } from './loader.js';
+export { RandomCrop, RandomHorizontalFlip, Normalize, Compose } from './transforms.js';
+export type { Transform, RandomCropOptions, ImageShape } from './transforms.js';
 export {
   parseIdx,
   readIdx,

@@ -4,6 +4,7 @@ import { checkOptions, optionKeys } from '../options.js';
 import type { Dataset } from './dataset.js';
 import { globalRng, Rng } from '../random.js';
 import { markModified } from '../tensor/version.js';
+import { batchSeed, Compose, imageShape, transformList, type Transform } from './transforms.js';
 
 /** Epochs a seed can number: epoch k shuffles with seed k * 2^32 + seed, a safe integer. */
 const MAX_EPOCHS = 2 ** 21;
@@ -45,9 +46,16 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Skip the last batch of an epoch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
+  /**
+   * Per-sample image transforms (RandomCrop, RandomHorizontalFlip, Normalize), applied in order
+   * to each [C, H, W] sample as the batch is filled: a Compose or an array. Their random draws
+   * come from (seed, epoch, batch), so they are reproducible and resume with `setState`. Give
+   * them to the training loader; an evaluation loader gets the deterministic ones or none.
+   */
+  transforms?: Compose | readonly Transform[];
 }
 
-const LOADER_KEYS = optionKeys<DataLoaderOptions>()('batchSize', 'shuffle', 'seed', 'dropLast');
+const LOADER_KEYS = optionKeys<DataLoaderOptions>()('batchSize', 'shuffle', 'seed', 'dropLast', 'transforms');
 
 /** Where a loader stands: restore it with `setState` to resume a run bit-identically. */
 export interface LoaderState {
@@ -84,6 +92,13 @@ export class DataLoader implements Iterable<Batch> {
   private orderEpoch = -1;
   private readonly full: MutableBatch;
   private readonly partial: MutableBatch | null;
+  /** The transforms with the sample shape each one takes, or null without transforms. */
+  private readonly pipeline: { t: Transform; shape: readonly [number, number, number] }[] | null;
+  /** Two samples of scratch between transforms (empty for fewer than two). */
+  private readonly scratch: [Float32Array, Float32Array];
+  /** Elements of one output sample. */
+  private readonly sampleSize: number;
+  private readonly rng = new Rng(0);
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     checkOptions('DataLoader', options, LOADER_KEYS);
@@ -97,10 +112,31 @@ export class DataLoader implements Iterable<Batch> {
     this.dropLast = options.dropLast ?? false;
     this.seed = checkSeed(options.seed ?? globalRng.nextUint32(), 'seed');
     this.order = this.shuffle ? new Int32Array(dataset.length) : null;
+    const list = options.transforms === undefined ? undefined : transformList(options.transforms);
+    let sampleShape = dataset.shape;
+    let scratchSize = 0;
+    this.pipeline = null;
+    if (list !== undefined && list.length > 0) {
+      const steps = new Compose(list).transforms;
+      let shape = imageShape(dataset.shape);
+      this.pipeline = steps.map((t, i) => {
+        const step = { t, shape };
+        shape = t.outputShape(shape);
+        if (i < steps.length - 1) scratchSize = Math.max(scratchSize, shape[0] * shape[1] * shape[2]);
+        return step;
+      });
+      const last = this.pipeline.at(-1)!;
+      sampleShape = last.t.outputShape(last.shape);
+    } else if (list !== undefined && !Array.isArray(list)) {
+      throw new TypeError('DataLoader: transforms must be a Compose or an array of transforms');
+    }
+    this.sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+    this.scratch = [new Float32Array(scratchSize), new Float32Array(scratchSize)];
     const fullSize = Math.min(batchSize, dataset.length);
-    this.full = newBatch(fullSize, dataset);
+    this.full = newBatch(fullSize, dataset, sampleShape);
     const rest = dataset.length % batchSize;
-    this.partial = rest !== 0 && !this.dropLast && dataset.length > batchSize ? newBatch(rest, dataset) : null;
+    this.partial =
+      rest !== 0 && !this.dropLast && dataset.length > batchSize ? newBatch(rest, dataset, sampleShape) : null;
   }
 
   /** Batches an epoch. */
@@ -185,16 +221,41 @@ export class DataLoader implements Iterable<Batch> {
     const srcT = ds.targets;
     const t = ds.targetSize;
     const targets = out.targets;
+    const pipeline = this.pipeline;
+    if (pipeline !== null) this.rng.seed(batchSeed(this.seed, this.epoch, b));
     for (let k = 0; k < size; k++) {
       const i = order === null ? start + k : order[start + k];
       // An explicit loop: subarray() + set() would allocate a view per sample.
       const so = i * d;
-      const dOff = k * d;
-      for (let j = 0; j < d; j++) x[dOff + j] = src[so + j];
+      if (pipeline === null) {
+        const dOff = k * d;
+        for (let j = 0; j < d; j++) x[dOff + j] = src[so + j];
+      } else {
+        this.transform(pipeline, src, so, x, k * this.sampleSize);
+      }
       if (srcT === undefined) y[k] = ds.y[i];
       else for (let j = 0; j < t; j++) targets[k * t + j] = srcT[i * t + j];
     }
     return out;
+  }
+
+  /** Runs one sample through the transforms, from src[so...] to x[xo...], via the scratch samples. */
+  private transform(
+    pipeline: { t: Transform; shape: readonly [number, number, number] }[],
+    src: Float32Array,
+    so: number,
+    x: Float32Array,
+    xo: number,
+  ): void {
+    let from = src,
+      fromOff = so;
+    for (let s = 0; s < pipeline.length; s++) {
+      const last = s === pipeline.length - 1;
+      const to = last ? x : this.scratch[s & 1];
+      pipeline[s].t.apply(from, fromOff, to, last ? xo : 0, pipeline[s].shape, this.rng);
+      from = to;
+      fromOff = 0;
+    }
   }
 
   private currentOrder(): Int32Array | null {
@@ -220,15 +281,15 @@ interface MutableBatch {
   shape: readonly number[];
 }
 
-function newBatch(size: number, ds: Dataset): MutableBatch {
+function newBatch(size: number, ds: Dataset, sampleShape: readonly number[]): MutableBatch {
   const regression = ds.targets !== undefined;
   return {
-    x: new Float32Array(size * ds.features),
+    x: new Float32Array(size * sampleShape.reduce((a, b) => a * b, 1)),
     y: new Int32Array(regression ? 0 : size),
     targets: new Float32Array(regression ? size * ds.targetSize : 0),
     targetShape: Object.freeze([size, ...ds.targetShape]),
     size,
-    shape: Object.freeze([size, ...ds.shape]),
+    shape: Object.freeze([size, ...sampleShape]),
   };
 }
 

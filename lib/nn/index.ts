@@ -13,5 +13,10 @@ export {
   specParameterShapes,
   mlp,
 } from './layers.js';
+export { LayerNorm } from './layer-norm.js';
+export type { LayerNormOptions } from './layer-norm.js';
+export { Embedding } from './embedding.js';
+export type { EmbeddingLayerOptions } from './embedding.js';
+export { Dropout2d } from './dropout2d.js';
 import * as init from './init.js';
 export { init };

@@ -2,9 +2,13 @@
 import { checkOptions, optionKeys, quote } from '../options.js';
 import { Tensor, linear, linearRelu, relu, sigmoid, tanh, reshape, mul, fmtShape } from '../tensor/index.js';
 import { checkTensor } from '../tensor/tensor.js';
+import { normalizedDims } from '../tensor/layer-ops.js';
 import { globalRng } from '../random.js';
 import { Module, type ModuleSpec, rethrowFromChild } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
+import { LayerNorm } from './layer-norm.js';
+import { Embedding } from './embedding.js';
+import { Dropout2d } from './dropout2d.js';
 
 export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
@@ -211,6 +215,20 @@ export function moduleFromSpec(spec: ModuleSpec): Module {
     case 'Sequential':
       if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
       return new Sequential(...spec.layers.map(moduleFromSpec));
+    case 'LayerNorm':
+      return new LayerNorm(spec.normalizedShape, {
+        eps: spec.eps,
+        elementwiseAffine: spec.elementwiseAffine,
+        bias: spec.bias,
+      });
+    case 'Embedding':
+      return new Embedding(spec.numEmbeddings, spec.embeddingDim, {
+        paddingIdx: spec.paddingIdx,
+        maxNorm: spec.maxNorm,
+        normType: spec.normType,
+      });
+    case 'Dropout2d':
+      return new Dropout2d(spec.p);
     default:
       throw new RangeError(`unknown module type in spec: ${JSON.stringify((spec as { type?: unknown })?.type)}`);
   }
@@ -235,6 +253,20 @@ export function specParameterShapes(spec: ModuleSpec, prefix = ''): Map<string, 
       spec.layers.forEach((layer, i) => {
         for (const [name, shape] of specParameterShapes(layer, `${prefix}${i}.`)) out.set(name, shape);
       });
+      return out;
+    case 'LayerNorm': {
+      // The constructor's checks, on the spec's numbers alone (no parameters allocated).
+      const m = normalizedDims('LayerNorm', spec.normalizedShape);
+      if (spec.elementwiseAffine ?? true) {
+        out.set(`${prefix}weight`, m);
+        if (spec.bias ?? true) out.set(`${prefix}bias`, m);
+      }
+      return out;
+    }
+    case 'Embedding':
+      checkSize('numEmbeddings', spec.numEmbeddings);
+      checkSize('embeddingDim', spec.embeddingDim);
+      out.set(`${prefix}weight`, [spec.numEmbeddings, spec.embeddingDim]);
       return out;
     default:
       moduleFromSpec(spec); // the parameterless layers: cheap, and it names an unknown type

@@ -18,7 +18,32 @@ export type ModuleSpec =
   | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
   | { type: 'Dropout'; p: number }
-  | { type: 'Sequential'; layers: ModuleSpec[] };
+  | { type: 'Sequential'; layers: ModuleSpec[] }
+  | {
+      type: 'LayerNorm';
+      /** The trailing dims normalised over. */
+      normalizedShape: number[];
+      /** Added to the variance. */
+      eps: number;
+      /** Whether weight (and bias) are learned. */
+      elementwiseAffine: boolean;
+      /** Whether the bias is learned (with elementwiseAffine). */
+      bias: boolean;
+    }
+  | {
+      type: 'Embedding';
+      /** Rows of the table. */
+      numEmbeddings: number;
+      /** Length of each row. */
+      embeddingDim: number;
+      /** The row that gets no gradient, or null. */
+      paddingIdx: number | null;
+      /** The norm rows are rescaled to when above it, or null. */
+      maxNorm: number | null;
+      /** The p of that norm. */
+      normType: number;
+    }
+  | { type: 'Dropout2d'; p: number };
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 

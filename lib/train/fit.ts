@@ -6,6 +6,7 @@
 import { Tensor, noGrad, softmaxCrossEntropy, svmLoss, argmax } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
 import { Dataset, DataLoader, type Batch } from '../data/index.js';
+import { Compose, transformList, type Transform } from '../data/transforms.js';
 import { l1, huber, mse, type RegressionLossFn } from './losses.js';
 import {
   classificationMetrics,
@@ -118,6 +119,12 @@ export interface FitOptions {
   checkpointEvery?: number;
   /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. Default: a fresh start. */
   resume?: string;
+  /**
+   * Image transforms of the training batches (RandomCrop, RandomHorizontalFlip, Normalize, in
+   * order), seeded from the loader's seed; the validation data gets only the deterministic
+   * ones (Normalize). Default: none.
+   */
+  transforms?: Compose | readonly Transform[];
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(
   'train',
@@ -136,6 +143,7 @@ export const FIT_KEYS = optionKeys<FitOptions>()(
   'checkpoint',
   'checkpointEvery',
   'resume',
+  'transforms',
 );
 
 /** A loss over a batch as the loop uses it: the model's output and the batch's labels or targets. */
@@ -314,7 +322,10 @@ export function fit(model: Module, options: FitOptions): History {
     batchSize,
     shuffle: options.shuffle ?? true,
     seed: options.seed ?? globalRng.int(2 ** 31),
+    transforms: options.transforms,
   });
+  const evalTransforms =
+    options.transforms === undefined ? undefined : new Compose([...transformList(options.transforms)]).deterministic();
   const run = new Run(model, optimizer, loader, epochs, callbacks);
   if (options.resume !== undefined) {
     run.epoch = resumeFrom(options.resume, run, run.callbacks);
@@ -324,7 +335,7 @@ export function fit(model: Module, options: FitOptions): History {
     validation === undefined
       ? null
       : () => {
-          const m = evaluateWith(model, validation, Math.max(batchSize, 1024), lossFn);
+          const m = evaluateWith(model, validation, Math.max(batchSize, 1024), lossFn, evalTransforms);
           return { loss: m.loss, accuracy: m.task === 'classification' ? m.accuracy : Number.NaN };
         };
 
@@ -468,8 +479,14 @@ export function evaluate(model: Module, data: Dataset, opts: EvaluateOptions = {
 }
 
 /** evaluate() on data already fed as the model takes it. */
-function evaluateWith(model: Module, data: Dataset, batchSize: number, lossFn: BatchLossFn): Metrics {
-  const loader = new DataLoader(data, { batchSize, shuffle: false });
+function evaluateWith(
+  model: Module,
+  data: Dataset,
+  batchSize: number,
+  lossFn: BatchLossFn,
+  transforms?: Compose,
+): Metrics {
+  const loader = new DataLoader(data, { batchSize, shuffle: false, transforms });
   const regression = data.task === 'regression';
   const k = data.targetSize;
   const outputs = regression ? new Float32Array(data.length * k) : null;

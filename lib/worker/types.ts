@@ -32,10 +32,14 @@ export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSp
 /**
  * fit's options, except what cannot cross a thread boundary: objects with methods become
  * descriptions (optimizer, scheduler), functions are left out (loss functions, callbacks: listen
- * to the events instead), and progress output becomes events.
+ * to the events instead), progress output becomes events, and image transforms stay behind
+ * (they are not sent to the worker yet).
  */
 export interface WorkerFitOptions
-  extends Omit<FitOptions, 'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream'> {
+  extends Omit<
+    FitOptions,
+    'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream' | 'transforms'
+  > {
   /** Default Adam(lr = 1e-3), as in fit. */
   optimizer?: OptimizerSpec;
   /**

@@ -434,6 +434,189 @@ struct RmspropStepArgs {
   RmspropStepArgs& operator=(const RmspropStepArgs&) = delete;
 };
 
+// layerNorm(x, weight, bias, N, D, eps, affine, hasBias, y, mean, rstd)
+struct LayerNormArgs {
+  F32 x;
+  F32 weight;
+  F32 bias;
+  int64_t N;
+  int64_t D;
+  double eps;
+  bool affine;
+  bool hasBias;
+  F32 y;
+  F32 mean;
+  F32 rstd;
+
+  explicit LayerNormArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "layerNorm", 11);
+    x = a.Float32(0, "x");
+    N = a.Size(3, "N");
+    D = a.Size(4, "D");
+    eps = a.Number(5, "eps");
+    affine = a.Bool(6, "affine");
+    hasBias = a.Bool(7, "hasBias");
+    y = a.Float32(8, "y");
+    mean = a.Float32(9, "mean");
+    rstd = a.Float32(10, "rstd");
+    const bool weight_used = affine;
+    weight = a.OptionalFloat32(1, "weight", weight_used, "affine is true");
+    const bool bias_used = hasBias;
+    bias = a.OptionalFloat32(2, "bias", bias_used, "hasBias is true");
+    a.Need(x, "N*D", {N, D});
+    if (weight_used) a.Need(weight, "D", {D});
+    if (bias_used) a.Need(bias, "D", {D});
+    a.Need(y, "N*D", {N, D});
+    a.Need(mean, "N", {N});
+    a.Need(rstd, "N", {N});
+    a.SameOrDisjoint(y, x);
+    a.Disjoint(y, weight);
+    a.Disjoint(y, bias);
+    a.Disjoint(y, mean);
+    a.Disjoint(y, rstd);
+    a.Disjoint(mean, x);
+    a.Disjoint(mean, weight);
+    a.Disjoint(mean, bias);
+    a.Disjoint(rstd, x);
+    a.Disjoint(rstd, weight);
+    a.Disjoint(rstd, bias);
+    a.Disjoint(rstd, mean);
+  }
+  LayerNormArgs(const LayerNormArgs&) = delete;  // views may point into this object
+  LayerNormArgs& operator=(const LayerNormArgs&) = delete;
+};
+
+// layerNormBackward(dy, x, mean, rstd, weight, N, D, affine, hasBias, dx, dweight, dbias, accumulate)
+struct LayerNormBackwardArgs {
+  F32 dy;
+  F32 x;
+  F32 mean;
+  F32 rstd;
+  F32 weight;
+  int64_t N;
+  int64_t D;
+  bool affine;
+  bool hasBias;
+  F32 dx;
+  F32 dweight;
+  F32 dbias;
+  bool accumulate;
+
+  explicit LayerNormBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "layerNormBackward", 13);
+    dy = a.Float32(0, "dy");
+    x = a.Float32(1, "x");
+    mean = a.Float32(2, "mean");
+    rstd = a.Float32(3, "rstd");
+    N = a.Size(5, "N");
+    D = a.Size(6, "D");
+    affine = a.Bool(7, "affine");
+    hasBias = a.Bool(8, "hasBias");
+    dx = a.Float32(9, "dx");
+    accumulate = a.Bool(12, "accumulate");
+    const bool weight_used = affine;
+    weight = a.OptionalFloat32(4, "weight", weight_used, "affine is true");
+    const bool dweight_used = affine;
+    dweight = a.OptionalFloat32(10, "dweight", dweight_used, "affine is true");
+    const bool dbias_used = hasBias;
+    dbias = a.OptionalFloat32(11, "dbias", dbias_used, "hasBias is true");
+    a.Need(dy, "N*D", {N, D});
+    a.Need(x, "N*D", {N, D});
+    a.Need(mean, "N", {N});
+    a.Need(rstd, "N", {N});
+    if (weight_used) a.Need(weight, "D", {D});
+    a.Need(dx, "N*D", {N, D});
+    if (dweight_used) a.Need(dweight, "D", {D});
+    if (dbias_used) a.Need(dbias, "D", {D});
+    a.SameOrDisjoint(dx, dy);
+    a.Disjoint(dx, x);
+    a.Disjoint(dx, mean);
+    a.Disjoint(dx, rstd);
+    a.Disjoint(dx, weight);
+    a.Disjoint(dweight, dy);
+    a.Disjoint(dweight, x);
+    a.Disjoint(dweight, mean);
+    a.Disjoint(dweight, rstd);
+    a.Disjoint(dweight, weight);
+    a.Disjoint(dweight, dx);
+    a.Disjoint(dbias, dy);
+    a.Disjoint(dbias, x);
+    a.Disjoint(dbias, mean);
+    a.Disjoint(dbias, rstd);
+    a.Disjoint(dbias, weight);
+    a.Disjoint(dbias, dx);
+    a.Disjoint(dbias, dweight);
+  }
+  LayerNormBackwardArgs(const LayerNormBackwardArgs&) = delete;  // views may point into this object
+  LayerNormBackwardArgs& operator=(const LayerNormBackwardArgs&) = delete;
+};
+
+// embedding(weight, indices, N, V, D, y)
+struct EmbeddingArgs {
+  F32 weight;
+  I32 indices;
+  int64_t N;
+  int64_t V;
+  int64_t D;
+  F32 y;
+  bool empty;  // N*D == 0: the call has nothing to do
+  std::vector<int32_t> indices_owned;  // the copy the kernel reads
+
+  explicit EmbeddingArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "embedding", 6);
+    weight = a.Float32(0, "weight");
+    indices = a.Int32(1, "indices");
+    N = a.Size(2, "N");
+    V = a.Size(3, "V");
+    D = a.Size(4, "D");
+    y = a.Float32(5, "y");
+    a.Need(weight, "V*D", {V, D});
+    a.Need(indices, "N", {N});
+    a.Need(y, "N*D", {N, D});
+    a.Disjoint(y, weight);
+    a.Disjoint(y, indices);
+    indices = a.OwnLabels(indices, N, V, indices_owned);
+    empty = N == 0 || D == 0;
+  }
+  EmbeddingArgs(const EmbeddingArgs&) = delete;  // views may point into this object
+  EmbeddingArgs& operator=(const EmbeddingArgs&) = delete;
+};
+
+// embeddingBackward(dy, indices, N, V, D, paddingIdx, dweight, accumulate)
+struct EmbeddingBackwardArgs {
+  F32 dy;
+  I32 indices;
+  int64_t N;
+  int64_t V;
+  int64_t D;
+  int64_t paddingIdx;
+  F32 dweight;
+  bool accumulate;
+  bool empty;  // V*D == 0: the call has nothing to do
+  std::vector<int32_t> indices_owned;  // the copy the kernel reads
+
+  explicit EmbeddingBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "embeddingBackward", 8);
+    dy = a.Float32(0, "dy");
+    indices = a.Int32(1, "indices");
+    N = a.Size(2, "N");
+    V = a.Size(3, "V");
+    D = a.Size(4, "D");
+    paddingIdx = a.Integer(5, "paddingIdx", -1, kMaxSafe);
+    dweight = a.Float32(6, "dweight");
+    accumulate = a.Bool(7, "accumulate");
+    a.Need(dy, "N*D", {N, D});
+    a.Need(indices, "N", {N});
+    a.Need(dweight, "V*D", {V, D});
+    a.Disjoint(dweight, dy);
+    a.Disjoint(dweight, indices);
+    indices = a.OwnLabels(indices, N, V, indices_owned);
+    empty = V == 0 || D == 0;
+  }
+  EmbeddingBackwardArgs(const EmbeddingBackwardArgs&) = delete;  // views may point into this object
+  EmbeddingBackwardArgs& operator=(const EmbeddingBackwardArgs&) = delete;
+};
+
 }  // namespace nb
 
 // The kernels' methods for DefineAddon: the addon class needs one member function per kernel.
@@ -450,4 +633,8 @@ struct RmspropStepArgs {
   InstanceMethod("sgdStep", &Class::SgdStep, attributes), \
   InstanceMethod("adamStep", &Class::AdamStep, attributes), \
   InstanceMethod("adagradStep", &Class::AdagradStep, attributes), \
-  InstanceMethod("rmspropStep", &Class::RmspropStep, attributes)
+  InstanceMethod("rmspropStep", &Class::RmspropStep, attributes), \
+  InstanceMethod("layerNorm", &Class::LayerNorm, attributes), \
+  InstanceMethod("layerNormBackward", &Class::LayerNormBackward, attributes), \
+  InstanceMethod("embedding", &Class::Embedding, attributes), \
+  InstanceMethod("embeddingBackward", &Class::EmbeddingBackward, attributes)

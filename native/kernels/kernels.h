@@ -109,4 +109,24 @@ void bias_relu_forward(float* y, const float* x, const float* bias, int64_t N, i
 void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N, int64_t C,
                         bool accumulate);
 
+// Layer normalisation (layernorm.cc): x, y, dy, dx are N rows of D; mean, rstd have N entries;
+// weight, bias, dweight, dbias have D and may be null (not affine, no bias). Rows run over the
+// pool; results do not depend on the thread count.
+// y = (x - mean) * rstd * weight + bias, rstd = 1 / sqrt(biased var + eps). y may alias x.
+void layer_norm_forward(ThreadPool& pool, float* y, float* mean, float* rstd, const float* x, const float* weight,
+                        const float* bias, int64_t N, int64_t D, double eps);
+// dx from dy (PyTorch's formula); dweight (+)= sum_n dy * xhat, dbias (+)= sum_n dy when
+// accumulate (else overwritten). dx may alias dy.
+void layer_norm_backward(ThreadPool& pool, float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                         const float* mean, const float* rstd, const float* weight, int64_t N, int64_t D,
+                         bool accumulate);
+
+// Embedding (embedding.cc): weight, dweight are V x D; indices has N entries in [0, V); y, dy
+// are N x D. y[n, :] = weight[indices[n], :].
+void embedding_forward(float* y, const float* weight, const int32_t* indices, int64_t N, int64_t D);
+// dweight[indices[n], :] += dy[n, :] in n order (dweight zeroed first unless accumulate),
+// skipping indices equal to padding_idx (-1: none). Split over columns, so thread-count free.
+void embedding_backward(ThreadPool& pool, float* dweight, const float* dy, const int32_t* indices, int64_t N, int64_t V,
+                        int64_t D, int64_t padding_idx, bool accumulate);
+
 }  // namespace ng
