@@ -97,7 +97,8 @@ function struct(name, spec) {
   const writes = new Set(spec.writes);
   for (const w of spec.writes) {
     const p = ps.find((q) => q.name === known(w, 'writes'));
-    if (p.kind !== 'f32' && p.kind !== 'f32?') throw new Error(`kernel table: ${name}.writes: ${w} is not a float array`);
+    if (p.kind !== 'f32' && p.kind !== 'f32?')
+      throw new Error(`kernel table: ${name}.writes: ${w} is not a float array`);
   }
   for (const [o] of [...(spec.sameOrDisjoint ?? []), ...(spec.disjoint ?? [])]) {
     if (!writes.has(o)) throw new Error(`kernel table: ${name}: ${o} is an overlap pair's output but not in writes`);

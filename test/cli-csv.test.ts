@@ -148,7 +148,7 @@ describe('nodegrad lr-sweep --data csv: the CSV flags and the task as train read
     expect(first.losses[0]).toBeLessThan(10);
     const f = write(
       'sweep-first.csv',
-      'y,a,b\n' + Array.from({ length: 40 }, (_, i) => `${(i % 7) * 0.5},${i},${i % 3}`).join('\n'),
+      `y,a,b\n${Array.from({ length: 40 }, (_, i) => `${(i % 7) * 0.5},${i},${i % 3}`).join('\n')}`,
     );
     const t = cli([
       'lr-sweep',
