@@ -23,6 +23,12 @@ function randomInput(n: number, shape: readonly number[], seed: number, scale = 
   return Float32Array.from({ length: size }, () => rng.normal() * scale);
 }
 
+function randomIndices(n: number, shape: readonly number[], seed: number, below: number): Float32Array {
+  const rng = new ng.Rng(seed);
+  const size = n * shape.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: size }, () => Math.min(below - 1, Math.floor(rng.uniform() * below)));
+}
+
 async function runOrt(bytes: Uint8Array, x: Float32Array, shape: readonly number[]): Promise<ort.Tensor> {
   const session = await ort.InferenceSession.create(bytes);
   const out = await session.run({ input: new ort.Tensor('float32', x, [...shape]) });
@@ -57,7 +63,10 @@ describe('exported models match nodegrad in onnxruntime', () => {
       const bytes = exportCase(c);
       for (const n of [5, 1]) {
         // units for a folded 1/16 or 1/255 scale are larger numbers
-        const x = randomInput(n, c.inputShape, 100 + n, c.build().preprocessor ? 20 : 1);
+        const x =
+          c.indices !== undefined
+            ? randomIndices(n, c.inputShape, 100 + n, c.indices)
+            : randomInput(n, c.inputShape, 100 + n, c.build().preprocessor ? 20 : 1);
         const want = reference(c, x, n);
         const got = await runOrt(bytes, x, [n, ...c.inputShape]);
         expect(got.dims).toEqual(want.shape);

@@ -4,7 +4,11 @@
  * files look familiar in Netron and to ONNX tooling. A new layer adds its function here (see
  * CONTRIBUTING.md, "Exporting a module to ONNX").
  */
+import { Dropout2d } from '../nn/dropout2d.js';
+import { Embedding } from '../nn/embedding.js';
+import { LayerNorm } from '../nn/layer-norm.js';
 import { Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Tanh } from '../nn/layers.js';
+import { INT64 } from './proto.js';
 import { registerExporter } from './registry.js';
 
 // Gemm computes x W^T + b with W in PyTorch's [out, in] layout (as torch.onnx emits it); nodegrad's
@@ -28,6 +32,39 @@ registerExporter(Flatten, (_m, x, ctx) =>
 // An exported model is for inference, where dropout is the identity (PyTorch's exporter in eval
 // mode leaves it out too).
 registerExporter(Dropout, (_m, x) => x.name);
+registerExporter(Dropout2d, (_m, x) => x.name);
+
+// LayerNormalization exists from opset 17; below it, the same arithmetic as torch.onnx's
+// decomposition: (x - mean) / sqrt(var + eps) over the last dims, then the affine part.
+registerExporter(LayerNorm, (m, x, ctx) => {
+  const k = m.normalizedShape.length;
+  const axes = Array.from({ length: k }, (_, i) => i - k);
+  const ones = (): string =>
+    ctx.constant('ones', new Float32Array(m.normalizedShape.reduce((a, b) => a * b, 1)).fill(1), m.normalizedShape);
+  if (ctx.opset >= 17) {
+    const inputs = [x.name, m.weight !== null ? ctx.weight('weight', m.weight) : ones()];
+    if (m.bias !== null) inputs.push(ctx.weight('bias', m.bias));
+    return ctx.node('LayerNormalization', inputs, { axis: { i: -k }, epsilon: { f: m.eps } });
+  }
+  const mean = ctx.node('ReduceMean', [x.name], { axes: { ints: axes }, keepdims: { i: 1 } });
+  const d = ctx.node('Sub', [x.name, mean]);
+  const variance = ctx.node('ReduceMean', [ctx.node('Mul', [d, d])], { axes: { ints: axes }, keepdims: { i: 1 } });
+  const eps = ctx.constant('eps', Float32Array.of(m.eps), []);
+  let y = ctx.node('Div', [d, ctx.node('Sqrt', [ctx.node('Add', [variance, eps])])]);
+  if (m.weight !== null) y = ctx.node('Mul', [y, ctx.weight('weight', m.weight)]);
+  if (m.bias !== null) y = ctx.node('Add', [y, ctx.weight('bias', m.bias)]);
+  return y;
+});
+
+// nodegrad's indices are float32 tensors of integers, so the graph input stays float and is cast
+// to int64 for Gather. maxNorm renormalises rows of the weight as it reads them, which a static
+// graph cannot do.
+registerExporter(Embedding, (m, x, ctx) => {
+  if (m.maxNorm !== null)
+    throw new RangeError('Embedding with maxNorm has no ONNX form (it rewrites the weight rows it reads)');
+  const indices = ctx.node('Cast', [x.name], { to: { i: INT64 } });
+  return ctx.node('Gather', [ctx.weight('weight', m.weight), indices], { axis: { i: 0 } });
+});
 
 registerExporter(Sequential, (m, x, ctx) => {
   let y = x;

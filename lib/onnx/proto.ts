@@ -11,6 +11,8 @@ import { ONNX_DESCRIPTOR } from './onnx-descriptor.js';
 
 /** TensorProto.DataType.FLOAT. */
 export const FLOAT = 1;
+/** TensorProto.DataType.INT64. */
+export const INT64 = 7;
 
 /** AttributeProto.AttributeType, for the attribute kinds exporters write. */
 export const ATTRIBUTE_TYPE = { f: 1, i: 2, s: 3, floats: 6, ints: 7 } as const;

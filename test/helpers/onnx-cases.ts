@@ -4,7 +4,7 @@
 import * as ng from '../../lib/index.js';
 import { Preprocessor } from '../../lib/data/preprocess.js';
 
-const { Sequential, Linear, ReLU, Sigmoid, Tanh, Dropout, Flatten } = ng.nn;
+const { Sequential, Linear, ReLU, Sigmoid, Tanh, Dropout, Flatten, LayerNorm, Embedding, Dropout2d } = ng.nn;
 
 export interface OnnxCase {
   name: string;
@@ -14,6 +14,8 @@ export interface OnnxCase {
   inputShape: number[];
   /** Passed to the exporter; the default when absent. */
   options?: ng.onnx.OnnxExportOptions;
+  /** Integer inputs in [0, indices) (an Embedding's), instead of normal values. */
+  indices?: number;
 }
 
 /** A standardiser and input scale fitted to nothing in particular: every feature moves. */
@@ -99,6 +101,36 @@ export const CASES: OnnxCase[] = [
   },
   { name: 'opset-13', build: seeded(() => ng.nn.mlp(6, [8], 3)), inputShape: [6], options: { opset: 13 } },
   { name: 'opset-15', build: seeded(() => ng.nn.mlp(6, [8], 3)), inputShape: [6], options: { opset: 15 } },
+  {
+    name: 'layernorm-opset17',
+    build: seeded(() => new Sequential(new Linear(6, 8), new LayerNorm(8), new ReLU(), new Linear(8, 3))),
+    inputShape: [6],
+  },
+  {
+    // two normalised dims, no bias, decomposed below opset 17
+    name: 'layernorm-decomposed',
+    build: seeded(
+      () => new Sequential(new LayerNorm([2, 4], { bias: false, eps: 1e-3 }), new Flatten(), new Linear(24, 3)),
+    ),
+    inputShape: [3, 2, 4],
+    options: { opset: 15 },
+  },
+  {
+    name: 'layernorm-no-affine',
+    build: seeded(() => new Sequential(new LayerNorm(6, { elementwiseAffine: false }), new Linear(6, 2))),
+    inputShape: [6],
+  },
+  {
+    name: 'embedding',
+    build: seeded(() => new Sequential(new Embedding(10, 4, { paddingIdx: 0 }), new Flatten(), new Linear(20, 3))),
+    inputShape: [5],
+    indices: 10,
+  },
+  {
+    name: 'dropout2d',
+    build: seeded(() => new Sequential(new Dropout2d(0.5), new Flatten(), new Linear(2 * 3 * 3, 2)).train()),
+    inputShape: [2, 3, 3],
+  },
   {
     name: 'only-dropout',
     build: seeded(() => new Sequential(new Dropout(0.3))),
