@@ -16,7 +16,11 @@
 // - per-op overhead: `ng.add(a, b)` on two 10-element tensors, and torch's `a + b`.
 // Prints a markdown table and writes bench/results/train.json.
 //
+// - the native step against this machine's limits (bench/machine.mjs measures the FMA peak and
+//   the STREAM bandwidth once, before the native reps): achieved GEMM GFLOPS, fraction of the
+//   peak, and fraction of the step's physical limit (see mlpStepLimit).
 // Usage: node bench/train.mjs [--reps 3] [--steps 234] [--no-torch] [--no-tfjs] [--no-tta] [--no-ts]
+//   [--no-machine]
 // (`npm run bench` compiles the TS to dist/ first.) Data: ../shared/data/fashion-mnist or
 // $FASHION_MNIST_DIR; peers' scripts: ../shared/anchors or $NODEGRAD_ANCHORS.
 import { spawnSync } from 'node:child_process';
@@ -25,6 +29,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureMachine } from './machine.mjs';
 import { flag, opt, median } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -58,6 +63,29 @@ function makeModel(seed) {
   const model = new ng.nn.Sequential(new ng.nn.Linear(D, H), new ng.nn.ReLU(), new ng.nn.Linear(H, C));
   const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
   return { model, opt };
+}
+
+/**
+ * The MLP step's work, from its shapes, and its physical limit on a machine with `peak` GFLOPS
+ * and `bw` GB/s: GEMM flops at the FMA peak plus the bytes that must cross the memory bus at
+ * STREAM bandwidth, as if the two did not overlap (a step runs them one after the other).
+ * - flops (2 per multiply-add): forward x.W1^T (B x D x H) and h.W2^T (B x H x C); backward
+ *   dW1 = dh^T.x (H x D x B), dW2 = dlogits^T.h and dh = dlogits.W2 (both B x H x C); no dx
+ *   (the input needs no gradient). 4BDH + 6BHC = 209.5 Mflop.
+ * - bytes: Adam reads p, g, m, v and writes p, m, v, 28 bytes per parameter (5.7 MB); the input
+ *   batch is read once, and each activation and activation gradient (h, dh, logits, dlogits,
+ *   B x H or B x C floats) is written once and read once (1.9 MB). Weights and weight gradients
+ *   count once, in Adam's traffic.
+ * Everything else (bias, ReLU, softmax-CE, packing) is taken as free: the limit is a floor.
+ */
+function mlpStepLimit(peak, bw) {
+  const flops = 4 * B * D * H + 6 * B * H * C;
+  const params = D * H + H + H * C + C;
+  const adamBytes = 28 * params;
+  const actBytes = 4 * (B * D + 2 * B * H + 2 * B * H + 4 * B * C);
+  const gemmMs = (flops / (peak * 1e9)) * 1e3;
+  const memMs = ((adamBytes + actBytes) / (bw * 1e9)) * 1e3;
+  return { flops, bytes: adamBytes + actBytes, gemmMs, memMs, ms: gemmMs + memMs };
 }
 
 /** One training step on rows [j*B, (j+1)*B) of x/y; returns the loss. */
@@ -230,6 +258,17 @@ if (!haveTorch) log('PyTorch (/usr/bin/python3 with torch, threadpoolctl) not fo
 
 const res = { native: [], torch: [], ts: [], nativeTta: [], torchTta: [] };
 
+// The machine's limits, measured right before the native reps that they are compared with.
+const limits = haveNative && !flag('--no-machine') ? measureMachine() : null;
+if (limits)
+  log(
+    `machine (${limits.isa} probe, load ${limits.loadavg.join(' ')}): FMA peak ${Object.entries(limits.peakGflops)
+      .map(([t, g]) => `${g.toFixed(0)} GFLOPS on ${t}`)
+      .join(', ')}; STREAM triad ${Object.entries(limits.bandwidthGBs)
+      .map(([t, g]) => `${g.toFixed(1)} GB/s on ${t}`)
+      .join(', ')}`,
+  );
+
 // Native and PyTorch throughput, interleaved rep by rep so that both see the same machine.
 for (let r = 0; r < REPS; r++) {
   if (haveNative) {
@@ -349,7 +388,33 @@ lines.push('| --- | ---: |');
 lines.push(`| nodegrad ng.add | ${fmt(perOp, 3)} |`);
 if (torchOp !== null) lines.push(`| PyTorch a + b | ${fmt(torchOp, 3)} |`);
 
+// The native step against the machine's limits, on the thread count the native rows used.
+let stepLimit = null;
+if (limits && haveNative) {
+  const t = ng.backends().native.getNumThreads();
+  const peak = limits.peakGflops[t] ?? limits.peakGflops[limits.threads];
+  const bw = limits.bandwidthGBs[t] ?? limits.bandwidthGBs[limits.threads];
+  const lim = mlpStepLimit(peak, bw);
+  const ms = (B / medOf(res.native, 'samplesPerS')) * 1000;
+  const gflops = lim.flops / (ms * 1e6);
+  stepLimit = { threads: t, peakGflops: peak, bandwidthGBs: bw, ...lim, stepMs: ms, gflops };
+  lines.push('');
+  lines.push(
+    `| native MLP step vs this machine (${limits.isa} probe, ${t} threads, load ${limits.loadavg.join(' ')}) | value |`,
+  );
+  lines.push('| --- | ---: |');
+  lines.push(`| measured FP32 FMA peak / STREAM triad | ${fmt(peak, 0)} GFLOPS / ${fmt(bw, 1)} GB/s |`);
+  lines.push(`| step work: GEMM / memory traffic | ${fmt(lim.flops / 1e6, 1)} Mflop / ${fmt(lim.bytes / 1e6, 2)} MB |`);
+  lines.push(
+    `| limit: GEMM at peak + traffic at bandwidth | ${fmt(lim.gemmMs, 3)} + ${fmt(lim.memMs, 3)} = ${fmt(lim.ms, 3)} ms (${fmt((B / lim.ms) * 1000)} samples/s) |`,
+  );
+  lines.push(`| achieved step | ${fmt(ms, 3)} ms, ${fmt(gflops, 0)} GFLOPS |`);
+  lines.push(`| fraction of FMA peak | ${fmt(gflops / peak, 2)} |`);
+  lines.push(`| fraction of the limit (target >= 0.75) | ${fmt(lim.ms / ms, 2)} |`);
+}
+
 const ratios = {
+  stepVsLimit: stepLimit ? stepLimit.ms / stepLimit.stepMs : null,
   nativeVsTorch: haveNative && torchSps ? medOf(res.native, 'samplesPerS') / torchSps : null,
   ttaNativeVsTorch: nativeTta !== null && torchTta ? nativeTta / torchTta : null,
   tsVsTfjsWasm: res.ts.length && tfWasm ? medOf(res.ts, 'samplesPerS') / tfWasm.value : null,
@@ -384,6 +449,8 @@ const out = {
   tta: { nativeSeconds: nativeTta, torchSeconds: torchTta },
   perOp: { nodegradUs: perOp, torchUs: torchOp },
   peers: { tfjsWasm: tfWasm, tfjsCpu: tfCpu },
+  limits,
+  stepLimit,
 };
 fs.writeFileSync(path.join(outDir, 'train.json'), `${JSON.stringify(out, null, 2)}\n`);
 log(`wrote bench/results/train.json (${out.seconds} s)`);
