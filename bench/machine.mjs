@@ -6,7 +6,7 @@
 // compiler ($CXX or g++) into build/machine-probe-<hash of source and flags>, so it is rebuilt
 // only when either changes.
 //
-// Usage: import { measureMachine } from './machine.mjs';
+// Usage: import { measureMachine, mlpStepLimit } from './machine.mjs';
 //   measureMachine() -> { isa, threads, peakGflops: { 1: x, [threads]: y },
 //                         bandwidthGBs: { 1: x, [threads]: y } }  or null (no compiler; says why)
 // node bench/machine.mjs [--threads N] prints the figures as a table.
@@ -64,6 +64,29 @@ export function measureMachine({ threads = os.availableParallelism?.() ?? os.cpu
     peakGflops: { 1: p.peak1, [p.threads]: p.peakT },
     bandwidthGBs: { 1: p.triad1, [p.threads]: p.triadT },
   };
+}
+
+/**
+ * The step's work of an MLP D-H(ReLU)-C trained with Adam at batch B, from its shapes, and its
+ * physical limit on a machine with `peak` GFLOPS and `bw` GB/s: GEMM flops at the FMA peak plus the bytes that must cross the memory bus at
+ * STREAM bandwidth, as if the two did not overlap (a step runs them one after the other).
+ * - flops (2 per multiply-add): forward x.W1^T (B x D x H) and h.W2^T (B x H x C); backward
+ *   dW1 = dh^T.x (H x D x B), dW2 = dlogits^T.h and dh = dlogits.W2 (both B x H x C); no dx
+ *   (the input needs no gradient). 4BDH + 6BHC: 209.5 Mflop for 784-256-10 at batch 256.
+ * - bytes: Adam reads p, g, m, v and writes p, m, v, 28 bytes per parameter (5.7 MB here); the input
+ *   batch is read once, and each activation and activation gradient (h, dh, logits, dlogits,
+ *   B x H or B x C floats) is written once and read once (1.9 MB here). Weights and weight gradients
+ *   count once, in Adam's traffic.
+ * Everything else (bias, ReLU, softmax-CE, packing) is taken as free: the limit is a floor.
+ */
+export function mlpStepLimit({ B, D, H, C }, peak, bw) {
+  const flops = 4 * B * D * H + 6 * B * H * C;
+  const params = D * H + H + H * C + C;
+  const adamBytes = 28 * params;
+  const actBytes = 4 * (B * D + 2 * B * H + 2 * B * H + 4 * B * C);
+  const gemmMs = (flops / (peak * 1e9)) * 1e3;
+  const memMs = ((adamBytes + actBytes) / (bw * 1e9)) * 1e3;
+  return { flops, bytes: adamBytes + actBytes, gemmMs, memMs, ms: gemmMs + memMs };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

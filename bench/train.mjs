@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureMachine } from './machine.mjs';
+import { measureMachine, mlpStepLimit } from './machine.mjs';
 import { flag, opt, median } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -63,29 +63,6 @@ function makeModel(seed) {
   const model = new ng.nn.Sequential(new ng.nn.Linear(D, H), new ng.nn.ReLU(), new ng.nn.Linear(H, C));
   const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
   return { model, opt };
-}
-
-/**
- * The MLP step's work, from its shapes, and its physical limit on a machine with `peak` GFLOPS
- * and `bw` GB/s: GEMM flops at the FMA peak plus the bytes that must cross the memory bus at
- * STREAM bandwidth, as if the two did not overlap (a step runs them one after the other).
- * - flops (2 per multiply-add): forward x.W1^T (B x D x H) and h.W2^T (B x H x C); backward
- *   dW1 = dh^T.x (H x D x B), dW2 = dlogits^T.h and dh = dlogits.W2 (both B x H x C); no dx
- *   (the input needs no gradient). 4BDH + 6BHC = 209.5 Mflop.
- * - bytes: Adam reads p, g, m, v and writes p, m, v, 28 bytes per parameter (5.7 MB); the input
- *   batch is read once, and each activation and activation gradient (h, dh, logits, dlogits,
- *   B x H or B x C floats) is written once and read once (1.9 MB). Weights and weight gradients
- *   count once, in Adam's traffic.
- * Everything else (bias, ReLU, softmax-CE, packing) is taken as free: the limit is a floor.
- */
-function mlpStepLimit(peak, bw) {
-  const flops = 4 * B * D * H + 6 * B * H * C;
-  const params = D * H + H + H * C + C;
-  const adamBytes = 28 * params;
-  const actBytes = 4 * (B * D + 2 * B * H + 2 * B * H + 4 * B * C);
-  const gemmMs = (flops / (peak * 1e9)) * 1e3;
-  const memMs = ((adamBytes + actBytes) / (bw * 1e9)) * 1e3;
-  return { flops, bytes: adamBytes + actBytes, gemmMs, memMs, ms: gemmMs + memMs };
 }
 
 /** One training step on rows [j*B, (j+1)*B) of x/y; returns the loss. */
@@ -394,7 +371,7 @@ if (limits && haveNative) {
   const t = ng.backends().native.getNumThreads();
   const peak = limits.peakGflops[t] ?? limits.peakGflops[limits.threads];
   const bw = limits.bandwidthGBs[t] ?? limits.bandwidthGBs[limits.threads];
-  const lim = mlpStepLimit(peak, bw);
+  const lim = mlpStepLimit({ B, D, H, C }, peak, bw);
   const ms = (B / medOf(res.native, 'samplesPerS')) * 1000;
   const gflops = lim.flops / (ms * 1e6);
   stepLimit = { threads: t, peakGflops: peak, bandwidthGBs: bw, ...lim, stepMs: ms, gflops };
