@@ -71,7 +71,7 @@
           # Every *_avx512.cc file goes here, and nowhere else.
           "target_name": "nodegrad_avx512",
           "type": "static_library",
-          "sources": ["native/kernels/gemm_avx512.cc"],
+          "sources": ["native/kernels/gemm_avx512.cc", "native/kernels/optim_avx512.cc"],
           "cflags": ["-mavx512f", "-mavx2", "-mfma"],
           "xcode_settings": {
             "OTHER_CFLAGS": ["-ffp-contract=off", "-mavx512f", "-mavx2", "-mfma"],

@@ -3,11 +3,16 @@
 // (wrapping the backend's functions, so each call pays ~0.1 us more) and the step split into
 // forward (zeroGrad + forward + loss), backward and optimizer.
 //
-// Usage: node bench/step-profile.mjs [native|ts] [steps]   (after `npm run build:ts`)
+// GEMM rows also show their GFLOPS; for the native backend the machine's FMA peak and STREAM
+// bandwidth are measured first (bench/machine.mjs) and the step is set against its physical
+// limit (mlpStepLimit), as in bench/train.mjs.
+//
+// Usage: node bench/step-profile.mjs [native|ts] [steps] [threads]   (after `npm run build:ts`)
 // For a JS-level view: node --cpu-prof bench/step-profile.mjs native, then open the profile.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureMachine, mlpStepLimit } from './machine.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -16,6 +21,9 @@ const be = process.argv[2] || 'native';
 const steps = Number(process.argv[3] || (be === 'ts' ? 20 : 300));
 ng.setBackend(be);
 const K = ng.backends()[be];
+if (process.argv[4]) K.setNumThreads(Number(process.argv[4]));
+const limits = be === 'native' ? measureMachine() : null;
+const flopsOf = new Map();
 const acc = new Map();
 const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
 for (const name of Object.keys(K)) {
@@ -26,8 +34,10 @@ for (const name of Object.keys(K)) {
     const r = f.apply(this, a);
     const dt = performance.now() - t0;
     let key = name;
-    if (name === 'gemm') key = `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]} beta=${a[8]}`;
-    else if (name === 'adamStep') key = `adamStep n=${a[5]}`;
+    if (name === 'gemm') {
+      key = `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]} beta=${a[8]}`;
+      flopsOf.set(key, 2 * a[2] * a[3] * a[4]);
+    } else if (name === 'adamStep') key = `adamStep n=${a[5]}`;
     const e = acc.get(key) ?? [0, 0];
     e[0] += dt;
     e[1]++;
@@ -38,11 +48,13 @@ for (const name of Object.keys(K)) {
 const dir = process.env.FASHION_MNIST_DIR ?? path.join(here, '..', '..', 'shared', 'data', 'fashion-mnist');
 const { train } = ng.loadFashionMnist(dir);
 ng.manualSeed(0);
-const model = new ng.nn.Sequential(new ng.nn.Linear(784, 256), new ng.nn.ReLU(), new ng.nn.Linear(256, 10));
-const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
 const B = 256,
   D = 784,
-  nb = Math.floor(train.length / B);
+  H = 256,
+  C = 10;
+const model = new ng.nn.Sequential(new ng.nn.Linear(D, H), new ng.nn.ReLU(), new ng.nn.Linear(H, C));
+const opt = new ng.optim.Adam(model.parameters(), { lr: 1e-3 });
+const nb = Math.floor(train.length / B);
 let tf = 0,
   tb = 0,
   to = 0;
@@ -75,11 +87,26 @@ console.log(
     `forward ${(tf / steps).toFixed(3)}, backward ${(tb / steps).toFixed(3)}, optimizer ${(to / steps).toFixed(3)} ms; loss ${loss.toFixed(4)}`,
 );
 let ks = 0;
-console.log('| kernel call | us/step | share | calls/step |\n| --- | ---: | ---: | ---: |');
+console.log('| kernel call | us/step | share | calls/step | GFLOPS |\n| --- | ---: | ---: | ---: | ---: |');
 for (const [k, [t, c]] of [...acc].sort((a, b) => b[1][0] - a[1][0])) {
   ks += t;
-  console.log(`| ${k} | ${((t / steps) * 1000).toFixed(0)} | ${((t / steps / T) * 100).toFixed(1)}% | ${c / steps} |`);
+  const gf = flopsOf.has(k) ? ((flopsOf.get(k) * c) / t / 1e6).toFixed(0) : '';
+  console.log(
+    `| ${k} | ${((t / steps) * 1000).toFixed(0)} | ${((t / steps / T) * 100).toFixed(1)}% | ${c / steps} | ${gf} |`,
+  );
 }
 console.log(
-  `| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | |`,
+  `| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | | |`,
 );
+if (limits) {
+  const t = K.getNumThreads();
+  const peak = limits.peakGflops[t] ?? limits.peakGflops[limits.threads];
+  const bw = limits.bandwidthGBs[t] ?? limits.bandwidthGBs[limits.threads];
+  const lim = mlpStepLimit({ B, D, H, C }, peak, bw);
+  console.log(
+    `\nmachine (${limits.isa} probe, ${t} threads, load ${limits.loadavg.join(' ')}): peak ${peak.toFixed(0)} GFLOPS, ` +
+      `triad ${bw.toFixed(1)} GB/s; limit ${lim.gemmMs.toFixed(3)} + ${lim.memMs.toFixed(3)} = ${lim.ms.toFixed(3)} ms; ` +
+      `step ${((lim.flops / T) * 1e-6).toFixed(0)} GFLOPS = ${((lim.flops / T / 1e6 / peak) * 100).toFixed(0)}% of peak, ` +
+      `${(lim.ms / T).toFixed(2)} of the limit`,
+  );
+}

@@ -16,7 +16,11 @@
 // - per-op overhead: `ng.add(a, b)` on two 10-element tensors, and torch's `a + b`.
 // Prints a markdown table and writes bench/results/train.json.
 //
+// - the native step against this machine's limits (bench/machine.mjs measures the FMA peak and
+//   the STREAM bandwidth once, before the native reps): achieved GEMM GFLOPS, fraction of the
+//   peak, and fraction of the step's physical limit (see mlpStepLimit).
 // Usage: node bench/train.mjs [--reps 3] [--steps 234] [--no-torch] [--no-tfjs] [--no-tta] [--no-ts]
+//   [--no-machine]
 // (`npm run bench` compiles the TS to dist/ first.) Data: ../shared/data/fashion-mnist or
 // $FASHION_MNIST_DIR; peers' scripts: ../shared/anchors or $NODEGRAD_ANCHORS.
 import { spawnSync } from 'node:child_process';
@@ -25,6 +29,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureMachine, mlpStepLimit } from './machine.mjs';
 import { flag, opt, median } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -230,6 +235,17 @@ if (!haveTorch) log('PyTorch (/usr/bin/python3 with torch, threadpoolctl) not fo
 
 const res = { native: [], torch: [], ts: [], nativeTta: [], torchTta: [] };
 
+// The machine's limits, measured right before the native reps that they are compared with.
+const limits = haveNative && !flag('--no-machine') ? measureMachine() : null;
+if (limits)
+  log(
+    `machine (${limits.isa} probe, load ${limits.loadavg.join(' ')}): FMA peak ${Object.entries(limits.peakGflops)
+      .map(([t, g]) => `${g.toFixed(0)} GFLOPS on ${t}`)
+      .join(', ')}; STREAM triad ${Object.entries(limits.bandwidthGBs)
+      .map(([t, g]) => `${g.toFixed(1)} GB/s on ${t}`)
+      .join(', ')}`,
+  );
+
 // Native and PyTorch throughput, interleaved rep by rep so that both see the same machine.
 for (let r = 0; r < REPS; r++) {
   if (haveNative) {
@@ -349,7 +365,33 @@ lines.push('| --- | ---: |');
 lines.push(`| nodegrad ng.add | ${fmt(perOp, 3)} |`);
 if (torchOp !== null) lines.push(`| PyTorch a + b | ${fmt(torchOp, 3)} |`);
 
+// The native step against the machine's limits, on the thread count the native rows used.
+let stepLimit = null;
+if (limits && haveNative) {
+  const t = ng.backends().native.getNumThreads();
+  const peak = limits.peakGflops[t] ?? limits.peakGflops[limits.threads];
+  const bw = limits.bandwidthGBs[t] ?? limits.bandwidthGBs[limits.threads];
+  const lim = mlpStepLimit({ B, D, H, C }, peak, bw);
+  const ms = (B / medOf(res.native, 'samplesPerS')) * 1000;
+  const gflops = lim.flops / (ms * 1e6);
+  stepLimit = { threads: t, peakGflops: peak, bandwidthGBs: bw, ...lim, stepMs: ms, gflops };
+  lines.push('');
+  lines.push(
+    `| native MLP step vs this machine (${limits.isa} probe, ${t} threads, load ${limits.loadavg.join(' ')}) | value |`,
+  );
+  lines.push('| --- | ---: |');
+  lines.push(`| measured FP32 FMA peak / STREAM triad | ${fmt(peak, 0)} GFLOPS / ${fmt(bw, 1)} GB/s |`);
+  lines.push(`| step work: GEMM / memory traffic | ${fmt(lim.flops / 1e6, 1)} Mflop / ${fmt(lim.bytes / 1e6, 2)} MB |`);
+  lines.push(
+    `| limit: GEMM at peak + traffic at bandwidth | ${fmt(lim.gemmMs, 3)} + ${fmt(lim.memMs, 3)} = ${fmt(lim.ms, 3)} ms (${fmt((B / lim.ms) * 1000)} samples/s) |`,
+  );
+  lines.push(`| achieved step | ${fmt(ms, 3)} ms, ${fmt(gflops, 0)} GFLOPS |`);
+  lines.push(`| fraction of FMA peak | ${fmt(gflops / peak, 2)} |`);
+  lines.push(`| fraction of the limit (target >= 0.75) | ${fmt(lim.ms / ms, 2)} |`);
+}
+
 const ratios = {
+  stepVsLimit: stepLimit ? stepLimit.ms / stepLimit.stepMs : null,
   nativeVsTorch: haveNative && torchSps ? medOf(res.native, 'samplesPerS') / torchSps : null,
   ttaNativeVsTorch: nativeTta !== null && torchTta ? nativeTta / torchTta : null,
   tsVsTfjsWasm: res.ts.length && tfWasm ? medOf(res.ts, 'samplesPerS') / tfWasm.value : null,
@@ -384,6 +426,8 @@ const out = {
   tta: { nativeSeconds: nativeTta, torchSeconds: torchTta },
   perOp: { nodegradUs: perOp, torchUs: torchOp },
   peers: { tfjsWasm: tfWasm, tfjsCpu: tfCpu },
+  limits,
+  stepLimit,
 };
 fs.writeFileSync(path.join(outDir, 'train.json'), `${JSON.stringify(out, null, 2)}\n`);
 log(`wrote bench/results/train.json (${out.seconds} s)`);

@@ -1,8 +1,8 @@
 // The fused training-step kernels and the step's memory reuse:
 // - biasRelu / biasReluBackward on every backend give exactly the values of the unfused kernels
 //   (biasAdd then relu; reluBackward then biasGrad), and check their arguments like the others;
-// - adamStep's AVX2 path (optim_avx2.cc), single- and multi-threaded, is bit-identical to the
-//   scalar kernel;
+// - adamStep's AVX2 and AVX-512 paths (optim_avx2.cc, optim_avx512.cc), single- and
+//   multi-threaded, are bit-identical to the scalar kernel;
 // - linearRelu and nn.Sequential's fused Linear + ReLU give the unfused values and gradients;
 // - gradient buffers reused across steps (optimizer zeroGrad, the backward pool) leave every
 //   gradient as a fresh allocation would.
@@ -231,7 +231,7 @@ describe.each(all)('fused kernels, %s backend', (_name, k) => {
   });
 });
 
-describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep AVX2 path', () => {
+describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep AVX2 and AVX-512 paths', () => {
   const nat = native!;
   const cases = [
     { decoupled: false, amsgrad: false, wd: 0 },
@@ -239,7 +239,8 @@ describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep 
     { decoupled: true, amsgrad: false, wd: 0.01 },
     { decoupled: false, amsgrad: true, wd: 0 },
   ];
-  for (const n of [5, 8, 1003, 200_711]) {
+  const simds = (['avx2', 'avx512'] as const).filter((x) => nat.supportedSimd!().includes(x));
+  for (const n of [5, 8, 17, 1003, 200_711]) {
     it.each(cases)(`is bit-identical to the scalar kernel (n=${n}, %o)`, ({ decoupled, amsgrad, wd }) => {
       const r = rng(n);
       const p = normal(r, n),
@@ -251,7 +252,7 @@ describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep 
         g[3] = NaN;
         vmax[4] = NaN;
       }
-      const run = (simd: 'avx2' | 'scalar', threads: number) => {
+      const run = (simd: 'avx2' | 'avx512' | 'scalar', threads: number) => {
         const prevSimd = nat.simd()!,
           prevThreads = nat.getNumThreads();
         nat.setSimd!(simd);
@@ -283,8 +284,10 @@ describe.skipIf(!native || !native.supportedSimd!().includes('avx2'))('adamStep 
         }
       };
       const scalar = run('scalar', 1);
-      expectSame(run('avx2', 1), scalar);
-      expectSame(run('avx2', 3), scalar);
+      for (const simd of simds) {
+        expectSame(run(simd, 1), scalar);
+        expectSame(run(simd, 3), scalar);
+      }
     });
   }
 });

@@ -265,6 +265,8 @@ describe.each(targets())('$label', (t) => {
           [false, false, 256, 10, 256],
           [false, true, 256, 256, 10],
           [false, false, 1000, 37, 33],
+          [true, false, 10, 256, 256],
+          [false, false, 12, 300, 1100],
         ];
         for (const [ta, tb, M, N, K] of shapes) {
           const results = [1, 2, 4].map((threads) => {
@@ -609,6 +611,8 @@ describe.skipIf(!native)('native agrees with ts on the same random inputs', () =
         [false, false, 256, 10, 256],
         [true, false, 256, 10, 256],
         [false, true, 256, 256, 10],
+        [true, false, 10, 256, 256],
+        [false, false, 3, 500, 700],
         [true, true, 255, 257, 100],
       ];
       for (const [ta, tb, M, N, K] of shapes) {

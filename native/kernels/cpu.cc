@@ -51,8 +51,8 @@ PathCode path_code(Simd s) {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
     case Simd::Avx2:
       return {detect_avx2_fma, &gemm_detail::gemm_avx2_context, &optim_avx2_context};
-    case Simd::Avx512:  // the AVX2 optimizer kernels: AVX-512 has none of its own
-      return {detect_avx512, &gemm_detail::gemm_avx512_context, &optim_avx2_context};
+    case Simd::Avx512:
+      return {detect_avx512, &gemm_detail::gemm_avx512_context, &optim_avx512_context};
 #endif
 #if defined(__aarch64__)
     case Simd::Neon:  // NEON is part of the arm64 baseline

@@ -12,7 +12,8 @@
 //   jr  nr-column tiles (nr / NR packed B panels), packed once by whichever task needs them
 //   ir  mr-row tiles of the packed A block -> the context's micro-kernel
 // Narrow N (N <= NR, e.g. the 10-wide output layer): one B panel, A read in place, tasks over
-// rows -- packing A would cost as much as the product. A context may bring narrow kernels:
+// rows -- packing A would cost as much as the product. Few rows (M small, op(B) untransposed):
+// the same narrow path on C^T = op(B)^T op(A)^T. A context may bring narrow kernels:
 // narrow_t (transA: rows of C along the vector lanes, no lanes wasted on N = 10) and narrow_b
 // (!transB, several threads: op(B) read in place too, since a shared packed panel crossed
 // cores each call).
@@ -160,6 +161,26 @@ void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
   });
 }
 
+// Few rows (M <= the context's narrow_t_max_n, e.g. dW2 = dY^T H of the 10-wide output layer,
+// 10 x 256 x 256) and op(B) untransposed: computed as C^T = op(B)^T op(A)^T on the narrow_t
+// kernel, then transposed into C. The packed path would pack all of B (256 KB for that dW2, as
+// much memory traffic as the product) to feed a tile that is mostly zero padding. Same bits:
+// C^T's element (j, i) is the same fma chain in k order (a * b and b * a round alike), the
+// k-blocks are the same, and T starts as C^T when beta != 0, so the write-backs see the same
+// values.
+void gemm_small_m(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, int64_t M, int64_t N, int64_t K,
+                  int64_t kcs, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                  float* C) {
+  Scratch t(size_t(N) * M);  // C^T, N x M
+  if (beta != 0.0f)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) t.p[j * M + i] = C[i * N + j];
+  // op(A)^T(k, i) = op(A)(i, k): stored K x M (transA) it is A read untransposed, else A^T.
+  gemm_narrow(cx, pool, threads, true, !transA, N, M, K, kcs, alpha, B, ldb, A, lda, beta, t.p, M);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * N + j] = t.p[j * M + i];
+}
+
 // The general path. One fork-join per nc column block: each task owns a block of rows (and,
 // when there are few rows, a range of column panels), packs its A block for each k-block and
 // sweeps the B panels. B is packed once, by whichever task first needs a panel: a per-panel
@@ -280,6 +301,8 @@ void gemm(Simd simd, ThreadPool& pool, bool transA, bool transB, int64_t M, int6
   const int threads = flops < kParallelFlops || out_bound ? 1 : pool.size();
   if (N <= NR) {
     gemm_narrow(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C, ldc);
+  } else if (cx.narrow_t && M <= cx.narrow_t_max_n && !transB) {
+    gemm_small_m(cx, pool, threads, transA, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C);
   } else {
     gemm_packed(cx, pool, threads, transA, transB, M, N, K, kcs, alpha, A, lda, B, ldb, beta, C, ldc);
   }

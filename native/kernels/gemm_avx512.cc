@@ -1,11 +1,12 @@
 // x86-64 GEMM micro-kernels with AVX-512F, and the avx512 path's GemmContext: a 12 x 32 tile
-// (two packed 6-row A panels by two packed 16-column B panels), a 12 x 16 tile, and two
-// narrow-N kernels (see gemm_internal.h for the layouts).
+// (two packed 6-row A panels by two packed 16-column B panels), a 12 x 16 tile, a 6 x 32 tile
+// for the last rows of a block, and two narrow-N kernels (see gemm_internal.h for the layouts).
 //
 // Dimensions: kc is the depth of the panels; mr <= 12, nr <= 32 are the valid rows/columns of
 // a tile. 12 x 32: 24 zmm accumulators (12 rows x 2 vectors of 16), two B vectors, broadcasts
 // from memory. 12 x 16: twelve accumulators, one B vector. Tiles of fewer than 12 rows (the
-// last rows of a block) run on the AVX2 6 x 16 kernel, which rounds alike.
+// last rows of a block) run per 6-row panel on the 6 x 32 tile (packed A, two B panels) or
+// on the AVX2 6 x 16 kernel, which round alike.
 //
 // This file alone is built with -mavx512f -mavx2 -mfma (nodegrad_avx512 in binding.gyp and
 // CMakeLists.txt); its context is handed out only after cpu.cc has found AVX-512F, AVX2 and FMA.
@@ -309,6 +310,53 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
 #undef NG_W_OUT
 }
 
+// 6 x 32 tile, rows mr <= 6 written: one packed 6-row A panel times two adjacent packed B
+// panels (the second at b + kc * NR, nr2 <= NR valid columns). The last rows of a block (256
+// rows = 21 tiles of 12 + 4) ran on the AVX2 6 x 16 kernel twice, as long as a whole 12 x 32
+// tile for a third of its work; here they take half that. Twelve accumulators (6 rows x 2
+// vectors), the same fma chain per element and the same write-back as the other kernels.
+void ukernel_avx512_6x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr2,
+                         float alpha, float beta) {
+  __m512 p0 = _mm512_setzero_ps(), q0 = _mm512_setzero_ps();
+  __m512 p1 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+  __m512 p2 = _mm512_setzero_ps(), q2 = _mm512_setzero_ps();
+  __m512 p3 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
+  __m512 p4 = _mm512_setzero_ps(), q4 = _mm512_setzero_ps();
+  __m512 p5 = _mm512_setzero_ps(), q5 = _mm512_setzero_ps();
+  const float* b2 = b + kc * NR;
+#define NG_W_ROW(I)                        \
+  {                                        \
+    const __m512 x = _mm512_set1_ps(a[I]); \
+    p##I = _mm512_fmadd_ps(x, b0, p##I);   \
+    q##I = _mm512_fmadd_ps(x, b1, q##I);   \
+  }
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR, b2 += NR) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b2);
+    NG_W_ROW(0)
+    NG_W_ROW(1)
+    NG_W_ROW(2)
+    NG_W_ROW(3)
+    NG_W_ROW(4)
+    NG_W_ROW(5)
+  }
+#undef NG_W_ROW
+  const __m512 acc[2][MR] = {{p0, p1, p2, p3, p4, p5}, {q0, q1, q2, q3, q4, q5}};
+  const __mmask16 m2 = nr2 >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr2) - 1u);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int64_t i = 0; i < mr; ++i) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      _mm512_storeu_ps(ci, _mm512_mul_ps(va, acc[0][i]));
+      _mm512_mask_storeu_ps(ci + NR, m2, _mm512_mul_ps(va, acc[1][i]));
+    } else {
+      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, acc[0][i]), _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_mask_storeu_ps(
+          ci + NR, m2,
+          _mm512_add_ps(_mm512_mul_ps(va, acc[1][i]), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, ci + NR))));
+    }
+  }
+}
+
 // The narrow_t kernel of the context: narrow_t<n> for n <= kNarrowTMaxN.
 constexpr int64_t kNarrowTMaxN = 12;  // 2 * 12 accumulators + 3 of the 32 zmm registers
 void ukernel_avx512_narrow_t(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b,
@@ -339,13 +387,20 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
     }
     return;
   }
-  // Fewer rows (the end of a block): the 6 x 16 kernel on each (A panel, B panel) pair, rather
-  // than a 12-row tile that would multiply zero padding (or, unpacked, clamped rows).
+  // Fewer rows (the end of a block): a 6-row tile per A panel, rather than a 12-row tile that
+  // would multiply zero padding (or, unpacked, clamped rows): 6 x 32 on packed panels, else
+  // the 6 x 16 kernel on each (A panel, B panel) pair.
   const int64_t next_panel = packed ? MR * kc : MR * rs_a;
-  for (int64_t i = 0; i < mr; i += MR)
+  for (int64_t i = 0; i < mr; i += MR) {
+    const float* ai = a + i / MR * next_panel;
+    if (packed && nr > NR) {
+      ukernel_avx512_6x32(kc, ai, b, c + i * ldc, ldc, std::min(MR, mr - i), nr - NR, alpha, beta);
+      continue;
+    }
     for (int64_t j = 0; j < nr; j += NR)
-      ukernel_avx2(kc, a + i / MR * next_panel, rs_a, cs_a, b + j * kc, c + i * ldc + j, ldc, std::min(MR, mr - i),
-                   std::min(NR, nr - j), alpha, beta);
+      ukernel_avx2(kc, ai, rs_a, cs_a, b + j * kc, c + i * ldc + j, ldc, std::min(MR, mr - i), std::min(NR, nr - j),
+                   alpha, beta);
+  }
 }
 
 }  // namespace

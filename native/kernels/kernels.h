@@ -66,16 +66,17 @@ void adam_step(float* param, float* m, float* v, float* vmax, const float* grad,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad);
 
 // adam_step on the chosen SIMD path (its OptimContext: the AVX2 kernel in optim_avx2.cc on
-// avx2 and avx512, else the scalar loop above), split over the pool in fixed chunks when n is
-// large. Every element is independent, so the result does not depend on the thread count; the
-// AVX2 path rounds each step as the scalar one does (fma where it uses F), so the two agree to
-// the last bit but for rare double roundings.
+// avx2, the AVX-512 one in optim_avx512.cc on avx512, else the scalar loop above), split over the pool in fixed chunks
+// when n is large. Every element is independent, so the result does not depend on the thread count; the AVX2 and
+// AVX-512 paths round each step as the scalar one does (fma where it uses F), so they agree to the last bit but for
+// rare double roundings.
 void adam_step_dispatch(Simd simd, ThreadPool& pool, float* param, float* m, float* v, float* vmax, const float* grad,
                         int64_t n, int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
                         bool decoupled, bool amsgrad);
 
 // The optimizer kernels that have per-ISA code, one context per ISA (as GemmContext for gemm):
-// optim.cc fills the scalar one, optim_avx2.cc the AVX2 one; cpu.cc's path table picks.
+// optim.cc fills the scalar one, optim_avx2.cc and optim_avx512.cc the others; cpu.cc's path
+// table picks.
 // adam_step has adam_step's arguments and rule.
 struct OptimContext {
   void (*adam_step)(float* param, float* m, float* v, float* vmax, const float* grad, int64_t n, int64_t step,
@@ -84,6 +85,7 @@ struct OptimContext {
 };
 extern const OptimContext optim_scalar_context;  // optim.cc, every binary
 extern const OptimContext optim_avx2_context;    // optim_avx2.cc, x86-64 only
+extern const OptimContext optim_avx512_context;  // optim_avx512.cc, x86-64 only
 // The context of a path (cpu.cc); an unsupported path gets the scalar one.
 const OptimContext& optim_context(Simd simd);
 

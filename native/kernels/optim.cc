@@ -134,8 +134,9 @@ namespace ng {
 namespace {
 // Below this many elements a second thread costs more (hand-off, cache traffic) than it saves.
 constexpr int64_t kParallelElems = 1 << 16;
-// Chunks are multiples of 8 elements (one AVX2 vector), so only the last one has a tail.
-constexpr int64_t kChunkAlign = 8;
+// Chunks are multiples of 16 elements (one AVX-512 vector, two AVX2 ones), so only the last
+// one has a tail.
+constexpr int64_t kChunkAlign = 16;
 }  // namespace
 
 const OptimContext optim_scalar_context = {adam_step};

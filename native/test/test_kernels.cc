@@ -275,12 +275,14 @@ void test_gemm_contexts() {
 }
 
 // The avx2 and avx512 paths compute every element as the same fma chain and write it back
-// alike, so they agree bit for bit on every shape (packed, narrow, narrow transposed).
+// alike, so they agree bit for bit on every shape (packed, narrow, narrow transposed, and few
+// rows computed as C^T on the narrow transposed kernel: 7 x 1000, 10 x 256, 12 x 40, 1 x 300).
 void test_gemm_avx512_matches_avx2() {
   if (!simd_supported(Simd::Avx512)) return;
   ThreadPool pool(2);
   const std::vector<std::array<int64_t, 3>> shapes = {{255, 257, 300}, {1000, 10, 300}, {37, 12, 700},  {40, 9, 1100},
-                                                      {13, 33, 513},   {333, 70, 513},  {7, 1000, 600}, {25, 47, 31}};
+                                                      {13, 33, 513},   {333, 70, 513},  {7, 1000, 600}, {25, 47, 31},
+                                                      {10, 256, 256},  {12, 40, 1100},  {1, 300, 45}};
   for (const auto& s : shapes)
     for (int t = 0; t < 4; ++t)
       for (float beta : {0.0f, 0.75f}) {
