@@ -15,6 +15,7 @@ import {
 } from './metrics.js';
 import { type Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
+import { dataParallel } from '../distributed/ddp.js';
 import { checkOptions as checkKeys, optionKeys } from '../options.js';
 import type { ProgressMode, ProgressStream } from './progress.js';
 import type { EpochRecord, History, StepInfo } from './record.js';
@@ -118,6 +119,14 @@ export interface FitOptions {
   checkpointEvery?: number;
   /** Continue from this checkpoint: the run ends bit-identical to one never interrupted. Default: a fresh start. */
   resume?: string;
+  /**
+   * Data-parallel training over the process group of `ng.distributed.init()` (torch's DDP with a
+   * DistributedSampler): rank 0's parameters are broadcast, each rank trains on its share of every
+   * epoch with batchSize samples a step (the global batch is batchSize x worldSize), gradients are
+   * averaged before each step, and the epoch's figures are averaged over the ranks. Only rank 0
+   * writes the checkpoint. @defaultValue false
+   */
+  distributed?: boolean;
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(
   'train',
@@ -136,6 +145,7 @@ export const FIT_KEYS = optionKeys<FitOptions>()(
   'checkpoint',
   'checkpointEvery',
   'resume',
+  'distributed',
 );
 
 /** A loss over a batch as the loop uses it: the model's output and the batch's labels or targets. */
@@ -298,7 +308,14 @@ export function fit(model: Module, options: FitOptions): History {
   const { validation } = options;
   const lossFn = lossFunction(options.loss, options.train, 'fit');
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
+  const shuffle = options.shuffle ?? true;
+  const dist =
+    options.distributed === true
+      ? dataParallel(model, options.train, { batchSize, shuffle, seed: options.seed })
+      : null;
   const callbacks: Callback[] = [
+    // first: the gradients are averaged before any other hook sees them, the figures before they are shown
+    ...(dist !== null ? [dist.callback] : []),
     new DivergenceStop(),
     ...(options.scheduler !== undefined ? [new SchedulerStep(options.scheduler)] : []),
     new ProgressCallback(options.progress, options.progressStream),
@@ -307,14 +324,11 @@ export function fit(model: Module, options: FitOptions): History {
   ];
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkInt('checkpointEvery', checkpointEvery, 1);
-  if (options.checkpoint !== undefined)
+  if (options.checkpoint !== undefined && (dist === null || dist.rank === 0))
     callbacks.push(new ModelCheckpoint(options.checkpoint, checkpointEvery, () => run.callbacks));
 
-  const loader = new DataLoader(options.train, {
-    batchSize,
-    shuffle: options.shuffle ?? true,
-    seed: options.seed ?? globalRng.int(2 ** 31),
-  });
+  const loader =
+    dist?.loader ?? new DataLoader(options.train, { batchSize, shuffle, seed: options.seed ?? globalRng.int(2 ** 31) });
   const run = new Run(model, optimizer, loader, epochs, callbacks);
   if (options.resume !== undefined) {
     run.epoch = resumeFrom(options.resume, run, run.callbacks);

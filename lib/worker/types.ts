@@ -35,7 +35,11 @@ export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSp
  * to the events instead), and progress output becomes events.
  */
 export interface WorkerFitOptions
-  extends Omit<FitOptions, 'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream'> {
+  // distributed: the process group lives in the thread that called ng.distributed.init(), not the worker's
+  extends Omit<
+    FitOptions,
+    'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream' | 'distributed'
+  > {
   /** Default Adam(lr = 1e-3), as in fit. */
   optimizer?: OptimizerSpec;
   /**
