@@ -24,6 +24,7 @@ const integration = [
   'test/summary.test.ts', // nodegrad info --model through bin/ in a child process
   'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
+  'test/distributed.test.ts', // multi-process training on Gloo, launched, killed, over loopback
 ];
 
 export default defineConfig({

@@ -36,12 +36,12 @@ export class DistributedUnavailableError extends Error {
   override name = 'DistributedUnavailableError';
 }
 
-let loaded: GlooModule | null = null;
+let loaded: { file: string; module: GlooModule } | null = null;
 
 /** The module, or a DistributedUnavailableError saying how to get it. */
 export function loadGloo(): GlooModule {
-  if (loaded !== null) return loaded;
   const file = glooModulePath();
+  if (loaded?.file === file) return loaded.module;
   if (!fs.existsSync(file)) {
     throw new DistributedUnavailableError(
       `nodegrad.distributed needs the optional Gloo module, which is not built (no ${file}). ` +
@@ -50,14 +50,14 @@ export function loadGloo(): GlooModule {
     );
   }
   try {
-    loaded = createRequire(__filename)(file) as GlooModule;
+    loaded = { file, module: createRequire(__filename)(file) as GlooModule };
   } catch (err) {
     throw new DistributedUnavailableError(
       `nodegrad.distributed: the Gloo module ${file} does not load (${(err as Error).message.split('\n')[0]}); ` +
         'is libgloo0 installed (`apt-get install libgloo-dev`)? Rebuild with `npm run build:distributed`.',
     );
   }
-  return loaded;
+  return loaded.module;
 }
 
 /** Whether the Gloo module is built and loads here (torch.distributed.is_available). */
