@@ -1,12 +1,13 @@
 /**
  * `nodegrad launch --nproc N script.js [args]`: starts N ranks of a script on this machine, like
  * torchrun. Each gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT
- * (a free port unless given); signals to the launcher reach every rank; when one rank fails the
+ * (a free port unless given), and NODEGRAD_THREADS = cores / N unless set; signals to the launcher reach every rank; when one rank fails the
  * others are stopped and the launcher exits non-zero naming it. Several machines: run it on each
  * with --nnodes, --node-rank and the first machine's --master-addr / --master-port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { UsageError, parseArgs, type CommandSpec, type Parsed } from '../args.js';
 import { type Out, requireFile } from '../io.js';
 
@@ -94,6 +95,9 @@ export async function launch(args: Parsed, script: string, scriptArgs: readonly 
   const masterPort = (args.options['master-port'] as number | undefined) ?? (nnodes === 1 ? await freePort() : 29500);
   requireFile(script, 'the script to launch');
   const worldSize = nnodes * nproc;
+  // N ranks each with a kernel thread per core would oversubscribe the machine N times (torchrun
+  // sets OMP_NUM_THREADS=1 for the same reason): share the cores unless the user chose.
+  const threads = process.env.NODEGRAD_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / nproc)));
 
   return new Promise<number>((resolve) => {
     const children: (ChildProcess | null)[] = [];
@@ -118,6 +122,7 @@ export async function launch(args: Parsed, script: string, scriptArgs: readonly 
           GROUP_RANK: String(nodeRank),
           MASTER_ADDR: masterAddr,
           MASTER_PORT: String(masterPort),
+          NODEGRAD_THREADS: threads,
         },
       });
       children.push(child);
