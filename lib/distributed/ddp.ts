@@ -32,11 +32,14 @@ interface Bucket {
  * `loss.backward(); ddp.allReduceGradients(); optimizer.step()` each step.
  */
 export class DistributedDataParallel {
+  /** This process's rank, when the wrapper was made. */
   readonly rank: number;
+  /** The number of processes, when the wrapper was made. */
   readonly worldSize: number;
   private readonly buckets: Bucket[] = [];
 
   constructor(
+    /** The wrapped model (torch's `ddp.module`). */
     readonly module: Module,
     options: DistributedDataParallelOptions = {},
   ) {

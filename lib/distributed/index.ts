@@ -20,7 +20,7 @@ export {
 } from './process-group.js';
 export type { InitOptions, ReduceOp } from './process-group.js';
 export { isAvailable, DistributedUnavailableError } from './native.js';
-export { DistributedDataParallel, dataParallel } from './ddp.js';
+export { DistributedDataParallel } from './ddp.js';
 export type { DistributedDataParallelOptions } from './ddp.js';
 export { DistributedSampler, DistributedLoader } from './sampler.js';
 export type { DistributedSamplerOptions, DistributedLoaderOptions } from './sampler.js';

@@ -33,6 +33,7 @@ export function glooModulePath(): string {
 
 /** Thrown by init when the Gloo module is not built: it says what to install and run. */
 export class DistributedUnavailableError extends Error {
+  /** 'DistributedUnavailableError'. */
   override name = 'DistributedUnavailableError';
 }
 

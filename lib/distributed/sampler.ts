@@ -37,10 +37,15 @@ function groupDefault(name: 'rank' | 'worldSize', value: number | undefined, own
 
 /** The sample indices of one rank, for the epoch set by setEpoch(). */
 export class DistributedSampler {
+  /** Number of ranks sharing the data. */
   readonly worldSize: number;
+  /** The rank whose share indices() gives. */
   readonly rank: number;
+  /** Whether every epoch has a new order. */
   readonly shuffle: boolean;
+  /** Seed of the order, the same on every rank. */
   readonly seed: number;
+  /** Whether the tail that does not divide among the ranks is dropped (else padded). */
   readonly dropLast: boolean;
   /** Samples each rank gets an epoch. */
   readonly numSamples: number;
@@ -111,6 +116,7 @@ const DIST_LOADER_KEYS = optionKeys<DistributedLoaderOptions>()(
  * like DataLoader's.
  */
 export class DistributedLoader extends DataLoader {
+  /** Which samples are this rank's in each epoch. */
   readonly sampler: DistributedSampler;
   #epoch = 0;
   #batch = 0;
