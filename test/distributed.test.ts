@@ -186,6 +186,28 @@ describe.skipIf(!available)('data-parallel training on Gloo', () => {
     expect(r.ms).toBeLessThan(20_000);
   }, 60_000);
 
+  it('forwards SIGTERM to every rank and exits 143', async () => {
+    const script = path.join(dir, 'term.cjs');
+    fs.writeFileSync(
+      script,
+      "process.on('SIGTERM', () => { console.log(`rank ${process.env.RANK} got SIGTERM`); process.exit(0); });" +
+        " console.log('ready'); setInterval(() => {}, 1000);",
+    );
+    const launcher = start([bin, 'launch', '--nproc', '2', script], {}, 30_000);
+    let out = '';
+    await new Promise<void>((resolve) =>
+      launcher.child.stdout!.on('data', (d) => {
+        out += d;
+        if ((out.match(/ready/g) ?? []).length === 2) resolve();
+      }),
+    );
+    launcher.child.kill('SIGTERM');
+    const r = await launcher.result;
+    expect(r.code).toBe(143);
+    expect(out + r.stdout).toMatch(/rank 0 got SIGTERM/);
+    expect(out + r.stdout).toMatch(/rank 1 got SIGTERM/);
+  }, 60_000);
+
   it('gives each rank its torchrun environment variables', async () => {
     const script = path.join(dir, 'env.cjs');
     fs.writeFileSync(

@@ -104,10 +104,17 @@ export async function launch(args: Parsed, script: string, scriptArgs: readonly 
     let running = nproc;
     let failure: { rank: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
     let killTimer: NodeJS.Timeout | null = null;
+    let received: NodeJS.Signals | null = null;
     const forward = (signal: NodeJS.Signals) => {
       for (const c of children) c?.kill(signal);
     };
-    for (const s of FORWARDED) process.on(s, forward);
+    const onSignal = (signal: NodeJS.Signals) => {
+      received ??= signal;
+      forward(signal);
+      // a rank that ignores the signal must not keep the launcher alive
+      killTimer ??= setTimeout(() => forward('SIGKILL'), graceMs);
+    };
+    for (const s of FORWARDED) process.on(s, onSignal);
 
     for (let local = 0; local < nproc; local++) {
       const rank = nodeRank * nproc + local;
@@ -129,7 +136,7 @@ export async function launch(args: Parsed, script: string, scriptArgs: readonly 
       child.on('exit', (code, signal) => {
         children[local] = null;
         running--;
-        if ((code !== 0 || signal !== null) && failure === null) {
+        if ((code !== 0 || signal !== null) && failure === null && received === null) {
           failure = { rank, code, signal };
           out.note(
             `nodegrad launch: rank ${rank} ${signal !== null ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`,
@@ -138,8 +145,10 @@ export async function launch(args: Parsed, script: string, scriptArgs: readonly 
           killTimer = setTimeout(() => forward('SIGKILL'), graceMs);
         }
         if (running > 0) return;
-        for (const s of FORWARDED) process.off(s, forward);
+        for (const s of FORWARDED) process.off(s, onSignal);
         if (killTimer !== null) clearTimeout(killTimer);
+        // Stopped by a signal: exit as a shell reports one (130 for SIGINT, 143 for SIGTERM).
+        if (received !== null) return resolve(128 + os.constants.signals[received]);
         if (failure === null) return resolve(0);
         const f = failure as { rank: number; code: number | null; signal: NodeJS.Signals | null };
         out.note(
