@@ -58,6 +58,13 @@ describe('init: configuration errors before any connection', () => {
       /unknown option 'world_size' for init: did you mean 'worldSize'\?/,
     );
   });
+  it('fit({ distributed: true }) before init says so', () => {
+    const train = ng.loadDigits().subset([0, 1, 2, 3]);
+    const model = new ng.nn.Sequential(new ng.nn.Linear(64, 10));
+    expect(() => ng.fit(model, { train, epochs: 1, progress: false, distributed: true })).toThrow(
+      /DistributedDataParallel: the process group is not initialised/,
+    );
+  });
   it('collectives before init say so', () => {
     expect(() => d.allReduceSync(new Float32Array(1))).toThrow(
       /not initialised \(call ng.distributed.init\(\) first\)/,
@@ -116,6 +123,20 @@ describe.skipIf(!available)('init and collectives against the Gloo module', () =
     expect(() => d.allReduce(new Int32Array(2) as never)).toThrow(TypeError);
     expect(() => d.allReduce(new Float32Array(2), 'avg' as never)).toThrow(/op must be one of 'sum', 'mean'/);
     expect(() => d.broadcastSync(new Float32Array(2), 1)).toThrow(/root must be an integer in \[0, 1\), got 1/);
+  });
+
+  it('fit({ distributed: true }) in a world of one trains exactly as fit without it', async () => {
+    const all = ng.loadDigits();
+    const train = all.subset(Array.from({ length: 256 }, (_, i) => i));
+    const trainOnce = (distributed: boolean) => {
+      ng.manualSeed(3);
+      const model = new ng.nn.Sequential(new ng.nn.Linear(64, 32), new ng.nn.ReLU(), new ng.nn.Linear(32, 10));
+      const history = ng.fit(model, { train, epochs: 2, batchSize: 32, seed: 11, progress: false, distributed });
+      return { params: model.parameters().map((p) => Array.from(p.data)), losses: history.epochs.map((e) => e.loss) };
+    };
+    const plain = trainOnce(false);
+    await d.init({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort() });
+    expect(trainOnce(true)).toEqual(plain);
   });
 
   it('the native boundary checks every argument itself', () => {
