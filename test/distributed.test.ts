@@ -190,7 +190,7 @@ describe.skipIf(!available)('data-parallel training on Gloo', () => {
     const script = path.join(dir, 'term.cjs');
     fs.writeFileSync(
       script,
-      "process.on('SIGTERM', () => { console.log(`rank ${process.env.RANK} got SIGTERM`); process.exit(0); });" +
+      "process.on('SIGTERM', () => { console.log('rank ' + process.env.RANK + ' got SIGTERM'); process.exit(0); });" +
         " console.log('ready'); setInterval(() => {}, 1000);",
     );
     const launcher = start([bin, 'launch', '--nproc', '2', script], {}, 30_000);
