@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -82,9 +83,14 @@ std::vector<std::string> localSocketNames() {
   std::vector<std::string> out;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return out;
+  std::vector<int> fds;
   while (dirent* e = readdir(dir)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    int fd = std::atoi(e->d_name);
+    fds.push_back(std::atoi(e->d_name));
+  }
+  closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  for (int fd : fds) {
     int type = 0;
     socklen_t typeLen = sizeof(type);
     sockaddr_storage ss{};
@@ -94,7 +100,6 @@ std::vector<std::string> localSocketNames() {
     if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) continue;
     out.push_back(gloo::transport::tcp::Address(ss).str());
   }
-  closedir(dir);
   return out;
 }
 
@@ -103,8 +108,11 @@ std::vector<std::vector<std::string>> gatherSocketNames(const std::shared_ptr<gl
   constexpr size_t kSlot = 64, kSlots = 64;
   std::vector<char> mine(kSlot * kSlots, 0);
   std::vector<std::string> names = localSocketNames();
-  for (size_t i = 0; i < names.size() && i < kSlots; i++)
-    std::strncpy(mine.data() + i * kSlot, names[i].c_str(), kSlot - 1);
+  // The newest sockets, Gloo's pairs among them, usually have the highest descriptors: a process with
+  // more sockets than slots keeps those.
+  size_t skip = names.size() > kSlots ? names.size() - kSlots : 0;
+  for (size_t i = skip; i < names.size(); i++)
+    std::strncpy(mine.data() + (i - skip) * kSlot, names[i].c_str(), kSlot - 1);
   std::vector<char> all(mine.size() * static_cast<size_t>(context->size));
   gloo::AllgatherOptions opts(context);
   opts.setInput(mine.data(), mine.size());
