@@ -26,6 +26,7 @@ const integration = [
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
   'test/onnx-cli.test.ts', // ONNX's checker in a child process; nodegrad export through bin/
   'test/layers-safetensors.test.ts', // PyTorch loads a model with Embedding and LayerNorm in a child
+  'test/distributed.test.ts', // multi-process training on Gloo, launched, killed, over loopback
 ];
 
 export default defineConfig({

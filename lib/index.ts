@@ -45,7 +45,8 @@ export type { RngState } from './random.js';
 // training
 import * as nn from './nn/index.js';
 import * as optim from './optim/index.js';
-export { nn, optim };
+import * as distributed from './distributed/index.js';
+export { nn, optim, distributed };
 export {
   Dataset,
   DataLoader,

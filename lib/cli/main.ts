@@ -18,6 +18,7 @@ import * as bench from './commands/bench.js';
 import * as lrSweep from './commands/lr-sweep.js';
 import * as graph from './commands/graph.js';
 import * as exportCmd from './commands/export.js';
+import * as launchCmd from './commands/launch.js';
 
 export type { Io } from './io.js';
 
@@ -51,6 +52,7 @@ const SUMMARIES: Record<string, string> = {
   graph: 'forward and backward through an expression, drawn as SVG',
   bench: 'native vs TypeScript backend speed on this machine',
   info: 'version, backend, SIMD path, threads, where the native binary came from',
+  launch: 'run a script as N data-parallel processes (like torchrun)',
 };
 
 function mainHelp(): string {
@@ -60,7 +62,7 @@ function mainHelp(): string {
     'Train neural networks in Node.js.',
     '',
     'Commands:',
-    ...Object.keys(COMMANDS).map((c) => `  ${c.padEnd(10)} ${SUMMARIES[c]}`),
+    ...[...Object.keys(COMMANDS), 'launch'].map((c) => `  ${c.padEnd(10)} ${SUMMARIES[c]}`),
     '',
     'Options:',
     "  -h, --help       show this help (or a command's: nodegrad train --help)",
@@ -111,13 +113,20 @@ export function main(argv: readonly string[], io: Io = { stdout: process.stdout,
       const c = rest[0];
       if (c === undefined) out.io.stdout.write(mainHelp());
       else if (Object.hasOwn(COMMANDS, c)) out.io.stdout.write(helpText(COMMANDS[c].spec));
+      else if (c === 'launch') out.io.stdout.write(helpText(launchCmd.spec));
       else throw new UsageError(`unknown command '${c}'${suggest(c, Object.keys(COMMANDS), '')}`, '');
       return 0;
     }
     if (first.startsWith('-'))
       throw new UsageError(`unknown option ${first} (a command comes first: nodegrad train ${first} ...)`, '');
+    // launch's arguments after the script are the script's own, so it parses them itself; it
+    // returns before the ranks end, and sets process.exitCode when they do.
+    if (first === 'launch') {
+      if (launchCmd.run(rest, out) === -1) out.io.stdout.write(helpText(launchCmd.spec));
+      return 0;
+    }
     if (!Object.hasOwn(COMMANDS, first))
-      throw new UsageError(`unknown command '${first}'${suggest(first, Object.keys(COMMANDS), '')}`, '');
+      throw new UsageError(`unknown command '${first}'${suggest(first, [...Object.keys(COMMANDS), 'launch'], '')}`, '');
     const cmd = COMMANDS[first];
     const args = parseArgs(cmd.spec, rest);
     if (args.help) {

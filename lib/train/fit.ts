@@ -16,6 +16,7 @@ import {
 } from './metrics.js';
 import { type Optimizer, Adam, type lrScheduler } from '../optim/index.js';
 import { globalRng } from '../random.js';
+import { dataParallel } from '../distributed/ddp.js';
 import { checkOptions as checkKeys, optionKeys } from '../options.js';
 import type { ProgressMode, ProgressStream } from './progress.js';
 import type { EpochRecord, History, StepInfo } from './record.js';
@@ -125,6 +126,14 @@ export interface FitOptions {
    * ones (Normalize). Default: none.
    */
   transforms?: Compose | readonly Transform[];
+  /**
+   * Data-parallel training over the process group of `ng.distributed.init()` (torch's DDP with a
+   * DistributedSampler): rank 0's parameters are broadcast, each rank trains on its share of every
+   * epoch with batchSize samples a step (the global batch is batchSize x worldSize), gradients are
+   * averaged before each step, and the epoch's figures are averaged over the ranks. Only rank 0
+   * writes the checkpoint. @defaultValue false
+   */
+  distributed?: boolean;
 }
 export const FIT_KEYS = optionKeys<FitOptions>()(
   'train',
@@ -144,6 +153,7 @@ export const FIT_KEYS = optionKeys<FitOptions>()(
   'checkpointEvery',
   'resume',
   'transforms',
+  'distributed',
 );
 
 /** A loss over a batch as the loop uses it: the model's output and the batch's labels or targets. */
@@ -306,7 +316,18 @@ export function fit(model: Module, options: FitOptions): History {
   const { validation } = options;
   const lossFn = lossFunction(options.loss, options.train, 'fit');
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
+  const shuffle = options.shuffle ?? true;
+  // Each rank's crops would have to be seeded by its share of the epoch, which the sampler does
+  // not give the transforms yet: refused rather than silently augmenting the same way on every rank.
+  if (options.distributed === true && options.transforms !== undefined)
+    throw new RangeError('fit: transforms are not supported with distributed: true yet (augment the data set instead)');
+  const dist =
+    options.distributed === true
+      ? dataParallel(model, options.train, { batchSize, shuffle, seed: options.seed })
+      : null;
   const callbacks: Callback[] = [
+    // first: the gradients are averaged before any other hook sees them, the figures before they are shown
+    ...(dist !== null ? [dist.callback] : []),
     new DivergenceStop(),
     ...(options.scheduler !== undefined ? [new SchedulerStep(options.scheduler)] : []),
     new ProgressCallback(options.progress, options.progressStream),
@@ -315,15 +336,17 @@ export function fit(model: Module, options: FitOptions): History {
   ];
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkInt('checkpointEvery', checkpointEvery, 1);
-  if (options.checkpoint !== undefined)
+  if (options.checkpoint !== undefined && (dist === null || dist.rank === 0))
     callbacks.push(new ModelCheckpoint(options.checkpoint, checkpointEvery, () => run.callbacks));
 
-  const loader = new DataLoader(options.train, {
-    batchSize,
-    shuffle: options.shuffle ?? true,
-    seed: options.seed ?? globalRng.int(2 ** 31),
-    transforms: options.transforms,
-  });
+  const loader =
+    dist?.loader ??
+    new DataLoader(options.train, {
+      batchSize,
+      shuffle,
+      seed: options.seed ?? globalRng.int(2 ** 31),
+      transforms: options.transforms,
+    });
   const evalTransforms =
     options.transforms === undefined ? undefined : new Compose([...transformList(options.transforms)]).deterministic();
   const run = new Run(model, optimizer, loader, epochs, callbacks);

@@ -36,9 +36,10 @@ export const SPEC_SOURCE_KEYS = optionKeys<Extract<ModelSource, { spec: ModuleSp
  * (they are not sent to the worker yet).
  */
 export interface WorkerFitOptions
+  // distributed: the process group lives in the thread that called ng.distributed.init(), not the worker's
   extends Omit<
     FitOptions,
-    'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream' | 'transforms'
+    'optimizer' | 'scheduler' | 'loss' | 'callbacks' | 'progress' | 'progressStream' | 'transforms' | 'distributed'
   > {
   /** Default Adam(lr = 1e-3), as in fit. */
   optimizer?: OptimizerSpec;
