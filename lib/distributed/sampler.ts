@@ -94,8 +94,8 @@ export class DistributedSampler {
   }
 }
 
-/** Options of DistributedLoader: DataLoader's, plus the sampler's rank and world size. */
-export interface DistributedLoaderOptions extends DataLoaderOptions {
+/** Options of DistributedLoader: DataLoader's (transforms not yet: each rank would need its own crops), plus the sampler's rank and world size. */
+export interface DistributedLoaderOptions extends Omit<DataLoaderOptions, 'transforms'> {
   /** @defaultValue the process group's world size */
   worldSize?: number;
   /** @defaultValue the process group's rank */
