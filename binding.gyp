@@ -46,6 +46,7 @@
         "native/kernels/elementwise.cc",
         "native/kernels/optim.cc",
         "native/kernels/fused.cc",
+        "native/kernels/batchnorm.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],

@@ -17,6 +17,7 @@
 import type { Kernels } from './types.js';
 import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 import { gemmTs } from './ts-gemm.js';
+import { batchNormTrain, batchNormEval, batchNormBackward } from './ts-norm.js';
 import * as chk from './check.js';
 
 const f = Math.fround;
@@ -418,6 +419,9 @@ const implementations: KernelFunctions = {
   adamStep,
   adagradStep,
   rmspropStep,
+  batchNormTrain,
+  batchNormEval,
+  batchNormBackward,
 };
 const checkedKernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, chk.checked(name, implementations[name])]),
