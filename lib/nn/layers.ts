@@ -5,6 +5,7 @@ import { checkTensor } from '../tensor/tensor.js';
 import { globalRng } from '../random.js';
 import { Module, type ModuleSpec, rethrowFromChild } from './module.js';
 import { uniform_, kaimingUniform_ } from './init.js';
+import { batchNormFromSpec } from './norm.js';
 
 export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
@@ -211,6 +212,9 @@ export function moduleFromSpec(spec: ModuleSpec): Module {
     case 'Sequential':
       if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
       return new Sequential(...spec.layers.map(moduleFromSpec));
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      return batchNormFromSpec(spec);
     default:
       throw new RangeError(`unknown module type in spec: ${JSON.stringify((spec as { type?: unknown })?.type)}`);
   }
@@ -236,8 +240,40 @@ export function specParameterShapes(spec: ModuleSpec, prefix = ''): Map<string, 
         for (const [name, shape] of specParameterShapes(layer, `${prefix}${i}.`)) out.set(name, shape);
       });
       return out;
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      checkSize('numFeatures', spec.numFeatures);
+      if (spec.affine ?? true) {
+        out.set(`${prefix}weight`, [spec.numFeatures]);
+        out.set(`${prefix}bias`, [spec.numFeatures]);
+      }
+      return out;
     default:
       moduleFromSpec(spec); // the parameterless layers: cheap, and it names an unknown type
+      return out;
+  }
+}
+
+/** The persistent buffers `moduleFromSpec(spec)` would create, by dotted name (as specParameterShapes). */
+export function specBufferShapes(spec: ModuleSpec, prefix = ''): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  switch (spec?.type) {
+    case 'Sequential':
+      if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
+      spec.layers.forEach((layer, i) => {
+        for (const [name, shape] of specBufferShapes(layer, `${prefix}${i}.`)) out.set(name, shape);
+      });
+      return out;
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      checkSize('numFeatures', spec.numFeatures);
+      if (spec.trackRunningStats ?? true) {
+        out.set(`${prefix}running_mean`, [spec.numFeatures]);
+        out.set(`${prefix}running_var`, [spec.numFeatures]);
+        out.set(`${prefix}num_batches_tracked`, []);
+      }
+      return out;
+    default:
       return out;
   }
 }

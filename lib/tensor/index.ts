@@ -105,5 +105,6 @@ export type {
 } from './losses.js';
 export { crossEntropy, nllLoss, softmaxCrossEntropy } from './loss-class.js';
 export type { CrossEntropyOptions, NllLossOptions } from './loss-class.js';
+export { batchNorm } from './batch-norm.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult, GradcheckWorst } from './gradcheck.js';
