@@ -24,6 +24,7 @@ const integration = [
   'test/summary.test.ts', // nodegrad info --model through bin/ in a child process
   'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
+  'test/batch-norm-interop.test.ts', // PyTorch in a child process, fitInWorker
 ];
 
 export default defineConfig({
