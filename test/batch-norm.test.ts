@@ -175,7 +175,7 @@ describe('BatchNorm modules', () => {
     const b = new Sequential(new BatchNorm1d(4));
     b.loadStateDict(a.stateDict());
     expect(b.buffers().map((t) => [...t.data])).toEqual(a.buffers().map((t) => [...t.data]));
-    const { ['0.running_var']: _gone, ...partial } = a.stateDict();
+    const { '0.running_var': _gone, ...partial } = a.stateDict();
     expect(() => b.loadStateDict(partial)).toThrow(/missing: 0\.running_var/);
     b.loadStateDict(partial, { strict: false });
     const wrong = { ...a.stateDict(), '0.running_mean': new Tensor(new Float32Array(5), [5]) };

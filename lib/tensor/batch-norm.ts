@@ -6,7 +6,7 @@ import { kernels } from '../backend/index.js';
 import { accumulateGrad } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { fmtShape } from './shape.js';
-import { checkTensor, Tensor } from './tensor.js';
+import { checkTensor, type Tensor } from './tensor.js';
 import { markModified } from './version.js';
 
 function checkChannelVector(op: string, name: string, t: Tensor | null, C: number): void {

@@ -117,9 +117,9 @@ void batch_norm_train(float* running_mean, float* running_var, float* y, float* 
   });
 }
 
-void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* running_mean,
-                     const float* running_var, const float* weight, const float* bias, int64_t N, int64_t C,
-                     int64_t L, double eps, ThreadPool& pool) {
+void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* running_mean, const float* running_var,
+                     const float* weight, const float* bias, int64_t N, int64_t C, int64_t L, double eps,
+                     ThreadPool& pool) {
   over_channels(pool, C, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float invstd = float(1.0 / std::sqrt(double(running_var[c]) + eps));

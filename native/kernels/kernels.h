@@ -123,9 +123,9 @@ void batch_norm_train(float* running_mean, float* running_var, float* y, float* 
                       double momentum, double eps, ThreadPool& pool);
 // Eval: save_invstd = 1 / sqrt(running_var + eps); y = (x - running_mean) * save_invstd * weight
 // + bias. y may alias x.
-void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* running_mean,
-                     const float* running_var, const float* weight, const float* bias, int64_t N, int64_t C,
-                     int64_t L, double eps, ThreadPool& pool);
+void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* running_mean, const float* running_var,
+                     const float* weight, const float* bias, int64_t N, int64_t C, int64_t L, double eps,
+                     ThreadPool& pool);
 // Backward with the statistics the forward used (mean, invstd): with xhat = (x - mean) * invstd,
 // training dx = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), eval dx = weight *
 // invstd * dy; dweight = sum(dy * xhat), dbias = sum(dy) unless dweight is null (then both are).
