@@ -409,3 +409,49 @@ describe.each(names)('a BatchNorm MLP trains on the digits on the %s backend', (
     });
   });
 });
+
+describe('BatchNorm state through fit()', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-bn-fit-'));
+  function digits() {
+    const { train, validation } = trainValTestSplit(loadDigits(), { validation: 0.1, test: 0.2, seed: 42 });
+    const std = fitStandardizer(train);
+    return { train: std.apply(train), validation: std.apply(validation) };
+  }
+  function run(seed: number, epochs: number, extra: Record<string, unknown> = {}, lr = 3e-3) {
+    manualSeed(seed);
+    const model = new Sequential(new Linear(64, 24), new BatchNorm1d(24), new ReLU(), new Linear(24, 10));
+    const history = fit(model, {
+      ...digits(),
+      epochs,
+      batchSize: 64,
+      optimizer: new Adam(model.parameters(), { lr }),
+      progress: 'silent',
+      seed: 2,
+      ...extra,
+    });
+    return { model, history };
+  }
+
+  it('a resumed run ends with the running statistics of an uninterrupted one', () => {
+    const ck = path.join(tmp, 'bn.ckpt');
+    const full = run(5, 4);
+    run(5, 2, { checkpoint: ck });
+    const resumed = run(999, 4, { resume: ck });
+    expect(resumed.history.epochs.map((e) => e.valLoss)).toEqual(full.history.epochs.map((e) => e.valLoss));
+    const want = full.model.stateDict();
+    for (const [name, t] of Object.entries(resumed.model.stateDict())) expect(t.data, name).toEqual(want[name].data);
+  });
+
+  it('early stopping puts back the running statistics of the best epoch with its weights', () => {
+    // a large step size, so the validation loss soon goes up once
+    const { model, history } = run(
+      6,
+      40,
+      { earlyStopping: { monitor: 'valLoss', patience: 0, restoreBest: true } },
+      0.05,
+    );
+    expect(history.stoppedEarly).toBe(true);
+    const best = history.epochs[history.bestEpoch! - 1].valLoss!;
+    expect(evaluate(model, digits().validation).loss).toBeCloseTo(best, 6);
+  });
+});
