@@ -23,12 +23,19 @@ export interface BatchNormOptions {
 }
 export const BATCH_NORM_KEYS = optionKeys<BatchNormOptions>()('eps', 'momentum', 'affine', 'trackRunningStats');
 
+/** The spec of a BatchNorm1d or BatchNorm2d (what moduleFromSpec rebuilds). */
 export type BatchNormSpec = {
+  /** Which layer. */
   type: 'BatchNorm1d' | 'BatchNorm2d';
+  /** Channels (dimension 1 of the input). */
   numFeatures: number;
+  /** As BatchNormOptions.eps. */
   eps: number;
+  /** As BatchNormOptions.momentum (null: cumulative average). */
   momentum: number | null;
+  /** As BatchNormOptions.affine. */
   affine: boolean;
+  /** As BatchNormOptions.trackRunningStats. */
   trackRunningStats: boolean;
 };
 
@@ -48,9 +55,13 @@ function pyFloat(v: number): string {
 abstract class BatchNorm extends Module {
   /** Channels: dimension 1 of the input. */
   readonly numFeatures: number;
+  /** Added to the variance before its square root. */
   readonly eps: number;
+  /** How far the running statistics move towards each batch's; null for the cumulative average. */
   readonly momentum: number | null;
+  /** Whether the layer has a learnable weight and bias. */
   readonly affine: boolean;
+  /** Whether the layer keeps running statistics for eval mode. */
   readonly trackRunningStats: boolean;
   /** Per-channel scale, ones at first; null unless affine. */
   weight: Tensor | null = null;
@@ -63,6 +74,7 @@ abstract class BatchNorm extends Module {
   /** Training batches seen so far, a scalar tensor; null unless trackRunningStats. */
   numBatchesTracked: Tensor | null = null;
 
+  /** The input ranks the layer accepts. */
   protected abstract readonly ranks: readonly number[];
 
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
@@ -160,6 +172,7 @@ abstract class BatchNorm extends Module {
  * running statistics in eval mode.
  */
 export class BatchNorm1d extends BatchNorm {
+  /** [N, C] or [N, C, L]. */
   protected readonly ranks = [2, 3] as const;
 }
 
@@ -169,6 +182,7 @@ export class BatchNorm1d extends BatchNorm {
  * running statistics in eval mode.
  */
 export class BatchNorm2d extends BatchNorm {
+  /** [N, C, H, W]. */
   protected readonly ranks = [4] as const;
 }
 
