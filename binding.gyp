@@ -48,6 +48,7 @@
         "native/kernels/fused.cc",
         "native/kernels/layernorm.cc",
         "native/kernels/embedding.cc",
+        "native/kernels/batchnorm.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],

@@ -27,6 +27,7 @@ const integration = [
   'test/onnx-cli.test.ts', // ONNX's checker in a child process; nodegrad export through bin/
   'test/layers-safetensors.test.ts', // PyTorch loads a model with Embedding and LayerNorm in a child
   'test/distributed.test.ts', // multi-process training on Gloo, launched, killed, over loopback
+  'test/batch-norm-interop.test.ts', // PyTorch in a child process, fitInWorker
 ];
 
 export default defineConfig({

@@ -230,6 +230,30 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
+  Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+    nb::BatchNormTrainArgs a(info);
+    if (!a.empty)
+      ng::batch_norm_train(a.runningMean.data, a.runningVar.data, a.y.data, a.saveMean.data, a.saveInvstd.data,
+                           a.x.data, a.weight.data, a.bias.data, a.N, a.C, a.L, a.momentum, a.eps, *pool_);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value BatchNormEval(const Napi::CallbackInfo& info) {
+    nb::BatchNormEvalArgs a(info);
+    if (!a.empty)
+      ng::batch_norm_eval(a.y.data, a.saveInvstd.data, a.x.data, a.runningMean.data, a.runningVar.data, a.weight.data,
+                          a.bias.data, a.N, a.C, a.L, a.eps, *pool_);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+    nb::BatchNormBackwardArgs a(info);
+    if (!a.empty)
+      ng::batch_norm_backward(a.dx.data, a.dweight.data, a.dbias.data, a.dy.data, a.x.data, a.weight.data, a.mean.data,
+                              a.invstd.data, a.N, a.C, a.L, a.training, *pool_);
+    return info.Env().Undefined();
+  }
+
   Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
     Args a(info, "getNumThreads", 0);
     return Napi::Number::New(info.Env(), pool_->size());

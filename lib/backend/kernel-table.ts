@@ -460,6 +460,147 @@ export const KERNELS = {
     labels: { param: 'indices', count: 'N', classes: 'V' },
     empty: 'V*D',
   },
+  /**
+   * Batch normalisation in training mode over x of shape [N, C, L] (L = 1 for [N, C] input,
+   * H*W for images), as torch.nn.functional.batch_norm(training=True): per channel c, the mean
+   * and the biased variance over N and L (in double), saveMean[c] = mean, saveInvstd[c] =
+   * 1 / sqrt(var + eps), y = (x - mean) * saveInvstd * weight + bias (weight 1, bias 0 unless
+   * affine). When trackRunningStats, runningMean and runningVar move towards the batch's mean
+   * and unbiased variance: r = (1 - momentum) * r + momentum * batch. y may alias x. With no
+   * values (N * C * L = 0) nothing is written.
+   */
+  batchNormTrain: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'N*C*L' },
+      { name: 'weight', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'bias', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'runningMean', kind: 'f32?', count: 'C', when: { param: 'trackRunningStats', is: true } },
+      { name: 'runningVar', kind: 'f32?', count: 'C', when: { param: 'trackRunningStats', is: true } },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'L', kind: 'size' },
+      { name: 'momentum', kind: 'number' },
+      { name: 'eps', kind: 'number' },
+      { name: 'affine', kind: 'bool' },
+      { name: 'trackRunningStats', kind: 'bool' },
+      { name: 'y', kind: 'f32', count: 'N*C*L' },
+      { name: 'saveMean', kind: 'f32', count: 'C' },
+      { name: 'saveInvstd', kind: 'f32', count: 'C' },
+    ],
+    returns: 'void',
+    writes: ['runningMean', 'runningVar', 'y', 'saveMean', 'saveInvstd'],
+    sameOrDisjoint: [['y', 'x']],
+    disjoint: [
+      ['runningMean', 'x'],
+      ['runningVar', 'x'],
+      ['runningVar', 'runningMean'],
+      ['y', 'weight'],
+      ['y', 'bias'],
+      ['y', 'runningMean'],
+      ['y', 'runningVar'],
+      ['saveMean', 'x'],
+      ['saveMean', 'weight'],
+      ['saveMean', 'bias'],
+      ['saveMean', 'runningMean'],
+      ['saveMean', 'runningVar'],
+      ['saveMean', 'y'],
+      ['saveInvstd', 'x'],
+      ['saveInvstd', 'weight'],
+      ['saveInvstd', 'bias'],
+      ['saveInvstd', 'runningMean'],
+      ['saveInvstd', 'runningVar'],
+      ['saveInvstd', 'y'],
+      ['saveInvstd', 'saveMean'],
+    ],
+    empty: 'N*C*L',
+  },
+
+  /**
+   * Batch normalisation in eval mode over x of shape [N, C, L] with the running statistics:
+   * saveInvstd[c] = 1 / sqrt(runningVar[c] + eps), y = (x - runningMean) * saveInvstd * weight
+   * + bias (weight 1, bias 0 unless affine). y may alias x. With no values nothing is written.
+   */
+  batchNormEval: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'N*C*L' },
+      { name: 'runningMean', kind: 'f32', count: 'C' },
+      { name: 'runningVar', kind: 'f32', count: 'C' },
+      { name: 'weight', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'bias', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'L', kind: 'size' },
+      { name: 'eps', kind: 'number' },
+      { name: 'affine', kind: 'bool' },
+      { name: 'y', kind: 'f32', count: 'N*C*L' },
+      { name: 'saveInvstd', kind: 'f32', count: 'C' },
+    ],
+    returns: 'void',
+    writes: ['y', 'saveInvstd'],
+    sameOrDisjoint: [['y', 'x']],
+    disjoint: [
+      ['y', 'runningMean'],
+      ['y', 'runningVar'],
+      ['y', 'weight'],
+      ['y', 'bias'],
+      ['saveInvstd', 'x'],
+      ['saveInvstd', 'runningMean'],
+      ['saveInvstd', 'runningVar'],
+      ['saveInvstd', 'weight'],
+      ['saveInvstd', 'bias'],
+      ['saveInvstd', 'y'],
+    ],
+    empty: 'N*C*L',
+  },
+
+  /**
+   * Backward of batchNormTrain (training true: mean and invstd are the batch's, which depend on
+   * x) or of batchNormEval (training false: constants). With M = N * L, xhat = (x - mean) *
+   * invstd, w = weight (1 unless affine): training dx = w * invstd * (dy - sum(dy) / M - xhat *
+   * sum(dy * xhat) / M), eval dx = w * invstd * dy; when affine, dweight[c] = sum(dy * xhat)
+   * and dbias[c] = sum(dy) over N and L. dx may alias dy. With no values nothing is written
+   * (the caller's dweight and dbias keep their zeros).
+   */
+  batchNormBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*C*L' },
+      { name: 'x', kind: 'f32', count: 'N*C*L' },
+      { name: 'weight', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'mean', kind: 'f32', count: 'C' },
+      { name: 'invstd', kind: 'f32', count: 'C' },
+      { name: 'N', kind: 'size' },
+      { name: 'C', kind: 'size' },
+      { name: 'L', kind: 'size' },
+      { name: 'affine', kind: 'bool' },
+      { name: 'training', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'N*C*L' },
+      { name: 'dweight', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+      { name: 'dbias', kind: 'f32?', count: 'C', when: { param: 'affine', is: true } },
+    ],
+    returns: 'void',
+    writes: ['dx', 'dweight', 'dbias'],
+    sameOrDisjoint: [['dx', 'dy']],
+    disjoint: [
+      ['dx', 'x'],
+      ['dx', 'weight'],
+      ['dx', 'mean'],
+      ['dx', 'invstd'],
+      ['dweight', 'dy'],
+      ['dweight', 'x'],
+      ['dweight', 'weight'],
+      ['dweight', 'mean'],
+      ['dweight', 'invstd'],
+      ['dweight', 'dx'],
+      ['dbias', 'dy'],
+      ['dbias', 'x'],
+      ['dbias', 'weight'],
+      ['dbias', 'mean'],
+      ['dbias', 'invstd'],
+      ['dbias', 'dx'],
+      ['dbias', 'dweight'],
+    ],
+    empty: 'N*C*L',
+  },
 } as const satisfies Record<string, KernelSpec>;
 
 export type KernelName = keyof typeof KERNELS;

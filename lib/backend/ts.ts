@@ -18,6 +18,7 @@ import type { Kernels } from './types.js';
 import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 import { gemmTs } from './ts-gemm.js';
 import { embedding, embeddingBackward, layerNorm, layerNormBackward } from './ts-layers.js';
+import { batchNormTrain, batchNormEval, batchNormBackward } from './ts-norm.js';
 import * as chk from './check.js';
 
 const f = Math.fround;
@@ -423,6 +424,9 @@ const implementations: KernelFunctions = {
   layerNormBackward,
   embedding,
   embeddingBackward,
+  batchNormTrain,
+  batchNormEval,
+  batchNormBackward,
 };
 const checkedKernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, chk.checked(name, implementations[name])]),

@@ -16,6 +16,11 @@ import { checkOptions, optionKeys } from '../options.js';
 export interface TensorData {
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /**
+   * How the file stores it (default 'F32'). 'I64' for integer counters torch keeps as int64
+   * (BatchNorm's num_batches_tracked): every value must then be an integer.
+   */
+  readonly dtype?: 'F32' | 'I64';
 }
 
 export type Dtype =
@@ -93,7 +98,7 @@ export function encodeSafetensors(
       parts.push(`"__metadata__":{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
     }
   }
-  const datas: Float32Array[] = [];
+  const datas: Uint8Array[] = [];
   let offset = 0;
   const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Record<string, TensorData>);
   for (const [name, t] of list) {
@@ -113,11 +118,14 @@ export function encodeSafetensors(
         `tensor '${name}': shape [${shape.join(', ')}] holds ${n} values, data has ${t.data.length}`,
       );
     }
-    const end = offset + 4 * n;
+    const dtype = t.dtype ?? 'F32';
+    if (dtype !== 'F32' && dtype !== 'I64') throw new RangeError(`tensor '${name}': dtype must be 'F32' or 'I64'`);
+    const bytes = dtype === 'F32' ? float32Bytes(t.data) : int64Bytes(name, t.data);
+    const end = offset + bytes.byteLength;
     parts.push(
-      `${JSON.stringify(name)}:{"dtype":"F32","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`,
+      `${JSON.stringify(name)}:{"dtype":"${dtype}","shape":[${shape.join(',')}],"data_offsets":[${offset},${end}]}`,
     );
-    datas.push(t.data);
+    datas.push(bytes);
     offset = end;
   }
   let header = Buffer.from(`{${parts.join(',')}}`, 'utf8');
@@ -130,14 +138,28 @@ export function encodeSafetensors(
   header.copy(out, 8);
   let at = 8 + header.length;
   for (const d of datas) {
-    if (LITTLE_ENDIAN) {
-      out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
-    } else {
-      for (let i = 0; i < d.length; i++) out.writeFloatLE(d[i], at + 4 * i);
-    }
+    out.set(d, at);
     at += d.byteLength;
   }
   return out;
+}
+
+/** The little-endian bytes of float32 data (a view of it on a little-endian machine). */
+function float32Bytes(d: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  const b = Buffer.alloc(d.byteLength);
+  for (let i = 0; i < d.length; i++) b.writeFloatLE(d[i], 4 * i);
+  return b;
+}
+
+/** Integer-valued float32 data as little-endian int64. */
+function int64Bytes(name: string, d: Float32Array): Uint8Array {
+  const b = Buffer.alloc(8 * d.length);
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isInteger(d[i])) throw new RangeError(`tensor '${name}': I64 data must be integers, got ${d[i]}`);
+    b.writeBigInt64LE(BigInt(d[i]), 8 * i);
+  }
+  return b;
 }
 
 /** Decodes a safetensors buffer; `file` names it in errors. */

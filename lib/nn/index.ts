@@ -1,6 +1,8 @@
 /** nn: modules with PyTorch's names and layouts, and parameter initialisation. */
 export { Module } from './module.js';
-export type { StateDict, ModuleSpec } from './module.js';
+export type { StateDict, ModuleSpec, BufferOptions } from './module.js';
+export { BatchNorm1d, BatchNorm2d } from './norm.js';
+export type { BatchNormOptions, BatchNormSpec } from './norm.js';
 export {
   Linear,
   ReLU,
@@ -11,6 +13,7 @@ export {
   Sequential,
   moduleFromSpec,
   specParameterShapes,
+  specBufferShapes,
   mlp,
 } from './layers.js';
 export { LayerNorm } from './layer-norm.js';

@@ -9,6 +9,7 @@ import { uniform_, kaimingUniform_ } from './init.js';
 import { LayerNorm } from './layer-norm.js';
 import { Embedding } from './embedding.js';
 import { Dropout2d } from './dropout2d.js';
+import { batchNormFromSpec } from './norm.js';
 
 export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
@@ -229,6 +230,9 @@ export function moduleFromSpec(spec: ModuleSpec): Module {
       });
     case 'Dropout2d':
       return new Dropout2d(spec.p);
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      return batchNormFromSpec(spec);
     default:
       throw new RangeError(`unknown module type in spec: ${JSON.stringify((spec as { type?: unknown })?.type)}`);
   }
@@ -268,8 +272,40 @@ export function specParameterShapes(spec: ModuleSpec, prefix = ''): Map<string, 
       checkSize('embeddingDim', spec.embeddingDim);
       out.set(`${prefix}weight`, [spec.numEmbeddings, spec.embeddingDim]);
       return out;
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      checkSize('numFeatures', spec.numFeatures);
+      if (spec.affine ?? true) {
+        out.set(`${prefix}weight`, [spec.numFeatures]);
+        out.set(`${prefix}bias`, [spec.numFeatures]);
+      }
+      return out;
     default:
       moduleFromSpec(spec); // the parameterless layers: cheap, and it names an unknown type
+      return out;
+  }
+}
+
+/** The persistent buffers `moduleFromSpec(spec)` would create, by dotted name (as specParameterShapes). */
+export function specBufferShapes(spec: ModuleSpec, prefix = ''): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  switch (spec?.type) {
+    case 'Sequential':
+      if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
+      spec.layers.forEach((layer, i) => {
+        for (const [name, shape] of specBufferShapes(layer, `${prefix}${i}.`)) out.set(name, shape);
+      });
+      return out;
+    case 'BatchNorm1d':
+    case 'BatchNorm2d':
+      checkSize('numFeatures', spec.numFeatures);
+      if (spec.trackRunningStats ?? true) {
+        out.set(`${prefix}running_mean`, [spec.numFeatures]);
+        out.set(`${prefix}running_var`, [spec.numFeatures]);
+        out.set(`${prefix}num_batches_tracked`, []);
+      }
+      return out;
+    default:
       return out;
   }
 }

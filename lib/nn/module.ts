@@ -3,12 +3,17 @@
  * registered as `weight` in the module registered as `0` of a Sequential is `0.weight`, and
  * `stateDict()` / `loadStateDict()` use those names, so a state dict moves between nodegrad and
  * torch.nn.Sequential unchanged.
+ *
+ * Buffers are the module's state that is not trained (BatchNorm's running statistics): no
+ * optimizer sees them, and the persistent ones are in the state dict after the parameters of
+ * their module, as torch orders them (`1.weight, 1.bias, 1.running_mean, ...`).
  */
 import { inspect } from 'node:util';
 import { type Tensor, fmtShape } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { checkOptions, optionKeys } from '../options.js';
 import { summarize } from './summary.js';
+import type { BatchNormSpec } from './norm.js';
 
 /** Name -> tensor, in registration order. The tensors share the parameters' data. */
 export type StateDict = Record<string, Tensor>;
@@ -43,9 +48,36 @@ export type ModuleSpec =
       /** The p of that norm. */
       normType: number;
     }
-  | { type: 'Dropout2d'; p: number };
+  | { type: 'Dropout2d'; p: number }
+  | BatchNormSpec;
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
+
+/** Options of registerBuffer(). */
+export interface BufferOptions {
+  /** In the state dict (and so in saved files) when true, the default; false for derived state. */
+  persistent?: boolean;
+  /**
+   * The element type files store it as: 'int64' for counters (BatchNorm's num_batches_tracked
+   * is an int64 in PyTorch; in memory it stays a float32 tensor, exact up to 2^24). Default
+   * 'float32'.
+   */
+  dtype?: 'float32' | 'int64';
+}
+export const BUFFER_KEYS = optionKeys<BufferOptions>()('persistent', 'dtype');
+
+interface StateEntry {
+  name: string;
+  tensor: Tensor;
+  buffer: boolean;
+  int64: boolean;
+}
+
+interface BufferEntry {
+  tensor: Tensor | null;
+  persistent: boolean;
+  int64: boolean;
+}
 
 /**
  * The base of every layer and model (torch.nn.Module): a tree of child modules and parameters with PyTorch's dotted
@@ -56,6 +88,7 @@ export abstract class Module {
   training = true;
   private readonly _params = new Map<string, Tensor | null>();
   private readonly _modules = new Map<string, Module>();
+  private readonly _buffers = new Map<string, BufferEntry>();
 
   /**
    * Computes the module's output for a batch x (its first dimension is the batch); called directly, as model.forward(x)
@@ -72,6 +105,23 @@ export abstract class Module {
       throw new RangeError(`parameter name must be non-empty without '.', got '${name}'`);
     if (t !== null) t.requiresGrad = true;
     this._params.set(name, t);
+    return t;
+  }
+
+  /**
+   * Registers a buffer: state that forward() reads or updates but no optimizer trains (as
+   * torch's register_buffer). Registering a name again replaces the tensor (null: none, and
+   * not in the state dict); `persistent: false` keeps it out of the state dict.
+   */
+  protected registerBuffer(name: string, t: Tensor | null, opts: BufferOptions = {}): Tensor | null {
+    checkOptions('registerBuffer', opts, BUFFER_KEYS);
+    if (name.includes('.') || name === '')
+      throw new RangeError(`buffer name must be non-empty without '.', got '${name}'`);
+    if (this._params.has(name)) throw new RangeError(`'${name}' is already a parameter`);
+    const dtype = opts.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'int64')
+      throw new RangeError(`registerBuffer: dtype must be 'float32' or 'int64', got ${String(dtype)}`);
+    this._buffers.set(name, { tensor: t, persistent: opts.persistent ?? true, int64: dtype === 'int64' });
     return t;
   }
 
@@ -111,6 +161,61 @@ export abstract class Module {
     return out;
   }
 
+  /** Every buffer below this module with its dotted name (persistent or not), each tensor once. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string): void => {
+      for (const [name, b] of m._buffers) {
+        if (b.tensor !== null && !seen.has(b.tensor)) {
+          seen.add(b.tensor);
+          out.push([pre + name, b.tensor]);
+        }
+      }
+      for (const [name, child] of m._modules) walk(child, `${pre}${name}.`);
+    };
+    walk(this, prefix === '' ? '' : `${prefix}.`);
+    return out;
+  }
+
+  /** Every buffer below this module, in registration order. */
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /**
+   * What the state dict holds, in torch's order: each module's parameters, then its persistent
+   * buffers, then its children's; `int64` marks the buffers files store as I64.
+   */
+  private stateEntries(): StateEntry[] {
+    const out: StateEntry[] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, pre: string): void => {
+      for (const [name, p] of m._params) {
+        if (p !== null && !seen.has(p)) {
+          seen.add(p);
+          out.push({ name: pre + name, tensor: p, buffer: false, int64: false });
+        }
+      }
+      for (const [name, b] of m._buffers) {
+        if (b.tensor !== null && b.persistent)
+          out.push({ name: pre + name, tensor: b.tensor, buffer: true, int64: b.int64 });
+      }
+      for (const [name, child] of m._modules) walk(child, `${pre}${name}.`);
+    };
+    walk(this, '');
+    return out;
+  }
+
+  /** @internal The state dict's entries that files store as int64 (save() writes them as I64). */
+  int64StateKeys(): Set<string> {
+    return new Set(
+      this.stateEntries()
+        .filter((e) => e.int64)
+        .map((e) => e.name),
+    );
+  }
+
   /**
    * Every parameter below this module, each tensor once, in registration order: what an optimizer
    * takes. With `recurse` false, only those registered on this module itself (as torch's).
@@ -143,15 +248,18 @@ export abstract class Module {
     for (const p of this.parameters()) releaseGrad(p);
   }
 
-  /** The parameters by dotted name; the tensors share the parameters' data (detached). */
+  /**
+   * The parameters and persistent buffers by dotted name, in torch's order (each module's
+   * parameters, then its buffers, then its children's); the tensors share their data (detached).
+   */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
+    for (const e of this.stateEntries()) out[e.name] = e.tensor.detach();
     return out;
   }
 
   /**
-   * Copies values into the parameters. Refuses (and changes nothing) when entries are
+   * Copies values into the parameters and persistent buffers. Refuses (and changes nothing) when entries are
    * missing, unexpected or wrongly shaped, naming them all. Entries may be tensors or
    * `{ shape, data }` records (what `load()` returns).
    */
@@ -161,7 +269,9 @@ export abstract class Module {
   ): void {
     checkOptions('loadStateDict', opts, LOAD_STATE_DICT_KEYS);
     const strict = opts.strict ?? true;
-    const own = new Map(this.namedParameters());
+    const entries = this.stateEntries();
+    const own = new Map(entries.map((e): [string, Tensor] => [e.name, e.tensor]));
+    const buffers = new Set(entries.filter((e) => e.buffer).map((e) => e.name));
     const problems: string[] = [];
     const missing = [...own.keys()].filter((k) => !(k in state));
     const unexpected = Object.keys(state).filter((k) => !own.has(k));
@@ -178,7 +288,9 @@ export abstract class Module {
           `${name}: ${s.data.length} values do not fill shape ${fmtShape(s.shape)} (${numel(s.shape)} values)`,
         );
       } else if (!sameShape(s.shape, p.shape)) {
-        problems.push(`${name}: shape ${fmtShape(s.shape)} does not match the parameter's ${fmtShape(p.shape)}`);
+        problems.push(
+          `${name}: shape ${fmtShape(s.shape)} does not match the ${buffers.has(name) ? 'buffer' : 'parameter'}'s ${fmtShape(p.shape)}`,
+        );
       }
     }
     if (problems.length > 0) throw new RangeError(`loadStateDict: ${problems.join('; ')}`);

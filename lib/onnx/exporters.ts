@@ -8,8 +8,9 @@ import { Dropout2d } from '../nn/dropout2d.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Tanh } from '../nn/layers.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/norm.js';
 import { INT64 } from './proto.js';
-import { registerExporter } from './registry.js';
+import { type OnnxExportContext, type OnnxValue, registerExporter } from './registry.js';
 
 // Gemm computes x W^T + b with W in PyTorch's [out, in] layout (as torch.onnx emits it); nodegrad's
 // Linear takes only [N, in] inputs, which is what Gemm takes.
@@ -65,6 +66,30 @@ registerExporter(Embedding, (m, x, ctx) => {
   const indices = ctx.node('Cast', [x.name], { to: { i: INT64 } });
   return ctx.node('Gather', [ctx.weight('weight', m.weight), indices], { axis: { i: 0 } });
 });
+
+// BatchNorm in its eval form: the running statistics, as torch.onnx exports a model in eval mode.
+// Without running statistics a batch is normalised by its own, which BatchNormalization's
+// inference form cannot express.
+function batchNormExporter(m: BatchNorm1d | BatchNorm2d, x: OnnxValue, ctx: OnnxExportContext): string {
+  if (m.runningMean === null || m.runningVar === null)
+    throw new RangeError(
+      `${m.constructor.name} without running statistics (trackRunningStats: false) has no ONNX inference form`,
+    );
+  const c = m.runningMean.shape[0];
+  const scale =
+    m.weight !== null ? ctx.weight('weight', m.weight) : ctx.constant('ones', new Float32Array(c).fill(1), [c]);
+  const shift = m.bias !== null ? ctx.weight('bias', m.bias) : ctx.constant('zeros', new Float32Array(c), [c]);
+  const inputs = [
+    x.name,
+    scale,
+    shift,
+    ctx.weight('running_mean', m.runningMean),
+    ctx.weight('running_var', m.runningVar),
+  ];
+  return ctx.node('BatchNormalization', inputs, { epsilon: { f: m.eps } });
+}
+registerExporter(BatchNorm1d, batchNormExporter);
+registerExporter(BatchNorm2d, batchNormExporter);
 
 registerExporter(Sequential, (m, x, ctx) => {
   let y = x;

@@ -107,5 +107,6 @@ export { crossEntropy, nllLoss, softmaxCrossEntropy } from './loss-class.js';
 export type { CrossEntropyOptions, NllLossOptions } from './loss-class.js';
 export { layerNorm, embedding, dropout2d } from './layer-ops.js';
 export type { NormalizedShape, EmbeddingOptions, Indices } from './layer-ops.js';
+export { batchNorm } from './batch-norm.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult, GradcheckWorst } from './gradcheck.js';

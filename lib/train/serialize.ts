@@ -13,7 +13,7 @@
  * atomically: an interrupted save leaves the previous file intact.
  */
 import { Tensor, fmtShape } from '../tensor/index.js';
-import { type Module, moduleFromSpec, specParameterShapes, type ModuleSpec } from '../nn/index.js';
+import { type Module, moduleFromSpec, specParameterShapes, specBufferShapes, type ModuleSpec } from '../nn/index.js';
 import { Preprocessor } from '../data/preprocess.js';
 import { encodeSafetensors, loadSafetensors, type TensorData } from '../io/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -54,13 +54,16 @@ function saveOptions(arg: SaveOptions | Record<string, string>): SaveOptions {
 }
 
 /**
- * Writes the module's parameters, its architecture (when it has a spec) and its preprocessing
+ * Writes the module's state dict (parameters and persistent buffers), its architecture (when it has a spec) and its preprocessing
  * (`options.preprocess`, or the `preprocessor` a loaded model carries) to `path`.
  */
 export function save(module: Module, path: string, options: SaveOptions | Record<string, string> = {}): void {
   const { preprocess = (module as LoadedModel).preprocessor, metadata = {} } = saveOptions(options);
   const tensors = new Map<string, TensorData>();
-  for (const [name, p] of module.namedParameters()) tensors.set(name, p);
+  const int64 = module.int64StateKeys();
+  for (const [name, t] of Object.entries(module.stateDict())) {
+    tensors.set(name, int64.has(name) ? { shape: t.shape, data: t.data, dtype: 'I64' } : t);
+  }
   const meta: Record<string, string> = {
     format: 'pt',
     producer: `nodegrad ${packageVersion()}`,
@@ -122,7 +125,7 @@ export function loadModel(path: string): LoadedModel {
 
 /** Compares the file's tensors with the parameters the architecture declares, before building it. */
 function checkWeights(spec: ModuleSpec, tensors: Record<string, { shape: readonly number[] }>): void {
-  const want = specParameterShapes(spec);
+  const want = new Map([...specParameterShapes(spec), ...specBufferShapes(spec)]);
   const problems: string[] = [];
   const missing = [...want.keys()].filter((k) => !Object.hasOwn(tensors, k));
   const unexpected = Object.keys(tensors).filter((k) => !want.has(k));

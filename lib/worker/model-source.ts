@@ -16,7 +16,7 @@ export function toWireModel(source: ModelSource): WireModel {
     throw new TypeError(`model must be { spec }, { modulePath } or a Module, got ${describe(source)}`);
   if (typeof (source as Module).namedParameters === 'function' && typeof (source as Module).spec === 'function') {
     const m = source as Module;
-    return { kind: 'spec', spec: m.spec(), stateDict: copyWeights(Object.fromEntries(m.namedParameters())) };
+    return { kind: 'spec', spec: m.spec(), stateDict: copyWeights(m.stateDict()) };
   }
   if ('modulePath' in source) {
     checkOptions('fitInWorker model', source, MODULE_FILE_SOURCE_KEYS);

@@ -88,7 +88,8 @@ async function main(): Promise<void> {
 
   const stateDict: Record<string, { shape: number[]; data: Float32Array }> = {};
   const transfer: ArrayBuffer[] = [];
-  for (const [name, p] of model.namedParameters()) {
+  // the state dict, buffers too: a BatchNorm model comes back with its running statistics
+  for (const [name, p] of Object.entries(model.stateDict())) {
     const data = p.data.slice();
     stateDict[name] = { shape: [...p.shape], data };
     transfer.push(data.buffer);

@@ -617,6 +617,204 @@ struct EmbeddingBackwardArgs {
   EmbeddingBackwardArgs& operator=(const EmbeddingBackwardArgs&) = delete;
 };
 
+// batchNormTrain(x, weight, bias, runningMean, runningVar, N, C, L, momentum, eps, affine, trackRunningStats, y, saveMean, saveInvstd)
+struct BatchNormTrainArgs {
+  F32 x;
+  F32 weight;
+  F32 bias;
+  F32 runningMean;
+  F32 runningVar;
+  int64_t N;
+  int64_t C;
+  int64_t L;
+  double momentum;
+  double eps;
+  bool affine;
+  bool trackRunningStats;
+  F32 y;
+  F32 saveMean;
+  F32 saveInvstd;
+  bool empty;  // N*C*L == 0: the call has nothing to do
+
+  explicit BatchNormTrainArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "batchNormTrain", 15);
+    x = a.Float32(0, "x");
+    N = a.Size(5, "N");
+    C = a.Size(6, "C");
+    L = a.Size(7, "L");
+    momentum = a.Number(8, "momentum");
+    eps = a.Number(9, "eps");
+    affine = a.Bool(10, "affine");
+    trackRunningStats = a.Bool(11, "trackRunningStats");
+    y = a.Float32(12, "y");
+    saveMean = a.Float32(13, "saveMean");
+    saveInvstd = a.Float32(14, "saveInvstd");
+    const bool weight_used = affine;
+    weight = a.OptionalFloat32(1, "weight", weight_used, "affine is true");
+    const bool bias_used = affine;
+    bias = a.OptionalFloat32(2, "bias", bias_used, "affine is true");
+    const bool runningMean_used = trackRunningStats;
+    runningMean = a.OptionalFloat32(3, "runningMean", runningMean_used, "trackRunningStats is true");
+    const bool runningVar_used = trackRunningStats;
+    runningVar = a.OptionalFloat32(4, "runningVar", runningVar_used, "trackRunningStats is true");
+    a.Need(x, "N*C*L", {N, C, L});
+    if (weight_used) a.Need(weight, "C", {C});
+    if (bias_used) a.Need(bias, "C", {C});
+    if (runningMean_used) a.Need(runningMean, "C", {C});
+    if (runningVar_used) a.Need(runningVar, "C", {C});
+    a.Need(y, "N*C*L", {N, C, L});
+    a.Need(saveMean, "C", {C});
+    a.Need(saveInvstd, "C", {C});
+    a.SameOrDisjoint(y, x);
+    a.Disjoint(runningMean, x);
+    a.Disjoint(runningVar, x);
+    a.Disjoint(runningVar, runningMean);
+    a.Disjoint(y, weight);
+    a.Disjoint(y, bias);
+    a.Disjoint(y, runningMean);
+    a.Disjoint(y, runningVar);
+    a.Disjoint(saveMean, x);
+    a.Disjoint(saveMean, weight);
+    a.Disjoint(saveMean, bias);
+    a.Disjoint(saveMean, runningMean);
+    a.Disjoint(saveMean, runningVar);
+    a.Disjoint(saveMean, y);
+    a.Disjoint(saveInvstd, x);
+    a.Disjoint(saveInvstd, weight);
+    a.Disjoint(saveInvstd, bias);
+    a.Disjoint(saveInvstd, runningMean);
+    a.Disjoint(saveInvstd, runningVar);
+    a.Disjoint(saveInvstd, y);
+    a.Disjoint(saveInvstd, saveMean);
+    empty = N == 0 || C == 0 || L == 0;
+  }
+  BatchNormTrainArgs(const BatchNormTrainArgs&) = delete;  // views may point into this object
+  BatchNormTrainArgs& operator=(const BatchNormTrainArgs&) = delete;
+};
+
+// batchNormEval(x, runningMean, runningVar, weight, bias, N, C, L, eps, affine, y, saveInvstd)
+struct BatchNormEvalArgs {
+  F32 x;
+  F32 runningMean;
+  F32 runningVar;
+  F32 weight;
+  F32 bias;
+  int64_t N;
+  int64_t C;
+  int64_t L;
+  double eps;
+  bool affine;
+  F32 y;
+  F32 saveInvstd;
+  bool empty;  // N*C*L == 0: the call has nothing to do
+
+  explicit BatchNormEvalArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "batchNormEval", 12);
+    x = a.Float32(0, "x");
+    runningMean = a.Float32(1, "runningMean");
+    runningVar = a.Float32(2, "runningVar");
+    N = a.Size(5, "N");
+    C = a.Size(6, "C");
+    L = a.Size(7, "L");
+    eps = a.Number(8, "eps");
+    affine = a.Bool(9, "affine");
+    y = a.Float32(10, "y");
+    saveInvstd = a.Float32(11, "saveInvstd");
+    const bool weight_used = affine;
+    weight = a.OptionalFloat32(3, "weight", weight_used, "affine is true");
+    const bool bias_used = affine;
+    bias = a.OptionalFloat32(4, "bias", bias_used, "affine is true");
+    a.Need(x, "N*C*L", {N, C, L});
+    a.Need(runningMean, "C", {C});
+    a.Need(runningVar, "C", {C});
+    if (weight_used) a.Need(weight, "C", {C});
+    if (bias_used) a.Need(bias, "C", {C});
+    a.Need(y, "N*C*L", {N, C, L});
+    a.Need(saveInvstd, "C", {C});
+    a.SameOrDisjoint(y, x);
+    a.Disjoint(y, runningMean);
+    a.Disjoint(y, runningVar);
+    a.Disjoint(y, weight);
+    a.Disjoint(y, bias);
+    a.Disjoint(saveInvstd, x);
+    a.Disjoint(saveInvstd, runningMean);
+    a.Disjoint(saveInvstd, runningVar);
+    a.Disjoint(saveInvstd, weight);
+    a.Disjoint(saveInvstd, bias);
+    a.Disjoint(saveInvstd, y);
+    empty = N == 0 || C == 0 || L == 0;
+  }
+  BatchNormEvalArgs(const BatchNormEvalArgs&) = delete;  // views may point into this object
+  BatchNormEvalArgs& operator=(const BatchNormEvalArgs&) = delete;
+};
+
+// batchNormBackward(dy, x, weight, mean, invstd, N, C, L, affine, training, dx, dweight, dbias)
+struct BatchNormBackwardArgs {
+  F32 dy;
+  F32 x;
+  F32 weight;
+  F32 mean;
+  F32 invstd;
+  int64_t N;
+  int64_t C;
+  int64_t L;
+  bool affine;
+  bool training;
+  F32 dx;
+  F32 dweight;
+  F32 dbias;
+  bool empty;  // N*C*L == 0: the call has nothing to do
+
+  explicit BatchNormBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "batchNormBackward", 13);
+    dy = a.Float32(0, "dy");
+    x = a.Float32(1, "x");
+    mean = a.Float32(3, "mean");
+    invstd = a.Float32(4, "invstd");
+    N = a.Size(5, "N");
+    C = a.Size(6, "C");
+    L = a.Size(7, "L");
+    affine = a.Bool(8, "affine");
+    training = a.Bool(9, "training");
+    dx = a.Float32(10, "dx");
+    const bool weight_used = affine;
+    weight = a.OptionalFloat32(2, "weight", weight_used, "affine is true");
+    const bool dweight_used = affine;
+    dweight = a.OptionalFloat32(11, "dweight", dweight_used, "affine is true");
+    const bool dbias_used = affine;
+    dbias = a.OptionalFloat32(12, "dbias", dbias_used, "affine is true");
+    a.Need(dy, "N*C*L", {N, C, L});
+    a.Need(x, "N*C*L", {N, C, L});
+    if (weight_used) a.Need(weight, "C", {C});
+    a.Need(mean, "C", {C});
+    a.Need(invstd, "C", {C});
+    a.Need(dx, "N*C*L", {N, C, L});
+    if (dweight_used) a.Need(dweight, "C", {C});
+    if (dbias_used) a.Need(dbias, "C", {C});
+    a.SameOrDisjoint(dx, dy);
+    a.Disjoint(dx, x);
+    a.Disjoint(dx, weight);
+    a.Disjoint(dx, mean);
+    a.Disjoint(dx, invstd);
+    a.Disjoint(dweight, dy);
+    a.Disjoint(dweight, x);
+    a.Disjoint(dweight, weight);
+    a.Disjoint(dweight, mean);
+    a.Disjoint(dweight, invstd);
+    a.Disjoint(dweight, dx);
+    a.Disjoint(dbias, dy);
+    a.Disjoint(dbias, x);
+    a.Disjoint(dbias, weight);
+    a.Disjoint(dbias, mean);
+    a.Disjoint(dbias, invstd);
+    a.Disjoint(dbias, dx);
+    a.Disjoint(dbias, dweight);
+    empty = N == 0 || C == 0 || L == 0;
+  }
+  BatchNormBackwardArgs(const BatchNormBackwardArgs&) = delete;  // views may point into this object
+  BatchNormBackwardArgs& operator=(const BatchNormBackwardArgs&) = delete;
+};
+
 }  // namespace nb
 
 // The kernels' methods for DefineAddon: the addon class needs one member function per kernel.
@@ -637,4 +835,7 @@ struct EmbeddingBackwardArgs {
   InstanceMethod("layerNorm", &Class::LayerNorm, attributes), \
   InstanceMethod("layerNormBackward", &Class::LayerNormBackward, attributes), \
   InstanceMethod("embedding", &Class::Embedding, attributes), \
-  InstanceMethod("embeddingBackward", &Class::EmbeddingBackward, attributes)
+  InstanceMethod("embeddingBackward", &Class::EmbeddingBackward, attributes), \
+  InstanceMethod("batchNormTrain", &Class::BatchNormTrain, attributes), \
+  InstanceMethod("batchNormEval", &Class::BatchNormEval, attributes), \
+  InstanceMethod("batchNormBackward", &Class::BatchNormBackward, attributes)

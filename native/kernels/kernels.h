@@ -130,5 +130,29 @@ void embedding_forward(float* y, const float* weight, const int32_t* indices, in
 // skipping indices equal to padding_idx (-1: none). Split over columns, so thread-count free.
 void embedding_backward(ThreadPool& pool, float* dweight, const float* dy, const int32_t* indices, int64_t N, int64_t V,
                         int64_t D, int64_t padding_idx, bool accumulate);
+// Batch normalisation (batchnorm.cc), torch.nn.functional.batch_norm: x, y, dy, dx are
+// N x C x L (L = 1 for [N, C] input, H*W for images); every other array has C entries. Sums
+// over a channel run in double in a fixed order (the file's header), so the results do not
+// depend on the thread count and match the TS backend. weight and bias are null unless affine.
+//
+// Training: per channel the mean and biased variance over N and L; save_mean = mean,
+// save_invstd = 1 / sqrt(var + eps); y = (x - mean) * save_invstd * weight + bias. Unless
+// running_mean is null, running_mean and running_var move by momentum towards the mean and
+// the unbiased variance (as torch). y may alias x.
+void batch_norm_train(float* running_mean, float* running_var, float* y, float* save_mean, float* save_invstd,
+                      const float* x, const float* weight, const float* bias, int64_t N, int64_t C, int64_t L,
+                      double momentum, double eps, ThreadPool& pool);
+// Eval: save_invstd = 1 / sqrt(running_var + eps); y = (x - running_mean) * save_invstd * weight
+// + bias. y may alias x.
+void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* running_mean, const float* running_var,
+                     const float* weight, const float* bias, int64_t N, int64_t C, int64_t L, double eps,
+                     ThreadPool& pool);
+// Backward with the statistics the forward used (mean, invstd): with xhat = (x - mean) * invstd,
+// training dx = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), eval dx = weight *
+// invstd * dy; dweight = sum(dy * xhat), dbias = sum(dy) unless dweight is null (then both are).
+// dx may alias dy.
+void batch_norm_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,
+                         const float* mean, const float* invstd, int64_t N, int64_t C, int64_t L, bool training,
+                         ThreadPool& pool);
 
 }  // namespace ng

@@ -4,7 +4,20 @@
 import * as ng from '../../lib/index.js';
 import { Preprocessor } from '../../lib/data/preprocess.js';
 
-const { Sequential, Linear, ReLU, Sigmoid, Tanh, Dropout, Flatten, LayerNorm, Embedding, Dropout2d } = ng.nn;
+const {
+  Sequential,
+  Linear,
+  ReLU,
+  Sigmoid,
+  Tanh,
+  Dropout,
+  Flatten,
+  LayerNorm,
+  Embedding,
+  Dropout2d,
+  BatchNorm1d,
+  BatchNorm2d,
+} = ng.nn;
 
 export interface OnnxCase {
   name: string;
@@ -29,6 +42,21 @@ function preprocessor(features: number, inputScale: number): Preprocessor {
     standardizer: { mean, std },
     classNames: ['a', 'b', 'c'],
   });
+}
+
+/** A few training-mode forwards on random batches, so the running statistics move. */
+function warmBatchNorm<M extends ng.nn.Module>(m: M, shape: number[]): M {
+  m.train();
+  ng.noGrad(() => {
+    for (let i = 0; i < 3; i++)
+      m.forward(
+        ng
+          .randn([4, ...shape])
+          .mul(2)
+          .add(1),
+      );
+  });
+  return m;
 }
 
 function seeded<M>(fn: () => M): () => M {
@@ -129,6 +157,24 @@ export const CASES: OnnxCase[] = [
   {
     name: 'dropout2d',
     build: seeded(() => new Sequential(new Dropout2d(0.5), new Flatten(), new Linear(2 * 3 * 3, 2)).train()),
+    inputShape: [2, 3, 3],
+  },
+  {
+    // trained a few steps first, so the running statistics are not the initial 0 and 1
+    name: 'batchnorm1d',
+    build: seeded(() =>
+      warmBatchNorm(new Sequential(new Linear(6, 8), new BatchNorm1d(8), new ReLU(), new Linear(8, 3)), [6]),
+    ),
+    inputShape: [6],
+  },
+  {
+    name: 'batchnorm2d-no-affine',
+    build: seeded(() =>
+      warmBatchNorm(
+        new Sequential(new BatchNorm2d(2, { affine: false, eps: 1e-3 }), new Flatten(), new Linear(18, 2)),
+        [2, 3, 3],
+      ),
+    ),
     inputShape: [2, 3, 3],
   },
   {

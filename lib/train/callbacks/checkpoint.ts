@@ -37,8 +37,8 @@ export class ModelCheckpoint implements Callback {
     if (epoch % this.every !== 0 && epoch !== ctx.epochs && !ctx.stopRequested) return;
     const state: CheckpointState = {
       epoch,
-      model: Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, p.data])),
-      shapes: Object.fromEntries(ctx.model.namedParameters().map(([n, p]) => [n, [...p.shape]])),
+      model: Object.fromEntries(Object.entries(ctx.model.stateDict()).map(([n, p]) => [n, p.data])),
+      shapes: Object.fromEntries(Object.entries(ctx.model.stateDict()).map(([n, p]) => [n, [...p.shape]])),
       optimizer: ctx.optimizer.stateDict(),
       rng: globalRng.getState(),
       loader: ctx.loader.state(),
@@ -58,7 +58,10 @@ export function resumeFrom(file: string, ctx: FitContext, callbacks: CallbackLis
   try {
     ctx.model.loadStateDict(
       Object.fromEntries(
-        ctx.model.namedParameters().map(([n, p]) => [n, { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] }]),
+        Object.entries(ctx.model.stateDict()).map(([n, p]) => [
+          n,
+          { shape: ck.shapes?.[n] ?? p.shape, data: ck.model[n] },
+        ]),
       ),
     );
     ctx.optimizer.loadStateDict(ck.optimizer as Parameters<Optimizer['loadStateDict']>[0]);

@@ -68,7 +68,12 @@ export class EarlyStoppingCallback implements Callback {
     const improved = maximize ? value > best.value + minDelta : value < best.value - minDelta;
     if (improved) {
       const keep = early !== undefined && early.restoreBest !== false;
-      this.best = { value, epoch: record.epoch, bad: 0, weights: keep ? snapshot(ctx.model.namedParameters()) : null };
+      this.best = {
+        value,
+        epoch: record.epoch,
+        bad: 0,
+        weights: keep ? snapshot(Object.entries(ctx.model.stateDict())) : null,
+      };
       history.bestEpoch = record.epoch;
     } else {
       best.bad++;
@@ -85,7 +90,7 @@ export class EarlyStoppingCallback implements Callback {
   onTrainEnd(history: History, ctx: FitContext): void {
     const weights = this.best.weights;
     if (history.stoppedEarly && weights !== null) {
-      for (const [n, p] of ctx.model.namedParameters()) p.data.set(weights[n]);
+      for (const [n, p] of Object.entries(ctx.model.stateDict())) p.data.set(weights[n]);
     }
   }
 
