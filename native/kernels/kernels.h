@@ -18,8 +18,8 @@ class ThreadPool;  // threadpool.h
 
 // Which micro-kernels run. Chosen once at load from the CPU's features (cpu.h lists the paths).
 // Avx512 has its own GEMM context (12 x 32 tiles, narrow-N kernels); every other kernel runs
-// its AVX2 code there.
-enum class Simd { Scalar, Avx2, Avx512, Neon };
+// its AVX2 code there. Simd128 is WebAssembly's 128-bit SIMD (the wasm build only).
+enum class Simd { Scalar, Avx2, Avx512, Neon, Simd128 };
 
 // C = alpha * op(A) * op(B) + beta * C. With beta == 0, C is never read (it may hold NaN).
 // A is M x K (K x M when transA), B is K x N (N x K when transB).
