@@ -3,7 +3,11 @@
 // (wrapping the backend's functions, so each call pays ~0.1 us more) and the step split into
 // forward (zeroGrad + forward + loss), backward and optimizer.
 //
-// Usage: node bench/step-profile.mjs [native|ts] [steps]   (after `npm run build:ts`)
+// On wasm it also counts the bytes each call copies into the module's memory and back (the
+// table's arrays in, its `writes` out) and prices them at the copy rate measured here, with
+// Float32Array.set into a WebAssembly memory: what the copies cost per step.
+//
+// Usage: node bench/step-profile.mjs [native|wasm|ts] [steps]   (after `npm run build:ts`)
 // For a JS-level view: node --cpu-prof bench/step-profile.mjs native, then open the profile.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -18,6 +22,19 @@ ng.setBackend(be);
 const K = ng.backends()[be];
 const acc = new Map();
 const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
+const { KERNELS } = require('../dist/backend/kernel-table.js');
+/** Bytes a wasm call copies: every array in (count elements), the written ones back. */
+function copiedBytes(name, a) {
+  const spec = KERNELS[name];
+  let n = 0;
+  spec.params.forEach((p, i) => {
+    if (!('count' in p) || a[i] === null) return;
+    const c = p.count.split('*').reduce((m, f) => m * a[spec.params.findIndex((q) => q.name === f)], 1);
+    n += 4 * c * (spec.writes.includes(p.name) ? 2 : 1);
+  });
+  return n;
+}
+let bytes = 0;
 for (const name of Object.keys(K)) {
   const f = K[name];
   if (typeof f !== 'function' || untimed.has(name)) continue;
@@ -25,6 +42,7 @@ for (const name of Object.keys(K)) {
     const t0 = performance.now();
     const r = f.apply(this, a);
     const dt = performance.now() - t0;
+    if (be === 'wasm') bytes += copiedBytes(name, a);
     let key = name;
     if (name === 'gemm') key = `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]} beta=${a[8]}`;
     else if (name === 'adamStep') key = `adamStep n=${a[5]}`;
@@ -65,7 +83,7 @@ function step(j) {
 }
 for (let i = 0; i < (be === 'ts' ? 5 : 50); i++) step(i % nb);
 acc.clear();
-tf = tb = to = 0;
+tf = tb = to = bytes = 0;
 const t0 = performance.now();
 let loss = 0;
 for (let i = 0; i < steps; i++) loss = step(i % nb);
@@ -83,3 +101,20 @@ for (const [k, [t, c]] of [...acc].sort((a, b) => b[1][0] - a[1][0])) {
 console.log(
   `| (outside kernels: autograd, JS, allocation) | ${((T - ks / steps) * 1000).toFixed(0)} | ${(((T - ks / steps) / T) * 100).toFixed(1)}% | |`,
 );
+if (be === 'wasm') {
+  // The copy rate: Float32Array.set of 1 MB blocks into a WebAssembly memory and back out.
+  const mem = new Float32Array(new WebAssembly.Memory({ initial: 64 }).buffer);
+  const src = new Float32Array(1 << 18).fill(1);
+  const reps = 2000;
+  const c0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    mem.set(src, (i & 3) << 18);
+    src.set(mem.subarray(((i + 1) & 3) << 18, (((i + 1) & 3) + 1) << 18));
+  }
+  const gbps = (2 * reps * src.byteLength) / ((performance.now() - c0) / 1000) / 1e9;
+  const perStep = bytes / steps;
+  const ms = (perStep / (gbps * 1e9)) * 1000;
+  console.log(
+    `copies into and out of wasm memory: ${(perStep / 2 ** 20).toFixed(2)} MB/step at ${gbps.toFixed(1)} GB/s = ${ms.toFixed(3)} ms/step (${((ms / T) * 100).toFixed(1)}% of the step)`,
+  );
+}
