@@ -43,6 +43,30 @@ describe.runIf(wasm)('the wasm backend', () => {
     expect(new Uint32Array(c2.buffer)).toEqual(new Uint32Array(c1.buffer));
   });
 
+  it.runIf(backends().native)("gives native's scalar GEMM bit for bit (the same arithmetic, the same k-blocks)", () => {
+    const native = backends().native!;
+    const prev = native.simd()!;
+    const rand = rng(6);
+    const [M, N, K] = [67, 33, 1100];
+    const A = normal(rand, M * K),
+      B = normal(rand, K * N);
+    for (const [ta, tb] of [
+      [false, false],
+      [true, true],
+    ] as const) {
+      const cw = new Float32Array(M * N),
+        cn = new Float32Array(M * N);
+      native.setSimd!('scalar');
+      try {
+        native.gemm(ta, tb, M, N, K, 0.5, A, B, 0, cn);
+      } finally {
+        native.setSimd!(prev);
+      }
+      k.gemm(ta, tb, M, N, K, 0.5, A, B, 0, cw);
+      expect(new Uint32Array(cw.buffer)).toEqual(new Uint32Array(cn.buffer));
+    }
+  });
+
   it('refuses a SIMD path it cannot run, naming the supported ones', () => {
     expect(() => k.setSimd!('avx2')).toThrow(
       new RangeError("setSimd: path 'avx2' cannot run in the WebAssembly module (supported: scalar, simd128)"),
