@@ -1,8 +1,12 @@
 // The wasm backend's own behaviour (lib/backend/wasm.ts): what its kernels compute is covered
 // by every kernel, op and loss test, which iterate over every backend; here, what the copying
 // into and out of the module's memory must keep, and its controls.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { backends } from '../lib/backend/index.js';
+import { KERNEL_NAMES } from '../lib/backend/kernel-table.js';
 import { loadWasm } from '../lib/backend/wasm.js';
 import { normal, rng } from './helpers/reference.js';
 
@@ -115,5 +119,77 @@ describe.runIf(wasm)('the wasm backend', () => {
     expect(grad).toEqual(before);
     expect(param[0]).toBeCloseTo(0.9, 6);
     expect(m[0]).toBeCloseTo(0.05, 7);
+  });
+});
+
+// A stand-in module with the real one's exports, written byte by byte: every kernel traps
+// (unreachable), and malloc gives 1024 for up to 64 KB and 0 (out of memory) beyond.
+function trappingModule(): string {
+  const leb = (n: number): number[] => {
+    const out: number[] = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      const done = (n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40);
+      out.push(done ? b : b | 0x80);
+      if (done) return out;
+    }
+  };
+  const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
+  const name = (s: string): number[] => [...leb(s.length), ...Buffer.from(s)];
+  const section = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
+  const I32 = 0x7f;
+  const types = [
+    [0x60, 0, 0], // 0: () -> ()
+    [0x60, 1, I32, 1, I32], // 1: (i32) -> i32
+    [0x60, 1, I32, 0], // 2: (i32) -> ()
+    [0x60, 0, 1, I32], // 3: () -> i32
+  ];
+  const bodies = [
+    [0, 0x00, 0x0b], // 0: unreachable (every kernel)
+    [0, 0x20, 0, 0x41, ...leb(65536), 0x4b, 0x04, I32, 0x41, 0, 0x05, 0x41, ...leb(1024), 0x0b, 0x0b], // 1: malloc
+    [0, 0x0b], // 2: free
+    [0, 0x41, 4, 0x0b], // 3: ngw_simd: simd128
+    [0, 0x41, 0x11, 0x0b], // 4: ngw_supported_simd: scalar and simd128
+    [0, 0x41, 1, 0x0b], // 5: ngw_set_simd: done
+  ];
+  const exports = [
+    [...name('memory'), 2, 0],
+    [...name('malloc'), 0, 1],
+    [...name('free'), 0, 2],
+    [...name('ngw_simd'), 0, 3],
+    [...name('ngw_supported_simd'), 0, 4],
+    [...name('ngw_set_simd'), 0, 5],
+    ...KERNEL_NAMES.map((k) => [...name(`ngw_${k}`), 0, 0]),
+  ];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, vec(types)),
+    ...section(3, vec([[0], [1], [2], [3], [3], [1]])),
+    ...section(5, vec([[0, 1]])),
+    ...section(7, vec(exports)),
+    ...section(10, vec(bodies.map((b) => [...leb(b.length), ...b]))),
+  ];
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodegrad-wasm-')), 'trap.wasm');
+  fs.writeFileSync(file, Uint8Array.from(bytes));
+  return file;
+}
+
+describe('a module that traps or runs out of memory', () => {
+  const file = trappingModule();
+  const k = loadWasm(file);
+  afterAll(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  const gemm = (n: number) =>
+    k.gemm(false, false, n, n, n, 1, new Float32Array(n * n), new Float32Array(n * n), 0, new Float32Array(n * n));
+
+  it('a trap becomes an Error naming the kernel, and the next call runs on a fresh instance', () => {
+    expect(() => gemm(4)).toThrow(/^gemm: the WebAssembly kernel failed: unreachable/);
+    expect(() => k.relu(new Float32Array(3), 3, new Float32Array(3))).toThrow(/^relu: the WebAssembly kernel failed/);
+  });
+
+  it('memory the module cannot give is a RangeError naming the kernel, not a crash', () => {
+    expect(() => gemm(100)).toThrow(
+      new RangeError('gemm: out of WebAssembly memory (the call needs 0.1 MB; wasm32 has at most 4096)'),
+    );
   });
 });
