@@ -71,6 +71,31 @@ describe.runIf(wasm)('the wasm backend', () => {
     }
   });
 
+  it.each([
+    { decoupled: false, wd: 0 },
+    { decoupled: false, wd: 0.01 },
+    { decoupled: true, wd: 0.01 },
+  ])("adamStep on simd128 gives the scalar path's bits (%o)", ({ decoupled, wd }) => {
+    const n = 1003; // a tail of 3 past the vectors of 4
+    const rand = rng(7);
+    const p0 = normal(rand, n);
+    const grads = Array.from({ length: 3 }, () => normal(rand, n));
+    const run = (path: 'scalar' | 'simd128') => {
+      const prev = k.simd()!;
+      k.setSimd!(path);
+      try {
+        const p = p0.slice(),
+          m = new Float32Array(n),
+          v = new Float32Array(n);
+        grads.forEach((g, i) => k.adamStep(p, g, m, v, null, n, i + 1, 1e-2, 0.9, 0.999, 1e-8, wd, decoupled, false));
+        return [p, m, v].map((a) => [...new Uint32Array(a.buffer)]);
+      } finally {
+        k.setSimd!(prev);
+      }
+    };
+    expect(run('simd128')).toEqual(run('scalar'));
+  });
+
   it('refuses a SIMD path it cannot run, naming the supported ones', () => {
     expect(() => k.setSimd!('avx2')).toThrow(
       new RangeError("setSimd: path 'avx2' cannot run in the WebAssembly module (supported: scalar, simd128)"),

@@ -62,7 +62,7 @@ PathCode path_code(Simd s) {
     // Every engine that runs the wasm build runs SIMD128 (the module does not validate
     // without it), so there is nothing to detect.
     case Simd::Simd128:
-      return {nullptr, &gemm_detail::gemm_wasm_context, &optim_scalar_context};
+      return {nullptr, &gemm_detail::gemm_wasm_context, &optim_wasm_context};
 #endif
     default:
       return {nullptr, nullptr, nullptr};

@@ -84,6 +84,7 @@ struct OptimContext {
 };
 extern const OptimContext optim_scalar_context;  // optim.cc, every binary
 extern const OptimContext optim_avx2_context;    // optim_avx2.cc, x86-64 only
+extern const OptimContext optim_wasm_context;    // optim_wasm.cc, wasm32 with SIMD128 only
 // The context of a path (cpu.cc); an unsupported path gets the scalar one.
 const OptimContext& optim_context(Simd simd);
 
