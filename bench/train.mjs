@@ -257,7 +257,7 @@ let tfCpu = null,
 const haveTs = !flag('--no-ts');
 for (let r = 0; r < (haveTs || haveWasm ? Math.max(1, Math.min(REPS, 3)) : 0); r++) {
   if (haveWasm) {
-    const x = throughput('wasm', WASM_STEPS, 10);
+    const x = throughput('wasm', WASM_STEPS, WARMUP); // as native: V8 tiers the module's hot functions up during it
     res.wasm.push(x);
     log(
       `wasm rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`,
