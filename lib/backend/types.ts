@@ -21,6 +21,7 @@ import type { KernelFunctions, SIMD_PATHS } from './kernel-table.js';
  * reference that loads everywhere). Every list of backends (CLI choices, bench rows) is this one.
  */
 export const BACKEND_NAMES = ['native', 'wasm', 'ts'] as const;
+/** One of BACKEND_NAMES: 'native', 'wasm' or 'ts'. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 /**
  * The instruction set the native kernels use: 'scalar', 'avx2' (AVX2 + FMA), 'avx512' (the avx2
