@@ -7,7 +7,11 @@
 // bandwidth are measured first (bench/machine.mjs) and the step is set against its physical
 // limit (mlpStepLimit), as in bench/train.mjs.
 //
-// Usage: node bench/step-profile.mjs [native|ts] [steps] [threads]   (after `npm run build:ts`)
+// On wasm it also counts the bytes each call copies into the module's memory and back (the
+// table's arrays in, its `writes` out) and prices them at the copy rate measured here, with
+// Float32Array.set into a WebAssembly memory: what the copies cost per step.
+//
+// Usage: node bench/step-profile.mjs [native|wasm|ts] [steps] [threads]   (after `npm run build:ts`)
 // For a JS-level view: node --cpu-prof bench/step-profile.mjs native, then open the profile.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -26,6 +30,19 @@ const limits = be === 'native' ? measureMachine() : null;
 const flopsOf = new Map();
 const acc = new Map();
 const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
+const { KERNELS } = require('../dist/backend/kernel-table.js');
+/** Bytes a wasm call copies: every array in (count elements), the written ones back. */
+function copiedBytes(name, a) {
+  const spec = KERNELS[name];
+  let n = 0;
+  spec.params.forEach((p, i) => {
+    if (!('count' in p) || a[i] === null) return;
+    const c = p.count.split('*').reduce((m, f) => m * a[spec.params.findIndex((q) => q.name === f)], 1);
+    n += 4 * c * (spec.writes.includes(p.name) ? 2 : 1);
+  });
+  return n;
+}
+let bytes = 0;
 for (const name of Object.keys(K)) {
   const f = K[name];
   if (typeof f !== 'function' || untimed.has(name)) continue;
@@ -33,6 +50,7 @@ for (const name of Object.keys(K)) {
     const t0 = performance.now();
     const r = f.apply(this, a);
     const dt = performance.now() - t0;
+    if (be === 'wasm') bytes += copiedBytes(name, a);
     let key = name;
     if (name === 'gemm') {
       key = `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]} beta=${a[8]}`;
@@ -77,7 +95,7 @@ function step(j) {
 }
 for (let i = 0; i < (be === 'ts' ? 5 : 50); i++) step(i % nb);
 acc.clear();
-tf = tb = to = 0;
+tf = tb = to = bytes = 0;
 const t0 = performance.now();
 let loss = 0;
 for (let i = 0; i < steps; i++) loss = step(i % nb);
@@ -108,5 +126,22 @@ if (limits) {
       `triad ${bw.toFixed(1)} GB/s; limit ${lim.gemmMs.toFixed(3)} + ${lim.memMs.toFixed(3)} = ${lim.ms.toFixed(3)} ms; ` +
       `step ${((lim.flops / T) * 1e-6).toFixed(0)} GFLOPS = ${((lim.flops / T / 1e6 / peak) * 100).toFixed(0)}% of peak, ` +
       `${(lim.ms / T).toFixed(2)} of the limit`,
+  );
+}
+if (be === 'wasm') {
+  // The copy rate: Float32Array.set of 1 MB blocks into a WebAssembly memory and back out.
+  const mem = new Float32Array(new WebAssembly.Memory({ initial: 64 }).buffer);
+  const src = new Float32Array(1 << 18).fill(1);
+  const reps = 2000;
+  const c0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    mem.set(src, (i & 3) << 18);
+    src.set(mem.subarray(((i + 1) & 3) << 18, (((i + 1) & 3) + 1) << 18));
+  }
+  const gbps = (2 * reps * src.byteLength) / ((performance.now() - c0) / 1000) / 1e9;
+  const perStep = bytes / steps;
+  const ms = (perStep / (gbps * 1e9)) * 1000;
+  console.log(
+    `copies into and out of wasm memory: ${(perStep / 2 ** 20).toFixed(2)} MB/step at ${gbps.toFixed(1)} GB/s = ${ms.toFixed(3)} ms/step (${((ms / T) * 100).toFixed(1)}% of the step)`,
   );
 }

@@ -1,10 +1,10 @@
 // Training benchmark: the MLP 784-256(ReLU)-10, softmax cross-entropy, Adam lr 1e-3, batch 256
-// on Fashion-MNIST, for nodegrad (native and TS backends) and, in the same run on the same
+// on Fashion-MNIST, for nodegrad (native, wasm and TS backends) and, in the same run on the same
 // machine, its peers: PyTorch 1.13 (../shared/anchors/train_torch.py, its best setting here:
 // torch 1 thread, OpenBLAS 2 threads) and TensorFlow.js 4.22 (cpu and wasm backends,
 // ../shared/anchors/train_tfjs.js). The machine is shared and noisy, so the figures that count
 // are the ratios, measured in one run, with native and PyTorch interleaved rep by rep and the
-// median taken.
+// median taken, and likewise the single-threaded group: wasm, TS and TensorFlow.js.
 //
 // Measures:
 // - throughput: samples/s over `--steps` training steps after a warm-up (the same steps as
@@ -19,8 +19,8 @@
 // - the native step against this machine's limits (bench/machine.mjs measures the FMA peak and
 //   the STREAM bandwidth once, before the native reps): achieved GEMM GFLOPS, fraction of the
 //   peak, and fraction of the step's physical limit (see mlpStepLimit).
-// Usage: node bench/train.mjs [--reps 3] [--steps 234] [--no-torch] [--no-tfjs] [--no-tta] [--no-ts]
-//   [--no-machine]
+// Usage: node bench/train.mjs [--reps 3] [--steps 234] [--wasm-steps 60] [--no-torch] [--no-tfjs]
+//        [--no-tta] [--no-ts] [--no-wasm] [--no-machine]
 // (`npm run bench` compiles the TS to dist/ first.) Data: ../shared/data/fashion-mnist or
 // $FASHION_MNIST_DIR; peers' scripts: ../shared/anchors or $NODEGRAD_ANCHORS.
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,7 @@ const REPS = opt('--reps', 3);
 const STEPS = opt('--steps', 234); // one epoch of full batches, as train_torch.py
 const WARMUP = 30;
 const TS_STEPS = opt('--ts-steps', 20);
+const WASM_STEPS = opt('--wasm-steps', 60);
 const B = 256,
   D = 784,
   H = 256,
@@ -229,11 +230,12 @@ log(
   `nodegrad ${machine.nodegrad.version}, backend ${machine.nodegrad.backend} (${machine.nodegrad.simd}, ${machine.nodegrad.threads} threads), ${machine.cpu} x${machine.cores}, load ${machine.loadavg.join(' ')}`,
 );
 const haveNative = ng.backends().native !== undefined;
+const haveWasm = ng.backends().wasm !== undefined && !flag('--no-wasm');
 const haveTorch = torchAvailable();
 if (!haveNative) log('the native backend did not load: native rows are skipped');
 if (!haveTorch) log('PyTorch (/usr/bin/python3 with torch, threadpoolctl) not found: torch rows are skipped');
 
-const res = { native: [], torch: [], ts: [], nativeTta: [], torchTta: [] };
+const res = { native: [], torch: [], wasm: [], ts: [], nativeTta: [], torchTta: [] };
 
 // The machine's limits, measured right before the native reps that they are compared with.
 const limits = haveNative && !flag('--no-machine') ? measureMachine() : null;
@@ -264,13 +266,23 @@ for (let r = 0; r < REPS; r++) {
   }
 }
 
-// TS and TensorFlow.js, interleaved likewise.
+// The single-threaded ones, wasm, TS and TensorFlow.js, interleaved likewise.
 let tfCpu = null,
   tfWasm = null;
-for (let r = 0; r < (flag('--no-ts') ? 0 : Math.max(1, Math.min(REPS, 3))); r++) {
-  const x = throughput('ts', TS_STEPS, 5);
-  res.ts.push(x);
-  log(`ts rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s, loss ${x.finalLoss.toFixed(4)}`);
+const haveTs = !flag('--no-ts');
+for (let r = 0; r < (haveTs || haveWasm ? Math.max(1, Math.min(REPS, 3)) : 0); r++) {
+  if (haveWasm) {
+    const x = throughput('wasm', WASM_STEPS, WARMUP); // as native: V8 tiers the module's hot functions up during it
+    res.wasm.push(x);
+    log(
+      `wasm rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`,
+    );
+  }
+  if (haveTs) {
+    const x = throughput('ts', TS_STEPS, 5);
+    res.ts.push(x);
+    log(`ts rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s, loss ${x.finalLoss.toFixed(4)}`);
+  }
   if (!flag('--no-tfjs') && r === 0) {
     tfWasm = tfjs('wasm');
     if (tfWasm) log(`tfjs wasm: ${tfWasm.value} samples/s, loss ${tfWasm.final_loss}`);
@@ -321,6 +333,13 @@ if (haveNative)
     `${machine.nodegrad.simd}, ${ng.backends().native.getNumThreads()} threads`,
     medOf(res.native, 'samplesPerS'),
     medOf(res.native, 'finalLoss'),
+  );
+if (res.wasm.length)
+  add(
+    'nodegrad wasm',
+    `${ng.backends().wasm.simd()}, 1 thread`,
+    medOf(res.wasm, 'samplesPerS'),
+    medOf(res.wasm, 'finalLoss'),
   );
 if (res.ts.length) add('nodegrad TS', '1 thread', medOf(res.ts, 'samplesPerS'), medOf(res.ts, 'finalLoss'));
 if (torchSps !== null) add('PyTorch 1.13', 'torch 1 thread, OpenBLAS 2', torchSps, medOf(res.torch, 'finalLoss'));
@@ -395,12 +414,15 @@ const ratios = {
   nativeVsTorch: haveNative && torchSps ? medOf(res.native, 'samplesPerS') / torchSps : null,
   ttaNativeVsTorch: nativeTta !== null && torchTta ? nativeTta / torchTta : null,
   tsVsTfjsWasm: res.ts.length && tfWasm ? medOf(res.ts, 'samplesPerS') / tfWasm.value : null,
+  wasmVsTs: res.wasm.length && res.ts.length ? medOf(res.wasm, 'samplesPerS') / medOf(res.ts, 'samplesPerS') : null,
+  wasmVsTfjsWasm: res.wasm.length && tfWasm ? medOf(res.wasm, 'samplesPerS') / tfWasm.value : null,
   perOpVsTorch: torchOp ? perOp / torchOp : null,
 };
 lines.push('');
 lines.push(
   `Targets: native >= 2.0x PyTorch: ${fmt(ratios.nativeVsTorch, 2)}x; time to 88% <= 0.5x PyTorch's: ${fmt(ratios.ttaNativeVsTorch, 2)}x; ` +
-    `TS >= 1.0x tfjs-wasm: ${fmt(ratios.tsVsTfjsWasm, 2)}x; per-op <= PyTorch's: ${fmt(perOp, 3)} us vs ${fmt(torchOp, 3)} us.`,
+    `TS >= 1.0x tfjs-wasm: ${fmt(ratios.tsVsTfjsWasm, 2)}x; per-op <= PyTorch's: ${fmt(perOp, 3)} us vs ${fmt(torchOp, 3)} us; ` +
+    `wasm >= 3x TS: ${fmt(ratios.wasmVsTs, 2)}x; wasm >= 2x tfjs-wasm: ${fmt(ratios.wasmVsTfjsWasm, 2)}x (both single-threaded).`,
 );
 console.log(lines.join('\n'));
 
@@ -417,6 +439,7 @@ const out = {
     steps: STEPS,
     warmup: WARMUP,
     tsSteps: TS_STEPS,
+    wasmSteps: WASM_STEPS,
     reps: REPS,
     target: TARGET,
   },

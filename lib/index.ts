@@ -21,6 +21,7 @@ export {
   registerBackend,
   chooseBackend,
   BackendConfigError,
+  BACKEND_NAMES,
   packageVersion as version,
 } from './backend/index.js';
 export type {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs nodegrad (no source maps, no install script), installs the tarball into an empty folder with no compiler on PATH and checks
 # that the prebuilt binary is used; then strips prebuilds/ from the tarball and checks that the
-# install still succeeds and nodegrad falls back to its TypeScript backend; then builds the addon
-# from source in that install with the README's command.
+# install still succeeds and nodegrad falls back to its WebAssembly backend (nodegrad info says
+# wasm is chosen, and it trains); strips wasm/ as well and checks the fall back to TypeScript;
+# then builds the addon from source in that install with the README's command.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -13,6 +14,7 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 tar -tzf "$work/$tarball" > "$work/contents.txt"
 grep -q 'package/prebuilds/linux-x64/nodegrad.node' "$work/contents.txt" || { echo "FAIL: the tarball has no prebuilt binary"; exit 1; }
 grep -q 'package/dist/index.js' "$work/contents.txt" || { echo "FAIL: the tarball has no dist/"; exit 1; }
+grep -q 'package/wasm/nodegrad.wasm' "$work/contents.txt" || { echo "FAIL: the tarball has no WebAssembly module"; exit 1; }
 if grep -qE 'package/(build|test)/' "$work/contents.txt"; then echo "FAIL: the tarball ships build/ or test/"; exit 1; fi
 if grep -qE '\.map$' "$work/contents.txt"; then echo "FAIL: the tarball ships source maps (lib/ is not shipped)"; exit 1; fi
 for f in LICENSE CHANGELOG.md examples/csv-classifier.mjs; do grep -q "package/$f" "$work/contents.txt" || { echo "FAIL: the tarball has no $f"; exit 1; }; done
@@ -48,13 +50,21 @@ check() { # dir expected-backend
     { echo "FAIL: npx nodegrad train"; cat "$work/train.out" "$work/train.err"; exit 1; }
   grep -qi 'test accuracy' "$work/train.out" || { echo "FAIL: no test accuracy"; cat "$work/train.out"; exit 1; }
   [ -s "$dir/out/model.safetensors" ] && [ -s "$dir/out/training.svg" ] || { echo "FAIL: train wrote no model or plot"; exit 1; }
-  count() { grep -ci 'typescript backend' "$1" || true; }
-  if [ "$want" = ts ]; then
-    [ "$(count "$work/train.err")" = 1 ] || { echo "FAIL: train should say once that it uses the TS backend"; cat "$work/train.err"; exit 1; }
+  count() { grep -ciE '(typescript|webassembly) backend' "$1" || true; }
+  if [ "$want" != native ]; then
+    [ "$(count "$work/train.err")" = 1 ] || { echo "FAIL: train should say once that it uses the $want backend"; cat "$work/train.err"; exit 1; }
     [ "$(count "$work/require.err")" = 1 ] || { echo "FAIL: require should warn once"; cat "$work/require.err"; exit 1; }
   elif [ "$(count "$work/train.err")" != 0 ] || [ "$(count "$work/require.err")" != 0 ]; then
     echo "FAIL: a fallback notice on the native backend"; cat "$work/train.err" "$work/require.err"; exit 1
   fi
+  # nodegrad info: the chosen backend, and every backend's state
+  (cd "$dir" && nocc npx --no-install nodegrad info --json >"$work/info.json" 2>/dev/null) || { echo "FAIL: nodegrad info"; exit 1; }
+  node -e "
+    const i = JSON.parse(require('fs').readFileSync('$work/info.json', 'utf8'));
+    const chosen = i.backends.filter((b) => b.state === 'chosen').map((b) => b.name);
+    if (i.backend !== '$want' || chosen.join() !== '$want') { console.error('nodegrad info:', i); process.exit(1); }
+    console.log('ok: nodegrad info: ' + i.backends.map((b) => b.name + ' ' + b.state).join(', '));
+  " || { echo "FAIL: nodegrad info does not say $want is chosen"; exit 1; }
   echo "ok: npx nodegrad train --epochs 2 ($(grep -i 'test accuracy' "$work/train.out" | head -1))"
 }
 
@@ -79,7 +89,13 @@ tar -xzf "$work/$tarball" -C "$work/strip"
 rm -rf "$work/strip/package/prebuilds"
 tar -czf "$work/stripped.tgz" -C "$work/strip" package
 install_into "$work/without" "$work/stripped.tgz"
-check "$work/without" ts
+check "$work/without" wasm
+
+echo "== install without prebuilds and without the WebAssembly module: the TypeScript backend"
+rm -rf "$work/strip/package/wasm"
+tar -czf "$work/bare.tgz" -C "$work/strip" package
+install_into "$work/bare" "$work/bare.tgz"
+check "$work/bare" ts
 
 echo "== no install script: npm neither names an install script nor runs node-gyp, even when scripts are allowed"
 grep -q '"install"\|"postinstall"\|"preinstall"' <(tar -xzOf "$work/$tarball" package/package.json) && { echo "FAIL: the package has an install script"; exit 1; }
@@ -88,7 +104,7 @@ if grep -qiE 'nodegrad@.*\((pre|post)?install:|gyp' "$work/install.out" "$work/i
   echo "FAIL: the install ran or warned about an install script"; cat "$work/install.out" "$work/install.err"; exit 1
 fi
 [ -e "$work/allowed/node_modules/nodegrad/build" ] && { echo "FAIL: npm built the addon (gypfile)"; exit 1; }
-check "$work/allowed" ts
+check "$work/allowed" wasm
 echo "== building from source in the installed package, as the README says (compiler on PATH)"
 (cd "$work/without" && npm explore nodegrad -- npm run build:native >"$work/build.out" 2>&1) ||
   { echo "FAIL: npm explore nodegrad -- npm run build:native"; tail -20 "$work/build.out"; exit 1; }

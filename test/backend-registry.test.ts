@@ -1,7 +1,7 @@
 // The backend registry (lib/backend/index.ts): lazy choice by priority, overrides, the one-time
 // fallback warning, info()'s list, and configuration errors that must not become fallbacks.
-// Each test imports a fresh copy of the registry with the native loader replaced, so every
-// outcome of loading the addon (loads, no binary, refuses the configuration) is exercised here
+// Each test imports a fresh copy of the registry with the native and wasm loaders replaced, so
+// every outcome of loading them (loads, no binary, refuses the configuration) is exercised here
 // whatever this machine has built.
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import type { NativeLoad } from '../lib/backend/native.js';
@@ -32,17 +32,29 @@ const REFUSES: NativeLoad = {
   refused: true,
 };
 
+/** The wasm loader's outcomes: its kernels, or what it throws. */
+const WASM_MISSING = () => {
+  throw new Error('no WebAssembly module at /pkg/wasm/nodegrad.wasm');
+};
+const WASM_LOADS = () => fakeWasm;
+
 let loadNative: ReturnType<typeof vi.fn<() => NativeLoad>>;
+let loadWasm: ReturnType<typeof vi.fn<() => Kernels>>;
 let emitWarning: ReturnType<typeof vi.spyOn>;
 const savedBackendEnv = process.env.NODEGRAD_BACKEND;
 
-/** A fresh registry whose native loader returns `native`. */
-async function fresh(native: NativeLoad): Promise<Registry> {
+/** A fresh registry whose native loader returns `native` and whose wasm loader runs `wasm`. */
+async function fresh(native: NativeLoad, wasm: () => Kernels = WASM_MISSING): Promise<Registry> {
   loadNative = vi.fn(() => native);
+  loadWasm = vi.fn(wasm);
   vi.resetModules();
   vi.doMock('../lib/backend/native.js', async (importOriginal) => ({
     ...(await importOriginal<typeof import('../lib/backend/native.js')>()),
     loadNative,
+  }));
+  vi.doMock('../lib/backend/wasm.js', async (importOriginal) => ({
+    ...(await importOriginal<typeof import('../lib/backend/wasm.js')>()),
+    loadWasm,
   }));
   return import('../lib/backend/index.js');
 }
@@ -53,6 +65,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.doUnmock('../lib/backend/native.js');
+  vi.doUnmock('../lib/backend/wasm.js');
   vi.restoreAllMocks();
   if (savedBackendEnv === undefined) delete process.env.NODEGRAD_BACKEND;
   else process.env.NODEGRAD_BACKEND = savedBackendEnv;
@@ -146,15 +159,14 @@ describe('falling back', () => {
     expect(emitWarning).not.toHaveBeenCalled();
   });
 
-  it('a backend registered between native and ts serves before ts (a wasm backend is one line)', async () => {
-    const r = await fresh(MISSING);
-    r.registerBackend('wasm', () => fakeWasm, 50);
+  it('the wasm backend serves before ts where native does not load, and says so once', async () => {
+    const r = await fresh(MISSING, WASM_LOADS);
     expect(r.backend()).toBe('wasm');
+    r.kernels();
+    expect(emitWarning).toHaveBeenCalledTimes(1);
     expect(emitWarning).toHaveBeenCalledWith(
-      expect.stringMatching(/^no native binary was found .*; using the wasm backend$/),
-      {
-        code: 'NODEGRAD_NO_NATIVE',
-      },
+      'no native binary was found (none here); using the WebAssembly backend (one thread, slower than native)',
+      { code: 'NODEGRAD_NO_NATIVE' },
     );
   });
 
@@ -184,9 +196,22 @@ describe('configuration errors are errors, not fallbacks', () => {
     const r = await fresh(LOADS);
     process.env.NODEGRAD_BACKEND = 'bogus';
     expect(() => r.setBackend('ts')).toThrow(
-      new r.BackendConfigError("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'"),
+      new r.BackendConfigError("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'wasm', 'ts', got 'bogus'"),
     );
     expect(() => r.backend()).toThrow(r.BackendConfigError);
+  });
+
+  it('a wasm module that refuses NODEGRAD_SIMD fails the first use where native does not load', async () => {
+    const message = "NODEGRAD_SIMD='avx2' cannot run in the WebAssembly module (supported: scalar, simd128)";
+    // The registry's copy of the class: the one the fresh module graph imports.
+    let Refusal: typeof import('../lib/backend/wasm.js').WasmConfigError = Error;
+    const r = await fresh(MISSING, () => {
+      throw new Refusal(message);
+    });
+    Refusal = (await import('../lib/backend/wasm.js')).WasmConfigError;
+    expect(() => r.kernels()).toThrow(new r.BackendConfigError(`nodegrad: ${message}`));
+    expect(() => r.kernels()).toThrow(r.BackendConfigError);
+    expect(emitWarning).not.toHaveBeenCalled();
   });
 
   it('another backend named explicitly still runs, and info() shows why native is unavailable', async () => {
@@ -201,14 +226,9 @@ describe('configuration errors are errors, not fallbacks', () => {
 
 describe('info() and backends()', () => {
   it('info() lists every registered backend, highest priority first, with its state', async () => {
-    const r = await fresh(MISSING);
-    r.registerBackend(
-      'wasm',
-      () => {
-        throw new Error('no WebAssembly here');
-      },
-      50,
-    );
+    const r = await fresh(MISSING, () => {
+      throw new Error('no WebAssembly here');
+    });
     const i = r.info();
     expect(i.backends).toEqual([
       { name: 'native', priority: 100, state: 'unavailable', error: 'no native binary was found (none here)' },
@@ -228,7 +248,11 @@ describe('info() and backends()', () => {
   it('info() marks a loaded backend that is not the active one as available', async () => {
     const r = await fresh(LOADS);
     r.setBackend('ts');
-    expect(r.info().backends.map((b) => `${b.name}:${b.state}`)).toEqual(['native:available', 'ts:chosen']);
+    expect(r.info().backends.map((b) => `${b.name}:${b.state}`)).toEqual([
+      'native:available',
+      'wasm:unavailable',
+      'ts:chosen',
+    ]);
     expect(r.info().nativePath).toBe(LOADS.path);
   });
 
@@ -236,6 +260,8 @@ describe('info() and backends()', () => {
     const r = await fresh(LOADS);
     const all = r.backends();
     expect(Object.keys(all)).toEqual(['native', 'ts']);
+    const both = (await fresh(LOADS, WASM_LOADS)).backends();
+    expect(Object.keys(both)).toEqual(['native', 'wasm', 'ts']);
     expect(all.native).toBe(fakeNative);
     expect(emitWarning).not.toHaveBeenCalled();
     r.setBackend('ts');

@@ -389,13 +389,13 @@ describe('nodegrad info, bench, help, version', () => {
     const r = cli(['info', '--backend', 'ts']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}ts {5}chosen\n$/m,
+      /^backends \(highest priority first\)\n {2}native (available|unavailable: .+)\n {2}wasm {3}(available|unavailable: .+)\n {2}ts {5}chosen\n$/m,
     );
     const j = JSON.parse(cli(['info', '--json', '--backend', 'ts']).stdout) as {
       backends: { name: string; state: string }[];
     };
-    expect(j.backends.map((b) => b.name)).toEqual(['native', 'ts']);
-    expect(j.backends[1].state).toBe('chosen');
+    expect(j.backends.map((b) => b.name)).toEqual(['native', 'wasm', 'ts']);
+    expect(j.backends[2].state).toBe('chosen');
   });
 
   it("leaves the process's warning listeners as they are", () => {
@@ -479,7 +479,7 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
       env: { ...process.env, NODEGRAD_BACKEND: 'bogus' },
     });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'ts', got 'bogus'\n");
+    expect(r.stderr).toBe("nodegrad: NODEGRAD_BACKEND must be one of 'native', 'wasm', 'ts', got 'bogus'\n");
     expect(node(['--version']).status).toBe(0); // nothing at import: a command that runs no kernels is unaffected
   });
 
@@ -488,7 +488,11 @@ describe.skipIf(!fs.existsSync(dist))('the compiled bin (child processes)', () =
     () => {
       for (const [name, value, message] of [
         ['NODEGRAD_THREADS', 'abc', "NODEGRAD_THREADS='abc' must be an integer from 1 to 256"],
-        ['NODEGRAD_SIMD', 'bogus', "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)"],
+        [
+          'NODEGRAD_SIMD',
+          'bogus',
+          "NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512, neon or simd128)",
+        ],
       ]) {
         const env = { ...process.env, NODEGRAD_BACKEND: '', NODEGRAD_DEBUG: '', [name]: value };
         const r = spawnSync(

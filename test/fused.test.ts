@@ -8,7 +8,6 @@
 //   gradient as a fresh allocation would.
 import { describe, expect, it } from 'vitest';
 import { backends, withBackend } from '../lib/backend/index.js';
-import type { Kernels } from '../lib/backend/types.js';
 import {
   Tensor,
   linear,
@@ -25,14 +24,9 @@ import { manualSeed } from '../lib/random.js';
 import * as nn from '../lib/nn/index.js';
 import { Adam } from '../lib/optim/index.js';
 import { normal, rng } from './helpers/reference.js';
+import { all } from './helpers/backends.js';
 
 const native = backends().native;
-const all: [string, Kernels][] = native
-  ? [
-      ['ts', backends().ts],
-      ['native', native],
-    ]
-  : [['ts', backends().ts]];
 const f32 = (n: number) => new Float32Array(n);
 
 function expectError(fn: () => unknown, type: ErrorConstructor, message: string): void {
@@ -312,7 +306,7 @@ function mlpStep(fused: boolean, seed: number) {
 
 describe.each(all)('fused Linear + ReLU through autograd, %s backend', (name) => {
   it("linearRelu gives relu(linear(...))'s values and gradients, with and without bias", () => {
-    withBackend(name as 'ts' | 'native', () => {
+    withBackend(name, () => {
       for (const withBias of [true, false]) {
         const run = (fused: boolean) => {
           const x = randn([9, 7], { seed: 1, requiresGrad: true });
@@ -328,7 +322,7 @@ describe.each(all)('fused Linear + ReLU through autograd, %s backend', (name) =>
   });
 
   it('nn.Sequential runs Linear + ReLU fused, with the same outputs and gradients', () => {
-    withBackend(name as 'ts' | 'native', () => {
+    withBackend(name, () => {
       const a = mlpStep(true, 5),
         b = mlpStep(false, 5);
       expect(a).toEqual(b);

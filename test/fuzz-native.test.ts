@@ -4,12 +4,14 @@
 // SharedArrayBuffer-backed arrays, views overlapping each other, out-of-range labels. The child
 // must never die by a signal, and every call must return or throw a TypeError or RangeError
 // naming the function (test/fixtures/fuzz-child.js; scripts/sanitize.sh runs it under ASan).
+// The wasm backend gets the same: its JS checks, its copies into the module, its kernels.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { backends, info } from '../lib/backend/index.js';
+import { wasmPath } from '../lib/backend/wasm.js';
 import { childEnv, root } from './fixtures/child.js';
 import { KERNEL_NAMES } from '../lib/backend/kernel-table.js';
 
@@ -56,22 +58,33 @@ function survived(r: Outcome): FuzzReport {
   return JSON.parse(lines[lines.length - 1]) as FuzzReport;
 }
 
+/** The property every fuzzed backend must keep (the addon, or the wasm backend's loader and module). */
+function fuzzes(target: string, label: string): void {
+  const seed = Date.now() % 2 ** 31;
+  const runs = 4000;
+  const report = survived(runFuzz(target, runs, seed));
+  console.log(
+    `fuzz ${label}: ${report.calls} calls in ${report.ms} ms (seed ${report.seed}): ` +
+      `${report.ok} returned, ${report.typeErrors} TypeError, ${report.rangeErrors} RangeError`,
+  );
+  expect(report.calls).toBe((KERNEL_NAMES.length + CONTROLS.length) * runs);
+  expect(report.ok + report.typeErrors + report.rangeErrors).toBe(report.calls);
+  // Enough valid calls get through for the kernels themselves to run on odd shapes.
+  for (const [name, f] of Object.entries(report.perFunction)) {
+    expect(f.ok, `${name}: calls that reached the kernel`).toBeGreaterThan(runs / 100);
+    expect(f.errors, `${name}: calls that were refused`).toBeGreaterThan(runs / 100);
+  }
+}
+
 describe.skipIf(!native)(`the native addon under random hostile calls, in a child process${skipReason}`, () => {
   it('never crashes: every call returns or throws a TypeError / RangeError naming the function', () => {
-    const seed = Date.now() % 2 ** 31;
-    const runs = 4000;
-    const report = survived(runFuzz(info().nativePath as string, runs, seed));
-    console.log(
-      `fuzz-native: ${report.calls} calls in ${report.ms} ms (seed ${report.seed}): ` +
-        `${report.ok} returned, ${report.typeErrors} TypeError, ${report.rangeErrors} RangeError`,
-    );
-    expect(report.calls).toBe((KERNEL_NAMES.length + CONTROLS.length) * runs);
-    expect(report.ok + report.typeErrors + report.rangeErrors).toBe(report.calls);
-    // Enough valid calls get through for the kernels themselves to run on odd shapes.
-    for (const [name, f] of Object.entries(report.perFunction)) {
-      expect(f.ok, `${name}: calls that reached the kernel`).toBeGreaterThan(runs / 100);
-      expect(f.errors, `${name}: calls that were refused`).toBeGreaterThan(runs / 100);
-    }
+    fuzzes(info().nativePath as string, 'native');
+  });
+});
+
+describe.skipIf(!backends().wasm)('the wasm backend under random hostile calls, in a child process', () => {
+  it('never crashes or traps: every call returns or throws a TypeError / RangeError naming the function', () => {
+    fuzzes(wasmPath, 'wasm');
   });
 });
 

@@ -2,11 +2,10 @@
 // same mechanism as the library's ops, makeResult + accumulateGrad), reports the worst element,
 // throws on request, and leaves inputs and their grads as they were.
 import { describe, expect, it } from 'vitest';
-import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
 import { accumulateGrad, gradcheck, makeResult, Tensor } from '../lib/tensor/index.js';
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
+import { available } from './helpers/backends.js';
 
 /** x^3 elementwise whose backward is off by `factor` (1 = correct). */
 function cube(factor: number) {

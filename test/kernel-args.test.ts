@@ -10,15 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { backends } from '../lib/backend/index.js';
-import type { Kernels } from '../lib/backend/types.js';
 import { KERNEL_NAMES } from '../lib/backend/kernel-table.js';
 import { render } from '../scripts/gen-bindings.mjs';
 import { KERNELS } from '../lib/backend/kernel-table.js';
 import { call, cases, conditionText, expectError, outcome, type Kind } from './helpers/kernel-cases.js';
 import { bundleBackend, lastJson, requireBackendSnippet, runNode } from './fixtures/child.js';
-
-const available: [string, Kernels][] = [['ts', backends().ts]];
-if (backends().native) available.push(['native', backends().native]);
+import { all, compiled } from './helpers/backends.js';
 
 /** Values of the wrong type for each kind, with how the message describes them. */
 const wrongTypes: Record<Kind, [unknown, string][]> = {
@@ -82,7 +79,7 @@ const expectedType: Record<Kind, string> = {
   'f32?': 'a Float32Array or null',
 };
 
-describe.each(available)('%s backend: checks derived from the kernel table', (_label, k) => {
+describe.each(all)('%s backend: checks derived from the kernel table', (_label, k) => {
   describe.each(cases)('$fn', (c) => {
     const n = c.params.length;
     const sub = (i: number, v: unknown, args = c.valid()) => {
@@ -277,7 +274,7 @@ describe.each(available)('%s backend: checks derived from the kernel table', (_l
   });
 });
 
-describe.runIf(backends().native)('both backends accept exactly the same inputs', () => {
+describe.each(compiled)('the %s and ts backends accept exactly the same inputs', (_name, other) => {
   it.each(cases)('$fn: same outcome for proxies, lying subclasses, foreign-realm arrays, shared memory', (c) => {
     class Lying extends Float32Array {
       override get length() {
@@ -306,7 +303,7 @@ describe.runIf(backends().native)('both backends accept exactly the same inputs'
         expect(
           outcome(() => call(backends().ts, c.fn, copy())),
           `${c.fn} arg ${i}`,
-        ).toBe(outcome(() => call(backends().native!, c.fn, copy())));
+        ).toBe(outcome(() => call(other, c.fn, copy())));
       }
     });
   });
@@ -377,7 +374,7 @@ describe('a call whose empty count is 0 returns at once on every backend, whatev
     expect(r.signal, `the child was killed (a kernel looped over the huge size?): ${r.stderr}`).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     const out = lastJson<{ backend: string; fn: string; zero: string; r: string; untouched: boolean; ms: number }[]>(r);
-    expect(out.length).toBe(emptyCases.length * available.length);
+    expect(out.length).toBe(emptyCases.length * all.length);
     for (const o of out) {
       expect(o.r, `${o.backend} ${o.fn} with ${o.zero}`).toBe('returned');
       expect(o.untouched, `${o.backend} ${o.fn} with ${o.zero} wrote nothing`).toBe(true);

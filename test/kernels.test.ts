@@ -1,6 +1,7 @@
 // Kernel parity: every kernel on every available backend (the TS backend, and the native
-// addon on each SIMD path this CPU and binary support) against float64 references written as
-// plain loops (test/helpers/reference.ts), then native against TS on the same inputs.
+// addon and the wasm module on each SIMD path they support here) against float64 references
+// written as plain loops (test/helpers/reference.ts), then each of them against TS on the same
+// inputs.
 //
 // Tolerances, with u = 2^-24 (float32 unit roundoff):
 // - gemm: |C - ref| <= (K + 8) * u * S, S = sum_k |alpha * a_ik * b_kj| + |beta * c_ij|.
@@ -24,7 +25,7 @@
 //   the first step, eps inside the sqrt) is off by far more.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../lib/backend/index.js';
-import type { Kernels, SimdPath } from '../lib/backend/types.js';
+import type { Kernels } from '../lib/backend/types.js';
 import {
   U32,
   adagradRef,
@@ -41,38 +42,9 @@ import {
   type RmspropHyper,
   type SgdHyper,
 } from './helpers/reference.js';
+import { compiled, simdTargets } from './helpers/backends.js';
 
-interface Target {
-  label: string;
-  kernels: Kernels;
-  simd: SimdPath | null;
-  setup: () => void;
-  teardown: () => void;
-}
-
-const native = backends().native;
-
-function targets(): Target[] {
-  const out: Target[] = [{ label: 'ts', kernels: backends().ts, simd: null, setup: () => {}, teardown: () => {} }];
-  if (native) {
-    for (const path of native.supportedSimd!()) {
-      let prev: SimdPath | null = null;
-      out.push({
-        label: `native-${path}`,
-        kernels: native,
-        simd: path,
-        setup: () => {
-          prev = native.simd();
-          native.setSimd!(path);
-        },
-        teardown: () => {
-          if (prev !== null) native.setSimd!(prev);
-        },
-      });
-    }
-  }
-  return out;
-}
+const targets = simdTargets;
 
 const gemmTol =
   (K: number, scale: Float64Array, factor = 1) =>
@@ -595,10 +567,9 @@ describe.each(targets())('$label', (t) => {
   });
 });
 
-describe.skipIf(!native)('native agrees with ts on the same random inputs', () => {
+describe.each(compiled)('%s agrees with ts on the same random inputs', (_name, nat) => {
   const ts = backends().ts;
-  const nat = native as Kernels;
-  const paths = native ? native.supportedSimd!() : [];
+  const paths = nat.supportedSimd!();
 
   it.each(paths)('gemm on the MLP shapes and odd ones, %s path', (path) => {
     const prev = nat.simd()!;

@@ -10,9 +10,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
 import { Tensor } from '../lib/tensor/index.js';
+import { available } from './helpers/backends.js';
 
 const ATOL = 1e-6;
 const RTOL = 1e-5;
@@ -64,8 +65,6 @@ function close(name: string, what: string, got: ArrayLike<number>, want: number[
     }
   }
 }
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 describe(`losses against PyTorch ${fixture.torch}`, () => {
   it('covers every loss, each reduction and every option', () => {

@@ -2,12 +2,11 @@
 // backends), the fused fast path of crossEntropy, and what the losses refuse. Their values
 // against PyTorch are in losses-torch.test.ts.
 import { describe, expect, it } from 'vitest';
-import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
 import { gradcheck, markModified, type Tensor } from '../lib/tensor/index.js';
 import { Rng } from '../lib/random.js';
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
+import { available } from './helpers/backends.js';
 
 function randn(shape: number[], seed: number, scale = 1): Tensor {
   return ng.randn(shape, { rng: new Rng(seed), std: scale, requiresGrad: true });

@@ -536,7 +536,7 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
       const supported = k.supportedSimd!();
       expect(supported).toContain('scalar');
       expect(supported).toContain(k.simd());
-      for (const s of supported) expect(['scalar', 'avx2', 'avx512', 'neon']).toContain(s);
+      for (const s of supported) expect(['scalar', 'avx2', 'avx512', 'neon']).toContain(s); // never simd128 (wasm only)
     });
 
     it('computes the same gemm on every supported path', () => {
@@ -570,16 +570,16 @@ describe.skipIf(!native)(`native argument checks${skipReason}`, () => {
       expectError(
         () => call('setSimd', ['bogus']),
         RangeError,
-        "setSimd: path must be 'scalar', 'avx2', 'avx512' or 'neon', got 'bogus'",
+        "setSimd: path must be 'scalar', 'avx2', 'avx512', 'neon' or 'simd128', got 'bogus'",
       );
       expectError(
         () => call('setSimd', ['AVX2']),
         RangeError,
-        "setSimd: path must be 'scalar', 'avx2', 'avx512' or 'neon', got 'AVX2'",
+        "setSimd: path must be 'scalar', 'avx2', 'avx512', 'neon' or 'simd128', got 'AVX2'",
       );
       expectError(() => call('setSimd', [2]), TypeError, 'setSimd: path must be a string, got number 2');
       expectError(() => call('setSimd', [null]), TypeError, 'setSimd: path must be a string, got null');
-      for (const s of ['scalar', 'avx2', 'neon'] as const) {
+      for (const s of ['scalar', 'avx2', 'neon', 'simd128'] as const) {
         if (!k.supportedSimd!().includes(s)) {
           expectError(
             () => k.setSimd!(s),
@@ -745,7 +745,7 @@ describe.skipIf(!native)(`environment variables read at load${skipReason}`, () =
   it('NODEGRAD_SIMD naming a path this CPU cannot run fails the load', () => {
     const probe = runNode(`${loadAddonSnippet}console.log(JSON.stringify(addon.supportedSimd()))`);
     const supported = lastJson<string[]>(probe);
-    const missing = ['avx2', 'neon'].filter((s) => !supported.includes(s));
+    const missing = ['avx2', 'neon', 'simd128'].filter((s) => !supported.includes(s));
     for (const s of missing) {
       const r = runNode(
         `try { ${loadAddonSnippet} console.log('loaded') } catch (e) { console.log(JSON.stringify(e.message)) }`,

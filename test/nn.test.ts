@@ -1,16 +1,13 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backends, withBackend, type Kernels } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import { Tensor, tensor, softmaxCrossEntropy, noGrad } from '../lib/tensor/index.js';
 import { manualSeed } from '../lib/random.js';
 import { Linear, ReLU, Tanh, Sequential, Dropout, Flatten, moduleFromSpec, mlp, init } from '../lib/nn/index.js';
+import { all } from './helpers/backends.js';
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/torch/nn.json'), 'utf8'));
-
-const available: [string, Kernels][] = Object.entries(backends()).filter(
-  (e): e is [string, Kernels] => e[1] !== undefined,
-);
 
 function torchModel(): Sequential {
   return new Sequential(new Linear(5, 4), new ReLU(), new Linear(4, 3), new Tanh(), new Linear(3, 3, { bias: false }));
@@ -56,9 +53,9 @@ describe('nn.Module naming and state dicts', () => {
   });
 });
 
-describe.each(available)('nn on the %s backend', (name) => {
+describe.each(all)('nn on the %s backend', (name) => {
   it('Linear is x W^T + b with W [out, in]: forward and gradients match PyTorch', () => {
-    withBackend(name as 'ts' | 'native', () => {
+    withBackend(name, () => {
       const m = torchModel();
       m.loadStateDict(toState(fx.state));
       const x = new Tensor(Float32Array.from(fx.x.data), fx.x.shape);

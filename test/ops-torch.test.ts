@@ -4,9 +4,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
 import { gradcheck, Tensor } from '../lib/tensor/index.js';
+import { available } from './helpers/backends.js';
 
 const ATOL = 1e-5;
 const RTOL = 1e-5;
@@ -211,8 +212,6 @@ const noGradcheck = new Set<string>([
   'max_indices_dim1',
   'min_indices_keepdim',
 ]);
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 function close(name: string, what: string, got: ArrayLike<number>, encoded: Num[]): void {
   const want = encoded.map(Number);

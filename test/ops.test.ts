@@ -6,8 +6,7 @@ import { backends, withBackend, type BackendName } from '../lib/backend/index.js
 import * as ng from '../lib/tensor/index.js';
 import { Tensor, tensor, gradcheck } from '../lib/tensor/index.js';
 import { Rng } from '../lib/random.js';
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
+import { available, compiled } from './helpers/backends.js';
 
 // ---- inputs -------------------------------------------------------------------------------------
 
@@ -249,7 +248,7 @@ for (const name of available) {
   });
 }
 
-// ---- native vs TS -------------------------------------------------------------------------------
+// ---- compiled backends (native, wasm) vs TS -----------------------------------------------------
 
 /** Forward values and every input's gradient under the given backend (upstream weights fixed). */
 function valuesAndGrads(name: BackendName, c: Case): Float32Array[] {
@@ -263,7 +262,8 @@ function valuesAndGrads(name: BackendName, c: Case): Float32Array[] {
 }
 
 // gemm's summation order differs between the backends (FMA, SIMD lanes, blocking), so they
-// agree to float32 rounding, not bit for bit: |native - ts| <= 1e-5 + 1e-4 |ts|. The absolute
+// agree to float32 rounding, not bit for bit: |native - ts| <= 1e-5 + 1e-4 |ts|, and the same
+// for wasm (whose gemm rounds as native's scalar path: a product, then a sum, k ascending). The absolute
 // term matters for long dot products that cancel (K = 300..784 terms of size ~1 summing to
 // ~0.03 differ by up to 3e-6); the small cases all agree within 1e-7 + 1e-6 |ts|.
 const NATIVE_ATOL = 1e-5;
@@ -289,10 +289,10 @@ const largeCases: Case[] = [
   },
 ];
 
-describe.runIf(backends().native !== undefined)('native and TS backends agree', () => {
+describe.each(compiled.map(([name]) => name))('the %s and TS backends agree', (other) => {
   it.each([...cases, ...largeCases])('$name', (c) => {
     const t = valuesAndGrads('ts', c);
-    const n = valuesAndGrads('native', c);
+    const n = valuesAndGrads(other, c);
     expect(n.length).toBe(t.length);
     for (let k = 0; k < t.length; k++) {
       expect(n[k].length).toBe(t[k].length);
@@ -300,7 +300,7 @@ describe.runIf(backends().native !== undefined)('native and TS backends agree', 
         const tol = NATIVE_ATOL + NATIVE_RTOL * Math.abs(t[k][i]);
         if (!(Math.abs(n[k][i] - t[k][i]) <= tol)) {
           throw new Error(
-            `${c.name}: ${k === 0 ? 'output' : `grad of input ${k - 1}`}[${i}]: native ${n[k][i]} vs ts ${t[k][i]}`,
+            `${c.name}: ${k === 0 ? 'output' : `grad of input ${k - 1}`}[${i}]: ${other} ${n[k][i]} vs ts ${t[k][i]}`,
           );
         }
       }

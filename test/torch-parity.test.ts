@@ -12,9 +12,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backends, withBackend, type BackendName } from '../lib/backend/index.js';
+import { withBackend } from '../lib/backend/index.js';
 import * as ng from '../lib/tensor/index.js';
 import { Tensor } from '../lib/tensor/index.js';
+import { available } from './helpers/backends.js';
 
 const ATOL = 1e-6;
 const RTOL = 1e-5;
@@ -94,8 +95,6 @@ const impl: Record<string, (x: In, labels: number[]) => Tensor> = {
   log_softmax_nll_by_hand: ({ x }, labels) => x.logSoftmax(-1).mul(oneHot(labels, 3)).sum().neg().div(5),
   tanh_mlp_mse: ({ x, W1, b1, W2, b2, y }) => ng.mseLoss(ng.linear(ng.linear(x, W1, b1).tanh(), W2, b2), y),
 };
-
-const available: BackendName[] = backends().native ? ['ts', 'native'] : ['ts'];
 
 function close(name: string, what: string, got: ArrayLike<number>, want: number[]): number {
   expect(got.length, `${name}: ${what} length`).toBe(want.length);

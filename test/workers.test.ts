@@ -132,7 +132,7 @@ describe.skipIf(!native)(`native addon in worker threads${skipReason}`, () => {
   it('a worker whose env names a bad SIMD path fails to load, saying why, and the main thread is unaffected', async () => {
     const w = spawn({ mode: 'load' }, { ...process.env, NODEGRAD_SIMD: 'bogus' });
     const m = (await w.next('load-error')) as Message & { type: 'load-error' };
-    expect(m.message).toBe("NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512 or neon)");
+    expect(m.message).toBe("NODEGRAD_SIMD='bogus' is not a SIMD path (expected scalar, avx2, avx512, neon or simd128)");
     expect(await w.exited).toBe(0);
     const C = new Float32Array(1);
     k.gemm(false, false, 1, 1, 1, 1, Float32Array.of(3), Float32Array.of(4), 0, C);

@@ -37,6 +37,14 @@ export function lengthOf(v: Typed): number {
   return lengthSlot.call(v);
 }
 
+/** The buffer and the byte offset, from the internal slots (the wasm backend copies by them). */
+export function bufferOf(v: Typed): ArrayBufferLike {
+  return bufferSlot.call(v);
+}
+export function byteOffsetOf(v: Typed): number {
+  return offsetSlot.call(v);
+}
+
 export function typeErr(fn: string, msg: string): never {
   throw new TypeError(`${fn}: ${msg}`);
 }

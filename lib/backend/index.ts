@@ -8,11 +8,13 @@
 import type { BackendName, Kernels, SimdPath } from './types.js';
 import { tsKernels } from './ts.js';
 import { loadNative, packageRoot, type NativeLoad } from './native.js';
+import { loadWasm, WasmConfigError } from './wasm.js';
 import { checkOptions, optionKeys } from '../options.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export type { BackendName, Kernels, SimdPath } from './types.js';
+export { BACKEND_NAMES } from './types.js';
 
 /**
  * Thrown by a loader whose backend is present but refuses the user's configuration (the addon
@@ -73,7 +75,8 @@ export function registerBackend(name: BackendName, load: () => Kernels, priority
   registry.sort((a, b) => b.priority - a.priority);
 }
 
-// The native addon wins where it loads; a WebAssembly backend will sit between the two.
+// The native addon wins where it loads; the WebAssembly module (the same kernels, one thread)
+// where it does not; pure TypeScript everywhere else.
 let nativeLoad: NativeLoad | null = null;
 registerBackend(
   'native',
@@ -84,6 +87,18 @@ registerBackend(
     throw new Error(nativeLoad.error ?? 'the native backend did not load');
   },
   100,
+);
+registerBackend(
+  'wasm',
+  () => {
+    try {
+      return loadWasm();
+    } catch (err) {
+      if (err instanceof WasmConfigError) throw new BackendConfigError(`nodegrad: ${err.message}`);
+      throw err;
+    }
+  },
+  50,
 );
 registerBackend('ts', () => tsKernels, 0);
 
@@ -163,7 +178,9 @@ export function chooseBackend(options: { warn?: boolean } = {}): Fallback | null
     if (fallback !== null && options.warn !== false && !warned) {
       warned = true;
       const slower =
-        fallback.to === 'ts' ? 'the pure-TypeScript backend (same results, slower)' : `the ${fallback.to} backend`;
+        fallback.to === 'ts'
+          ? 'the pure-TypeScript backend (same results, slower)'
+          : `the ${fallback.to === 'wasm' ? 'WebAssembly' : fallback.to} backend (one thread, slower than native)`;
       process.emitWarning(`${fallback.reason}; using ${slower}`, {
         code: `NODEGRAD_NO_${fallback.from.toUpperCase()}`,
       });

@@ -607,8 +607,12 @@ export type KernelName = keyof typeof KERNELS;
 /** The kernels' names, in table order. */
 export const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
 
-/** The SIMD paths a native build may have (avx512: the avx2 kernels plus AVX-512F GEMM tiles). */
-export const SIMD_PATHS = ['scalar', 'avx2', 'avx512', 'neon'] as const;
+/**
+ * The SIMD paths a native or wasm build may have (avx512: the avx2 kernels plus AVX-512F GEMM
+ * tiles; simd128: WebAssembly's, the wasm build's only one besides scalar), in the order of
+ * native/kernels/cpu.h's kSimdPaths (the wasm backend maps the module's path indices by it).
+ */
+export const SIMD_PATHS = ['scalar', 'avx2', 'avx512', 'neon', 'simd128'] as const;
 
 // ---- the kernel function types, mapped from the table ----
 

@@ -16,10 +16,13 @@
 import type { KernelFunctions, SIMD_PATHS } from './kernel-table.js';
 
 /**
- * The backends nodegrad knows: 'native' (the C++ SIMD addon), 'wasm' (WebAssembly, where it is registered) and 'ts'
- * (pure TypeScript, the reference that loads everywhere).
+ * The backends nodegrad knows, highest priority first: 'native' (the C++ SIMD addon), 'wasm'
+ * (the same kernels compiled to WebAssembly, one thread) and 'ts' (pure TypeScript, the
+ * reference that loads everywhere). Every list of backends (CLI choices, bench rows) is this one.
  */
-export type BackendName = 'native' | 'wasm' | 'ts';
+export const BACKEND_NAMES = ['native', 'wasm', 'ts'] as const;
+/** One of BACKEND_NAMES: 'native', 'wasm' or 'ts'. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
 /**
  * The instruction set the native kernels use: 'scalar', 'avx2' (AVX2 + FMA), 'avx512' (the avx2
  * kernels plus AVX-512F GEMM tiles, on CPUs that have AVX-512F) or 'neon' (arm64).

@@ -87,7 +87,7 @@ function chooseBackendOnce(out: Out, cmd: Command, args: Parsed): void {
   const fallback = chooseBackend({ warn: false });
   if (fallback === null || cmd.backend === 'silent' || noticeShown) return;
   noticeShown = true;
-  const to = fallback.to === 'ts' ? 'TypeScript' : fallback.to;
+  const to = fallback.to === 'ts' ? 'TypeScript' : fallback.to === 'wasm' ? 'WebAssembly' : fallback.to;
   out.note(
     `nodegrad: ${fallback.from} backend unavailable (${fallback.reason}); using the ${to} backend (same results, slower)`,
   );

@@ -1,6 +1,6 @@
 /** Option lists that several commands share, and the backend flags they carry. */
 import { info, setBackend, setNumThreads, type BackendName } from '../index.js';
-import { MAX_THREADS } from '../backend/index.js';
+import { BACKEND_NAMES, MAX_THREADS } from '../backend/index.js';
 import type { OptionSpec } from './args.js';
 import { DATA_HELP } from './data.js';
 
@@ -29,7 +29,7 @@ export const BACKEND_OPTIONS: OptionSpec[] = [
   {
     name: 'backend',
     type: 'string',
-    choices: ['native', 'ts'],
+    choices: [...BACKEND_NAMES],
     help: 'kernels to run on',
     defaultText: 'native when it loads',
   },
@@ -39,7 +39,7 @@ export const BACKEND_OPTIONS: OptionSpec[] = [
     min: 1,
     max: MAX_THREADS,
     arg: 'N',
-    help: 'native thread pool size',
+    help: 'native thread pool size (wasm and ts run on one thread)',
     defaultText: 'the number of cores',
   },
 ];
@@ -49,10 +49,10 @@ export function applyBackend(options: Record<string, unknown>): void {
   if (options.threads !== undefined) setNumThreads(options.threads as number);
 }
 
-/** `native (avx2, 2 threads)` or `ts`. */
+/** `native (avx2, 2 threads)`, `wasm (simd128, 1 thread)` or `ts`. */
 export function describeBackend(): string {
   const i = info();
-  return i.backend === 'native'
-    ? `native (${i.simd ?? 'scalar'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`
-    : 'ts';
+  return i.backend === 'ts'
+    ? 'ts'
+    : `${i.backend} (${i.simd ?? 'scalar'}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`;
 }

@@ -2,7 +2,7 @@
 // knows which translation units exist for which architecture. Detection is done once
 // (function-local statics are initialised thread-safely).
 //
-// The whole binary is baseline x86-64 (or arm64); only the *_avx2.cc and *_avx512.cc files are
+// The whole binary is baseline x86-64 (or arm64, or wasm32 with SIMD128); only the *_avx2.cc and *_avx512.cc files are
 // compiled with wider instruction sets, and their contexts are handed out only when the CPU
 // reports the features they were compiled for.
 #include "cpu.h"
@@ -57,6 +57,12 @@ PathCode path_code(Simd s) {
 #if defined(__aarch64__)
     case Simd::Neon:  // NEON is part of the arm64 baseline
       return {nullptr, &gemm_detail::gemm_neon_context, &optim_scalar_context};
+#endif
+#if defined(__wasm_simd128__)
+    // Every engine that runs the wasm build runs SIMD128 (the module does not validate
+    // without it), so there is nothing to detect.
+    case Simd::Simd128:
+      return {nullptr, &gemm_detail::gemm_wasm_context, &optim_wasm_context};
 #endif
     default:
       return {nullptr, nullptr, nullptr};

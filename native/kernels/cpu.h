@@ -1,7 +1,9 @@
 // The SIMD paths, CPU feature detection, and the choice of path, made once at load.
 #pragma once
 
+#if !defined(__wasm__)
 #include <thread>
+#endif
 
 #include "kernels.h"
 
@@ -15,10 +17,11 @@ struct SimdPath {
   const char* name;
 };
 inline constexpr SimdPath kSimdPaths[] = {
-    {Simd::Scalar, "scalar"},  // any CPU
-    {Simd::Avx2, "avx2"},      // x86-64 with AVX2 and FMA
-    {Simd::Avx512, "avx512"},  // x86-64 with AVX-512F, AVX2 and FMA
-    {Simd::Neon, "neon"},      // arm64 (part of its baseline)
+    {Simd::Scalar, "scalar"},    // any CPU
+    {Simd::Avx2, "avx2"},        // x86-64 with AVX2 and FMA
+    {Simd::Avx512, "avx512"},    // x86-64 with AVX-512F, AVX2 and FMA
+    {Simd::Neon, "neon"},        // arm64 (part of its baseline)
+    {Simd::Simd128, "simd128"},  // WebAssembly SIMD128 (the wasm build, compiled with -msimd128)
 };
 
 // The best path this CPU and this binary support.
@@ -38,7 +41,11 @@ inline void spin_pause(int spins) {
 #elif defined(__aarch64__)
   asm volatile("yield" ::: "memory");
 #endif
+#if !defined(__wasm__)
   if ((spins & 63) == 63) std::this_thread::yield();
+#else
+  (void)spins;  // one thread: nothing to wait for (threadpool.cc)
+#endif
 }
 
 }  // namespace ng

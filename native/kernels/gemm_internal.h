@@ -88,6 +88,7 @@ extern const GemmContext gemm_scalar_context;  // gemm_scalar.cc, every binary
 extern const GemmContext gemm_avx2_context;    // gemm_avx2.cc, x86-64 only
 extern const GemmContext gemm_avx512_context;  // gemm_avx512.cc, x86-64 only
 extern const GemmContext gemm_neon_context;    // gemm_neon.cc, arm64 only
+extern const GemmContext gemm_wasm_context;    // gemm_wasm.cc, wasm32 with SIMD128 only
 
 // The context of a path (cpu.cc); an unsupported path gets the scalar one, so a wrong choice
 // runs slowly rather than dies on an illegal instruction.

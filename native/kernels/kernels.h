@@ -18,8 +18,8 @@ class ThreadPool;  // threadpool.h
 
 // Which micro-kernels run. Chosen once at load from the CPU's features (cpu.h lists the paths).
 // Avx512 has its own GEMM context (12 x 32 tiles, narrow-N kernels); every other kernel runs
-// its AVX2 code there.
-enum class Simd { Scalar, Avx2, Avx512, Neon };
+// its AVX2 code there. Simd128 is WebAssembly's 128-bit SIMD (the wasm build only).
+enum class Simd { Scalar, Avx2, Avx512, Neon, Simd128 };
 
 // C = alpha * op(A) * op(B) + beta * C. With beta == 0, C is never read (it may hold NaN).
 // A is M x K (K x M when transA), B is K x N (N x K when transB).
@@ -86,6 +86,7 @@ struct OptimContext {
 extern const OptimContext optim_scalar_context;  // optim.cc, every binary
 extern const OptimContext optim_avx2_context;    // optim_avx2.cc, x86-64 only
 extern const OptimContext optim_avx512_context;  // optim_avx512.cc, x86-64 only
+extern const OptimContext optim_wasm_context;    // optim_wasm.cc, wasm32 with SIMD128 only
 // The context of a path (cpu.cc); an unsupported path gets the scalar one.
 const OptimContext& optim_context(Simd simd);
 

@@ -18,6 +18,26 @@
 //   closed gen_ (and never touches the job), so the job's fields are never read stale.
 #include "threadpool.h"
 
+#if defined(NG_NO_THREADS)
+
+namespace ng {
+
+// No threads to start: the pool is the caller alone.
+struct ThreadPool::Impl {};
+
+ThreadPool::ThreadPool(int) : impl_(nullptr) {}
+ThreadPool::~ThreadPool() = default;
+int ThreadPool::size() const { return 1; }
+void ThreadPool::resize(int) {}
+void ThreadPool::parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
+  for (int64_t i = 0; i < tasks; ++i) fn(i);
+}
+int hardware_threads() { return 1; }
+
+}  // namespace ng
+
+#else
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -158,3 +178,5 @@ int hardware_threads() {
 }
 
 }  // namespace ng
+
+#endif  // NG_NO_THREADS

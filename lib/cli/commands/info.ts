@@ -3,6 +3,7 @@
  * --model FILE, the saved model's layer table (Module.summary).
  */
 import { info, backends, loadModel } from '../../index.js';
+import { wasmPath } from '../../backend/wasm.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { type Out, requireFile } from '../io.js';
 import { BACKEND_OPTIONS, applyBackend } from '../options.js';
@@ -11,8 +12,8 @@ export const spec: CommandSpec = {
   name: 'info',
   summary:
     'Shows the version, the active backend, its SIMD path and threads, every registered backend\n' +
-    '(chosen, available, or why not), and where the native binary was loaded from. With --model,\n' +
-    "a saved model's layers, output shapes and parameter counts instead.",
+    '(chosen, available, or why not), and where the native binary and the WebAssembly module were\n' +
+    "loaded from. With --model, a saved model's layers, output shapes and parameter counts instead.",
   usage: 'nodegrad info [--model FILE] [--json]',
   options: [
     {
@@ -42,7 +43,8 @@ export function run(args: Parsed, out: Out): number {
   const file = args.options.model as string | undefined;
   if (file !== undefined) return runModel(file, args.options.json === true, out);
   const i = info();
-  const supported = backends().native?.supportedSimd?.() ?? [];
+  // The SIMD paths of the active backend (native: this CPU and binary; wasm: the module).
+  const supported = backends()[i.backend]?.supportedSimd?.() ?? [];
   const node = `${process.version} (${process.platform} ${process.arch})`;
   if (args.options.json === true) {
     out.json({
@@ -59,11 +61,16 @@ export function run(args: Parsed, out: Out): number {
   out.line(`node     ${node}`);
   out.line(`backend  ${i.backend}${better ? ` (${better.name} is available: --backend ${better.name})` : ''}`);
   out.line(
-    `simd     ${i.simd ?? 'none (TypeScript)'}${supported.length ? `  (this CPU and binary: ${supported.join(', ')})` : ''}`,
+    `simd     ${i.simd ?? 'none (TypeScript)'}${supported.length ? `  (${i.backend === 'wasm' ? 'this module' : 'this CPU and binary'}: ${supported.join(', ')})` : ''}`,
   );
-  out.line(`threads  ${i.threads}`);
+  out.line(
+    `threads  ${i.threads}${i.backend === 'wasm' ? ' (WebAssembly runs on one thread: --threads and setNumThreads are accepted and ignored)' : ''}`,
+  );
   if (i.nativePath !== null && i.nativeError === undefined) out.line(`native   loaded from ${i.nativePath}`);
   else out.line(`native   not loaded: ${i.nativeError ?? 'unknown reason'}`);
+  const wasm = i.backends.find((b) => b.name === 'wasm');
+  if (wasm !== undefined)
+    out.line(`wasm     ${wasm.error === undefined ? `loaded from ${wasmPath}` : `not loaded: ${wasm.error}`}`);
   out.line('backends (highest priority first)');
   for (const b of i.backends) out.line(`  ${b.name.padEnd(7)}${b.state}${b.error !== undefined ? `: ${b.error}` : ''}`);
   return 0;
