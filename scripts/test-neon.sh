@@ -23,11 +23,15 @@ fi
 out=build-native/neon
 mkdir -p "$out"
 src=native/kernels
-# The same sources as the arm64 addon build: the *_avx2.cc and *_avx512.cc files are left out.
+# The same sources as the arm64 addon build: every kernel file but the x86 ones (*_avx2.cc,
+# *_avx512.cc) and the wasm ones (*_wasm.cc), globbed so that a new kernel file is in.
+sources=()
+for f in "$src"/*.cc; do
+  case "$f" in *_avx2.cc | *_avx512.cc | *_wasm.cc) continue ;; esac
+  sources+=("$f")
+done
 "$CXX" -std=c++17 -O2 -static -pthread -ffp-contract=off -fno-math-errno -Wall -Wextra -I"$src" \
-  "$src"/gemm.cc "$src"/gemm_pack.cc "$src"/gemm_scalar.cc "$src"/gemm_neon.cc "$src"/softmax_xent.cc \
-  "$src"/elementwise.cc "$src"/optim.cc "$src"/fused.cc "$src"/threadpool.cc "$src"/cpu.cc \
-  native/test/test_kernels.cc -o "$out"/test_kernels
+  "${sources[@]}" native/test/test_kernels.cc -o "$out"/test_kernels
 echo "test-neon: built $out/test_kernels (aarch64); running under $QEMU"
 "$QEMU" "$out"/test_kernels --quick
 
