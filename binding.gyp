@@ -46,6 +46,8 @@
         "native/kernels/elementwise.cc",
         "native/kernels/optim.cc",
         "native/kernels/fused.cc",
+        "native/kernels/conv.cc",
+        "native/kernels/pool.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],
