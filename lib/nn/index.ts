@@ -13,5 +13,7 @@ export {
   specParameterShapes,
   mlp,
 } from './layers.js';
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './conv.js';
+export type { Conv2dLayerOptions } from './conv.js';
 import * as init from './init.js';
 export { init };

@@ -5,7 +5,7 @@
  * torch.nn.Sequential unchanged.
  */
 import { inspect } from 'node:util';
-import { type Tensor, fmtShape } from '../tensor/index.js';
+import { type Tensor, fmtShape, type Size2, type MaxPool2dOptions, type AvgPool2dOptions } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { checkOptions, optionKeys } from '../options.js';
 import { summarize } from './summary.js';
@@ -18,7 +18,21 @@ export type ModuleSpec =
   | { type: 'Linear'; inFeatures: number; outFeatures: number; bias: boolean }
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Flatten' }
   | { type: 'Dropout'; p: number }
-  | { type: 'Sequential'; layers: ModuleSpec[] };
+  | { type: 'Sequential'; layers: ModuleSpec[] }
+  | {
+      type: 'Conv2d';
+      inChannels: number;
+      outChannels: number;
+      kernelSize: Size2;
+      stride: Size2;
+      padding: Size2 | 'same' | 'valid';
+      dilation: Size2;
+      groups: number;
+      bias: boolean;
+    }
+  | ({ type: 'MaxPool2d'; kernelSize: Size2 } & MaxPool2dOptions)
+  | ({ type: 'AvgPool2d'; kernelSize: Size2 } & AvgPool2dOptions)
+  | { type: 'AdaptiveAvgPool2d'; outputSize: number | [number | null, number | null] };
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 

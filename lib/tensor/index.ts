@@ -105,5 +105,9 @@ export type {
 } from './losses.js';
 export { crossEntropy, nllLoss, softmaxCrossEntropy } from './loss-class.js';
 export type { CrossEntropyOptions, NllLossOptions } from './loss-class.js';
+export { conv2d, conv2dRelu } from './conv.js';
+export type { Conv2dOptions, Size2 } from './conv.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d } from './pool.js';
+export type { MaxPool2dOptions, AvgPool2dOptions } from './pool.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions, GradcheckResult, GradcheckWorst } from './gradcheck.js';
