@@ -27,22 +27,36 @@ void over_planes(ThreadPool& pool, int64_t NC, int64_t work_per_plane, const F& 
   pool.parallel_for(tasks, [&](int64_t t) { fn(NC * t / tasks, NC * (t + 1) / tasks); });
 }
 
+// The taps of each output row's (column's) window that fall inside the input: [lo, hi) per
+// output index, computed once per call (the divisions would otherwise dominate a 2 x 2 window).
+struct Taps {
+  std::vector<int64_t> lo, hi;
+  Taps(int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t size) : lo(out), hi(out) {
+    for (int64_t o = 0; o < out; ++o) {
+      const int64_t start = o * stride - pad;
+      lo[o] = start >= 0 ? 0 : (-start + dil - 1) / dil;
+      hi[o] = std::max(lo[o], std::min(k, start >= size ? 0 : (size - 1 - start) / dil + 1));
+    }
+  }
+};
+
 // The index (in the plane) maxPool2d picks at (oh, ow), or -1 when the window has no input
 // element: the first maximum in row-major order, or the last NaN (PyTorch's `v > max || isnan`).
-inline int64_t max_index(const float* xp, const PoolShape& s, int64_t oh, int64_t ow) {
-  int64_t best = -1;
-  float m = -INFINITY;
-  for (int64_t i = 0; i < s.kH; ++i) {
-    const int64_t h = oh * s.sH - s.pH + i * s.dH;
-    if (h < 0 || h >= s.H) continue;
-    for (int64_t j = 0; j < s.kW; ++j) {
-      const int64_t w = ow * s.sW - s.pW + j * s.dW;
-      if (w < 0 || w >= s.W) continue;
-      const float v = xp[h * s.W + w];
-      if (best < 0 || v > m || std::isnan(v)) {
-        best = h * s.W + w;
-        m = v;
-      }
+// The choice is a select, not a branch: on real data the comparisons are unpredictable.
+inline int64_t max_index(const float* xp, const PoolShape& s, const Taps& th, const Taps& tw, int64_t oh, int64_t ow) {
+  const int64_t i0 = th.lo[oh], i1 = th.hi[oh], j0 = tw.lo[ow], j1 = tw.hi[ow];
+  if (i0 >= i1 || j0 >= j1) return -1;
+  const int64_t h0 = oh * s.sH - s.pH, w0 = ow * s.sW - s.pW;
+  int64_t best = (h0 + i0 * s.dH) * s.W + w0 + j0 * s.dW;
+  float m = xp[best];
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t row = (h0 + i * s.dH) * s.W + w0;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t idx = row + j * s.dW;
+      const float v = xp[idx];
+      const bool take = (v > m) | (v != v);
+      best = take ? idx : best;
+      m = take ? v : m;
     }
   }
   return best;
@@ -75,13 +89,14 @@ inline void store(float* dxp, const double* g, int64_t n, bool accumulate) {
 }  // namespace
 
 void max_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolShape& s) {
+  const Taps th(s.Ho, s.sH, s.pH, s.dH, s.kH, s.H), tw(s.Wo, s.sW, s.pW, s.dW, s.kW, s.W);
   over_planes(pool, s.NC, s.Ho * s.Wo * s.kH * s.kW, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const float* xp = x + p * s.H * s.W;
       float* yp = y + p * s.Ho * s.Wo;
       for (int64_t oh = 0; oh < s.Ho; ++oh)
         for (int64_t ow = 0; ow < s.Wo; ++ow) {
-          const int64_t i = max_index(xp, s, oh, ow);
+          const int64_t i = max_index(xp, s, th, tw, oh, ow);
           yp[oh * s.Wo + ow] = i < 0 ? -INFINITY : xp[i];
         }
     }
@@ -90,6 +105,7 @@ void max_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolSh
 
 void max_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, const float* x, const PoolShape& s,
                          bool accumulate) {
+  const Taps th(s.Ho, s.sH, s.pH, s.dH, s.kH, s.H), tw(s.Wo, s.sW, s.pW, s.dW, s.kW, s.W);
   over_planes(pool, s.NC, s.Ho * s.Wo * s.kH * s.kW, [&](int64_t p0, int64_t p1) {
     std::vector<double> g(size_t(s.H * s.W));
     for (int64_t p = p0; p < p1; ++p) {
@@ -98,7 +114,7 @@ void max_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, const flo
       std::fill(g.begin(), g.end(), 0.0);
       for (int64_t oh = 0; oh < s.Ho; ++oh)
         for (int64_t ow = 0; ow < s.Wo; ++ow) {
-          const int64_t i = max_index(xp, s, oh, ow);
+          const int64_t i = max_index(xp, s, th, tw, oh, ow);
           if (i >= 0) g[size_t(i)] += dyp[oh * s.Wo + ow];
         }
       store(dx + p * s.H * s.W, g.data(), s.H * s.W, accumulate);
