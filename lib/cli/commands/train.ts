@@ -76,7 +76,7 @@ export const spec: CommandSpec = {
       type: 'string',
       choices: ['none', 'step', 'cosine', 'onecycle', 'plateau'],
       help: 'learning-rate schedule',
-      defaultText: 'none',
+      defaultText: 'none; cosine for --model cnn',
     },
     { name: 'seed', type: 'int', min: 0, arg: 'N', help: 'seed of initialisation and shuffling', defaultText: '1' },
     ...BACKEND_OPTIONS,
@@ -179,7 +179,8 @@ function buildScheduler(
 export function run(args: Parsed, out: Out): number {
   const o = args.options;
   const s = settings(o, 'train');
-  const schedule = (o.schedule as string | undefined) ?? 'none';
+  // the CNN overfits Fashion-MNIST at a constant rate after a few epochs; cosine decay gets it past 92%
+  const schedule = (o.schedule as string | undefined) ?? (s.model === 'cnn' ? 'cosine' : 'none');
   const outDir = (o.out as string | undefined) ?? '.';
   const plotFile = o.plot === false ? null : ((o.plot as string | undefined) ?? path.join(outDir, 'training.svg'));
   const modelFile = path.join(outDir, 'model.safetensors');
