@@ -392,6 +392,10 @@ export function adaptiveAvgPool2d(
       const [h0, h1] = adaptiveSpan(oh, Ho, H);
       for (let ow = 0; ow < Wo; ow++) {
         const [w0, w1] = adaptiveSpan(ow, Wo, W);
+        if (h0 === h1 || w0 === w1) {
+          y[(p * Ho + oh) * Wo + ow] = Number.NaN; // an empty input: 0 / 0, without looping over the other axis
+          continue;
+        }
         let s = 0;
         for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s += x[(p * H + h) * W + w];
         y[(p * Ho + oh) * Wo + ow] = s / ((h1 - h0) * (w1 - w0));
@@ -416,6 +420,7 @@ export function adaptiveAvgPool2dBackward(
       const [h0, h1] = adaptiveSpan(oh, Ho, H);
       for (let ow = 0; ow < Wo; ow++) {
         const [w0, w1] = adaptiveSpan(ow, Wo, W);
+        if (h0 === h1 || w0 === w1) continue; // no input element to receive it
         const g = dy[(p * Ho + oh) * Wo + ow] / ((h1 - h0) * (w1 - w0));
         for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s[(p * H + h) * W + w] += g;
       }

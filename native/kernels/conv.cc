@@ -135,6 +135,11 @@ void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const
 void conv2d_backward_input(Simd simd, ThreadPool& pool, float* dx, const float* dy, const float* w, const ConvShape& s,
                            bool accumulate) {
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  if (s.Kg == 0) {
+    // no filters: dx is 0. Ho x Wo is then bounded by no buffer (dy is empty): no columns.
+    if (!accumulate) std::fill(dx, dx + s.N * C * s.H * s.W, 0.0f);
+    return;
+  }
   const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
   std::vector<float> cols(size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
   split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
@@ -155,7 +160,8 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
   const int64_t chunks = (s.N + kChunk - 1) / kChunk;
   const int64_t wsize = s.G * s.Kg * R;
-  if (chunks == 0 || P == 0) {
+  // nothing to sum (also: with no filters, Ho x Wo is bounded by no buffer: no columns)
+  if (chunks == 0 || P == 0 || wsize == 0) {
     if (!accumulate) std::fill(dw, dw + wsize, 0.0f);
   } else {
     // One task per (chunk, group): its partial sum, its columns and its rows of dy.

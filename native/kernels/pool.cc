@@ -179,6 +179,10 @@ void adaptive_avg_pool2d_forward(ThreadPool& pool, float* y, const float* x, int
         for (int64_t ow = 0; ow < Wo; ++ow) {
           int64_t wb, we;
           adaptive_span(ow, Wo, W, &wb, &we);
+          if (hb == he || wb == we) {  // an empty input (H or W is 0): 0 / 0, without looping over the other axis
+            y[(p * Ho + oh) * Wo + ow] = NAN;
+            continue;
+          }
           double acc = 0.0;
           for (int64_t h = hb; h < he; ++h)
             for (int64_t w = wb; w < we; ++w) acc += xp[h * W + w];
@@ -202,6 +206,7 @@ void adaptive_avg_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, 
         for (int64_t ow = 0; ow < Wo; ++ow) {
           int64_t wb, we;
           adaptive_span(ow, Wo, W, &wb, &we);
+          if (hb == he || wb == we) continue;  // no input element to receive it
           const double v = dy[(p * Ho + oh) * Wo + ow] / double((he - hb) * (we - wb));
           for (int64_t h = hb; h < he; ++h)
             for (int64_t w = wb; w < we; ++w) g[size_t(h * W + w)] += v;
