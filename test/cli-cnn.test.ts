@@ -43,7 +43,9 @@ describe('--model cnn', () => {
     const out = path.join(tmp, 'cifar-run');
     const r = cli(['train', '--data', `cifar10:${data}`, '--model', 'cnn', '--epochs', '2', '--no-plot', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/model {4}cnn c32k5-c64k5-256-10 \(1,\d{3},\d{3} parameters\), adam lr 0\.001, cosine schedule, batch 64/);
+    expect(r.stdout).toMatch(
+      /model {4}cnn c32k5-c64k5-256-10 \(1,\d{3},\d{3} parameters\), adam lr 0\.001, cosine schedule, batch 64/,
+    );
     const file = path.join(out, 'model.safetensors');
     const model = loadModel(file);
     expect(model.namedParameters().map(([n, p]) => `${n} [${p.shape}]`)).toEqual([
