@@ -389,10 +389,11 @@ function trainEpoch(
   let correct = 0;
   let seen = 0;
   let step = 0;
+  const sample = inputShape(model, loader.dataset, 1).slice(1); // once, not a parameters() walk a step
   for (const batch of loader) {
     step++;
     optimizer.zeroGrad();
-    const out = model.forward(new Tensor(batch.x, inputShape(model, loader.dataset, batch.size)));
+    const out = model.forward(new Tensor(batch.x, [batch.size, ...sample]));
     const loss = lossFn(out, batch);
     const batchLoss = loss.item();
     loss.backward();
@@ -506,8 +507,9 @@ function evaluateWith(model: Module, data: Dataset, batchSize: number, lossFn: B
   let seen = 0;
   try {
     noGrad(() => {
+      const sample = inputShape(model, data, 1).slice(1);
       for (const batch of loader) {
-        const out = model.forward(new Tensor(batch.x, inputShape(model, data, batch.size)));
+        const out = model.forward(new Tensor(batch.x, [batch.size, ...sample]));
         lossSum += lossFn(out, batch).item() * batch.size;
         if (outputs !== null) outputs.set(out.data, seen * k);
         else {
