@@ -49,6 +49,8 @@
         "native/kernels/layernorm.cc",
         "native/kernels/embedding.cc",
         "native/kernels/batchnorm.cc",
+        "native/kernels/conv.cc",
+        "native/kernels/pool.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],

@@ -23,6 +23,7 @@ const integration = [
   'test/harden-cli.test.ts', // the CLI's refusals: headers, colliding paths, --resume flags
   'test/summary.test.ts', // nodegrad info --model through bin/ in a child process
   'test/cli-csv.test.ts', // train/eval/predict on real CSVs through the CLI
+  'test/cli-cnn.test.ts', // --model cnn: train/eval/predict on image data through the CLI
   'test/examples.test.ts', // runs examples/ (and the PyTorch side) in child processes
   'test/onnx-cli.test.ts', // ONNX's checker in a child process; nodegrad export through bin/
   'test/layers-safetensors.test.ts', // PyTorch loads a model with Embedding and LayerNorm in a child

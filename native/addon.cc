@@ -175,6 +175,79 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
     return info.Env().Undefined();
   }
 
+  // The shapes of the convolution and pooling kernels, from their checked arguments.
+  template <class A>
+  static ng::ConvShape ConvOf(const A& a) {
+    return {a.N,  a.G,  a.Cg,      a.H,       a.W,    a.Kg,   a.Ho,        a.Wo,
+            a.kH, a.kW, a.strideH, a.strideW, a.padH, a.padW, a.dilationH, a.dilationW};
+  }
+  template <class A>
+  static ng::PoolShape PoolOf(const A& a, int64_t dH, int64_t dW, bool count_include_pad, int64_t divisor) {
+    return {a.NC,   a.H, a.W, a.Ho, a.Wo, a.kH, a.kW, a.strideH, a.strideW, a.padH, a.padW, dH, dW, count_include_pad,
+            divisor};
+  }
+
+  Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+    nb::Conv2dArgs a(info);
+    if (!a.empty) ng::conv2d_forward(simd_, *pool_, a.y.data, a.x.data, a.weight.data, a.bias.data, ConvOf(a), a.relu);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
+    nb::Conv2dBackwardInputArgs a(info);
+    if (!a.empty)
+      ng::conv2d_backward_input(simd_, *pool_, a.dx.data, a.dy.data, a.weight.data, ConvOf(a), a.accumulate);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Conv2dBackwardParams(const Napi::CallbackInfo& info) {
+    nb::Conv2dBackwardParamsArgs a(info);
+    ng::conv2d_backward_params(simd_, *pool_, a.dweight.data, a.dbias.data, a.dy.data, a.x.data, ConvOf(a),
+                               a.accumulate, a.accumulateBias);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+    nb::MaxPool2dArgs a(info);
+    if (!a.empty) ng::max_pool2d_forward(*pool_, a.y.data, a.x.data, PoolOf(a, a.dilationH, a.dilationW, false, 0));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+    nb::MaxPool2dBackwardArgs a(info);
+    if (!a.empty)
+      ng::max_pool2d_backward(*pool_, a.dx.data, a.dy.data, a.x.data, PoolOf(a, a.dilationH, a.dilationW, false, 0),
+                              a.accumulate);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+    nb::AvgPool2dArgs a(info);
+    if (!a.empty) ng::avg_pool2d_forward(*pool_, a.y.data, a.x.data, PoolOf(a, 1, 1, a.countIncludePad, a.divisor));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+    nb::AvgPool2dBackwardArgs a(info);
+    if (!a.empty)
+      ng::avg_pool2d_backward(*pool_, a.dx.data, a.dy.data, PoolOf(a, 1, 1, a.countIncludePad, a.divisor),
+                              a.accumulate);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value AdaptiveAvgPool2d(const Napi::CallbackInfo& info) {
+    nb::AdaptiveAvgPool2dArgs a(info);
+    if (!a.empty) ng::adaptive_avg_pool2d_forward(*pool_, a.y.data, a.x.data, a.NC, a.H, a.W, a.Ho, a.Wo);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
+    nb::AdaptiveAvgPool2dBackwardArgs a(info);
+    if (!a.empty)
+      ng::adaptive_avg_pool2d_backward(*pool_, a.dx.data, a.dy.data, a.NC, a.H, a.W, a.Ho, a.Wo, a.accumulate);
+    return info.Env().Undefined();
+  }
+
   Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     nb::SgdStepArgs a(info);
     ng::sgd_step(a.param.data, a.buf.data, a.grad.data, a.n, a.lr, a.momentum, a.dampening, a.weightDecay, a.nesterov,

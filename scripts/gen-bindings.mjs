@@ -46,6 +46,32 @@ function need(p) {
   return `a.Need(${p.name}, ${cString(p.count)}, {${p.count.split('*').join(', ')}});`;
 }
 
+/**
+ * A window rule (kernel-table.ts): the output size it dictates, checked unless the call is
+ * empty, with check.ts's messages. int64 is exact here: the sizes are bounded by the buffers
+ * (the counts were checked) and the window parameters by 2^24.
+ */
+function windowCheck(w, emptyTest, known) {
+  const [o, i, k, s, p] = [w.out, w.in, w.kernel, w.stride, w.pad].map((n) => known(n, 'windows'));
+  const d = w.dilation !== undefined ? known(w.dilation, 'windows') : '1';
+  const ceil = w.ceil !== undefined ? known(w.ceil, 'windows') : 'false';
+  const dil = w.dilation !== undefined ? `${w.dilation}*` : '';
+  const from = [w.in, w.kernel, w.stride, w.pad, w.dilation, w.ceil].filter((x) => x !== undefined).join(', ');
+  return [
+    `    ${emptyTest ? `if (!(${emptyTest})) ` : ''}{`,
+    `      const int64_t span = ${d} * (${k} - 1) + 1, room = ${i} + 2 * ${p} - span;`,
+    '      if (room < 0)',
+    `        a.RangeErr(std::string(${cString(`${o}: the window ${dil}(${k}-1)+1 = `)}) + std::to_string(span) +`,
+    `                   ${cString(` is larger than ${i} + 2*${p} = `)} + std::to_string(${i} + 2 * ${p}));`,
+    `      int64_t want = ${ceil} ? (room + ${s} - 1) / ${s} + 1 : room / ${s} + 1;`,
+    `      if (${ceil} && (want - 1) * ${s} >= ${i} + ${p}) --want;`,
+    `      if (${o} != want)`,
+    `        a.RangeErr(std::string(${cString(`${o} must be `)}) + std::to_string(want) + ${cString(` (from ${from}), got `)} +`,
+    `                   std::to_string(${o}));`,
+    '    }',
+  ].join('\n');
+}
+
 function struct(name, spec) {
   const S = `${pascal(name)}Args`;
   const ps = spec.params;
@@ -113,6 +139,13 @@ function struct(name, spec) {
     p.count.split('*').forEach((f) => known(f, `${p.name}.count`));
     out.push(`    ${p.kind === 'f32?' ? `if (${p.name}_used) ` : ''}${need(p)}`);
   }
+  const emptyTest = spec.empty
+    ? spec.empty
+        .split('*')
+        .map((f) => `${known(f, 'empty')} == 0`)
+        .join(' || ')
+    : null;
+  for (const w of spec.windows ?? []) out.push(windowCheck(w, emptyTest, known));
   for (const [o, n] of spec.sameOrDisjoint ?? [])
     out.push(`    a.SameOrDisjoint(${known(o, 'sameOrDisjoint')}, ${known(n, 'sameOrDisjoint')});`);
   for (const [o, n] of spec.disjoint ?? [])
@@ -123,13 +156,7 @@ function struct(name, spec) {
       `    ${known(l.param, 'labels')} = a.OwnLabels(${l.param}, ${known(l.count, 'labels')}, ${known(l.classes, 'labels')}, ${l.param}_owned);`,
     );
   }
-  if (spec.empty)
-    out.push(
-      `    empty = ${spec.empty
-        .split('*')
-        .map((f) => `${known(f, 'empty')} == 0`)
-        .join(' || ')};`,
-    );
+  if (emptyTest) out.push(`    empty = ${emptyTest};`);
   out.push('  }');
   out.push(`  ${S}(const ${S}&) = delete;  // views may point into this object`);
   out.push(`  ${S}& operator=(const ${S}&) = delete;`);
@@ -157,6 +184,7 @@ export function render(kernels) {
     '#pragma once',
     '',
     '#include <cstdint>',
+    '#include <string>',
     '#include <vector>',
     '',
     '#include "args.h"',

@@ -15,6 +15,14 @@ tar -tzf "$work/$tarball" > "$work/contents.txt"
 grep -q 'package/prebuilds/linux-x64/nodegrad.node' "$work/contents.txt" || { echo "FAIL: the tarball has no prebuilt binary"; exit 1; }
 grep -q 'package/dist/index.js' "$work/contents.txt" || { echo "FAIL: the tarball has no dist/"; exit 1; }
 grep -q 'package/wasm/nodegrad.wasm' "$work/contents.txt" || { echo "FAIL: the tarball has no WebAssembly module"; exit 1; }
+# Every prebuild built here (npm run prebuild:all; CI's cross tests build linux-arm64 and
+# win32-x64 before this step) ships: a release packs them all.
+shopt -s nullglob
+for dir in prebuilds/*/; do
+  f="package/${dir}nodegrad.node"
+  grep -q "$f" "$work/contents.txt" || { echo "FAIL: the tarball lacks $f"; exit 1; }
+done
+echo "test-pack: $tarball is $(wc -c <"$work/$tarball") bytes, with $(cd prebuilds && echo */ | tr -d /) and wasm/nodegrad.wasm"
 if grep -qE 'package/(build|test)/' "$work/contents.txt"; then echo "FAIL: the tarball ships build/ or test/"; exit 1; fi
 if grep -qE '\.map$' "$work/contents.txt"; then echo "FAIL: the tarball ships source maps (lib/ is not shipped)"; exit 1; fi
 for f in LICENSE CHANGELOG.md examples/csv-classifier.mjs; do grep -q "package/$f" "$work/contents.txt" || { echo "FAIL: the tarball has no $f"; exit 1; }; done

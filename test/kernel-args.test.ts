@@ -180,6 +180,33 @@ describe.each(all)('%s backend: checks derived from the kernel table', (_label, 
       return args;
     };
 
+    it.runIf(c.windows.length > 0)(
+      'checks each window rule: the output size it dictates and one window in the padded input',
+      () => {
+        const at = (name: string) => c.at(name);
+        for (const w of c.windows) {
+          const want = c.sizes[w.out];
+          const from = [w.in, w.kernel, w.stride, w.pad, w.dilation, w.ceil].filter((x) => x !== undefined).join(', ');
+          // a smaller output: every buffer is still long enough, so the rule is what fails
+          expectError(
+            () => call(k, c.fn, sub(at(w.out), want - 1)),
+            RangeError,
+            `${c.fn}: ${w.out} must be ${want} (from ${from}), got ${want - 1}`,
+          );
+          // a kernel longer than the padded input (buffers grown to suit it)
+          const kernel = c.sizes[w.in] + 1;
+          const args = c.valid().map((a) => (a instanceof Float32Array ? new Float32Array(a.length * kernel) : a));
+          args[at(w.kernel)] = kernel;
+          const dil = w.dilation !== undefined ? `${w.dilation}*` : '';
+          expectError(
+            () => call(k, c.fn, args),
+            RangeError,
+            `${c.fn}: ${w.out}: the window ${dil}(${w.kernel}-1)+1 = ${kernel} is larger than ${w.in} + 2*${w.pad} = ${c.sizes[w.in]}`,
+          );
+        }
+      },
+    );
+
     it('rejects each forbidden overlap, naming both buffers', () => {
       for (const [o, v] of c.disjoint) {
         expectError(() => call(k, c.fn, alias(o, v, false)), RangeError, `${c.fn}: ${o} must not overlap ${v}`);
@@ -326,7 +353,7 @@ describe('a call whose empty count is 0 returns at once on every backend, whatev
     .flatMap((c) => {
       const arrays = c.params.filter((p) => 'count' in p) as { name: string; count: string }[];
       const fits = (s: Record<string, number>) =>
-        arrays.every((p) => p.count.split('*').reduce((m, f) => m * s[f], 1) <= c.countOf(p.count));
+        arrays.every((p) => p.count.split('*').reduce((m, f) => m * (s[f] ?? c.countOf(f)), 1) <= c.countOf(p.count));
       return c.empty!.split('*').flatMap((zero) =>
         Object.keys(c.sizes)
           .filter((big) => big !== zero)

@@ -217,6 +217,22 @@ describe('what the file holds', () => {
 });
 
 describe('refusals', () => {
+  it('layers whose arithmetic ONNX cannot express are refused, naming the layer and why', () => {
+    const { Sequential, AdaptiveAvgPool2d, AvgPool2d, Embedding, BatchNorm1d } = ng.nn;
+    expect(() => ng.onnx.toBytes(new Sequential(new AdaptiveAvgPool2d([2, 3])), { inputShape: [1, 6, 7] })).toThrow(
+      /AdaptiveAvgPool2d from 6x7 to 2x3 has uneven windows/,
+    );
+    expect(() => ng.onnx.toBytes(new AvgPool2d(2, { divisorOverride: 3 }), { inputShape: [1, 4, 4] })).toThrow(
+      /divisorOverride has no ONNX form/,
+    );
+    expect(() => ng.onnx.toBytes(new Embedding(5, 2, { maxNorm: 1 }), { inputShape: [3] })).toThrow(
+      /maxNorm has no ONNX form/,
+    );
+    expect(() => ng.onnx.toBytes(new BatchNorm1d(3, { trackRunningStats: false }), { inputShape: [3, 4] })).toThrow(
+      /without running statistics/,
+    );
+  });
+
   class Custom extends ng.nn.Module {
     forward(x: ng.Tensor): ng.Tensor {
       return x;

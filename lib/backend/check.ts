@@ -11,7 +11,16 @@
 // They run on every kernel call: the valid path is a few slot reads and comparisons per
 // argument; messages are only built on the way to a throw.
 import { types } from 'node:util';
-import { KERNELS, type KernelName, type KernelSpec, type ParamSpec, conditionText, factors } from './kernel-table.js';
+import {
+  KERNELS,
+  type KernelName,
+  type KernelSpec,
+  type ParamSpec,
+  type WindowRule,
+  conditionText,
+  factors,
+  windowOut,
+} from './kernel-table.js';
 
 /** Number.MAX_SAFE_INTEGER: the largest size a JS number holds exactly. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -139,6 +148,8 @@ interface Plan {
   pairs: { out: number; inp: number; same: boolean }[];
   labels: { param: number; count: number; classes: number } | null;
   empty: number[] | null;
+  /** The window rules, as parameter indices (dilation -1: 1; ceil -1: never). */
+  windows: { rule: WindowRule; out: number; in: number; k: number; s: number; p: number; d: number; c: number }[];
   /** Scratch: the element count each array argument of the current call covers (0: unused). */
   used: Float64Array;
 }
@@ -172,6 +183,16 @@ function plan(fn: KernelName): Plan {
       ? { param: at(spec.labels.param), count: at(spec.labels.count), classes: at(spec.labels.classes) }
       : null,
     empty: spec.empty !== undefined ? factors(spec.empty).map(at) : null,
+    windows: (spec.windows ?? []).map((rule) => ({
+      rule,
+      out: at(rule.out),
+      in: at(rule.in),
+      k: at(rule.kernel),
+      s: at(rule.stride),
+      p: at(rule.pad),
+      d: rule.dilation !== undefined ? at(rule.dilation) : -1,
+      c: rule.ceil !== undefined ? at(rule.ceil) : -1,
+    })),
     used: new Float64Array(params.length),
   };
 }
@@ -219,6 +240,8 @@ function checkArgs(p: Plan, args: unknown[]): boolean {
     }
     used[i] = n;
   }
+  const empty = p.empty !== null && product(args, p.empty) === 0;
+  if (!empty) for (const w of p.windows) checkWindow(fn, w, args);
   for (const { out, inp, same } of p.pairs) {
     if (used[out] === 0 || used[inp] === 0) continue;
     const o = args[out] as Typed,
@@ -231,7 +254,26 @@ function checkArgs(p: Plan, args: unknown[]): boolean {
       rangeErr(fn, `${on} must be ${vn} itself or not overlap it (partial overlap)`);
   }
   if (p.labels !== null) args[p.labels.param] = labelsInRange(fn, p, args);
-  return p.empty !== null && product(args, p.empty) === 0;
+  return empty;
+}
+
+/** A window rule's output size must be the one it dictates (messages as the addon's). */
+function checkWindow(fn: string, w: Plan['windows'][number], args: unknown[]): void {
+  const n = (i: number) => args[i] as number;
+  const d = w.d < 0 ? 1 : n(w.d);
+  const want = windowOut(n(w.in), n(w.k), n(w.s), n(w.p), d, w.c >= 0 && args[w.c] === true);
+  if (want === n(w.out)) return;
+  const { rule } = w;
+  if (want < 0) {
+    const dil = rule.dilation !== undefined ? `${rule.dilation}*` : '';
+    rangeErr(
+      fn,
+      `${rule.out}: the window ${dil}(${rule.kernel}-1)+1 = ${d * (n(w.k) - 1) + 1} is larger than ` +
+        `${rule.in} + 2*${rule.pad} = ${n(w.in) + 2 * n(w.p)}`,
+    );
+  }
+  const from = [rule.in, rule.kernel, rule.stride, rule.pad, rule.dilation, rule.ceil].filter((x) => x !== undefined);
+  rangeErr(fn, `${rule.out} must be ${want} (from ${from.join(', ')}), got ${n(w.out)}`);
 }
 
 /**

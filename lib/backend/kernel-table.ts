@@ -21,10 +21,21 @@
 //
 // Arguments are checked in this order, and every backend fails at the same first bad one:
 // the count; each non-optional parameter in call order; the optional arrays (their condition
-// reads a later parameter); each array's count; `sameOrDisjoint`, then `disjoint` pairs in the
+// reads a later parameter); each array's count; the `windows` rules; `sameOrDisjoint`, then `disjoint` pairs in the
 // order given (out, in); the `labels` (every one in [0, classes)). Nothing is written when a
 // check fails. `empty` names the count that, when 0, makes the call do nothing at all: both
 // backends return before looping over the other sizes (which may then be anything).
+//
+// Derived sizes (`windows`): a sliding-window kernel (convolution, pooling) takes its output
+// size as an argument, and the table states how it follows from the others, checked on every
+// backend with a RangeError naming it: for each rule { out, in, kernel, stride, pad, dilation?,
+// ceil? } the padded input must hold one window, span = dilation*(kernel-1)+1 <= in + 2*pad, and
+//   out = floor((in + 2*pad - span) / stride) + 1,
+// or with the `ceil` flag set, ceil instead of floor, less one when the last window would start
+// in the right padding (PyTorch's pooling_output_shape). The rules are checked after the
+// counts (so every size is bounded by a real buffer: the arithmetic is exact in doubles and
+// int64; kernel, stride, pad and dilation are ints of at most 2^24 - 1) and are skipped when
+// the call is empty.
 //
 // Index-like inputs (labels) are read once: each backend copies them when another thread could
 // change them (a SharedArrayBuffer), checks the copy and hands the copy to the kernel.
@@ -57,6 +68,40 @@ export interface KernelSpec {
   readonly labels?: { readonly param: string; readonly count: string; readonly classes: string };
   /** When this count is 0 the call does nothing and returns at once. */
   readonly empty?: SizeExpr;
+  /** Output sizes of sliding windows (see the top of this file): `out` as `in` etc. dictate. */
+  readonly windows?: readonly WindowRule[];
+}
+
+/** out = floor((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1 (ceil mode: see the top). */
+export interface WindowRule {
+  readonly out: string;
+  readonly in: string;
+  readonly kernel: string;
+  readonly stride: string;
+  readonly pad: string;
+  /** Absent: 1. */
+  readonly dilation?: string;
+  /** A bool parameter: when true, the ceil-mode rule. Absent: floor always. */
+  readonly ceil?: string;
+}
+
+/** The output size a window rule dictates, or -1 when the padded input is shorter than one window. */
+export function windowOut(
+  inSize: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  dilation: number,
+  ceil: boolean,
+): number {
+  const span = dilation * (kernel - 1) + 1;
+  const room = inSize + 2 * pad - span;
+  if (room < 0) return -1;
+  if (!ceil) return Math.floor(room / stride) + 1;
+  let out = Math.floor((room + stride - 1) / stride) + 1;
+  // the last window must start inside the input or its left padding
+  if ((out - 1) * stride >= inSize + pad) out--;
+  return out;
 }
 
 const MAX_SAFE = 9007199254740991;
@@ -76,6 +121,63 @@ const BIAS_FORWARD = {
   disjoint: [['y', 'bias']],
   empty: 'N*C',
 } as const;
+
+// The sliding-window parameters (at most 2^24 - 1, so the window rule's arithmetic is exact).
+const WIN_MAX = 0xffffff;
+const win = (name: string, min: 0 | 1) => ({ name, kind: 'int', min, max: WIN_MAX }) as const;
+const WINDOW_2D = [
+  win('kH', 1),
+  win('kW', 1),
+  win('strideH', 1),
+  win('strideW', 1),
+  win('padH', 0),
+  win('padW', 0),
+] as const;
+const CONV_SIZES = [
+  { name: 'N', kind: 'size' },
+  { name: 'G', kind: 'size' },
+  { name: 'Cg', kind: 'size' },
+  { name: 'H', kind: 'size' },
+  { name: 'W', kind: 'size' },
+  { name: 'Kg', kind: 'size' },
+  { name: 'Ho', kind: 'size' },
+  { name: 'Wo', kind: 'size' },
+  ...WINDOW_2D,
+  win('dilationH', 1),
+  win('dilationW', 1),
+] as const;
+const CONV_WINDOWS = [
+  { out: 'Ho', in: 'H', kernel: 'kH', stride: 'strideH', pad: 'padH', dilation: 'dilationH' },
+  { out: 'Wo', in: 'W', kernel: 'kW', stride: 'strideW', pad: 'padW', dilation: 'dilationW' },
+] as const;
+const POOL_SIZES = [
+  { name: 'NC', kind: 'size' },
+  { name: 'H', kind: 'size' },
+  { name: 'W', kind: 'size' },
+  { name: 'Ho', kind: 'size' },
+  { name: 'Wo', kind: 'size' },
+  ...WINDOW_2D,
+] as const;
+const MAX_POOL_SIZES = [
+  ...POOL_SIZES,
+  win('dilationH', 1),
+  win('dilationW', 1),
+  { name: 'ceilMode', kind: 'bool' },
+] as const;
+const MAX_POOL_WINDOWS = [
+  { out: 'Ho', in: 'H', kernel: 'kH', stride: 'strideH', pad: 'padH', dilation: 'dilationH', ceil: 'ceilMode' },
+  { out: 'Wo', in: 'W', kernel: 'kW', stride: 'strideW', pad: 'padW', dilation: 'dilationW', ceil: 'ceilMode' },
+] as const;
+const AVG_POOL_SIZES = [
+  ...POOL_SIZES,
+  { name: 'ceilMode', kind: 'bool' },
+  { name: 'countIncludePad', kind: 'bool' },
+  win('divisor', 0),
+] as const;
+const AVG_POOL_WINDOWS = [
+  { out: 'Ho', in: 'H', kernel: 'kH', stride: 'strideH', pad: 'padH', ceil: 'ceilMode' },
+  { out: 'Wo', in: 'W', kernel: 'kW', stride: 'strideW', pad: 'padW', ceil: 'ceilMode' },
+] as const;
 
 export const KERNELS = {
   /**
@@ -333,6 +435,7 @@ export const KERNELS = {
       ['buf', 'gavg'],
     ],
   },
+
   /**
    * Layer normalisation of N rows of D: y = (x - mean) * rstd * weight + bias per row, with the
    * row's mean and rstd = 1 / sqrt(var + eps) (biased variance) written for the backward.
@@ -600,6 +703,198 @@ export const KERNELS = {
       ['dbias', 'dweight'],
     ],
     empty: 'N*C*L',
+  },
+  // ---- convolution and pooling (NCHW). Convolution: x is N x (G*Cg) x H x W, weight is
+  // (G*Kg) x Cg x kH x kW (PyTorch's layout: group g's Kg filters see its Cg channels), y is
+  // N x (G*Kg) x Ho x Wo; the input is zero-padded by padH/padW on each side.
+
+  /**
+   * y[n, g*Kg+k, oh, ow] = bias[g*Kg+k] + sum over c, i, j of weight[g*Kg+k, c, i, j] *
+   * x[n, g*Cg+c, oh*strideH - padH + i*dilationH, ow*strideW - padW + j*dilationW] (0 outside),
+   * then max(., 0) when relu (a convolution followed by ReLU, fused).
+   */
+  conv2d: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'N*G*Cg*H*W' },
+      { name: 'weight', kind: 'f32', count: 'G*Kg*Cg*kH*kW' },
+      { name: 'bias', kind: 'f32?', count: 'G*Kg', when: { param: 'hasBias', is: true } },
+      ...CONV_SIZES,
+      { name: 'hasBias', kind: 'bool' },
+      { name: 'relu', kind: 'bool' },
+      { name: 'y', kind: 'f32', count: 'N*G*Kg*Ho*Wo' },
+    ],
+    returns: 'void',
+    writes: ['y'],
+    disjoint: [
+      ['y', 'x'],
+      ['y', 'weight'],
+      ['y', 'bias'],
+    ],
+    empty: 'N*G*Kg*Ho*Wo',
+    windows: CONV_WINDOWS,
+  },
+
+  /**
+   * conv2d's input gradient: dx = sum over the windows that read x of weight * dy (the
+   * transposed convolution), written (or added, when accumulate) into dx.
+   */
+  conv2dBackwardInput: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*G*Kg*Ho*Wo' },
+      { name: 'weight', kind: 'f32', count: 'G*Kg*Cg*kH*kW' },
+      ...CONV_SIZES,
+      { name: 'accumulate', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'N*G*Cg*H*W' },
+    ],
+    returns: 'void',
+    writes: ['dx'],
+    disjoint: [
+      ['dx', 'dy'],
+      ['dx', 'weight'],
+    ],
+    empty: 'N*G*Cg*H*W',
+    windows: CONV_WINDOWS,
+  },
+
+  /**
+   * conv2d's parameter gradients: dweight[g*Kg+k, c, i, j] = sum over n, oh, ow of dy * the x
+   * that weight multiplied, and dbias[g*Kg+k] = sum over n, oh, ow of dy (when hasBias). Each is
+   * written, or added when its accumulate flag is set. The sums' order is fixed (it does not
+   * depend on the thread count).
+   */
+  conv2dBackwardParams: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'N*G*Kg*Ho*Wo' },
+      { name: 'x', kind: 'f32', count: 'N*G*Cg*H*W' },
+      ...CONV_SIZES,
+      { name: 'hasBias', kind: 'bool' },
+      { name: 'accumulate', kind: 'bool' },
+      { name: 'accumulateBias', kind: 'bool' },
+      { name: 'dweight', kind: 'f32', count: 'G*Kg*Cg*kH*kW' },
+      { name: 'dbias', kind: 'f32?', count: 'G*Kg', when: { param: 'hasBias', is: true } },
+    ],
+    returns: 'void',
+    writes: ['dweight', 'dbias'],
+    disjoint: [
+      ['dweight', 'dy'],
+      ['dweight', 'x'],
+      ['dbias', 'dy'],
+      ['dbias', 'x'],
+      ['dbias', 'dweight'],
+    ],
+    windows: CONV_WINDOWS,
+  },
+
+  /**
+   * Max pooling over NC planes of H x W: y[p, oh, ow] = the max of x[p, oh*strideH - padH +
+   * i*dilationH, ow*strideW - padW + j*dilationW] over the window's elements inside the input
+   * (-Infinity when there are none); NaN wins, as in PyTorch (the last NaN of the window).
+   */
+  maxPool2d: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'NC*H*W' },
+      ...MAX_POOL_SIZES,
+      { name: 'y', kind: 'f32', count: 'NC*Ho*Wo' },
+    ],
+    returns: 'void',
+    writes: ['y'],
+    disjoint: [['y', 'x']],
+    empty: 'NC*Ho*Wo',
+    windows: MAX_POOL_WINDOWS,
+  },
+
+  /**
+   * maxPool2d's input gradient: each dy goes to the element maxPool2d chose (recomputed from x:
+   * the first maximum of the window in row-major order, or its last NaN; none when the window
+   * holds no input element), written (or added, when accumulate) into dx.
+   */
+  maxPool2dBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'NC*Ho*Wo' },
+      { name: 'x', kind: 'f32', count: 'NC*H*W' },
+      ...MAX_POOL_SIZES,
+      { name: 'accumulate', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'NC*H*W' },
+    ],
+    returns: 'void',
+    writes: ['dx'],
+    disjoint: [
+      ['dx', 'dy'],
+      ['dx', 'x'],
+    ],
+    empty: 'NC*H*W',
+    windows: MAX_POOL_WINDOWS,
+  },
+
+  /**
+   * Average pooling, PyTorch's rule: y = (sum of the window's input elements) / d, where d is
+   * divisor when it is not 0, else the window's size clipped to the padded input when
+   * countIncludePad, else the number of input elements in it (a window with none gives 0).
+   */
+  avgPool2d: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'NC*H*W' },
+      ...AVG_POOL_SIZES,
+      { name: 'y', kind: 'f32', count: 'NC*Ho*Wo' },
+    ],
+    returns: 'void',
+    writes: ['y'],
+    disjoint: [['y', 'x']],
+    empty: 'NC*Ho*Wo',
+    windows: AVG_POOL_WINDOWS,
+  },
+
+  /** avgPool2d's input gradient: each dy / d spread over its window's input elements, written (or added) into dx. */
+  avgPool2dBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'NC*Ho*Wo' },
+      ...AVG_POOL_SIZES,
+      { name: 'accumulate', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'NC*H*W' },
+    ],
+    returns: 'void',
+    writes: ['dx'],
+    disjoint: [['dx', 'dy']],
+    empty: 'NC*H*W',
+    windows: AVG_POOL_WINDOWS,
+  },
+
+  /**
+   * Adaptive average pooling: y[p, oh, ow] = the mean of x[p, h, w] over h in
+   * [floor(oh*H/Ho), ceil((oh+1)*H/Ho)) and w likewise (PyTorch's windows; NaN for an empty one).
+   */
+  adaptiveAvgPool2d: {
+    params: [
+      { name: 'x', kind: 'f32', count: 'NC*H*W' },
+      { name: 'NC', kind: 'size' },
+      { name: 'H', kind: 'size' },
+      { name: 'W', kind: 'size' },
+      { name: 'Ho', kind: 'size' },
+      { name: 'Wo', kind: 'size' },
+      { name: 'y', kind: 'f32', count: 'NC*Ho*Wo' },
+    ],
+    returns: 'void',
+    writes: ['y'],
+    disjoint: [['y', 'x']],
+    empty: 'NC*Ho*Wo',
+  },
+
+  /** adaptiveAvgPool2d's input gradient, written (or added, when accumulate) into dx. */
+  adaptiveAvgPool2dBackward: {
+    params: [
+      { name: 'dy', kind: 'f32', count: 'NC*Ho*Wo' },
+      { name: 'NC', kind: 'size' },
+      { name: 'H', kind: 'size' },
+      { name: 'W', kind: 'size' },
+      { name: 'Ho', kind: 'size' },
+      { name: 'Wo', kind: 'size' },
+      { name: 'accumulate', kind: 'bool' },
+      { name: 'dx', kind: 'f32', count: 'NC*H*W' },
+    ],
+    returns: 'void',
+    writes: ['dx'],
+    disjoint: [['dx', 'dy']],
+    empty: 'NC*H*W',
   },
 } as const satisfies Record<string, KernelSpec>;
 

@@ -19,6 +19,7 @@ import { KERNEL_NAMES, type KernelFunctions } from './kernel-table.js';
 import { gemmTs } from './ts-gemm.js';
 import { embedding, embeddingBackward, layerNorm, layerNormBackward } from './ts-layers.js';
 import { batchNormTrain, batchNormEval, batchNormBackward } from './ts-norm.js';
+import * as conv from './ts-conv.js';
 import * as chk from './check.js';
 
 const f = Math.fround;
@@ -427,6 +428,15 @@ const implementations: KernelFunctions = {
   batchNormTrain,
   batchNormEval,
   batchNormBackward,
+  conv2d: conv.conv2d,
+  conv2dBackwardInput: conv.conv2dBackwardInput,
+  conv2dBackwardParams: conv.conv2dBackwardParams,
+  maxPool2d: conv.maxPool2d,
+  maxPool2dBackward: conv.maxPool2dBackward,
+  avgPool2d: conv.avgPool2d,
+  avgPool2dBackward: conv.avgPool2dBackward,
+  adaptiveAvgPool2d: conv.adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward: conv.adaptiveAvgPool2dBackward,
 };
 const checkedKernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, chk.checked(name, implementations[name])]),

@@ -11,8 +11,8 @@ export const DATA_MODEL_OPTIONS: OptionSpec[] = [
   {
     name: 'model',
     type: 'string',
-    choices: ['mlp', 'softmax'],
-    help: 'softmax = one Linear layer (linear scores + softmax)',
+    choices: ['mlp', 'softmax', 'cnn'],
+    help: 'softmax = one Linear layer (linear scores + softmax); cnn = conv5x5 32-pool-conv5x5 64-pool-256 (images)',
     defaultText: 'mlp',
   },
   {

@@ -21,5 +21,7 @@ export type { LayerNormOptions } from './layer-norm.js';
 export { Embedding } from './embedding.js';
 export type { EmbeddingLayerOptions } from './embedding.js';
 export { Dropout2d } from './dropout2d.js';
+export { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './conv.js';
+export type { Conv2dLayerOptions } from './conv.js';
 import * as init from './init.js';
 export { init };

@@ -10,6 +10,8 @@ import { LayerNorm } from './layer-norm.js';
 import { Embedding } from './embedding.js';
 import { Dropout2d } from './dropout2d.js';
 import { batchNormFromSpec } from './norm.js';
+import { Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './conv.js';
+import { conv2dRelu } from '../tensor/conv.js';
 
 export const LINEAR_KEYS = optionKeys<ConstructorParameters<typeof Linear>[2]>()('bias');
 
@@ -180,6 +182,13 @@ export class Sequential extends Module {
           i++;
           continue;
         }
+        // so do a plain Conv2d and a plain ReLU (the ReLU in the convolution's epilogue)
+        if (i + 1 < layers.length && plain(m, Conv2d) && plain(layers[i + 1], ReLU)) {
+          const conv = m as Conv2d;
+          y = conv2dRelu(y, conv.weight, conv.bias, conv.options);
+          i++;
+          continue;
+        }
         y = m.forward(y);
       } catch (e) {
         rethrowFromChild(e, String(i), m);
@@ -194,7 +203,7 @@ export class Sequential extends Module {
 }
 
 /** m is an instance of exactly cls with the class's own forward (summary() wraps forward per instance). */
-function plain(m: Module, cls: typeof Linear | typeof ReLU): boolean {
+function plain(m: Module, cls: typeof Linear | typeof ReLU | typeof Conv2d): boolean {
   return m.forward === cls.prototype.forward && m.constructor === cls;
 }
 
@@ -233,6 +242,20 @@ export function moduleFromSpec(spec: ModuleSpec): Module {
     case 'BatchNorm1d':
     case 'BatchNorm2d':
       return batchNormFromSpec(spec);
+    case 'Conv2d': {
+      const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias } = spec;
+      return new Conv2d(inChannels, outChannels, kernelSize, { stride, padding, dilation, groups, bias });
+    }
+    case 'MaxPool2d': {
+      const { type: _, kernelSize, ...opts } = spec;
+      return new MaxPool2d(kernelSize, opts);
+    }
+    case 'AvgPool2d': {
+      const { type: _, kernelSize, ...opts } = spec;
+      return new AvgPool2d(kernelSize, opts);
+    }
+    case 'AdaptiveAvgPool2d':
+      return new AdaptiveAvgPool2d(spec.outputSize);
     default:
       throw new RangeError(`unknown module type in spec: ${JSON.stringify((spec as { type?: unknown })?.type)}`);
   }
@@ -252,6 +275,21 @@ export function specParameterShapes(spec: ModuleSpec, prefix = ''): Map<string, 
       out.set(`${prefix}weight`, [spec.outFeatures, spec.inFeatures]);
       if (spec.bias ?? true) out.set(`${prefix}bias`, [spec.outFeatures]);
       return out;
+    case 'Conv2d': {
+      const [kH, kW] = Array.isArray(spec.kernelSize) ? spec.kernelSize : [spec.kernelSize, spec.kernelSize];
+      for (const [name, v] of [
+        ['inChannels', spec.inChannels],
+        ['outChannels', spec.outChannels],
+        ['groups', spec.groups],
+        ['kernelSize', kH],
+        ['kernelSize', kW],
+      ] as const)
+        checkSize(name, v);
+      if (spec.inChannels % spec.groups !== 0) throw new RangeError('Conv2d spec: groups must divide inChannels');
+      out.set(`${prefix}weight`, [spec.outChannels, spec.inChannels / spec.groups, kH, kW]);
+      if (spec.bias ?? true) out.set(`${prefix}bias`, [spec.outChannels]);
+      return out;
+    }
     case 'Sequential':
       if (!Array.isArray(spec.layers)) throw new TypeError('Sequential spec needs a layers array');
       spec.layers.forEach((layer, i) => {

@@ -9,7 +9,7 @@
  * their module, as torch orders them (`1.weight, 1.bias, 1.running_mean, ...`).
  */
 import { inspect } from 'node:util';
-import { type Tensor, fmtShape } from '../tensor/index.js';
+import { type Tensor, fmtShape, type Size2, type MaxPool2dOptions, type AvgPool2dOptions } from '../tensor/index.js';
 import { releaseGrad } from '../tensor/grad-buffers.js';
 import { checkOptions, optionKeys } from '../options.js';
 import { summarize } from './summary.js';
@@ -49,7 +49,41 @@ export type ModuleSpec =
       normType: number;
     }
   | { type: 'Dropout2d'; p: number }
-  | BatchNormSpec;
+  | BatchNormSpec
+  | {
+      type: 'Conv2d';
+      /** Input channels. */
+      inChannels: number;
+      /** Output channels (filters). */
+      outChannels: number;
+      /** The filter's [kH, kW] (or one number). */
+      kernelSize: Size2;
+      /** As conv2d's options. */
+      stride: Size2;
+      /** As conv2d's options. */
+      padding: Size2 | 'same' | 'valid';
+      /** As conv2d's options. */
+      dilation: Size2;
+      /** As conv2d's options. */
+      groups: number;
+      /** Whether the layer has a bias. */
+      bias: boolean;
+    }
+  | ({
+      type: 'MaxPool2d';
+      /** The window. */
+      kernelSize: Size2;
+    } & MaxPool2dOptions)
+  | ({
+      type: 'AvgPool2d';
+      /** The window. */
+      kernelSize: Size2;
+    } & AvgPool2dOptions)
+  | {
+      type: 'AdaptiveAvgPool2d';
+      /** [Ho, Wo] or one number; null keeps the input's size. */
+      outputSize: number | [number | null, number | null];
+    };
 
 export const LOAD_STATE_DICT_KEYS = optionKeys<Parameters<Module['loadStateDict']>[1]>()('strict');
 

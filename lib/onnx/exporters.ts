@@ -4,6 +4,7 @@
  * files look familiar in Netron and to ONNX tooling. A new layer adds its function here (see
  * CONTRIBUTING.md, "Exporting a module to ONNX").
  */
+import { AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d } from '../nn/conv.js';
 import { Dropout2d } from '../nn/dropout2d.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm } from '../nn/layer-norm.js';
@@ -65,6 +66,79 @@ registerExporter(Embedding, (m, x, ctx) => {
     throw new RangeError('Embedding with maxNorm has no ONNX form (it rewrites the weight rows it reads)');
   const indices = ctx.node('Cast', [x.name], { to: { i: INT64 } });
   return ctx.node('Gather', [ctx.weight('weight', m.weight), indices], { axis: { i: 0 } });
+});
+
+/** A Size2 (a number or [h, w]) as [h, w]. */
+const pair = (v: number | readonly number[]): [number, number] =>
+  typeof v === 'number' ? [v, v] : [v[0] as number, v[1] as number];
+
+// Conv with PyTorch's weight layout ([outC, inC/groups, kH, kW] is ONNX's too); 'same' padding as
+// explicit pads, the odd one at the bottom and right as torch puts it.
+registerExporter(Conv2d, (m, x, ctx) => {
+  const [kH, kW] = m.kernelSize;
+  const o = m.options;
+  const [dH, dW] = pair(o.dilation);
+  let pads: number[];
+  if (o.padding === 'valid') pads = [0, 0, 0, 0];
+  else if (o.padding === 'same') {
+    const th = dH * (kH - 1),
+      tw = dW * (kW - 1);
+    pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+  } else {
+    const [pH, pW] = pair(o.padding);
+    pads = [pH, pW, pH, pW];
+  }
+  const inputs = [x.name, ctx.weight('weight', m.weight)];
+  if (m.bias !== null) inputs.push(ctx.weight('bias', m.bias));
+  return ctx.node('Conv', inputs, {
+    kernel_shape: { ints: [kH, kW] },
+    strides: { ints: pair(o.stride) },
+    pads: { ints: pads },
+    dilations: { ints: [dH, dW] },
+    group: { i: o.groups },
+  });
+});
+
+registerExporter(MaxPool2d, (m, x, ctx) => {
+  const o = m.options;
+  const [pH, pW] = pair(o.padding ?? 0);
+  return ctx.node('MaxPool', [x.name], {
+    kernel_shape: { ints: pair(m.kernelSize) },
+    strides: { ints: pair(o.stride ?? m.kernelSize) },
+    pads: { ints: [pH, pW, pH, pW] },
+    dilations: { ints: pair(o.dilation ?? 1) },
+    ceil_mode: { i: o.ceilMode === true ? 1 : 0 },
+  });
+});
+
+registerExporter(AvgPool2d, (m, x, ctx) => {
+  const o = m.options;
+  if (o.divisorOverride !== undefined && o.divisorOverride !== null)
+    throw new RangeError('AvgPool2d with divisorOverride has no ONNX form (AveragePool divides by the window)');
+  const [pH, pW] = pair(o.padding ?? 0);
+  return ctx.node('AveragePool', [x.name], {
+    kernel_shape: { ints: pair(m.kernelSize) },
+    strides: { ints: pair(o.stride ?? m.kernelSize) },
+    pads: { ints: [pH, pW, pH, pW] },
+    ceil_mode: { i: o.ceilMode === true ? 1 : 0 },
+    count_include_pad: { i: (o.countIncludePad ?? true) ? 1 : 0 },
+  });
+});
+
+// ONNX has no adaptive pooling: an output of 1 x 1 is GlobalAveragePool, and an output that
+// divides the input evenly is an AveragePool with fixed windows; other sizes have uneven windows.
+registerExporter(AdaptiveAvgPool2d, (m, x, ctx) => {
+  const [H, W] = x.shape.slice(-2) as [number, number];
+  const [oh, ow] = typeof m.outputSize === 'number' ? [m.outputSize, m.outputSize] : m.outputSize;
+  const Ho = oh ?? H,
+    Wo = ow ?? W;
+  if (Ho === 1 && Wo === 1) return ctx.node('GlobalAveragePool', [x.name]);
+  if (H % Ho !== 0 || W % Wo !== 0)
+    throw new RangeError(
+      `AdaptiveAvgPool2d from ${H}x${W} to ${Ho}x${Wo} has uneven windows, which ONNX's pooling cannot express`,
+    );
+  const k = [H / Ho, W / Wo];
+  return ctx.node('AveragePool', [x.name], { kernel_shape: { ints: k }, strides: { ints: k } });
 });
 
 // BatchNorm in its eval form: the running statistics, as torch.onnx exports a model in eval mode.

@@ -209,6 +209,32 @@ export function checkFinite(ds: Dataset, name: string): void {
   }
 }
 
+/**
+ * The shape a model takes n samples of ds in: [n, ...ds.shape] (images as [N, C, H, W]) when its
+ * first parameter is a convolution's 4-D weight, else [n, D] (an MLP's rows).
+ */
+function inputShape(model: Module, ds: Dataset, n: number): number[] {
+  const first = model.parameters()[0];
+  return first !== undefined && first.shape.length === 4 && ds.shape.length === 3 ? [n, ...ds.shape] : [n, ds.features];
+}
+
+/**
+ * The sample shape of rows of D features for a model: [D], or for a convolutional one (first
+ * parameter [K, C, kH, kW]) square images [C, s, s] with C * s * s = D (flat rows, e.g. a CSV).
+ */
+function imageShape(model: Module, D: number): number[] {
+  const first = model.parameters()[0];
+  if (first === undefined || first.shape.length !== 4) return [D];
+  const C = first.shape[1],
+    s = Math.round(Math.sqrt(D / C));
+  if (C * s * s !== D) {
+    throw new RangeError(
+      `predict: ${D} features a row are not ${C}-channel square images: give the convolutional model [N, C, H, W] input`,
+    );
+  }
+  return [C, s, s];
+}
+
 function checkModelFits(model: Module, ds: Dataset, name: string): void {
   const params = model.namedParameters();
   if (params.length === 0) throw new RangeError('fit: the model has no parameters to train');
@@ -223,7 +249,7 @@ function checkModelFits(model: Module, ds: Dataset, name: string): void {
   model.eval();
   let outputs: number;
   try {
-    outputs = noGrad(() => model.forward(new Tensor(ds.x.subarray(0, ds.features), [1, ds.features]))).numel;
+    outputs = noGrad(() => model.forward(new Tensor(ds.x.subarray(0, ds.features), inputShape(model, ds, 1)))).numel;
   } finally {
     model.train(wasTraining);
   }
@@ -391,17 +417,17 @@ function trainEpoch(
   const { model, optimizer, loader, epoch, epochs, steps } = run;
   model.train();
   const t0 = performance.now();
-  const D = loader.dataset.features;
   // Accuracy means nothing for float targets: NaN, which progress leaves out.
   const regression = loader.dataset.task === 'regression';
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
   let step = 0;
+  const sample = inputShape(model, loader.dataset, 1).slice(1); // once, not a parameters() walk a step
   for (const batch of loader) {
     step++;
     optimizer.zeroGrad();
-    const out = model.forward(new Tensor(batch.x, [batch.size, D]));
+    const out = model.forward(new Tensor(batch.x, [batch.size, ...sample]));
     const loss = lossFn(out, batch);
     const batchLoss = loss.item();
     loss.backward();
@@ -521,8 +547,9 @@ function evaluateWith(
   let seen = 0;
   try {
     noGrad(() => {
+      const sample = inputShape(model, data, 1).slice(1);
       for (const batch of loader) {
-        const out = model.forward(new Tensor(batch.x, [batch.size, data.features]));
+        const out = model.forward(new Tensor(batch.x, [batch.size, ...sample]));
         lossSum += lossFn(out, batch).item() * batch.size;
         if (outputs !== null) outputs.set(out.data, seen * k);
         else {
@@ -549,7 +576,10 @@ export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptio
   const ds = x instanceof Dataset ? x : null;
   let data = ds ? ds.x : x instanceof Tensor ? x.data : null;
   if (data === null) throw new TypeError('predict: x must be a Tensor [N, D] or a Dataset');
-  const D = ds ? ds.features : (x as Tensor).shape[(x as Tensor).shape.length - 1];
+  const xs = x instanceof Tensor ? x.shape : null;
+  // a Tensor of 3 or more dims holds its samples whole ([N, C, H, W]); else rows of D
+  const D = ds ? ds.features : xs!.length >= 3 ? xs!.slice(1).reduce((a, b) => a * b, 1) : xs![xs!.length - 1];
+  const sample = ds ? inputShape(model, ds, 1).slice(1) : xs!.length >= 3 ? xs!.slice(1) : imageShape(model, D);
   const pre = preprocessorOf(model, opts);
   if (pre !== undefined) {
     if (D !== pre.features)
@@ -567,7 +597,7 @@ export function predict(model: Module, x: Tensor | Dataset, opts: InferenceOptio
       let C = 0;
       for (let start = 0; start < N; start += batchSize) {
         const n = Math.min(batchSize, N - start);
-        const y = model.forward(new Tensor(data.subarray(start * D, (start + n) * D), [n, D]));
+        const y = model.forward(new Tensor(data.subarray(start * D, (start + n) * D), [n, ...sample]));
         if (out === null) {
           C = y.numel / n;
           out = new Float32Array(N * C);

@@ -112,8 +112,9 @@ export function loadModel(path: string): LoadedModel {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   if (preprocessor !== undefined) {
-    const first = module.namedParameters().find(([, p]) => p.shape.length === 2);
-    if (first !== undefined && first[1].shape[1] !== preprocessor.features) {
+    // an MLP's first layer says how many features it takes (a convolution's does not)
+    const first = module.namedParameters()[0];
+    if (first !== undefined && first[1].shape.length === 2 && first[1].shape[1] !== preprocessor.features) {
       throw new Error(
         `${path}: invalid preprocessing metadata: it is for ${preprocessor.features} features, the model's first layer (${first[0]}) takes ${first[1].shape[1]}`,
       );

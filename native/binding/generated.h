@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "args.h"
@@ -815,6 +816,603 @@ struct BatchNormBackwardArgs {
   BatchNormBackwardArgs& operator=(const BatchNormBackwardArgs&) = delete;
 };
 
+// conv2d(x, weight, bias, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, hasBias, relu, y)
+struct Conv2dArgs {
+  F32 x;
+  F32 weight;
+  F32 bias;
+  int64_t N;
+  int64_t G;
+  int64_t Cg;
+  int64_t H;
+  int64_t W;
+  int64_t Kg;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  int64_t dilationH;
+  int64_t dilationW;
+  bool hasBias;
+  bool relu;
+  F32 y;
+  bool empty;  // N*G*Kg*Ho*Wo == 0: the call has nothing to do
+
+  explicit Conv2dArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "conv2d", 22);
+    x = a.Float32(0, "x");
+    weight = a.Float32(1, "weight");
+    N = a.Size(3, "N");
+    G = a.Size(4, "G");
+    Cg = a.Size(5, "Cg");
+    H = a.Size(6, "H");
+    W = a.Size(7, "W");
+    Kg = a.Size(8, "Kg");
+    Ho = a.Size(9, "Ho");
+    Wo = a.Size(10, "Wo");
+    kH = a.Integer(11, "kH", 1, 16777215);
+    kW = a.Integer(12, "kW", 1, 16777215);
+    strideH = a.Integer(13, "strideH", 1, 16777215);
+    strideW = a.Integer(14, "strideW", 1, 16777215);
+    padH = a.Integer(15, "padH", 0, 16777215);
+    padW = a.Integer(16, "padW", 0, 16777215);
+    dilationH = a.Integer(17, "dilationH", 1, 16777215);
+    dilationW = a.Integer(18, "dilationW", 1, 16777215);
+    hasBias = a.Bool(19, "hasBias");
+    relu = a.Bool(20, "relu");
+    y = a.Float32(21, "y");
+    const bool bias_used = hasBias;
+    bias = a.OptionalFloat32(2, "bias", bias_used, "hasBias is true");
+    a.Need(x, "N*G*Cg*H*W", {N, G, Cg, H, W});
+    a.Need(weight, "G*Kg*Cg*kH*kW", {G, Kg, Cg, kH, kW});
+    if (bias_used) a.Need(bias, "G*Kg", {G, Kg});
+    a.Need(y, "N*G*Kg*Ho*Wo", {N, G, Kg, Ho, Wo});
+    if (!(N == 0 || G == 0 || Kg == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = dilationH * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window dilationH*(kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = false ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (false && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, dilationH), got " +
+                   std::to_string(Ho));
+    }
+    if (!(N == 0 || G == 0 || Kg == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = dilationW * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window dilationW*(kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = false ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (false && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, dilationW), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(y, x);
+    a.Disjoint(y, weight);
+    a.Disjoint(y, bias);
+    empty = N == 0 || G == 0 || Kg == 0 || Ho == 0 || Wo == 0;
+  }
+  Conv2dArgs(const Conv2dArgs&) = delete;  // views may point into this object
+  Conv2dArgs& operator=(const Conv2dArgs&) = delete;
+};
+
+// conv2dBackwardInput(dy, weight, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, accumulate, dx)
+struct Conv2dBackwardInputArgs {
+  F32 dy;
+  F32 weight;
+  int64_t N;
+  int64_t G;
+  int64_t Cg;
+  int64_t H;
+  int64_t W;
+  int64_t Kg;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  int64_t dilationH;
+  int64_t dilationW;
+  bool accumulate;
+  F32 dx;
+  bool empty;  // N*G*Cg*H*W == 0: the call has nothing to do
+
+  explicit Conv2dBackwardInputArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "conv2dBackwardInput", 20);
+    dy = a.Float32(0, "dy");
+    weight = a.Float32(1, "weight");
+    N = a.Size(2, "N");
+    G = a.Size(3, "G");
+    Cg = a.Size(4, "Cg");
+    H = a.Size(5, "H");
+    W = a.Size(6, "W");
+    Kg = a.Size(7, "Kg");
+    Ho = a.Size(8, "Ho");
+    Wo = a.Size(9, "Wo");
+    kH = a.Integer(10, "kH", 1, 16777215);
+    kW = a.Integer(11, "kW", 1, 16777215);
+    strideH = a.Integer(12, "strideH", 1, 16777215);
+    strideW = a.Integer(13, "strideW", 1, 16777215);
+    padH = a.Integer(14, "padH", 0, 16777215);
+    padW = a.Integer(15, "padW", 0, 16777215);
+    dilationH = a.Integer(16, "dilationH", 1, 16777215);
+    dilationW = a.Integer(17, "dilationW", 1, 16777215);
+    accumulate = a.Bool(18, "accumulate");
+    dx = a.Float32(19, "dx");
+    a.Need(dy, "N*G*Kg*Ho*Wo", {N, G, Kg, Ho, Wo});
+    a.Need(weight, "G*Kg*Cg*kH*kW", {G, Kg, Cg, kH, kW});
+    a.Need(dx, "N*G*Cg*H*W", {N, G, Cg, H, W});
+    if (!(N == 0 || G == 0 || Cg == 0 || H == 0 || W == 0)) {
+      const int64_t span = dilationH * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window dilationH*(kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = false ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (false && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, dilationH), got " +
+                   std::to_string(Ho));
+    }
+    if (!(N == 0 || G == 0 || Cg == 0 || H == 0 || W == 0)) {
+      const int64_t span = dilationW * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window dilationW*(kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = false ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (false && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, dilationW), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(dx, dy);
+    a.Disjoint(dx, weight);
+    empty = N == 0 || G == 0 || Cg == 0 || H == 0 || W == 0;
+  }
+  Conv2dBackwardInputArgs(const Conv2dBackwardInputArgs&) = delete;  // views may point into this object
+  Conv2dBackwardInputArgs& operator=(const Conv2dBackwardInputArgs&) = delete;
+};
+
+// conv2dBackwardParams(dy, x, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, hasBias, accumulate, accumulateBias, dweight, dbias)
+struct Conv2dBackwardParamsArgs {
+  F32 dy;
+  F32 x;
+  int64_t N;
+  int64_t G;
+  int64_t Cg;
+  int64_t H;
+  int64_t W;
+  int64_t Kg;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  int64_t dilationH;
+  int64_t dilationW;
+  bool hasBias;
+  bool accumulate;
+  bool accumulateBias;
+  F32 dweight;
+  F32 dbias;
+
+  explicit Conv2dBackwardParamsArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "conv2dBackwardParams", 23);
+    dy = a.Float32(0, "dy");
+    x = a.Float32(1, "x");
+    N = a.Size(2, "N");
+    G = a.Size(3, "G");
+    Cg = a.Size(4, "Cg");
+    H = a.Size(5, "H");
+    W = a.Size(6, "W");
+    Kg = a.Size(7, "Kg");
+    Ho = a.Size(8, "Ho");
+    Wo = a.Size(9, "Wo");
+    kH = a.Integer(10, "kH", 1, 16777215);
+    kW = a.Integer(11, "kW", 1, 16777215);
+    strideH = a.Integer(12, "strideH", 1, 16777215);
+    strideW = a.Integer(13, "strideW", 1, 16777215);
+    padH = a.Integer(14, "padH", 0, 16777215);
+    padW = a.Integer(15, "padW", 0, 16777215);
+    dilationH = a.Integer(16, "dilationH", 1, 16777215);
+    dilationW = a.Integer(17, "dilationW", 1, 16777215);
+    hasBias = a.Bool(18, "hasBias");
+    accumulate = a.Bool(19, "accumulate");
+    accumulateBias = a.Bool(20, "accumulateBias");
+    dweight = a.Float32(21, "dweight");
+    const bool dbias_used = hasBias;
+    dbias = a.OptionalFloat32(22, "dbias", dbias_used, "hasBias is true");
+    a.Need(dy, "N*G*Kg*Ho*Wo", {N, G, Kg, Ho, Wo});
+    a.Need(x, "N*G*Cg*H*W", {N, G, Cg, H, W});
+    a.Need(dweight, "G*Kg*Cg*kH*kW", {G, Kg, Cg, kH, kW});
+    if (dbias_used) a.Need(dbias, "G*Kg", {G, Kg});
+    {
+      const int64_t span = dilationH * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window dilationH*(kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = false ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (false && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, dilationH), got " +
+                   std::to_string(Ho));
+    }
+    {
+      const int64_t span = dilationW * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window dilationW*(kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = false ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (false && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, dilationW), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(dweight, dy);
+    a.Disjoint(dweight, x);
+    a.Disjoint(dbias, dy);
+    a.Disjoint(dbias, x);
+    a.Disjoint(dbias, dweight);
+  }
+  Conv2dBackwardParamsArgs(const Conv2dBackwardParamsArgs&) = delete;  // views may point into this object
+  Conv2dBackwardParamsArgs& operator=(const Conv2dBackwardParamsArgs&) = delete;
+};
+
+// maxPool2d(x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode, y)
+struct MaxPool2dArgs {
+  F32 x;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  int64_t dilationH;
+  int64_t dilationW;
+  bool ceilMode;
+  F32 y;
+  bool empty;  // NC*Ho*Wo == 0: the call has nothing to do
+
+  explicit MaxPool2dArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "maxPool2d", 16);
+    x = a.Float32(0, "x");
+    NC = a.Size(1, "NC");
+    H = a.Size(2, "H");
+    W = a.Size(3, "W");
+    Ho = a.Size(4, "Ho");
+    Wo = a.Size(5, "Wo");
+    kH = a.Integer(6, "kH", 1, 16777215);
+    kW = a.Integer(7, "kW", 1, 16777215);
+    strideH = a.Integer(8, "strideH", 1, 16777215);
+    strideW = a.Integer(9, "strideW", 1, 16777215);
+    padH = a.Integer(10, "padH", 0, 16777215);
+    padW = a.Integer(11, "padW", 0, 16777215);
+    dilationH = a.Integer(12, "dilationH", 1, 16777215);
+    dilationW = a.Integer(13, "dilationW", 1, 16777215);
+    ceilMode = a.Bool(14, "ceilMode");
+    y = a.Float32(15, "y");
+    a.Need(x, "NC*H*W", {NC, H, W});
+    a.Need(y, "NC*Ho*Wo", {NC, Ho, Wo});
+    if (!(NC == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = dilationH * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window dilationH*(kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = ceilMode ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (ceilMode && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, dilationH, ceilMode), got " +
+                   std::to_string(Ho));
+    }
+    if (!(NC == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = dilationW * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window dilationW*(kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = ceilMode ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (ceilMode && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, dilationW, ceilMode), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(y, x);
+    empty = NC == 0 || Ho == 0 || Wo == 0;
+  }
+  MaxPool2dArgs(const MaxPool2dArgs&) = delete;  // views may point into this object
+  MaxPool2dArgs& operator=(const MaxPool2dArgs&) = delete;
+};
+
+// maxPool2dBackward(dy, x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode, accumulate, dx)
+struct MaxPool2dBackwardArgs {
+  F32 dy;
+  F32 x;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  int64_t dilationH;
+  int64_t dilationW;
+  bool ceilMode;
+  bool accumulate;
+  F32 dx;
+  bool empty;  // NC*H*W == 0: the call has nothing to do
+
+  explicit MaxPool2dBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "maxPool2dBackward", 18);
+    dy = a.Float32(0, "dy");
+    x = a.Float32(1, "x");
+    NC = a.Size(2, "NC");
+    H = a.Size(3, "H");
+    W = a.Size(4, "W");
+    Ho = a.Size(5, "Ho");
+    Wo = a.Size(6, "Wo");
+    kH = a.Integer(7, "kH", 1, 16777215);
+    kW = a.Integer(8, "kW", 1, 16777215);
+    strideH = a.Integer(9, "strideH", 1, 16777215);
+    strideW = a.Integer(10, "strideW", 1, 16777215);
+    padH = a.Integer(11, "padH", 0, 16777215);
+    padW = a.Integer(12, "padW", 0, 16777215);
+    dilationH = a.Integer(13, "dilationH", 1, 16777215);
+    dilationW = a.Integer(14, "dilationW", 1, 16777215);
+    ceilMode = a.Bool(15, "ceilMode");
+    accumulate = a.Bool(16, "accumulate");
+    dx = a.Float32(17, "dx");
+    a.Need(dy, "NC*Ho*Wo", {NC, Ho, Wo});
+    a.Need(x, "NC*H*W", {NC, H, W});
+    a.Need(dx, "NC*H*W", {NC, H, W});
+    if (!(NC == 0 || H == 0 || W == 0)) {
+      const int64_t span = dilationH * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window dilationH*(kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = ceilMode ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (ceilMode && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, dilationH, ceilMode), got " +
+                   std::to_string(Ho));
+    }
+    if (!(NC == 0 || H == 0 || W == 0)) {
+      const int64_t span = dilationW * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window dilationW*(kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = ceilMode ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (ceilMode && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, dilationW, ceilMode), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(dx, dy);
+    a.Disjoint(dx, x);
+    empty = NC == 0 || H == 0 || W == 0;
+  }
+  MaxPool2dBackwardArgs(const MaxPool2dBackwardArgs&) = delete;  // views may point into this object
+  MaxPool2dBackwardArgs& operator=(const MaxPool2dBackwardArgs&) = delete;
+};
+
+// avgPool2d(x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, ceilMode, countIncludePad, divisor, y)
+struct AvgPool2dArgs {
+  F32 x;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  bool ceilMode;
+  bool countIncludePad;
+  int64_t divisor;
+  F32 y;
+  bool empty;  // NC*Ho*Wo == 0: the call has nothing to do
+
+  explicit AvgPool2dArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "avgPool2d", 16);
+    x = a.Float32(0, "x");
+    NC = a.Size(1, "NC");
+    H = a.Size(2, "H");
+    W = a.Size(3, "W");
+    Ho = a.Size(4, "Ho");
+    Wo = a.Size(5, "Wo");
+    kH = a.Integer(6, "kH", 1, 16777215);
+    kW = a.Integer(7, "kW", 1, 16777215);
+    strideH = a.Integer(8, "strideH", 1, 16777215);
+    strideW = a.Integer(9, "strideW", 1, 16777215);
+    padH = a.Integer(10, "padH", 0, 16777215);
+    padW = a.Integer(11, "padW", 0, 16777215);
+    ceilMode = a.Bool(12, "ceilMode");
+    countIncludePad = a.Bool(13, "countIncludePad");
+    divisor = a.Integer(14, "divisor", 0, 16777215);
+    y = a.Float32(15, "y");
+    a.Need(x, "NC*H*W", {NC, H, W});
+    a.Need(y, "NC*Ho*Wo", {NC, Ho, Wo});
+    if (!(NC == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = 1 * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window (kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = ceilMode ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (ceilMode && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, ceilMode), got " +
+                   std::to_string(Ho));
+    }
+    if (!(NC == 0 || Ho == 0 || Wo == 0)) {
+      const int64_t span = 1 * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window (kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = ceilMode ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (ceilMode && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, ceilMode), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(y, x);
+    empty = NC == 0 || Ho == 0 || Wo == 0;
+  }
+  AvgPool2dArgs(const AvgPool2dArgs&) = delete;  // views may point into this object
+  AvgPool2dArgs& operator=(const AvgPool2dArgs&) = delete;
+};
+
+// avgPool2dBackward(dy, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, ceilMode, countIncludePad, divisor, accumulate, dx)
+struct AvgPool2dBackwardArgs {
+  F32 dy;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  int64_t kH;
+  int64_t kW;
+  int64_t strideH;
+  int64_t strideW;
+  int64_t padH;
+  int64_t padW;
+  bool ceilMode;
+  bool countIncludePad;
+  int64_t divisor;
+  bool accumulate;
+  F32 dx;
+  bool empty;  // NC*H*W == 0: the call has nothing to do
+
+  explicit AvgPool2dBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "avgPool2dBackward", 17);
+    dy = a.Float32(0, "dy");
+    NC = a.Size(1, "NC");
+    H = a.Size(2, "H");
+    W = a.Size(3, "W");
+    Ho = a.Size(4, "Ho");
+    Wo = a.Size(5, "Wo");
+    kH = a.Integer(6, "kH", 1, 16777215);
+    kW = a.Integer(7, "kW", 1, 16777215);
+    strideH = a.Integer(8, "strideH", 1, 16777215);
+    strideW = a.Integer(9, "strideW", 1, 16777215);
+    padH = a.Integer(10, "padH", 0, 16777215);
+    padW = a.Integer(11, "padW", 0, 16777215);
+    ceilMode = a.Bool(12, "ceilMode");
+    countIncludePad = a.Bool(13, "countIncludePad");
+    divisor = a.Integer(14, "divisor", 0, 16777215);
+    accumulate = a.Bool(15, "accumulate");
+    dx = a.Float32(16, "dx");
+    a.Need(dy, "NC*Ho*Wo", {NC, Ho, Wo});
+    a.Need(dx, "NC*H*W", {NC, H, W});
+    if (!(NC == 0 || H == 0 || W == 0)) {
+      const int64_t span = 1 * (kH - 1) + 1, room = H + 2 * padH - span;
+      if (room < 0)
+        a.RangeErr(std::string("Ho: the window (kH-1)+1 = ") + std::to_string(span) +
+                   " is larger than H + 2*padH = " + std::to_string(H + 2 * padH));
+      int64_t want = ceilMode ? (room + strideH - 1) / strideH + 1 : room / strideH + 1;
+      if (ceilMode && (want - 1) * strideH >= H + padH) --want;
+      if (Ho != want)
+        a.RangeErr(std::string("Ho must be ") + std::to_string(want) + " (from H, kH, strideH, padH, ceilMode), got " +
+                   std::to_string(Ho));
+    }
+    if (!(NC == 0 || H == 0 || W == 0)) {
+      const int64_t span = 1 * (kW - 1) + 1, room = W + 2 * padW - span;
+      if (room < 0)
+        a.RangeErr(std::string("Wo: the window (kW-1)+1 = ") + std::to_string(span) +
+                   " is larger than W + 2*padW = " + std::to_string(W + 2 * padW));
+      int64_t want = ceilMode ? (room + strideW - 1) / strideW + 1 : room / strideW + 1;
+      if (ceilMode && (want - 1) * strideW >= W + padW) --want;
+      if (Wo != want)
+        a.RangeErr(std::string("Wo must be ") + std::to_string(want) + " (from W, kW, strideW, padW, ceilMode), got " +
+                   std::to_string(Wo));
+    }
+    a.Disjoint(dx, dy);
+    empty = NC == 0 || H == 0 || W == 0;
+  }
+  AvgPool2dBackwardArgs(const AvgPool2dBackwardArgs&) = delete;  // views may point into this object
+  AvgPool2dBackwardArgs& operator=(const AvgPool2dBackwardArgs&) = delete;
+};
+
+// adaptiveAvgPool2d(x, NC, H, W, Ho, Wo, y)
+struct AdaptiveAvgPool2dArgs {
+  F32 x;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  F32 y;
+  bool empty;  // NC*Ho*Wo == 0: the call has nothing to do
+
+  explicit AdaptiveAvgPool2dArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "adaptiveAvgPool2d", 7);
+    x = a.Float32(0, "x");
+    NC = a.Size(1, "NC");
+    H = a.Size(2, "H");
+    W = a.Size(3, "W");
+    Ho = a.Size(4, "Ho");
+    Wo = a.Size(5, "Wo");
+    y = a.Float32(6, "y");
+    a.Need(x, "NC*H*W", {NC, H, W});
+    a.Need(y, "NC*Ho*Wo", {NC, Ho, Wo});
+    a.Disjoint(y, x);
+    empty = NC == 0 || Ho == 0 || Wo == 0;
+  }
+  AdaptiveAvgPool2dArgs(const AdaptiveAvgPool2dArgs&) = delete;  // views may point into this object
+  AdaptiveAvgPool2dArgs& operator=(const AdaptiveAvgPool2dArgs&) = delete;
+};
+
+// adaptiveAvgPool2dBackward(dy, NC, H, W, Ho, Wo, accumulate, dx)
+struct AdaptiveAvgPool2dBackwardArgs {
+  F32 dy;
+  int64_t NC;
+  int64_t H;
+  int64_t W;
+  int64_t Ho;
+  int64_t Wo;
+  bool accumulate;
+  F32 dx;
+  bool empty;  // NC*H*W == 0: the call has nothing to do
+
+  explicit AdaptiveAvgPool2dBackwardArgs(const Napi::CallbackInfo& info) {
+    Args a(info, "adaptiveAvgPool2dBackward", 8);
+    dy = a.Float32(0, "dy");
+    NC = a.Size(1, "NC");
+    H = a.Size(2, "H");
+    W = a.Size(3, "W");
+    Ho = a.Size(4, "Ho");
+    Wo = a.Size(5, "Wo");
+    accumulate = a.Bool(6, "accumulate");
+    dx = a.Float32(7, "dx");
+    a.Need(dy, "NC*Ho*Wo", {NC, Ho, Wo});
+    a.Need(dx, "NC*H*W", {NC, H, W});
+    a.Disjoint(dx, dy);
+    empty = NC == 0 || H == 0 || W == 0;
+  }
+  AdaptiveAvgPool2dBackwardArgs(const AdaptiveAvgPool2dBackwardArgs&) = delete;  // views may point into this object
+  AdaptiveAvgPool2dBackwardArgs& operator=(const AdaptiveAvgPool2dBackwardArgs&) = delete;
+};
+
 }  // namespace nb
 
 // The kernels' methods for DefineAddon: the addon class needs one member function per kernel.
@@ -838,4 +1436,13 @@ struct BatchNormBackwardArgs {
   InstanceMethod("embeddingBackward", &Class::EmbeddingBackward, attributes), \
   InstanceMethod("batchNormTrain", &Class::BatchNormTrain, attributes), \
   InstanceMethod("batchNormEval", &Class::BatchNormEval, attributes), \
-  InstanceMethod("batchNormBackward", &Class::BatchNormBackward, attributes)
+  InstanceMethod("batchNormBackward", &Class::BatchNormBackward, attributes), \
+  InstanceMethod("conv2d", &Class::Conv2d, attributes), \
+  InstanceMethod("conv2dBackwardInput", &Class::Conv2dBackwardInput, attributes), \
+  InstanceMethod("conv2dBackwardParams", &Class::Conv2dBackwardParams, attributes), \
+  InstanceMethod("maxPool2d", &Class::MaxPool2d, attributes), \
+  InstanceMethod("maxPool2dBackward", &Class::MaxPool2dBackward, attributes), \
+  InstanceMethod("avgPool2d", &Class::AvgPool2d, attributes), \
+  InstanceMethod("avgPool2dBackward", &Class::AvgPool2dBackward, attributes), \
+  InstanceMethod("adaptiveAvgPool2d", &Class::AdaptiveAvgPool2d, attributes), \
+  InstanceMethod("adaptiveAvgPool2dBackward", &Class::AdaptiveAvgPool2dBackward, attributes)

@@ -5,6 +5,8 @@
 //   softmax:  logits, probs, dlogits are N x C (N rows, C classes); labels has N entries.
 //   bias:     x, y, dy are N x C; bias, dbias have C entries.
 //   elementwise and optimizer kernels work on n contiguous elements.
+//   conv2d:   x is N x (G*Cg) x H x W, w is (G*Kg) x Cg x kH x kW, y is N x (G*Kg) x Ho x Wo (NCHW);
+//             bias has G*Kg entries. Pooling: NC planes, x H x W, y Ho x Wo.
 //
 // Every kernel assumes its arguments were validated by the caller (the addon glue checks
 // types, lengths and label ranges before calling in): kernels never check, never throw.
@@ -155,5 +157,43 @@ void batch_norm_eval(float* y, float* save_invstd, const float* x, const float* 
 void batch_norm_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x, const float* weight,
                          const float* mean, const float* invstd, int64_t N, int64_t C, int64_t L, bool training,
                          ThreadPool& pool);
+// ---- convolution (conv.cc) and pooling (pool.cc), NCHW. Output (oh, ow) of a window reads
+// input row oh*sH - pH + i*dH (i < kH), column ow*sW - pW + j*dW (j < kW); outside: 0 (conv)
+// or not part of the window (pooling). The caller has checked Ho and Wo against the rest
+// (kernel-table.ts's window rules).
+struct ConvShape {
+  int64_t N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, sH, sW, pH, pW, dH, dW;
+};
+
+// y = w * x over each window (+ bias when bias is not null), then max(., 0) when relu (NaN
+// stays NaN, as relu_forward). Bit-identical for any thread count.
+void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const float* w, const float* bias,
+                    const ConvShape& s, bool relu);
+// dx = (or += when accumulate) the transposed convolution of dy with w.
+void conv2d_backward_input(Simd simd, ThreadPool& pool, float* dx, const float* dy, const float* w, const ConvShape& s,
+                           bool accumulate);
+// dw (+)= sum over samples of dy * x per tap, in a fixed order (chunks of samples, added in
+// order); dbias (+)= sum of dy per output channel in double, rounded once (dbias may be null).
+void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias, const float* dy, const float* x,
+                            const ConvShape& s, bool accumulate, bool accumulate_bias);
+
+struct PoolShape {
+  int64_t NC, H, W, Ho, Wo, kH, kW, sH, sW, pH, pW, dH, dW;
+  bool count_include_pad;  // avg only
+  int64_t divisor;         // avg only: 0 = none
+};
+// Max over each window's input elements (-inf when none; the first maximum, or the last NaN).
+void max_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolShape& s);
+// dx (+)= each dy at the element max_pool2d_forward picks (recomputed from x).
+void max_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, const float* x, const PoolShape& s,
+                         bool accumulate);
+// PyTorch's avg_pool2d (count_include_pad, divisor_override); a window with divisor 0 gives 0.
+void avg_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolShape& s);
+void avg_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, const PoolShape& s, bool accumulate);
+// PyTorch's adaptive_avg_pool2d windows: [floor(o*H/Ho), ceil((o+1)*H/Ho)).
+void adaptive_avg_pool2d_forward(ThreadPool& pool, float* y, const float* x, int64_t NC, int64_t H, int64_t W,
+                                 int64_t Ho, int64_t Wo);
+void adaptive_avg_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, int64_t NC, int64_t H, int64_t W,
+                                  int64_t Ho, int64_t Wo, bool accumulate);
 
 }  // namespace ng

@@ -760,6 +760,92 @@ void test_batchnorm() {
 
 }  // namespace
 
+// conv2d on every SIMD path against a double reference (forward, input and weight gradients),
+// with groups, stride, padding and dilation; and bit-identical results for 1, 2 and 3 threads.
+void test_conv2d() {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  // N, G, Cg, H, W, Kg, kH, kW, sH, sW, pH, pW, dH, dW
+  const int64_t shapes[][14] = {{3, 1, 3, 9, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1},
+                                {5, 2, 2, 7, 9, 3, 3, 2, 2, 1, 0, 2, 2, 1},
+                                {6, 1, 8, 14, 14, 16, 5, 5, 1, 1, 2, 2, 1, 1}};
+  for (const auto& d : shapes) {
+    ConvShape s{d[0], d[1], d[2], d[3], d[4], d[5], 0, 0, d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
+    s.Ho = (s.H + 2 * s.pH - s.dH * (s.kH - 1) - 1) / s.sH + 1;
+    s.Wo = (s.W + 2 * s.pW - s.dW * (s.kW - 1) - 1) / s.sW + 1;
+    const int64_t C = s.G * s.Cg, K = s.G * s.Kg, R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo;
+    std::vector<float> x(static_cast<size_t>(s.N * C * s.H * s.W)), w(static_cast<size_t>(K * R)),
+        b(static_cast<size_t>(K)), dy(static_cast<size_t>(s.N * K * P));
+    for (auto* v : {&x, &w, &b, &dy})
+      for (float& e : *v) e = u(rng);
+    std::vector<double> ry(dy.size()), rdx(x.size()), rdw(w.size());
+    for (int64_t n = 0; n < s.N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t p = 0; p < P; ++p) {
+          const int64_t g = k / s.Kg, oh = p / s.Wo, ow = p % s.Wo, yi = (n * K + k) * P + p;
+          ry[size_t(yi)] = b[size_t(k)];
+          for (int64_t c = 0; c < s.Cg; ++c)
+            for (int64_t i = 0; i < s.kH; ++i)
+              for (int64_t j = 0; j < s.kW; ++j) {
+                const int64_t h = oh * s.sH - s.pH + i * s.dH, ww = ow * s.sW - s.pW + j * s.dW;
+                if (h < 0 || h >= s.H || ww < 0 || ww >= s.W) continue;
+                const int64_t xi = ((n * C + g * s.Cg + c) * s.H + h) * s.W + ww,
+                              wi = (k * s.Cg + c) * s.kH * s.kW + i * s.kW + j;
+                ry[size_t(yi)] += double(w[size_t(wi)]) * x[size_t(xi)];
+                rdx[size_t(xi)] += double(w[size_t(wi)]) * dy[size_t(yi)];
+                rdw[size_t(wi)] += double(x[size_t(xi)]) * dy[size_t(yi)];
+              }
+        }
+    for (Simd simd : paths()) {
+      std::vector<float> first[3];
+      for (int threads = 1; threads <= 3; ++threads) {
+        ThreadPool pool(threads);
+        std::vector<float> y(dy.size()), dx(x.size()), dw(w.size()), db(b.size());
+        conv2d_forward(simd, pool, y.data(), x.data(), w.data(), b.data(), s, false);
+        conv2d_backward_input(simd, pool, dx.data(), dy.data(), w.data(), s, false);
+        conv2d_backward_params(simd, pool, dw.data(), db.data(), dy.data(), x.data(), s, false, false);
+        const std::vector<float>* got[3] = {&y, &dx, &dw};
+        const std::vector<double>* want[3] = {&ry, &rdx, &rdw};
+        // float32 sums of up to N*P products of numbers in [-1, 1]
+        const double tol = 1e-5 * double(std::max(R, s.N * P));
+        for (int q = 0; q < 3; ++q) {
+          double worst = 0;
+          for (size_t i = 0; i < got[q]->size(); ++i) worst = std::max(worst, std::fabs((*got[q])[i] - (*want[q])[i]));
+          CHECK(worst <= tol, "conv2d %s %d threads output %d: error %g > %g", simd_name(simd), threads, q, worst, tol);
+          if (threads == 1)
+            first[q] = *got[q];
+          else
+            CHECK(first[q] == *got[q], "conv2d %s output %d differs with %d threads", simd_name(simd), q, threads);
+        }
+      }
+    }
+  }
+}
+
+// Max pooling picks the first maximum, or the last NaN; a window of padding only gives -inf.
+void test_pool() {
+  ThreadPool pool(2);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float x[6] = {1, 3, 3, nan, 2, nan};  // one 2 x 3 plane
+  float y[2];
+  PoolShape s{1, 2, 3, 1, 2, 2, 2, 1, 1, 0, 0, 1, 1, false, 0};  // 2 x 2 windows, stride 1
+  max_pool2d_forward(pool, y, x, s);
+  CHECK(y[0] != y[0] && y[1] != y[1], "NaN wins: %g %g", y[0], y[1]);
+  const float z[4] = {4, 4, 1, 2};
+  float dz[4], g[1] = {1.0f};
+  PoolShape t{1, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0, 1, 1, false, 0};
+  max_pool2d_backward(pool, dz, g, z, t, false);
+  CHECK(dz[0] == 1.0f && dz[1] == 0.0f, "first maximum gets the gradient: %g %g", dz[0], dz[1]);
+  // 1 x 1 input, kernel 3, padding 1: one window of 9 taps, 1 of them on the input
+  float a = 5.0f, b = 0.0f;
+  PoolShape c{1, 1, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, true, 0};
+  avg_pool2d_forward(pool, &b, &a, c);
+  CHECK(b == 5.0f / 9.0f, "count_include_pad average %g", b);
+  c.count_include_pad = false;
+  avg_pool2d_forward(pool, &b, &a, c);
+  CHECK(b == 5.0f, "average over the input only %g", b);
+}
+
 int main(int argc, char** argv) {
   g_quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const bool quick = g_quick;
@@ -783,7 +869,10 @@ int main(int argc, char** argv) {
                {"adam", test_adam},
                {"adagrad_rmsprop", test_adagrad_rmsprop},
                {"optim_torch", test_optim_torch},
-               {"batchnorm", test_batchnorm}};
+               {"batchnorm", test_batchnorm},
+
+               {"conv2d", test_conv2d},
+               {"pool", test_pool}};
   for (const auto& t : tests) {
     const int before = g_failures;
     const auto t0 = clk::now();

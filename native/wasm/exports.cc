@@ -44,6 +44,18 @@ NGW_EXPORT_embeddingBackward(ng::embedding_backward(g_pool, dweight, dy, indices
 NGW_EXPORT_batchNormTrain(ng::batch_norm_train(runningMean, runningVar, y, saveMean, saveInvstd, x, weight, bias, N, C, L, momentum, eps, g_pool))
 NGW_EXPORT_batchNormEval(ng::batch_norm_eval(y, saveInvstd, x, runningMean, runningVar, weight, bias, N, C, L, eps, g_pool))
 NGW_EXPORT_batchNormBackward(ng::batch_norm_backward(dx, dweight, dbias, dy, x, weight, mean, invstd, N, C, L, training, g_pool))
+// The sliding-window kernels take their geometry as one struct (as the addon's ConvOf/PoolOf build it).
+#define NGW_CONV ng::ConvShape{N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW}
+#define NGW_POOL(dH, dW, include_pad, div) ng::PoolShape{NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dH, dW, include_pad, div}
+NGW_EXPORT_conv2d(ng::conv2d_forward(g_simd, g_pool, y, x, weight, bias, NGW_CONV, relu))
+NGW_EXPORT_conv2dBackwardInput(ng::conv2d_backward_input(g_simd, g_pool, dx, dy, weight, NGW_CONV, accumulate))
+NGW_EXPORT_conv2dBackwardParams(ng::conv2d_backward_params(g_simd, g_pool, dweight, dbias, dy, x, NGW_CONV, accumulate, accumulateBias))
+NGW_EXPORT_maxPool2d(ng::max_pool2d_forward(g_pool, y, x, NGW_POOL(dilationH, dilationW, false, 0)))
+NGW_EXPORT_maxPool2dBackward(ng::max_pool2d_backward(g_pool, dx, dy, x, NGW_POOL(dilationH, dilationW, false, 0), accumulate))
+NGW_EXPORT_avgPool2d(ng::avg_pool2d_forward(g_pool, y, x, NGW_POOL(1, 1, countIncludePad, divisor)))
+NGW_EXPORT_avgPool2dBackward(ng::avg_pool2d_backward(g_pool, dx, dy, NGW_POOL(1, 1, countIncludePad, divisor), accumulate))
+NGW_EXPORT_adaptiveAvgPool2d(ng::adaptive_avg_pool2d_forward(g_pool, y, x, NC, H, W, Ho, Wo))
+NGW_EXPORT_adaptiveAvgPool2dBackward(ng::adaptive_avg_pool2d_backward(g_pool, dx, dy, NC, H, W, Ho, Wo, accumulate))
     // clang-format on
 
     // ---- controls: the SIMD path (the JS side maps indices to kSimdPaths' names) ----

@@ -194,5 +194,182 @@
     call; \
   }
 
+// conv2d(x, weight, bias, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, hasBias, relu, y)
+#define NGW_EXPORT_conv2d(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_conv2d(float* x, float* weight, float* bias, double N_, double G_, double Cg_, double H_, double W_, double Kg_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, double dilationH_, double dilationW_, int32_t hasBias_, int32_t relu_, float* y) { \
+    const int64_t N = static_cast<int64_t>(N_); \
+    const int64_t G = static_cast<int64_t>(G_); \
+    const int64_t Cg = static_cast<int64_t>(Cg_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Kg = static_cast<int64_t>(Kg_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const int64_t dilationH = static_cast<int64_t>(dilationH_); \
+    const int64_t dilationW = static_cast<int64_t>(dilationW_); \
+    const bool hasBias = hasBias_ != 0; \
+    const bool relu = relu_ != 0; \
+    call; \
+  }
+
+// conv2dBackwardInput(dy, weight, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, accumulate, dx)
+#define NGW_EXPORT_conv2dBackwardInput(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_conv2dBackwardInput(float* dy, float* weight, double N_, double G_, double Cg_, double H_, double W_, double Kg_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, double dilationH_, double dilationW_, int32_t accumulate_, float* dx) { \
+    const int64_t N = static_cast<int64_t>(N_); \
+    const int64_t G = static_cast<int64_t>(G_); \
+    const int64_t Cg = static_cast<int64_t>(Cg_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Kg = static_cast<int64_t>(Kg_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const int64_t dilationH = static_cast<int64_t>(dilationH_); \
+    const int64_t dilationW = static_cast<int64_t>(dilationW_); \
+    const bool accumulate = accumulate_ != 0; \
+    call; \
+  }
+
+// conv2dBackwardParams(dy, x, N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, hasBias, accumulate, accumulateBias, dweight, dbias)
+#define NGW_EXPORT_conv2dBackwardParams(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_conv2dBackwardParams(float* dy, float* x, double N_, double G_, double Cg_, double H_, double W_, double Kg_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, double dilationH_, double dilationW_, int32_t hasBias_, int32_t accumulate_, int32_t accumulateBias_, float* dweight, float* dbias) { \
+    const int64_t N = static_cast<int64_t>(N_); \
+    const int64_t G = static_cast<int64_t>(G_); \
+    const int64_t Cg = static_cast<int64_t>(Cg_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Kg = static_cast<int64_t>(Kg_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const int64_t dilationH = static_cast<int64_t>(dilationH_); \
+    const int64_t dilationW = static_cast<int64_t>(dilationW_); \
+    const bool hasBias = hasBias_ != 0; \
+    const bool accumulate = accumulate_ != 0; \
+    const bool accumulateBias = accumulateBias_ != 0; \
+    call; \
+  }
+
+// maxPool2d(x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode, y)
+#define NGW_EXPORT_maxPool2d(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_maxPool2d(float* x, double NC_, double H_, double W_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, double dilationH_, double dilationW_, int32_t ceilMode_, float* y) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const int64_t dilationH = static_cast<int64_t>(dilationH_); \
+    const int64_t dilationW = static_cast<int64_t>(dilationW_); \
+    const bool ceilMode = ceilMode_ != 0; \
+    call; \
+  }
+
+// maxPool2dBackward(dy, x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode, accumulate, dx)
+#define NGW_EXPORT_maxPool2dBackward(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_maxPool2dBackward(float* dy, float* x, double NC_, double H_, double W_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, double dilationH_, double dilationW_, int32_t ceilMode_, int32_t accumulate_, float* dx) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const int64_t dilationH = static_cast<int64_t>(dilationH_); \
+    const int64_t dilationW = static_cast<int64_t>(dilationW_); \
+    const bool ceilMode = ceilMode_ != 0; \
+    const bool accumulate = accumulate_ != 0; \
+    call; \
+  }
+
+// avgPool2d(x, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, ceilMode, countIncludePad, divisor, y)
+#define NGW_EXPORT_avgPool2d(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_avgPool2d(float* x, double NC_, double H_, double W_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, int32_t ceilMode_, int32_t countIncludePad_, double divisor_, float* y) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const bool ceilMode = ceilMode_ != 0; \
+    const bool countIncludePad = countIncludePad_ != 0; \
+    const int64_t divisor = static_cast<int64_t>(divisor_); \
+    call; \
+  }
+
+// avgPool2dBackward(dy, NC, H, W, Ho, Wo, kH, kW, strideH, strideW, padH, padW, ceilMode, countIncludePad, divisor, accumulate, dx)
+#define NGW_EXPORT_avgPool2dBackward(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_avgPool2dBackward(float* dy, double NC_, double H_, double W_, double Ho_, double Wo_, double kH_, double kW_, double strideH_, double strideW_, double padH_, double padW_, int32_t ceilMode_, int32_t countIncludePad_, double divisor_, int32_t accumulate_, float* dx) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const int64_t kH = static_cast<int64_t>(kH_); \
+    const int64_t kW = static_cast<int64_t>(kW_); \
+    const int64_t strideH = static_cast<int64_t>(strideH_); \
+    const int64_t strideW = static_cast<int64_t>(strideW_); \
+    const int64_t padH = static_cast<int64_t>(padH_); \
+    const int64_t padW = static_cast<int64_t>(padW_); \
+    const bool ceilMode = ceilMode_ != 0; \
+    const bool countIncludePad = countIncludePad_ != 0; \
+    const int64_t divisor = static_cast<int64_t>(divisor_); \
+    const bool accumulate = accumulate_ != 0; \
+    call; \
+  }
+
+// adaptiveAvgPool2d(x, NC, H, W, Ho, Wo, y)
+#define NGW_EXPORT_adaptiveAvgPool2d(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_adaptiveAvgPool2d(float* x, double NC_, double H_, double W_, double Ho_, double Wo_, float* y) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    call; \
+  }
+
+// adaptiveAvgPool2dBackward(dy, NC, H, W, Ho, Wo, accumulate, dx)
+#define NGW_EXPORT_adaptiveAvgPool2dBackward(call) \
+  extern "C" EMSCRIPTEN_KEEPALIVE void ngw_adaptiveAvgPool2dBackward(float* dy, double NC_, double H_, double W_, double Ho_, double Wo_, int32_t accumulate_, float* dx) { \
+    const int64_t NC = static_cast<int64_t>(NC_); \
+    const int64_t H = static_cast<int64_t>(H_); \
+    const int64_t W = static_cast<int64_t>(W_); \
+    const int64_t Ho = static_cast<int64_t>(Ho_); \
+    const int64_t Wo = static_cast<int64_t>(Wo_); \
+    const bool accumulate = accumulate_ != 0; \
+    call; \
+  }
+
 // The kernels' export names, in table order (the build checks the module has every one).
-#define NGW_KERNEL_EXPORTS "ngw_gemm", "ngw_softmaxCrossEntropy", "ngw_softmaxCrossEntropyBackward", "ngw_biasAdd", "ngw_biasGrad", "ngw_biasRelu", "ngw_biasReluBackward", "ngw_relu", "ngw_reluBackward", "ngw_sgdStep", "ngw_adamStep", "ngw_adagradStep", "ngw_rmspropStep", "ngw_layerNorm", "ngw_layerNormBackward", "ngw_embedding", "ngw_embeddingBackward", "ngw_batchNormTrain", "ngw_batchNormEval", "ngw_batchNormBackward"
+#define NGW_KERNEL_EXPORTS "ngw_gemm", "ngw_softmaxCrossEntropy", "ngw_softmaxCrossEntropyBackward", "ngw_biasAdd", "ngw_biasGrad", "ngw_biasRelu", "ngw_biasReluBackward", "ngw_relu", "ngw_reluBackward", "ngw_sgdStep", "ngw_adamStep", "ngw_adagradStep", "ngw_rmspropStep", "ngw_layerNorm", "ngw_layerNormBackward", "ngw_embedding", "ngw_embeddingBackward", "ngw_batchNormTrain", "ngw_batchNormEval", "ngw_batchNormBackward", "ngw_conv2d", "ngw_conv2dBackwardInput", "ngw_conv2dBackwardParams", "ngw_maxPool2d", "ngw_maxPool2dBackward", "ngw_avgPool2d", "ngw_avgPool2dBackward", "ngw_adaptiveAvgPool2d", "ngw_adaptiveAvgPool2dBackward"

@@ -7,6 +7,7 @@ import {
   KERNEL_NAMES,
   conditionText,
   factors,
+  windowOut,
   type KernelName,
   type ParamSpec,
 } from '../../lib/backend/kernel-table.js';
@@ -30,6 +31,7 @@ export interface Case {
   sameOrDisjoint: readonly (readonly [string, string])[];
   labels?: { param: string; count: string; classes: string };
   empty?: string;
+  windows: readonly import('../../lib/backend/kernel-table.js').WindowRule[];
 }
 
 export { conditionText, factors };
@@ -41,7 +43,26 @@ export const cases: Case[] = KERNEL_NAMES.map((fn) => {
   const sizes: Record<string, number> = {};
   let next = 2;
   for (const p of params) if (p.kind === 'size') sizes[p.name] = next++;
-  const countOf = (expr: string) => factors(expr).reduce((n, f) => n * sizes[f], 1);
+  // A window rule's output size follows from the others (the window parameters are ints at
+  // their minimum in the valid call: kernel, stride and dilation 1, pad 0)
+  const intAt = (name: string | undefined, dflt: number) => {
+    const q = params.find((p) => p.name === name);
+    return q !== undefined && q.kind === 'int' ? q.min : dflt;
+  };
+  for (const w of spec.windows ?? []) {
+    sizes[w.out] = windowOut(
+      sizes[w.in],
+      intAt(w.kernel, 1),
+      intAt(w.stride, 1),
+      intAt(w.pad, 0),
+      intAt(w.dilation, 1),
+      true,
+    );
+  }
+  // ints (window sizes) count too, at their value in the valid call
+  const ints: Record<string, number> = {};
+  for (const p of params) if (p.kind === 'int') ints[p.name] = p.min;
+  const countOf = (expr: string) => factors(expr).reduce((n, f) => n * (sizes[f] ?? ints[f]), 1);
   const at = (name: string) => params.findIndex((p) => p.name === name);
   const labels = spec.labels;
   const valid = (): unknown[] =>
@@ -84,6 +105,7 @@ export const cases: Case[] = KERNEL_NAMES.map((fn) => {
     sameOrDisjoint: spec.sameOrDisjoint ?? [],
     labels,
     empty: spec.empty,
+    windows: spec.windows ?? [],
   };
 });
 

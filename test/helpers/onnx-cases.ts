@@ -17,6 +17,10 @@ const {
   Dropout2d,
   BatchNorm1d,
   BatchNorm2d,
+  Conv2d,
+  MaxPool2d,
+  AvgPool2d,
+  AdaptiveAvgPool2d,
 } = ng.nn;
 
 export interface OnnxCase {
@@ -176,6 +180,66 @@ export const CASES: OnnxCase[] = [
       ),
     ),
     inputShape: [2, 3, 3],
+  },
+  {
+    // the anchor CNN's shape on a small image
+    name: 'cnn',
+    build: seeded(
+      () =>
+        new Sequential(
+          new Conv2d(1, 4, 5, { padding: 2 }),
+          new ReLU(),
+          new MaxPool2d(2),
+          new Conv2d(4, 6, 3, { padding: 'same', bias: false }),
+          new ReLU(),
+          new MaxPool2d(2),
+          new Flatten(),
+          new Linear(6 * 2 * 2, 3),
+        ),
+    ),
+    inputShape: [1, 8, 8],
+  },
+  {
+    name: 'conv-groups-stride-dilation',
+    build: seeded(
+      () =>
+        new Sequential(
+          new Conv2d(4, 6, [3, 2], { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [1, 0] }),
+          new Flatten(),
+        ),
+    ),
+    inputShape: [4, 7, 6],
+  },
+  {
+    name: 'pools',
+    build: seeded(
+      () =>
+        new Sequential(
+          new Conv2d(2, 3, 3, { padding: 'same' }),
+          new MaxPool2d(3, { stride: 2, padding: 1, dilation: 1 }),
+          new AvgPool2d(2, { stride: 1, padding: 1, countIncludePad: false }),
+          new AdaptiveAvgPool2d([2, 7]),
+          new Flatten(),
+        ),
+    ),
+    inputShape: [2, 9, 11],
+  },
+  {
+    name: 'global-pool-batchnorm2d',
+    build: seeded(() =>
+      warmBatchNorm(
+        new Sequential(
+          new Conv2d(3, 4, 3),
+          new BatchNorm2d(4),
+          new ReLU(),
+          new AdaptiveAvgPool2d(1),
+          new Flatten(),
+          new Linear(4, 2),
+        ),
+        [3, 6, 6],
+      ),
+    ),
+    inputShape: [3, 6, 6],
   },
   {
     name: 'only-dropout',

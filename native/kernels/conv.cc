@@ -1,0 +1,214 @@
+// 2-D convolution, NCHW, as im2col + the GEMM driver (gemm.cc, on the chosen ISA's context).
+//
+// Dimensions (ConvShape, kernels.h):
+//   x   N x (G*Cg) x H x W        input, zero-padded by pH / pW on each side
+//   w   (G*Kg) x Cg x kH x kW     PyTorch's layout: group g's Kg filters see its Cg channels
+//   y   N x (G*Kg) x Ho x Wo      output (oh, ow) reads input row oh*sH - pH + i*dH, col likewise
+//   col R x P per (sample, group), R = Cg*kH*kW rows (c, i, j), P = Ho*Wo columns (oh, ow):
+//       col[(c*kH + i)*kW + j][oh*Wo + ow] = the x that tap (c, i, j) meets at (oh, ow), or 0
+// so that, per sample n and group g, as row-major matrices:
+//   forward    y[n, g]  (Kg x P) = w[g] (Kg x R) * col                  then bias, ReLU
+//   input grad dcol     (R x P)  = w[g]^T * dy[n, g], scattered back into dx (col2im)
+//   weight grad dw[g]   (Kg x R) = sum over n of dy[n, g] * col^T
+//
+// Threads: the (sample, group) pairs are independent in the forward and input-gradient passes:
+// the pool's tasks each take a contiguous run of them, with their own column buffer, and call a
+// single-threaded gemm. The weight gradient sums over samples: samples are taken in fixed chunks
+// of kChunk (a chunk's columns side by side, one gemm with K = kChunk*P), each chunk's partial
+// sum in its own buffer, and the partials are added in chunk order, so the result is the same
+// for any thread count. Buffers live for one call (never static).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace ng {
+
+namespace {
+
+// Samples per partial sum of the weight gradient: fixed, so that the summation order depends
+// on N alone. 4 samples of the anchor CNN's second layer are a gemm with K = 784.
+constexpr int64_t kChunk = 4;
+
+// The valid output columns [lo, hi) of tap offset `off` = j*dW - pW: those whose input column
+// ow*sW + off lies in [0, W).
+inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int64_t* lo, int64_t* hi) {
+  // ow >= ceil(-off / stride) and ow*stride + off <= W - 1
+  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t h = W - 1 - off < 0 ? 0 : (W - 1 - off) / stride + 1;
+  *lo = std::min(l, Wo);
+  *hi = std::max(*lo, std::min(h, Wo));
+}
+
+// col (R x P) from one sample's group of channels xg (Cg x H x W); ld is col's row stride.
+void im2col(float* col, int64_t ld, const float* xg, const ConvShape& s) {
+  const int64_t P = s.Ho * s.Wo;
+  (void)P;
+  for (int64_t c = 0; c < s.Cg; ++c) {
+    const float* xc = xg + c * s.H * s.W;
+    for (int64_t i = 0; i < s.kH; ++i) {
+      for (int64_t j = 0; j < s.kW; ++j) {
+        float* row = col + ((c * s.kH + i) * s.kW + j) * ld;
+        const int64_t off = j * s.dW - s.pW;
+        int64_t lo, hi;
+        valid_range(off, s.sW, s.W, s.Wo, &lo, &hi);
+        for (int64_t oh = 0; oh < s.Ho; ++oh) {
+          float* r = row + oh * s.Wo;
+          const int64_t h = oh * s.sH - s.pH + i * s.dH;
+          if (h < 0 || h >= s.H) {
+            std::fill(r, r + s.Wo, 0.0f);
+            continue;
+          }
+          const float* xr = xc + h * s.W + off;
+          std::fill(r, r + lo, 0.0f);
+          if (s.sW == 1) {
+            std::memcpy(r + lo, xr + lo, size_t(hi - lo) * sizeof(float));
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * s.sW];
+          }
+          std::fill(r + hi, r + s.Wo, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+// dxg (Cg x H x W) += col (R x P) scattered back: the adjoint of im2col.
+void col2im_add(float* dxg, const float* col, const ConvShape& s) {
+  for (int64_t c = 0; c < s.Cg; ++c) {
+    float* dc = dxg + c * s.H * s.W;
+    for (int64_t i = 0; i < s.kH; ++i) {
+      for (int64_t j = 0; j < s.kW; ++j) {
+        const float* row = col + ((c * s.kH + i) * s.kW + j) * s.Ho * s.Wo;
+        const int64_t off = j * s.dW - s.pW;
+        int64_t lo, hi;
+        valid_range(off, s.sW, s.W, s.Wo, &lo, &hi);
+        for (int64_t oh = 0; oh < s.Ho; ++oh) {
+          const int64_t h = oh * s.sH - s.pH + i * s.dH;
+          if (h < 0 || h >= s.H) continue;
+          const float* r = row + oh * s.Wo;
+          float* dr = dc + h * s.W + off;
+          for (int64_t ow = lo; ow < hi; ++ow) dr[ow * s.sW] += r[ow];
+        }
+      }
+    }
+  }
+}
+
+// Splits [0, n) into `tasks` contiguous runs and calls fn(task, begin, end) for each, on the pool.
+template <class F>
+void split(ThreadPool& pool, int64_t n, int64_t tasks, const F& fn) {
+  tasks = std::max<int64_t>(1, std::min(tasks, n));
+  pool.parallel_for(tasks, [&](int64_t t) { fn(t, n * t / tasks, n * (t + 1) / tasks); });
+}
+
+}  // namespace
+
+void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const float* w, const float* bias,
+                    const ConvShape& s, bool relu) {
+  const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
+  std::vector<float> cols(size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
+  split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
+    ThreadPool serial(1);  // no threads of its own: the gemm runs on this task's thread
+    float* col = cols.data() + t * R * P;
+    for (int64_t ng_ = b; ng_ < e; ++ng_) {
+      const int64_t n = ng_ / s.G, g = ng_ % s.G;
+      float* yg = y + (n * K + g * s.Kg) * P;
+      im2col(col, P, x + (n * C + g * s.Cg) * s.H * s.W, s);
+      gemm(simd, serial, false, false, s.Kg, P, R, 1.0f, w + g * s.Kg * R, col, 0.0f, yg);
+      // The epilogue while the block is in cache: bias, then ReLU as relu_forward (NaN stays).
+      for (int64_t k = 0; k < s.Kg; ++k) {
+        float* yr = yg + k * P;
+        const float bk = bias != nullptr ? bias[g * s.Kg + k] : 0.0f;
+        if (bias != nullptr)
+          for (int64_t p = 0; p < P; ++p) yr[p] += bk;
+        if (relu)
+          for (int64_t p = 0; p < P; ++p) yr[p] = yr[p] <= 0.0f ? 0.0f : yr[p];
+      }
+    }
+  });
+}
+
+void conv2d_backward_input(Simd simd, ThreadPool& pool, float* dx, const float* dy, const float* w, const ConvShape& s,
+                           bool accumulate) {
+  const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  if (s.Kg == 0) {
+    // no filters: dx is 0. Ho x Wo is then bounded by no buffer (dy is empty): no columns.
+    if (!accumulate) std::fill(dx, dx + s.N * C * s.H * s.W, 0.0f);
+    return;
+  }
+  const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
+  std::vector<float> cols(size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
+  split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
+    ThreadPool serial(1);
+    float* col = cols.data() + t * R * P;
+    for (int64_t ng_ = b; ng_ < e; ++ng_) {
+      const int64_t n = ng_ / s.G, g = ng_ % s.G;
+      float* dxg = dx + (n * C + g * s.Cg) * s.H * s.W;
+      if (!accumulate) std::fill(dxg, dxg + s.Cg * s.H * s.W, 0.0f);
+      gemm(simd, serial, true, false, R, P, s.Kg, 1.0f, w + g * s.Kg * R, dy + (n * K + g * s.Kg) * P, 0.0f, col);
+      col2im_add(dxg, col, s);
+    }
+  });
+}
+
+void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias, const float* dy, const float* x,
+                            const ConvShape& s, bool accumulate, bool accumulate_bias) {
+  const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  const int64_t chunks = (s.N + kChunk - 1) / kChunk;
+  const int64_t wsize = s.G * s.Kg * R;
+  // nothing to sum (also: with no filters, Ho x Wo is bounded by no buffer: no columns)
+  if (chunks == 0 || P == 0 || wsize == 0) {
+    if (!accumulate) std::fill(dw, dw + wsize, 0.0f);
+  } else {
+    // One task per (chunk, group): its partial sum, its columns and its rows of dy.
+    std::vector<float> partial(size_t(chunks) * size_t(wsize));
+    const int64_t units = chunks * s.G;
+    const int64_t tasks = std::min<int64_t>(pool.size(), units);
+    const size_t cols_each = size_t(R) * size_t(kChunk * P), dys_each = size_t(s.Kg) * size_t(kChunk * P);
+    std::vector<float> cols(size_t(tasks) * cols_each), dys(size_t(tasks) * dys_each);
+    split(pool, units, tasks, [&](int64_t t, int64_t b, int64_t e) {
+      ThreadPool serial(1);
+      float* col = cols.data() + t * cols_each;
+      float* dyc = dys.data() + t * dys_each;
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t chunk = u / s.G, g = u % s.G;
+        const int64_t n0 = chunk * kChunk, n1 = std::min(s.N, n0 + kChunk), L = (n1 - n0) * P;
+        // The chunk's samples side by side: col is R x L, dyc is Kg x L.
+        for (int64_t n = n0; n < n1; ++n) {
+          im2col(col + (n - n0) * P, L, x + (n * C + g * s.Cg) * s.H * s.W, s);
+          for (int64_t k = 0; k < s.Kg; ++k)
+            std::memcpy(dyc + k * L + (n - n0) * P, dy + (n * K + g * s.Kg + k) * P, size_t(P) * sizeof(float));
+        }
+        gemm(simd, serial, false, true, s.Kg, R, L, 1.0f, dyc, col, 0.0f,
+             partial.data() + chunk * wsize + g * s.Kg * R);
+      }
+    });
+    // The partials in chunk order, for every element: independent of the thread count.
+    split(pool, wsize, pool.size(), [&](int64_t, int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        float acc = partial[i];
+        for (int64_t c = 1; c < chunks; ++c) acc += partial[c * wsize + i];
+        dw[i] = accumulate ? dw[i] + acc : acc;
+      }
+    });
+  }
+  if (dbias == nullptr) return;
+  // Bias: per channel a double sum over samples and positions in order, rounded once (as
+  // bias_grad); channels are independent, so the split does not matter.
+  split(pool, K, pool.size(), [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      double acc = 0.0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const float* r = dy + (n * K + k) * P;
+        for (int64_t p = 0; p < P; ++p) acc += r[p];
+      }
+      dbias[k] = accumulate_bias ? static_cast<float>(dbias[k] + acc) : static_cast<float>(acc);
+    }
+  });
+}
+
+}  // namespace ng
