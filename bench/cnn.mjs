@@ -16,7 +16,7 @@
 //   loop: reshuffled epochs, batch 64, test accuracy after each epoch).
 // Prints markdown tables and writes bench/results/cnn.json.
 //
-// Usage: node bench/cnn.mjs [--steps 60] [--ts-steps 2] [--no-torch] [--tta] [--peak GFLOPS]
+// Usage: node bench/cnn.mjs [--steps 60] [--ts-steps 2 (0: no TS row)] [--no-torch] [--tta] [--peak GFLOPS]
 // (`npm run bench:cnn` compiles the TS to dist/ first.)
 import { measureMachine } from './machine.mjs';
 import { spawnSync } from 'node:child_process';
@@ -210,7 +210,8 @@ const native = throughput('native', STEPS, WARMUP);
 log(`native ${native.samplesPerS.toFixed(0)} samples/s; PyTorch ...`);
 const torchRows = torch(['--threads', '1,2', '--steps', String(STEPS), '--warmup', String(WARMUP)], 900_000);
 log(`TS: ${TS_STEPS} steps`);
-const ts = throughput('ts', TS_STEPS, 1);
+// --ts-steps 0 leaves the TS backend out (its step takes seconds: A/B runs of native builds skip it)
+const ts = TS_STEPS > 0 ? throughput('ts', TS_STEPS, 1) : null;
 const prof = profile(Math.max(5, Math.floor(STEPS / 4)));
 const peak = await peakGflops();
 const tta = flag('--tta')
@@ -222,7 +223,7 @@ const gflops = (sps) => (sps * FLOPS) / 1e9;
 const fmt = (v, d = 0) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
 const rows = [
   ['nodegrad native', native.samplesPerS, native.samplesPerCpuS, native.finalLoss],
-  ['nodegrad ts', ts.samplesPerS, ts.samplesPerCpuS, ts.finalLoss],
+  ...(ts ? [['nodegrad ts', ts.samplesPerS, ts.samplesPerCpuS, ts.finalLoss]] : []),
   ...torchRows.map((r) => [`PyTorch 1.13, ${r.name.endsWith('T1') ? 1 : 2} thread(s)`, r.value, null, null]),
 ];
 console.log(`\nAnchor CNN training, batch ${B}, ${(FLOPS / 1e6).toFixed(1)} MFLOP a sample (forward + backward)\n`);

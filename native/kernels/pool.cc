@@ -86,9 +86,49 @@ inline void store(float* dxp, const double* g, int64_t n, bool accumulate) {
   for (int64_t i = 0; i < n; ++i) dxp[i] = accumulate ? static_cast<float>(dxp[i] + g[i]) : static_cast<float>(g[i]);
 }
 
+// The common 2 x 2 / stride 2 window with every window inside the input (no padding, no
+// dilation; ceil_mode's partial last window takes the general path). The general path's
+// per-window tap loops cost several times the comparisons here.
+inline bool is_2x2(const PoolShape& s) {
+  return s.kH == 2 && s.kW == 2 && s.sH == 2 && s.sW == 2 && s.pH == 0 && s.pW == 0 && s.dH == 1 && s.dW == 1 &&
+         2 * s.Ho <= s.H && 2 * s.Wo <= s.W;
+}
+
+// max_index for window (oh, ow) of a 2 x 2 plane: the same selects in the same row-major order,
+// so the same pick. Returns the offset in the window (0, 1, W, W + 1 from its top-left) and
+// the maximum.
+inline int64_t max_2x2(const float* r0, int64_t W, float* m_out) {
+  const float* r1 = r0 + W;
+  float m = r0[0];
+  int64_t best = 0;
+  const float v1 = r0[1], v2 = r1[0], v3 = r1[1];
+  bool take = (v1 > m) | (v1 != v1);
+  best = take ? 1 : best;
+  m = take ? v1 : m;
+  take = (v2 > m) | (v2 != v2);
+  best = take ? W : best;
+  m = take ? v2 : m;
+  take = (v3 > m) | (v3 != v3);
+  best = take ? W + 1 : best;
+  m = take ? v3 : m;
+  *m_out = m;
+  return best;
+}
+
 }  // namespace
 
 void max_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolShape& s) {
+  if (is_2x2(s)) {
+    over_planes(pool, s.NC, s.Ho * s.Wo * 4, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* xp = x + p * s.H * s.W;
+        float* yp = y + p * s.Ho * s.Wo;
+        for (int64_t oh = 0; oh < s.Ho; ++oh)
+          for (int64_t ow = 0; ow < s.Wo; ++ow) max_2x2(xp + 2 * oh * s.W + 2 * ow, s.W, yp + oh * s.Wo + ow);
+      }
+    });
+    return;
+  }
   const Taps th(s.Ho, s.sH, s.pH, s.dH, s.kH, s.H), tw(s.Wo, s.sW, s.pW, s.dW, s.kW, s.W);
   over_planes(pool, s.NC, s.Ho * s.Wo * s.kH * s.kW, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -105,6 +145,27 @@ void max_pool2d_forward(ThreadPool& pool, float* y, const float* x, const PoolSh
 
 void max_pool2d_backward(ThreadPool& pool, float* dx, const float* dy, const float* x, const PoolShape& s,
                          bool accumulate) {
+  if (is_2x2(s)) {
+    // Windows do not overlap: each element gets at most one dy, so the general path's double
+    // buffer holds 0.0 or 0.0 + dy; the same expressions give the same bits (-0.0 included).
+    over_planes(pool, s.NC, s.Ho * s.Wo * 4, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* xp = x + p * s.H * s.W;
+        const float* dyp = dy + p * s.Ho * s.Wo;
+        float* dxp = dx + p * s.H * s.W;
+        for (int64_t i = 0; i < s.H * s.W; ++i) dxp[i] = accumulate ? static_cast<float>(dxp[i] + 0.0) : 0.0f;
+        for (int64_t oh = 0; oh < s.Ho; ++oh)
+          for (int64_t ow = 0; ow < s.Wo; ++ow) {
+            const int64_t at = 2 * oh * s.W + 2 * ow;
+            float m;
+            const int64_t i = at + max_2x2(xp + at, s.W, &m);
+            const double g = 0.0 + double(dyp[oh * s.Wo + ow]);
+            dxp[i] = accumulate ? static_cast<float>(dxp[i] + g) : static_cast<float>(g);
+          }
+      }
+    });
+    return;
+  }
   const Taps th(s.Ho, s.sH, s.pH, s.dH, s.kH, s.H), tw(s.Wo, s.sW, s.pW, s.dW, s.kW, s.W);
   over_planes(pool, s.NC, s.Ho * s.Wo * s.kH * s.kW, [&](int64_t p0, int64_t p1) {
     std::vector<double> g(size_t(s.H * s.W));

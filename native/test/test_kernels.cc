@@ -846,6 +846,53 @@ void test_pool() {
   CHECK(b == 5.0f, "average over the input only %g", b);
 }
 
+// The 2 x 2 / stride 2 fast path against the general path: the same windows in ceil mode (odd
+// H, W add a partial last row and column of windows, whose dy is 0, so dx is the same), on
+// planes with ties, NaN and -0.0, accumulating onto -0.0, for 1 and 3 threads.
+void test_pool_2x2() {
+  const int64_t NC = 700, H = 7, W = 9, Ho = 3, Wo = 4;  // enough planes for several tasks
+  std::vector<float> x(size_t(NC * H * W)), dy(size_t(NC * Ho * Wo)), dyc(size_t(NC * (Ho + 1) * (Wo + 1)), 0.0f);
+  uint32_t r = 12345;
+  auto next = [&] { return r = r * 1664525u + 1013904223u; };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (float& v : x) {
+    const uint32_t k = next() >> 24;
+    v = k < 8 ? nan : k < 24 ? -0.0f : float(int(k % 5) - 2);  // small integers: many ties
+  }
+  for (int64_t p = 0; p < NC; ++p)
+    for (int64_t i = 0; i < Ho * Wo; ++i) {
+      const uint32_t k = next() >> 24;
+      const float v = k < 16 ? -0.0f : float(int(k % 7) - 3) * 0.25f;
+      dy[size_t(p * Ho * Wo + i)] = v;
+      dyc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)] = v;
+    }
+  const PoolShape fast{NC, H, W, Ho, Wo, 2, 2, 2, 2, 0, 0, 1, 1, false, 0};
+  PoolShape general = fast;
+  general.Ho = Ho + 1;
+  general.Wo = Wo + 1;
+  auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> y(dy.size()), yc(dyc.size());
+    max_pool2d_forward(pool, y.data(), x.data(), fast);
+    max_pool2d_forward(pool, yc.data(), x.data(), general);
+    int bad = 0;
+    for (int64_t p = 0; p < NC; ++p)
+      for (int64_t i = 0; i < Ho * Wo; ++i)
+        bad += !same(y[size_t(p * Ho * Wo + i)], yc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)]);
+    CHECK(bad == 0, "maxPool2d 2x2 forward, %d threads: %d values differ from the general path", threads, bad);
+    for (bool acc : {false, true}) {
+      std::vector<float> dx(x.size(), -0.0f), dxc(x.size(), -0.0f);
+      for (size_t i = 0; i < dx.size(); i += 3) dx[i] = dxc[i] = 0.5f;
+      max_pool2d_backward(pool, dx.data(), dy.data(), x.data(), fast, acc);
+      max_pool2d_backward(pool, dxc.data(), dyc.data(), x.data(), general, acc);
+      bad = 0;
+      for (size_t i = 0; i < dx.size(); ++i) bad += !same(dx[i], dxc[i]);
+      CHECK(bad == 0, "maxPool2d 2x2 backward, %d threads, accumulate %d: %d values differ", threads, int(acc), bad);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   g_quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const bool quick = g_quick;
@@ -872,7 +919,8 @@ int main(int argc, char** argv) {
                {"batchnorm", test_batchnorm},
 
                {"conv2d", test_conv2d},
-               {"pool", test_pool}};
+               {"pool", test_pool},
+               {"pool_2x2", test_pool_2x2}};
   for (const auto& t : tests) {
     const int before = g_failures;
     const auto t0 = clk::now();
