@@ -133,6 +133,31 @@ describe.runIf(wasm)('the wasm backend', () => {
     expect([...C]).toEqual([19, 22, 43, 50]);
   });
 
+  it('copies an output in only where the kernel reads it: GEMM with beta != 0, an accumulating gradient', () => {
+    // Each first call leaves its result in the arena where the second call's output goes, so a
+    // second call that did not copy its C or dbias in would add to that result, not to the JS one.
+    const A = Float32Array.from([1, 2, 3, 4]),
+      B = Float32Array.from([5, 6, 7, 8]);
+    const C = new Float32Array(4).fill(Number.NaN);
+    k.gemm(false, false, 2, 2, 2, 1, A, B, 0, C);
+    expect([...C]).toEqual([19, 22, 43, 50]);
+    C.fill(1);
+    k.gemm(false, false, 2, 2, 2, 1, A, B, 1, C);
+    expect([...C]).toEqual([20, 23, 44, 51]);
+    const dy = Float32Array.from([1, 2, 3, 4, 5, 6]),
+      y = Float32Array.from([1, 0, 1, 1, 1, 0]);
+    const dx = new Float32Array(6).fill(Number.NaN),
+      dbias = new Float32Array(3).fill(Number.NaN);
+    k.biasReluBackward(dy, y, 2, 3, dx, dbias, false);
+    expect([...dx]).toEqual([1, 0, 3, 4, 5, 0]);
+    expect([...dbias]).toEqual([5, 5, 3]);
+    dbias.fill(10);
+    k.biasReluBackward(dy, y, 2, 3, dx, dbias, true);
+    expect([...dbias]).toEqual([15, 15, 13]);
+    k.biasGrad(dy, 2, 3, dbias, true);
+    expect([...dbias]).toEqual([20, 22, 22]);
+  });
+
   it('copies back exactly the arrays the table says the kernel writes', () => {
     const n = 5;
     const param = new Float32Array(n).fill(1),
