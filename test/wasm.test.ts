@@ -23,7 +23,7 @@ describe.runIf(wasm)('the wasm backend', () => {
     );
   });
 
-  it('uses simd128 by default, and its scalar path gives the same bits (NODEGRAD_SIMD=scalar forces it)', () => {
+  it('uses simd128 by default, and its scalar path gives the same bits for GEMM and bias + ReLU (NODEGRAD_SIMD=scalar forces it)', () => {
     expect(k.simd()).toBe('simd128');
     expect(k.supportedSimd!()).toEqual(['scalar', 'simd128']);
     const saved = process.env.NODEGRAD_SIMD;
@@ -45,6 +45,29 @@ describe.runIf(wasm)('the wasm backend', () => {
     k.gemm(false, true, M, N, K, 1, A, B, 0, c1);
     scalar.gemm(false, true, M, N, K, 1, A, B, 0, c2);
     expect(new Uint32Array(c2.buffer)).toEqual(new Uint32Array(c1.buffer));
+    // The fused bias + ReLU pair: C past one 256-column block and not a multiple of 4 (the
+    // scalar tails), NaN, -0 and exact zeros among the inputs.
+    const [R, C] = [7, 263];
+    const x = normal(rand, R * C),
+      bias = normal(rand, C),
+      dy = normal(rand, R * C);
+    x.set([Number.NaN, -0, 0, -bias[3]], 0);
+    bias[1] = -0;
+    const bits = (a: Float32Array) => new Uint32Array(a.buffer);
+    const y1 = new Float32Array(R * C),
+      y2 = new Float32Array(R * C);
+    k.biasRelu(x, bias, R, C, y1);
+    scalar.biasRelu(x, bias, R, C, y2);
+    expect(bits(y1)).toEqual(bits(y2));
+    expect(Number.isNaN(y1[0]) && Object.is(y1[1], 0) && Object.is(y1[3], 0)).toBe(true);
+    for (const accumulate of [false, true]) {
+      const [dx1, dx2] = [new Float32Array(R * C), new Float32Array(R * C)];
+      const [db1, db2] = [bias.slice(), bias.slice()];
+      k.biasReluBackward(dy, y1, R, C, dx1, db1, accumulate);
+      scalar.biasReluBackward(dy, y1, R, C, dx2, db2, accumulate);
+      expect(bits(dx1)).toEqual(bits(dx2));
+      expect(bits(db1)).toEqual(bits(db2));
+    }
   });
 
   it.runIf(backends().native)("gives native's scalar GEMM bit for bit (the same arithmetic, the same k-blocks)", () => {
@@ -131,6 +154,31 @@ describe.runIf(wasm)('the wasm backend', () => {
     const C = new Float32Array(4);
     k.gemm(false, false, 2, 2, 2, 1, Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), 0, C);
     expect([...C]).toEqual([19, 22, 43, 50]);
+  });
+
+  it('copies an output in only where the kernel reads it: GEMM with beta != 0, an accumulating gradient', () => {
+    // Each first call leaves its result in the arena where the second call's output goes, so a
+    // second call that did not copy its C or dbias in would add to that result, not to the JS one.
+    const A = Float32Array.from([1, 2, 3, 4]),
+      B = Float32Array.from([5, 6, 7, 8]);
+    const C = new Float32Array(4).fill(Number.NaN);
+    k.gemm(false, false, 2, 2, 2, 1, A, B, 0, C);
+    expect([...C]).toEqual([19, 22, 43, 50]);
+    C.fill(1);
+    k.gemm(false, false, 2, 2, 2, 1, A, B, 1, C);
+    expect([...C]).toEqual([20, 23, 44, 51]);
+    const dy = Float32Array.from([1, 2, 3, 4, 5, 6]),
+      y = Float32Array.from([1, 0, 1, 1, 1, 0]);
+    const dx = new Float32Array(6).fill(Number.NaN),
+      dbias = new Float32Array(3).fill(Number.NaN);
+    k.biasReluBackward(dy, y, 2, 3, dx, dbias, false);
+    expect([...dx]).toEqual([1, 0, 3, 4, 5, 0]);
+    expect([...dbias]).toEqual([5, 5, 3]);
+    dbias.fill(10);
+    k.biasReluBackward(dy, y, 2, 3, dx, dbias, true);
+    expect([...dbias]).toEqual([15, 15, 13]);
+    k.biasGrad(dy, 2, 3, dbias, true);
+    expect([...dbias]).toEqual([20, 22, 22]);
   });
 
   it('copies back exactly the arrays the table says the kernel writes', () => {

@@ -113,6 +113,11 @@ void bias_relu_forward(float* y, const float* x, const float* bias, int64_t N, i
 // bias_grad: double sums, n ascending, one rounding). dx may alias dy.
 void bias_relu_backward(float* dx, float* dbias, const float* dy, const float* y, int64_t N, int64_t C,
                         bool accumulate);
+// The same with WebAssembly SIMD128, the same bits (fused_wasm.cc, wasm32 with SIMD128 only;
+// native/wasm/exports.cc picks them on the simd128 path).
+void bias_relu_forward_wasm(float* y, const float* x, const float* bias, int64_t N, int64_t C);
+void bias_relu_backward_wasm(float* dx, float* dbias, const float* dy, const float* y, int64_t N, int64_t C,
+                             bool accumulate);
 
 // Layer normalisation (layernorm.cc): x, y, dy, dx are N rows of D; mean, rstd have N entries;
 // weight, bias, dweight, dbias have D and may be null (not affine, no bias). Rows run over the
