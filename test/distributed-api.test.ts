@@ -118,6 +118,20 @@ describe.skipIf(!available)('init and collectives against the Gloo module', () =
     );
   });
 
+  it('a promise collective whose array is transferred meanwhile rejects and writes nothing', async () => {
+    await d.init({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort() });
+    const x = new Float32Array([1, 2, 3]);
+    const pending = d.allReduce(x, 'sum');
+    const moved = new Float32Array(structuredClone(x.buffer, { transfer: [x.buffer] }));
+    await expect(pending).rejects.toThrow(/allReduce: data was detached or resized while the collective ran/);
+    expect(moved).toEqual(new Float32Array([1, 2, 3]));
+    const y = new Float32Array([4, 5]);
+    const b = d.broadcast(y, 0);
+    structuredClone(y.buffer, { transfer: [y.buffer] });
+    await expect(b).rejects.toThrow(/broadcast: data was detached/);
+    expect(await d.allReduce(new Float32Array([7]), 'sum')).toEqual(new Float32Array([7]));
+  });
+
   it('checks the collectives arguments', async () => {
     await d.init({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort() });
     expect(() => d.allReduce(new Int32Array(2) as never)).toThrow(TypeError);

@@ -136,6 +136,17 @@ function checkRoot(fn: string, root: unknown, worldSize: number): number {
 }
 
 /** Runs one async collective after the ones already queued, so concurrent calls never overlap. */
+/**
+ * A queued collective runs after the ones before it: by then the caller may have transferred
+ * (detached) the array. The native module copies the data while the collective runs and writes
+ * the result back only into an array that still has its elements; this refuses one that lost them
+ * before it started.
+ */
+function unchanged(fn: string, data: Float32Array, n: number): void {
+  if (data.length !== n)
+    throw new RangeError(`${fn}: data was detached or resized while the collective ran; the result was not written`);
+}
+
 function enqueue<T>(s: State, run: () => Promise<void>, result: T): Promise<T> {
   const next = s.tail.then(run, run).then(() => result);
   s.tail = next.catch(() => undefined);
@@ -165,7 +176,8 @@ export function allReduce(data: Float32Array, op: ReduceOp = 'sum'): Promise<Flo
   const s = current('allReduce');
   checkFloats('allReduce', data);
   checkChoice('allReduce', 'op', op, REDUCE_OPS);
-  return enqueue(s, () => s.native.allReduce(data, op), data);
+  const n = data.length;
+  return enqueue(s, () => (unchanged('allReduce', data, n), s.native.allReduce(data, op)), data);
 }
 
 /** allReduce on the calling thread: for synchronous loops, which block the thread anyway. */
@@ -182,7 +194,8 @@ export function broadcast(data: Float32Array, root = 0): Promise<Float32Array> {
   const s = current('broadcast');
   checkFloats('broadcast', data);
   checkRoot('broadcast', root, s.worldSize);
-  return enqueue(s, () => s.native.broadcast(data, root), data);
+  const n = data.length;
+  return enqueue(s, () => (unchanged('broadcast', data, n), s.native.broadcast(data, root)), data);
 }
 
 /** broadcast on the calling thread. */

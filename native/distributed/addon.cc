@@ -5,9 +5,12 @@
 // synchronous calls for synchronous training loops such as fit(), which hold the thread anyway.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "process_group.h"
 
@@ -73,8 +76,15 @@ class Job : public Napi::AsyncWorker {
   }
   void OnOK() override {
     busy_ = false;
-    deferred_.Resolve(Env().Undefined());
+    std::string error = finish_ ? finish_() : "";
+    if (error.empty()) {
+      deferred_.Resolve(Env().Undefined());
+    } else {
+      deferred_.Reject(Napi::Error::New(Env(), error).Value());
+    }
   }
+  // Runs on the JS thread once `work` is done; returns an error message, or "" for success.
+  void Finish(std::function<std::string()> finish) { finish_ = std::move(finish); }
   void OnError(const Napi::Error& e) override {
     busy_ = false;
     deferred_.Reject(e.Value());
@@ -83,6 +93,7 @@ class Job : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::function<void()> work_;
+  std::function<std::string()> finish_;
   std::atomic<bool>& busy_;
   Napi::ObjectReference group_;
   Napi::ObjectReference buffer_;
@@ -124,7 +135,7 @@ class Group : public Napi::ObjectWrap<Group> {
   }
 
   Napi::Value Run(const Napi::CallbackInfo& info, const char* fn, std::function<void()> work, Napi::Value buffer,
-                  bool sync) {
+                  bool sync, std::function<std::string()> finish = nullptr) {
     claim(info.Env(), fn);
     if (sync) {
       try {
@@ -136,6 +147,7 @@ class Group : public Napi::ObjectWrap<Group> {
     }
     busy_ = true;
     auto* job = new Job(info.Env(), std::move(work), busy_, info.This().As<Napi::Object>(), buffer);
+    job->Finish(std::move(finish));
     Napi::Promise p = job->Promise();
     job->Queue();
     return p;
@@ -165,16 +177,42 @@ class Group : public Napi::ObjectWrap<Group> {
         info, fn, [g, how] { g->connect(how); }, info.Env().Undefined(), false);
   }
 
+  // A collective on `data`. The synchronous form works in place. The promise form works on a
+  // private copy and writes the result back on the JS thread when it is done: while it runs, JS
+  // may transfer (detach) or drop the array's buffer, and a thread-pool thread must never write
+  // into memory that is no longer the array's. A buffer that lost its elements meanwhile gets
+  // nothing written and the promise rejects, naming the function.
+  Napi::Value OnData(const Napi::CallbackInfo& info, const char* fn, Napi::Float32Array data, bool sync,
+                     std::function<void(float*, size_t)> collective) {
+    size_t n = data.ElementLength();
+    if (sync) {
+      float* p = data.Data();
+      return Run(
+          info, fn, [collective, p, n] { collective(p, n); }, data, true);
+    }
+    auto copy = std::make_shared<std::vector<float>>(data.Data(), data.Data() + n);
+    Napi::Env env = info.Env();
+    auto ref = std::make_shared<Napi::Reference<Napi::Float32Array>>(Napi::Persistent(data));
+    std::string name = fn;
+    return Run(
+        info, fn, [collective, copy] { collective(copy->data(), copy->size()); }, data, false,
+        [copy, ref, name, env]() -> std::string {
+          Napi::HandleScope scope(env);
+          Napi::Float32Array out = ref->Value();
+          if (out.ElementLength() != copy->size())
+            return name + ": data was detached or resized while the collective ran; the result was not written";
+          std::copy(copy->begin(), copy->end(), out.Data());
+          return "";
+        });
+  }
+
   Napi::Value AllReduceImpl(const Napi::CallbackInfo& info, bool sync) {
     const char* fn = sync ? "allReduceSync" : "allReduce";
     if (info.Length() != 2) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": expected (data, op)");
     Napi::Float32Array data = floatsArg(info, 0, fn);
     ReduceOp op = opArg(info, 1, fn);
     ProcessGroup* g = group_.get();
-    float* p = data.Data();
-    size_t n = data.ElementLength();
-    return Run(
-        info, fn, [g, p, n, op] { g->allReduce(p, n, op); }, data, sync);
+    return OnData(info, fn, data, sync, [g, op](float* p, size_t n) { g->allReduce(p, n, op); });
   }
   Napi::Value AllReduce(const Napi::CallbackInfo& info) { return AllReduceImpl(info, false); }
   Napi::Value AllReduceSync(const Napi::CallbackInfo& info) { return AllReduceImpl(info, true); }
@@ -185,10 +223,7 @@ class Group : public Napi::ObjectWrap<Group> {
     Napi::Float32Array data = floatsArg(info, 0, fn);
     int root = intArg(info, 1, fn, "root", 0, group_->size() - 1);
     ProcessGroup* g = group_.get();
-    float* p = data.Data();
-    size_t n = data.ElementLength();
-    return Run(
-        info, fn, [g, p, n, root] { g->broadcast(p, n, root); }, data, sync);
+    return OnData(info, fn, data, sync, [g, root](float* p, size_t n) { g->broadcast(p, n, root); });
   }
   Napi::Value Broadcast(const Napi::CallbackInfo& info) { return BroadcastImpl(info, false); }
   Napi::Value BroadcastSync(const Napi::CallbackInfo& info) { return BroadcastImpl(info, true); }
