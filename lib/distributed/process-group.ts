@@ -177,7 +177,14 @@ export function allReduce(data: Float32Array, op: ReduceOp = 'sum'): Promise<Flo
   checkFloats('allReduce', data);
   checkChoice('allReduce', 'op', op, REDUCE_OPS);
   const n = data.length;
-  return enqueue(s, () => (unchanged('allReduce', data, n), s.native.allReduce(data, op)), data);
+  return enqueue(
+    s,
+    () => {
+      unchanged('allReduce', data, n);
+      return s.native.allReduce(data, op);
+    },
+    data,
+  );
 }
 
 /** allReduce on the calling thread: for synchronous loops, which block the thread anyway. */
@@ -195,7 +202,14 @@ export function broadcast(data: Float32Array, root = 0): Promise<Float32Array> {
   checkFloats('broadcast', data);
   checkRoot('broadcast', root, s.worldSize);
   const n = data.length;
-  return enqueue(s, () => (unchanged('broadcast', data, n), s.native.broadcast(data, root)), data);
+  return enqueue(
+    s,
+    () => {
+      unchanged('broadcast', data, n);
+      return s.native.broadcast(data, root);
+    },
+    data,
+  );
 }
 
 /** broadcast on the calling thread. */
