@@ -51,6 +51,7 @@
         "native/kernels/batchnorm.cc",
         "native/kernels/conv.cc",
         "native/kernels/pool.cc",
+        "native/kernels/workspace.cc",
       ],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["nodegrad_avx2", "nodegrad_avx512"]}],

@@ -16,13 +16,14 @@
 // single-threaded gemm. The weight gradient sums over samples: samples are taken in fixed chunks
 // of kChunk (a chunk's columns side by side, one gemm with K = kChunk*P), each chunk's partial
 // sum in its own buffer, and the partials are added in chunk order, so the result is the same
-// for any thread count. Buffers live for one call (never static).
+// for any thread count. Scratch comes from the calling thread's workspace (workspace.h).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "kernels.h"
 #include "threadpool.h"
+#include "workspace.h"
 
 namespace ng {
 
@@ -110,7 +111,7 @@ void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const
                     const ConvShape& s, bool relu) {
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
   const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
-  std::vector<float> cols(size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
+  Workspace cols(WsSlot::ConvCols, size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
   split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
     ThreadPool serial(1);  // no threads of its own: the gemm runs on this task's thread
     float* col = cols.data() + t * R * P;
@@ -141,7 +142,7 @@ void conv2d_backward_input(Simd simd, ThreadPool& pool, float* dx, const float* 
     return;
   }
   const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
-  std::vector<float> cols(size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
+  Workspace cols(WsSlot::ConvCols, size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
   split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
     ThreadPool serial(1);
     float* col = cols.data() + t * R * P;
@@ -165,11 +166,11 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
     if (!accumulate) std::fill(dw, dw + wsize, 0.0f);
   } else {
     // One task per (chunk, group): its partial sum, its columns and its rows of dy.
-    std::vector<float> partial(size_t(chunks) * size_t(wsize));
+    Workspace partial(WsSlot::ConvPartial, size_t(chunks) * size_t(wsize));
     const int64_t units = chunks * s.G;
     const int64_t tasks = std::min<int64_t>(pool.size(), units);
     const size_t cols_each = size_t(R) * size_t(kChunk * P), dys_each = size_t(s.Kg) * size_t(kChunk * P);
-    std::vector<float> cols(size_t(tasks) * cols_each), dys(size_t(tasks) * dys_each);
+    Workspace cols(WsSlot::ConvCols, size_t(tasks) * cols_each), dys(WsSlot::ConvDy, size_t(tasks) * dys_each);
     split(pool, units, tasks, [&](int64_t t, int64_t b, int64_t e) {
       ThreadPool serial(1);
       float* col = cols.data() + t * cols_each;
@@ -190,8 +191,8 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
     // The partials in chunk order, for every element: independent of the thread count.
     split(pool, wsize, pool.size(), [&](int64_t, int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        float acc = partial[i];
-        for (int64_t c = 1; c < chunks; ++c) acc += partial[c * wsize + i];
+        float acc = partial.data()[i];
+        for (int64_t c = 1; c < chunks; ++c) acc += partial.data()[c * wsize + i];
         dw[i] = accumulate ? dw[i] + acc : acc;
       }
     });

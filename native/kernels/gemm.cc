@@ -38,23 +38,13 @@
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
+#include "workspace.h"
 
 namespace ng {
 
 namespace {
 
 using namespace gemm_detail;
-
-// 64-byte aligned scratch, owned by one gemm call (never static: several pools, several
-// JS threads).
-struct Scratch {
-  float* p = nullptr;
-  explicit Scratch(size_t n)
-      : p(static_cast<float*>(::operator new(std::max<size_t>(n, 16) * sizeof(float), std::align_val_t(64)))) {}
-  ~Scratch() { ::operator delete(p, std::align_val_t(64)); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -82,7 +72,7 @@ void run(ThreadPool& pool, int threads, int64_t tasks, const F& fn) {
 class Slots {
  public:
   Slots(int n, size_t floats_each)
-      : n_(n), each_(floats_each), buf_(size_t(n) * floats_each), busy_(new std::atomic<int>[n]) {
+      : n_(n), each_(floats_each), buf_(WsSlot::GemmA, size_t(n) * floats_each), busy_(new std::atomic<int>[n]) {
     for (int i = 0; i < n; ++i) busy_[i].store(0);
   }
   int acquire() {
@@ -100,12 +90,12 @@ class Slots {
     }
   }
   void release(int i) { busy_[i].store(0, std::memory_order_release); }
-  float* get(int i) { return buf_.p + size_t(i) * each_; }
+  float* get(int i) { return buf_.data() + size_t(i) * each_; }
 
  private:
   int n_;
   size_t each_;
-  Scratch buf_;
+  Workspace buf_;
   std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
@@ -154,10 +144,10 @@ void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
     });
     return;
   }
-  Scratch bp(size_t(K) * NR);
-  pack_b_panel(bp.p, B, ldb, transB, 0, K, 0, N);
+  Workspace bp(WsSlot::GemmB, size_t(K) * NR);
+  pack_b_panel(bp.data(), B, ldb, transB, 0, K, 0, N);
   over_rows(cx.mr, false, [&](int64_t p0, int64_t kc, int64_t i, int64_t mr, float b_eff) {
-    cx.ukernel(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.p + p0 * NR, C + i * ldc, ldc, mr, N, alpha, b_eff);
+    cx.ukernel(kc, A + i * rs_a + p0 * cs_a, rs_a, cs_a, bp.data() + p0 * NR, C + i * ldc, ldc, mr, N, alpha, b_eff);
   });
 }
 
@@ -171,14 +161,15 @@ void gemm_narrow(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
 void gemm_small_m(const GemmContext& cx, ThreadPool& pool, int threads, bool transA, int64_t M, int64_t N, int64_t K,
                   int64_t kcs, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                   float* C) {
-  Scratch t(size_t(N) * M);  // C^T, N x M
+  Workspace ws(WsSlot::GemmT, size_t(N) * M);  // C^T, N x M
+  float* t = ws.data();
   if (beta != 0.0f)
     for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) t.p[j * M + i] = C[i * N + j];
+      for (int64_t j = 0; j < N; ++j) t[j * M + i] = C[i * N + j];
   // op(A)^T(k, i) = op(A)(i, k): stored K x M (transA) it is A read untransposed, else A^T.
-  gemm_narrow(cx, pool, threads, true, !transA, N, M, K, kcs, alpha, B, ldb, A, lda, beta, t.p, M);
+  gemm_narrow(cx, pool, threads, true, !transA, N, M, K, kcs, alpha, B, ldb, A, lda, beta, t, M);
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) C[i * N + j] = t.p[j * M + i];
+    for (int64_t j = 0; j < N; ++j) C[i * N + j] = t[j * M + i];
 }
 
 // The general path. One fork-join per nc column block: each task owns a block of rows (and,
@@ -207,7 +198,8 @@ void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
   // Columns per block: all of N when the packed B (K x nc) fits the budget.
   const int64_t nc_budget = std::max<int64_t>(NR, kPackBFloats / K / NR * NR);
   const int64_t ncmax = std::min({cx.nc, nc_budget, ceil_div(N, NR) * NR});
-  Scratch bp(size_t(K) * ncmax);
+  Workspace bpw(WsSlot::GemmB, size_t(K) * ncmax);
+  float* const bp = bpw.data();
   Slots slots(threads, size_t(mc) * kcs);
   std::unique_ptr<std::atomic<uint8_t>[]> state(new std::atomic<uint8_t>[kb * (ncmax / NR)]);
   // Panels per tile step: a tile spans nr / NR adjacent B panels.
@@ -233,7 +225,7 @@ void gemm_packed(const GemmContext& cx, ThreadPool& pool, int threads, bool tran
         const int64_t p0 = p * kcs, kc = std::min(kcs, K - p0);
         const float b_eff = p == 0 ? beta : 1.0f;  // later k-blocks add to C
         pack_a(ap, A, lda, transA, i0, mcur, p0, kc);
-        float* bblock = bp.p + p0 * ncmax;  // k-block p: npanels panels of kc x NR
+        float* bblock = bp + p0 * ncmax;  // k-block p: npanels panels of kc x NR
         std::atomic<uint8_t>* st = state.get() + p * npanels;
         // The tiles of the panels jp .. jp + step - 1 that this task owns.
         auto width = [&](int64_t jp) { return std::min(step, jp1 - jp); };

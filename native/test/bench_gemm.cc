@@ -68,6 +68,15 @@ int main(int argc, char** argv) {
   shapes.push_back({"fwd_H.W2_256x256x10", 256, 10, 256, false, false});
   shapes.push_back({"bwd_dW2_HT.dO_256x256x10", 256, 10, 256, true, false});
   shapes.push_back({"bwd_dH_dO.W2T_256x10x256", 256, 256, 10, false, true});
+  // The products as nodegrad's Linear runs them (weight [out, in]): the forward X W1^T and
+  // the weight gradient dH^T X.
+  shapes.push_back({"ng_fwd_NT_256x256x784", 256, 256, 784, false, true});
+  shapes.push_back({"ng_dW1_TN_256x784x256", 256, 784, 256, true, false});
+  // The anchor CNN's conv2 per sample: forward W (64x800) col (800x196), input gradient
+  // W^T dy, weight gradient over a 4-sample chunk dy col^T.
+  shapes.push_back({"conv2_fwd_64x196x800", 64, 196, 800, false, false});
+  shapes.push_back({"conv2_dcol_TN_800x196x64", 800, 196, 64, true, false});
+  shapes.push_back({"conv2_dw_NT_64x800x784", 64, 800, 784, false, true});
 
   std::mt19937 rng(0);
   std::normal_distribution<float> nd;
