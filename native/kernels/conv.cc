@@ -18,9 +18,11 @@
 // sum in its own buffer, and the partials are added in chunk order, so the result is the same
 // for any thread count. Scratch comes from the calling thread's workspace (workspace.h).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
 #include "workspace.h"
@@ -105,11 +107,167 @@ void split(ThreadPool& pool, int64_t n, int64_t tasks, const F& fn) {
   pool.parallel_for(tasks, [&](int64_t t) { fn(t, n * t / tasks, n * (t + 1) / tasks); });
 }
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// NODEGRAD_CONV_IM2COL (any value) keeps every convolution on the im2col + gemm path: tests
+// compare the two paths with it. Read once.
+bool force_im2col() {
+  static const bool force = std::getenv("NODEGRAD_CONV_IM2COL") != nullptr;
+  return force;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shifted-rows path: stride 1, no im2col matrix.
+//
+// One sample's group of channels is copied into a padded buffer whose rows are the W input
+// values followed by z zeros (z >= the padding on either side, so one run of zeros is the right
+// padding of a row and the left padding of the next), with pH zero rows above and below each
+// channel. The output is then computed on a grid of Ho rows of S = W + z columns (the last
+// S - Wo of each row are no outputs: computed and dropped), and on that grid the im2col row of
+// tap (c, i, j) is a contiguous run of the buffer:
+//   col'[(c * kH + i) * kW + j][oh * S + ow] = pad[c * CB + z - pW + (i * dH + oh) * S + j * dW + ow]
+// so a B panel is 16 contiguous floats per tap (pack_b_rows), the weights are packed once per
+// call, and the product is the GEMM micro-kernel on those panels. Each output element is the
+// same chain of multiply-adds over the same k-blocks as im2col + gemm (the micro-kernels'
+// per-element arithmetic does not depend on the tile), so both paths give the same bits; the
+// price is S / Wo - 1 more columns (14% for the anchor CNN's second layer, 7% for its first).
+// The tiny copies of im2col (one per tap and output row) cost as much as the product there.
+struct Shifted {
+  int64_t z, S, CB, Pp, pad_floats;
+};
+
+Shifted shifted_layout(const ConvShape& s) {
+  Shifted L{};
+  L.z = std::max({s.pW, s.dW * (s.kW - 1) - s.pW, s.Wo - s.W, int64_t(0)});
+  L.S = s.W + L.z;
+  L.CB = L.z + (s.H + 2 * s.pH) * L.S;  // Ho + dH * (kH - 1) = H + 2 pH rows are read
+  L.Pp = s.Ho * L.S;
+  // The highest index read is Cg * CB - 1 + dW * (kW - 1) - pW <= Cg * CB - 1 + z.
+  L.pad_floats = s.Cg * L.CB + L.z;
+  return L;
+}
+
+// Whether the shifted-rows path takes this convolution: stride 1, something to compute, and
+// at most twice the columns of im2col.
+bool shifted_applies(const ConvShape& s) {
+  if (s.sH != 1 || s.sW != 1 || s.N == 0 || s.Kg == 0 || s.Cg == 0 || s.Ho <= 0 || s.Wo <= 0) return false;
+  const Shifted L = shifted_layout(s);
+  return L.S <= 2 * s.Wo;
+}
+
+// Packs G groups of M x R row-major weights for the micro-kernel, k-blocks of kcs: group g's
+// block starting at tap p0 lands at ap + g * Mpad * R + p0 * Mpad (Mpad = M rounded up to MR).
+void pack_weights(float* ap, const float* wts, int64_t G, int64_t M, int64_t R, int64_t kcs) {
+  const int64_t Mpad = ceil_div(M, gemm_detail::MR) * gemm_detail::MR;
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t p0 = 0; p0 < R; p0 += kcs)
+      gemm_detail::pack_a(ap + g * Mpad * R + p0 * Mpad, wts + g * M * R, R, false, 0, M, p0, std::min(kcs, R - p0));
+}
+
+// out[n, g] (Kg x Ho x Wo) = (or, when accumulate, +=) the stride-1 convolution of
+// in[n, g] (Cg x H x W) with the weights packed by pack_weights (kcs = kc_of(R)); then bias and
+// ReLU as conv2d_forward's epilogue (never when accumulating). Tasks over (sample, group).
+void conv_shifted(Simd simd, ThreadPool& pool, float* out, const float* in, const float* ap, const float* bias,
+                  const ConvShape& s, bool relu, bool accumulate) {
+  using gemm_detail::MR;
+  using gemm_detail::NR;
+  const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
+  const Shifted L = shifted_layout(s);
+  const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  const int64_t kcs = ceil_div(R, ceil_div(R, cx.kc));  // gemm's k-blocks for K = R
+  const int64_t Mpad = ceil_div(s.Kg, MR) * MR;
+  split(pool, s.N * s.G, pool.size(), [&](int64_t, int64_t b, int64_t e) {
+    Workspace padw(WsSlot::ConvPad, size_t(L.pad_floats)), outw(WsSlot::ConvOut, size_t(s.Kg * L.Pp)),
+        panw(WsSlot::ConvPanel, size_t(kcs * cx.nr));
+    float* const pad = padw.data();
+    float* const cb = outw.data();
+    float* const bp = panw.data();
+    std::fill(pad, pad + L.pad_floats, 0.0f);  // only the data runs are written below
+    std::vector<const float*> rows(static_cast<size_t>(R));
+    for (int64_t c = 0; c < s.Cg; ++c)
+      for (int64_t i = 0; i < s.kH; ++i)
+        for (int64_t j = 0; j < s.kW; ++j)
+          rows[size_t((c * s.kH + i) * s.kW + j)] = pad + c * L.CB + L.z - s.pW + i * s.dH * L.S + j * s.dW;
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n = u / s.G, g = u % s.G;
+      const float* xg = in + (n * C + g * s.Cg) * s.H * s.W;
+      for (int64_t c = 0; c < s.Cg; ++c)
+        for (int64_t h = 0; h < s.H; ++h)
+          std::memcpy(pad + c * L.CB + L.z + (h + s.pH) * L.S, xg + (c * s.H + h) * s.W, size_t(s.W) * sizeof(float));
+      const float* apg = ap + g * Mpad * R;
+      for (int64_t jc = 0; jc < L.Pp; jc += cx.nr) {
+        const int64_t nrc = std::min(cx.nr, L.Pp - jc);
+        for (int64_t p0 = 0; p0 < R; p0 += kcs) {
+          const int64_t kc = std::min(kcs, R - p0);
+          for (int64_t q = 0; q * NR < nrc; ++q)
+            gemm_detail::pack_b_rows(bp + q * kc * NR, rows.data() + p0, kc, jc + q * NR, std::min(NR, nrc - q * NR));
+          for (int64_t ir = 0; ir < s.Kg; ir += cx.mr)
+            cx.ukernel(kc, apg + p0 * Mpad + ir * kc, 1, MR, bp, cb + ir * L.Pp + jc, L.Pp, std::min(cx.mr, s.Kg - ir),
+                       nrc, 1.0f, p0 == 0 ? 0.0f : 1.0f);
+        }
+      }
+      // The valid columns into out, with the epilogue.
+      float* yg = out + (n * K + g * s.Kg) * P;
+      for (int64_t k = 0; k < s.Kg; ++k) {
+        const float bk = bias != nullptr ? bias[g * s.Kg + k] : 0.0f;
+        for (int64_t oh = 0; oh < s.Ho; ++oh) {
+          const float* src = cb + k * L.Pp + oh * L.S;
+          float* dst = yg + k * P + oh * s.Wo;
+          if (accumulate) {
+            for (int64_t ow = 0; ow < s.Wo; ++ow) dst[ow] += src[ow];
+          } else {
+            for (int64_t ow = 0; ow < s.Wo; ++ow) {
+              float v = src[ow];
+              if (bias != nullptr) v += bk;
+              if (relu) v = v <= 0.0f ? 0.0f : v;
+              dst[ow] = v;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// The input gradient as a stride-1 convolution: dx[n, g] = dy[n, g] padded by dH * (kH - 1) - pH
+// (and likewise across), convolved with w flipped in both spatial axes and with its in and out
+// channels swapped. Needs that padding >= 0.
+bool backward_input_shifted(Simd simd, ThreadPool& pool, float* dx, const float* dy, const float* w, const ConvShape& s,
+                            bool accumulate) {
+  ConvShape t{
+      s.N,  s.G, s.Kg, s.Ho, s.Wo, s.Cg, s.H, s.W, s.kH, s.kW, 1, 1, s.dH * (s.kH - 1) - s.pH, s.dW * (s.kW - 1) - s.pW,
+      s.dH, s.dW};
+  if (s.sH != 1 || s.sW != 1 || t.pH < 0 || t.pW < 0 || !shifted_applies(t)) return false;
+  const int64_t R = s.Cg * s.kH * s.kW, Rt = s.Kg * s.kH * s.kW, taps = s.kH * s.kW;
+  // wt[g] is Cg x (Kg * kH * kW): wt[g][c][(k, i, j)] = w[g * Kg + k][c][kH - 1 - i][kW - 1 - j].
+  Workspace wtw(WsSlot::ConvCols, size_t(s.G * s.Kg * R));
+  float* wt = wtw.data();
+  for (int64_t g = 0; g < s.G; ++g)
+    for (int64_t k = 0; k < s.Kg; ++k)
+      for (int64_t c = 0; c < s.Cg; ++c)
+        for (int64_t q = 0; q < taps; ++q)
+          wt[(g * s.Cg + c) * Rt + k * taps + q] = w[(g * s.Kg + k) * R + c * taps + (taps - 1 - q)];
+  const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
+  const int64_t kcs = ceil_div(Rt, ceil_div(Rt, cx.kc));
+  Workspace apw(WsSlot::ConvWeights, size_t(s.G * ceil_div(s.Cg, gemm_detail::MR) * gemm_detail::MR * Rt));
+  pack_weights(apw.data(), wt, s.G, s.Cg, Rt, kcs);
+  conv_shifted(simd, pool, dx, dy, apw.data(), nullptr, t, false, accumulate);
+  return true;
+}
+
 }  // namespace
 
 void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const float* w, const float* bias,
                     const ConvShape& s, bool relu) {
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  if (shifted_applies(s) && R > 0 && !force_im2col()) {
+    const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
+    const int64_t kcs = ceil_div(R, ceil_div(R, cx.kc));
+    Workspace apw(WsSlot::ConvWeights, size_t(s.G * ceil_div(s.Kg, gemm_detail::MR) * gemm_detail::MR * R));
+    pack_weights(apw.data(), w, s.G, s.Kg, R, kcs);
+    conv_shifted(simd, pool, y, x, apw.data(), bias, s, relu, false);
+    return;
+  }
   const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
   Workspace cols(WsSlot::ConvCols, size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
   split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {
@@ -141,6 +299,7 @@ void conv2d_backward_input(Simd simd, ThreadPool& pool, float* dx, const float* 
     if (!accumulate) std::fill(dx, dx + s.N * C * s.H * s.W, 0.0f);
     return;
   }
+  if (!force_im2col() && backward_input_shifted(simd, pool, dx, dy, w, s, accumulate)) return;
   const int64_t tasks = std::min<int64_t>(pool.size(), s.N * s.G);
   Workspace cols(WsSlot::ConvCols, size_t(std::max<int64_t>(tasks, 1)) * size_t(R * P));
   split(pool, s.N * s.G, tasks, [&](int64_t t, int64_t b, int64_t e) {

@@ -108,6 +108,10 @@ void write_tile_edge(float* c, int64_t ldc, const float* t, int64_t mr, int64_t 
 // lda/ldb are the row strides of A and B as stored (before op).
 void pack_a(float* ap, const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc);
 void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nr);
+// One B panel whose rows are given by pointers: op(B)(k, j) = rows[k][j] for k < kc, columns
+// [j0, j0 + nr) (nr <= NR), zero-padded to NR. The convolution's shifted-rows path (conv.cc)
+// packs its implicit im2col matrix this way.
+void pack_b_rows(float* bp, const float* const* rows, int64_t kc, int64_t j0, int64_t nr);
 
 }  // namespace gemm_detail
 }  // namespace ng

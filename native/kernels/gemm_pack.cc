@@ -137,5 +137,16 @@ void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p
   }
 }
 
+void pack_b_rows(float* bp, const float* const* rows, int64_t kc, int64_t j0, int64_t nr) {
+  for (int64_t k = 0; k < kc; ++k, bp += NR) {
+    const float* src = rows[k] + j0;
+    if (nr == NR) {
+      std::memcpy(bp, src, NR * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < NR; ++j) bp[j] = j < nr ? src[j] : 0.0f;
+    }
+  }
+}
+
 }  // namespace gemm_detail
 }  // namespace ng

@@ -19,7 +19,19 @@
 namespace ng {
 
 // One slot per buffer that may be alive at the same time on one thread.
-enum class WsSlot : int { GemmA, GemmB, GemmT, ConvCols, ConvDy, ConvPartial, kCount };
+enum class WsSlot : int {
+  GemmA,
+  GemmB,
+  GemmT,
+  ConvCols,
+  ConvDy,
+  ConvPartial,
+  ConvWeights,  // packed (and, for the input gradient, flipped) weights of one call
+  ConvPad,      // a task's padded input rows
+  ConvOut,      // a task's output block before compaction
+  ConvPanel,    // a task's packed B panels
+  kCount
+};
 
 // Cached per slot and thread at most this many bytes; a larger request is allocated for the
 // call alone.
