@@ -111,9 +111,14 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // NODEGRAD_CONV_IM2COL (any value) keeps every convolution on the im2col + gemm path: tests
 // compare the two paths with it. Read once.
+// The WebAssembly module has no environment (and must import nothing for it): never there.
 bool force_im2col() {
+#if defined(__wasm__)
+  return false;
+#else
   static const bool force = std::getenv("NODEGRAD_CONV_IM2COL") != nullptr;
   return force;
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,12 +152,15 @@ Shifted shifted_layout(const ConvShape& s) {
   return L;
 }
 
-// Whether the shifted-rows path takes this convolution: stride 1, something to compute, and
-// at most twice the columns of im2col.
+// Whether the shifted-rows path takes this convolution: stride 1, something to compute, at
+// most twice the columns of im2col, and a padded copy of bounded size.
 bool shifted_applies(const ConvShape& s) {
   if (s.sH != 1 || s.sW != 1 || s.N == 0 || s.Kg == 0 || s.Cg == 0 || s.Ho <= 0 || s.Wo <= 0) return false;
   const Shifted L = shifted_layout(s);
-  return L.S <= 2 * s.Wo;
+  // The padded copy stays within a few times the input and output (huge padding or dilation
+  // around a small input would make it arbitrarily large: im2col is bounded differently).
+  const int64_t io = s.Cg * s.H * s.W + s.Kg * s.Ho * s.Wo;
+  return L.S <= 2 * s.Wo && L.pad_floats <= 4 * io + (int64_t(1) << 16);
 }
 
 // Packs G groups of M x R row-major weights for the micro-kernel, k-blocks of kcs: group g's
@@ -237,6 +245,11 @@ bool backward_input_shifted(Simd simd, ThreadPool& pool, float* dx, const float*
   ConvShape t{
       s.N,  s.G, s.Kg, s.Ho, s.Wo, s.Cg, s.H, s.W, s.kH, s.kW, 1, 1, s.dH * (s.kH - 1) - s.pH, s.dW * (s.kW - 1) - s.pW,
       s.dH, s.dW};
+  // Its product has Cg rows (im2col's has Cg * kH * kW): with few input channels the
+  // micro-kernel's 12-row tiles run mostly empty and each packed panel feeds few rows
+  // (the anchor CNN's first layer, Cg = 1: 7.9 ms here against 0.75 on im2col; at Cg = 32 the
+  // two are even).
+  if (s.Cg < 16) return false;
   if (s.sH != 1 || s.sW != 1 || t.pH < 0 || t.pW < 0 || !shifted_applies(t)) return false;
   const int64_t R = s.Cg * s.kH * s.kW, Rt = s.Kg * s.kH * s.kW, taps = s.kH * s.kW;
   // wt[g] is Cg x (Kg * kH * kW): wt[g][c][(k, i, j)] = w[g * Kg + k][c][kH - 1 - i][kW - 1 - j].
@@ -253,6 +266,60 @@ bool backward_input_shifted(Simd simd, ThreadPool& pool, float* dx, const float*
   pack_weights(apw.data(), wt, s.G, s.Cg, Rt, kcs);
   conv_shifted(simd, pool, dx, dy, apw.data(), nullptr, t, false, accumulate);
   return true;
+}
+
+// The weight gradient of one chunk of samples [n0, n1) and group g on the shifted-rows layout,
+// stride 1: part (Kg x R, row stride R) = dy chunk (Kg x L) * im2col^T (L x R), L = (n1 - n0) *
+// Ho * Wo positions, with the chunk's samples side by side as im2col + gemm has them. Both
+// operands are packed straight from their sources: dy's rows per sample (pack_a), and the taps'
+// runs of the padded input per output row (pack_b_cols_t); same k-blocks (they depend on L) and
+// micro-kernel as gemm, so the same bits as im2col + gemm. pads holds (n1 - n0) padded buffers.
+void backward_params_chunk(const gemm_detail::GemmContext& cx, float* part, const float* dy, const float* x,
+                           const ConvShape& s, const Shifted& Ls, int64_t n0, int64_t n1, int64_t g, float* pads,
+                           float* ap, float* bp, const int64_t* base) {
+  using gemm_detail::MR;
+  using gemm_detail::NR;
+  const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
+  const int64_t L = (n1 - n0) * P;
+  const int64_t kcs = ceil_div(L, ceil_div(L, cx.kc));
+  for (int64_t n = n0; n < n1; ++n) {
+    float* pad = pads + (n - n0) * Ls.pad_floats;
+    const float* xg = x + (n * C + g * s.Cg) * s.H * s.W;
+    for (int64_t c = 0; c < s.Cg; ++c)
+      for (int64_t h = 0; h < s.H; ++h)
+        std::memcpy(pad + c * Ls.CB + Ls.z + (h + s.pH) * Ls.S, xg + (c * s.H + h) * s.W, size_t(s.W) * sizeof(float));
+  }
+  const float* rows[NR];
+  for (int64_t p0 = 0; p0 < L; p0 += kcs) {
+    const int64_t kc = std::min(kcs, L - p0);
+    // A: Kg x kc of dy, panels of MR rows, one sample's run of positions at a time.
+    for (int64_t i0 = 0; i0 < s.Kg; i0 += MR)
+      for (int64_t q = p0; q < p0 + kc;) {
+        const int64_t n = n0 + q / P, p = q % P, len = std::min(P - p, p0 + kc - q);
+        gemm_detail::pack_a(ap + i0 * kc + (q - p0) * MR, dy + (n * K + g * s.Kg) * P, P, false, i0,
+                            std::min(MR, s.Kg - i0), p, len);
+        q += len;
+      }
+    for (int64_t tb = 0; tb < R; tb += cx.nr) {
+      const int64_t nrc = std::min(cx.nr, R - tb);
+      // B: kc x nrc of im2col^T, NR taps a panel, one output row's run of positions at a time.
+      for (int64_t jp = 0; jp * NR < nrc; ++jp) {
+        const int64_t t0 = tb + jp * NR, nr = std::min(NR, nrc - jp * NR);
+        float* panel = bp + jp * kc * NR;
+        for (int64_t q = p0; q < p0 + kc;) {
+          const int64_t nl = q / P, p = q % P, oh = p / s.Wo, ow = p % s.Wo;
+          const int64_t len = std::min(s.Wo - ow, p0 + kc - q);
+          const float* src = pads + nl * Ls.pad_floats + oh * Ls.S + ow;
+          for (int64_t j = 0; j < nr; ++j) rows[j] = src + base[t0 + j];
+          gemm_detail::pack_b_cols_t(panel + (q - p0) * NR, rows, nr, len);
+          q += len;
+        }
+      }
+      for (int64_t ir = 0; ir < s.Kg; ir += cx.mr)
+        cx.ukernel(kc, ap + ir * kc, 1, MR, bp, part + ir * R + tb, R, std::min(cx.mr, s.Kg - ir), nrc, 1.0f,
+                   p0 == 0 ? 0.0f : 1.0f);
+    }
+  }
 }
 
 }  // namespace
@@ -328,25 +395,49 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
     Workspace partial(WsSlot::ConvPartial, size_t(chunks) * size_t(wsize));
     const int64_t units = chunks * s.G;
     const int64_t tasks = std::min<int64_t>(pool.size(), units);
-    const size_t cols_each = size_t(R) * size_t(kChunk * P), dys_each = size_t(s.Kg) * size_t(kChunk * P);
-    Workspace cols(WsSlot::ConvCols, size_t(tasks) * cols_each), dys(WsSlot::ConvDy, size_t(tasks) * dys_each);
-    split(pool, units, tasks, [&](int64_t t, int64_t b, int64_t e) {
-      ThreadPool serial(1);
-      float* col = cols.data() + t * cols_each;
-      float* dyc = dys.data() + t * dys_each;
-      for (int64_t u = b; u < e; ++u) {
-        const int64_t chunk = u / s.G, g = u % s.G;
-        const int64_t n0 = chunk * kChunk, n1 = std::min(s.N, n0 + kChunk), L = (n1 - n0) * P;
-        // The chunk's samples side by side: col is R x L, dyc is Kg x L.
-        for (int64_t n = n0; n < n1; ++n) {
-          im2col(col + (n - n0) * P, L, x + (n * C + g * s.Cg) * s.H * s.W, s);
-          for (int64_t k = 0; k < s.Kg; ++k)
-            std::memcpy(dyc + k * L + (n - n0) * P, dy + (n * K + g * s.Kg + k) * P, size_t(P) * sizeof(float));
+    if (shifted_applies(s) && !force_im2col()) {
+      // Stride 1: no columns; each task packs its chunk's operands straight from dy and x.
+      const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
+      const Shifted Ls = shifted_layout(s);
+      std::vector<int64_t> base(static_cast<size_t>(R));
+      for (int64_t c = 0; c < s.Cg; ++c)
+        for (int64_t i = 0; i < s.kH; ++i)
+          for (int64_t j = 0; j < s.kW; ++j)
+            base[size_t((c * s.kH + i) * s.kW + j)] = c * Ls.CB + Ls.z - s.pW + i * s.dH * Ls.S + j * s.dW;
+      const int64_t kcmax = std::min(cx.kc, kChunk * P);
+      split(pool, units, tasks, [&](int64_t, int64_t b, int64_t e) {
+        Workspace padw(WsSlot::ConvPad, size_t(kChunk * Ls.pad_floats)),
+            apw(WsSlot::ConvOut, size_t(ceil_div(s.Kg, gemm_detail::MR) * gemm_detail::MR * kcmax)),
+            bpw(WsSlot::ConvPanel, size_t(kcmax * cx.nr));
+        std::fill(padw.data(), padw.data() + kChunk * Ls.pad_floats, 0.0f);  // data runs are written per chunk
+        for (int64_t u = b; u < e; ++u) {
+          const int64_t chunk = u / s.G, g = u % s.G;
+          const int64_t n0 = chunk * kChunk, n1 = std::min(s.N, n0 + kChunk);
+          backward_params_chunk(cx, partial.data() + chunk * wsize + g * s.Kg * R, dy, x, s, Ls, n0, n1, g, padw.data(),
+                                apw.data(), bpw.data(), base.data());
         }
-        gemm(simd, serial, false, true, s.Kg, R, L, 1.0f, dyc, col, 0.0f,
-             partial.data() + chunk * wsize + g * s.Kg * R);
-      }
-    });
+      });
+    } else {
+      const size_t cols_each = size_t(R) * size_t(kChunk * P), dys_each = size_t(s.Kg) * size_t(kChunk * P);
+      Workspace cols(WsSlot::ConvCols, size_t(tasks) * cols_each), dys(WsSlot::ConvDy, size_t(tasks) * dys_each);
+      split(pool, units, tasks, [&](int64_t t, int64_t b, int64_t e) {
+        ThreadPool serial(1);
+        float* col = cols.data() + t * cols_each;
+        float* dyc = dys.data() + t * dys_each;
+        for (int64_t u = b; u < e; ++u) {
+          const int64_t chunk = u / s.G, g = u % s.G;
+          const int64_t n0 = chunk * kChunk, n1 = std::min(s.N, n0 + kChunk), L = (n1 - n0) * P;
+          // The chunk's samples side by side: col is R x L, dyc is Kg x L.
+          for (int64_t n = n0; n < n1; ++n) {
+            im2col(col + (n - n0) * P, L, x + (n * C + g * s.Cg) * s.H * s.W, s);
+            for (int64_t k = 0; k < s.Kg; ++k)
+              std::memcpy(dyc + k * L + (n - n0) * P, dy + (n * K + g * s.Kg + k) * P, size_t(P) * sizeof(float));
+          }
+          gemm(simd, serial, false, true, s.Kg, R, L, 1.0f, dyc, col, 0.0f,
+               partial.data() + chunk * wsize + g * s.Kg * R);
+        }
+      });
+    }
     // The partials in chunk order, for every element: independent of the thread count.
     split(pool, wsize, pool.size(), [&](int64_t, int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
@@ -358,15 +449,26 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
   }
   if (dbias == nullptr) return;
   // Bias: per channel a double sum over samples and positions in order, rounded once (as
-  // bias_grad); channels are independent, so the split does not matter.
-  split(pool, K, pool.size(), [&](int64_t, int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) {
-      double acc = 0.0;
+  // bias_grad); channels are independent, so the split does not matter. One channel's sum is a
+  // chain of dependent adds (~4 cycles each: 0.6 ms for the anchor CNN's first layer), so
+  // kBiasLanes channels are summed side by side, each still in its own order.
+  constexpr int64_t kBiasLanes = 8;
+  split(pool, ceil_div(K, kBiasLanes), pool.size(), [&](int64_t, int64_t b, int64_t e) {
+    for (int64_t k0 = b * kBiasLanes; k0 < std::min(K, e * kBiasLanes); k0 += kBiasLanes) {
+      const int64_t lanes = std::min(kBiasLanes, K - k0);
+      double acc[kBiasLanes] = {};
       for (int64_t n = 0; n < s.N; ++n) {
-        const float* r = dy + (n * K + k) * P;
-        for (int64_t p = 0; p < P; ++p) acc += r[p];
+        const float* r = dy + (n * K + k0) * P;
+        if (lanes == kBiasLanes) {
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t l = 0; l < kBiasLanes; ++l) acc[l] += r[l * P + p];
+        } else {
+          for (int64_t l = 0; l < lanes; ++l)
+            for (int64_t p = 0; p < P; ++p) acc[l] += r[l * P + p];
+        }
       }
-      dbias[k] = accumulate_bias ? static_cast<float>(dbias[k] + acc) : static_cast<float>(acc);
+      for (int64_t l = 0; l < lanes; ++l)
+        dbias[k0 + l] = accumulate_bias ? static_cast<float>(dbias[k0 + l] + acc[l]) : static_cast<float>(acc[l]);
     }
   });
 }

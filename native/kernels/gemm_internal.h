@@ -112,6 +112,10 @@ void pack_b_panel(float* bp, const float* B, int64_t ldb, bool transB, int64_t p
 // [j0, j0 + nr) (nr <= NR), zero-padded to NR. The convolution's shifted-rows path (conv.cc)
 // packs its implicit im2col matrix this way.
 void pack_b_rows(float* bp, const float* const* rows, int64_t kc, int64_t j0, int64_t nr);
+// Rows k < len of a B panel whose columns are contiguous runs: bp[k * NR + j] = rows[j][k] for
+// j < nr (nr <= NR), 0 for the padding. The weight gradient's shifted-rows path packs its
+// implicit im2col^T this way, one output row's run of positions at a time.
+void pack_b_cols_t(float* bp, const float* const* rows, int64_t nr, int64_t len);
 
 }  // namespace gemm_detail
 }  // namespace ng

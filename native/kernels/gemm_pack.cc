@@ -148,5 +148,25 @@ void pack_b_rows(float* bp, const float* const* rows, int64_t kc, int64_t j0, in
   }
 }
 
+void pack_b_cols_t(float* bp, const float* const* rows, int64_t nr, int64_t len) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  if (nr == NR) {
+    for (; k + 4 <= len; k += 4)
+      for (int64_t jq = 0; jq < NR; jq += 4) {
+        __m128 a = _mm_loadu_ps(rows[jq] + k), b = _mm_loadu_ps(rows[jq + 1] + k);
+        __m128 c = _mm_loadu_ps(rows[jq + 2] + k), d = _mm_loadu_ps(rows[jq + 3] + k);
+        _MM_TRANSPOSE4_PS(a, b, c, d);
+        _mm_storeu_ps(bp + k * NR + jq, a);
+        _mm_storeu_ps(bp + (k + 1) * NR + jq, b);
+        _mm_storeu_ps(bp + (k + 2) * NR + jq, c);
+        _mm_storeu_ps(bp + (k + 3) * NR + jq, d);
+      }
+  }
+#endif
+  for (; k < len; ++k)
+    for (int64_t j = 0; j < NR; ++j) bp[k * NR + j] = j < nr ? rows[j][k] : 0.0f;
+}
+
 }  // namespace gemm_detail
 }  // namespace ng
