@@ -33,7 +33,8 @@ em++ -O3 -msimd128 -ffp-contract=off -fno-math-errno -std=c++17 -Inative/kernels
   -sTOTAL_STACK=1MB -sEXPORTED_FUNCTIONS=_malloc,_free \
   "${sources[@]}" -o "$target"
 
-# Every kernel of the table has its export (a missing line in native/wasm/exports.cc).
+# Every kernel of the table has its export (a missing line in native/wasm/exports.cc), and the
+# module imports nothing the loader does not provide.
 node -e '
   const fs = require("node:fs");
   const { KERNEL_NAMES } = require("./dist/backend/kernel-table.js");
@@ -42,6 +43,15 @@ node -e '
   const missing = KERNEL_NAMES.filter((n) => !have.has(`ngw_${n}`));
   if (missing.length > 0) {
     console.error(`build-wasm: the module has no export for ${missing.join(", ")}: add its line to native/wasm/exports.cc`);
+    process.exit(1);
+  }
+  // lib/backend/wasm.ts provides these imports and no others; a kernel that calls into the C
+  // library for more (getenv, say, which imports environ_get) builds fine and then fails to
+  // instantiate, leaving every user on the TS backend.
+  const allowed = new Set(["env.emscripten_notify_memory_growth", "wasi_snapshot_preview1.proc_exit"]);
+  const extra = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`).filter((n) => !allowed.has(n));
+  if (extra.length > 0) {
+    console.error(`build-wasm: the module imports ${extra.join(", ")}, which lib/backend/wasm.ts does not provide`);
     process.exit(1);
   }
 ' "$target"

@@ -12,6 +12,14 @@ import { normal, rng } from './helpers/reference.js';
 
 const wasm = backends().wasm;
 
+// The repository ships wasm/nodegrad.wasm, so here it must load: a module that builds but does
+// not instantiate (an import the loader lacks) would otherwise skip every wasm test below and
+// leave users without a compiler on the TS backend.
+it.runIf(fs.existsSync(path.join(__dirname, '..', 'wasm', 'nodegrad.wasm')))('the committed module loads', () => {
+  expect(() => loadWasm()).not.toThrow();
+  expect(wasm).toBeDefined();
+});
+
 describe.runIf(wasm)('the wasm backend', () => {
   const k = wasm!;
 
