@@ -846,51 +846,66 @@ void test_pool() {
   CHECK(b == 5.0f, "average over the input only %g", b);
 }
 
-// The 2 x 2 / stride 2 fast path against the general path: the same windows in ceil mode (odd
-// H, W add a partial last row and column of windows, whose dy is 0, so dx is the same), on
-// planes with ties, NaN and -0.0, accumulating onto -0.0, for 1 and 3 threads.
+// The 2 x 2 / stride 2 fast path against the general path: the same windows plus one more row
+// and column of them (partial windows in ceil mode for an odd H or W, windows wholly outside
+// the input for an even one; their dy is 0, so dx is the same), for 1 and 3 threads. Two kinds
+// of values: small integers, NaN and -0.0 in x (ties everywhere, accumulating onto -0.0); and
+// distinct x with dx, dy of all magnitudes and some infinities, where dx + dy rounds. Widths
+// give the vectorised row loops their tails (Wo of 1, 7, 15) and odd H, W an uncovered edge.
 void test_pool_2x2() {
-  const int64_t NC = 700, H = 7, W = 9, Ho = 3, Wo = 4;  // enough planes for several tasks
-  std::vector<float> x(size_t(NC * H * W)), dy(size_t(NC * Ho * Wo)), dyc(size_t(NC * (Ho + 1) * (Wo + 1)), 0.0f);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
   uint32_t r = 12345;
   auto next = [&] { return r = r * 1664525u + 1013904223u; };
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (float& v : x) {
-    const uint32_t k = next() >> 24;
-    v = k < 8 ? nan : k < 24 ? -0.0f : float(int(k % 5) - 2);  // small integers: many ties
-  }
-  for (int64_t p = 0; p < NC; ++p)
-    for (int64_t i = 0; i < Ho * Wo; ++i) {
-      const uint32_t k = next() >> 24;
-      const float v = k < 16 ? -0.0f : float(int(k % 7) - 3) * 0.25f;
-      dy[size_t(p * Ho * Wo + i)] = v;
-      dyc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)] = v;
+  auto wide = [&] {  // any sign and magnitude from 2^-30 to 2^30, now and then an infinity
+    const uint32_t k = next();
+    if ((k >> 24) < 4) return k & 1 ? inf : -inf;
+    return std::ldexp(float(k % 9973u + 1u) / 9973.0f, int((k >> 16) % 61u) - 30) * (k & 2 ? -1.0f : 1.0f);
+  };
+  const int64_t shapes[][2] = {{7, 9}, {8, 8}, {2, 2}, {3, 2}, {14, 14}, {5, 31}, {9, 30}};
+  for (const auto& hw : shapes)
+    for (bool ties : {true, false}) {
+      const int64_t H = hw[0], W = hw[1], Ho = H / 2, Wo = W / 2, NC = 700;  // enough planes for several tasks
+      std::vector<float> x(size_t(NC * H * W)), dy(size_t(NC * Ho * Wo)), dx0(x.size());
+      std::vector<float> dyc(size_t(NC * (Ho + 1) * (Wo + 1)), 0.0f);
+      for (float& v : x) {
+        const uint32_t k = next() >> 24;
+        v = !ties ? wide() : k < 8 ? nan : k < 24 ? -0.0f : float(int(k % 5) - 2);  // small integers: many ties
+      }
+      for (size_t i = 0; i < dx0.size(); ++i) dx0[i] = ties ? (i % 3 == 0 ? 0.5f : -0.0f) : wide();
+      for (int64_t p = 0; p < NC; ++p)
+        for (int64_t i = 0; i < Ho * Wo; ++i) {
+          const uint32_t k = next() >> 24;
+          const float v = !ties ? wide() : k < 16 ? -0.0f : float(int(k % 7) - 3) * 0.25f;
+          dy[size_t(p * Ho * Wo + i)] = v;
+          dyc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)] = v;
+        }
+      const PoolShape fast{NC, H, W, Ho, Wo, 2, 2, 2, 2, 0, 0, 1, 1, false, 0};
+      PoolShape general = fast;
+      general.Ho = Ho + 1;
+      general.Wo = Wo + 1;
+      for (int threads : {1, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> y(dy.size()), yc(dyc.size());
+        max_pool2d_forward(pool, y.data(), x.data(), fast);
+        max_pool2d_forward(pool, yc.data(), x.data(), general);
+        int bad = 0;
+        for (int64_t p = 0; p < NC; ++p)
+          for (int64_t i = 0; i < Ho * Wo; ++i)
+            bad += !same(y[size_t(p * Ho * Wo + i)], yc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)]);
+        CHECK(bad == 0, "maxPool2d 2x2 forward, %lldx%lld, ties %d, %d threads: %d values differ from the general path",
+              (long long)H, (long long)W, int(ties), threads, bad);
+        for (bool acc : {false, true}) {
+          std::vector<float> dx(dx0), dxc(dx0);
+          max_pool2d_backward(pool, dx.data(), dy.data(), x.data(), fast, acc);
+          max_pool2d_backward(pool, dxc.data(), dyc.data(), x.data(), general, acc);
+          bad = 0;
+          for (size_t i = 0; i < dx.size(); ++i) bad += !same(dx[i], dxc[i]);
+          CHECK(bad == 0, "maxPool2d 2x2 backward, %lldx%lld, ties %d, %d threads, accumulate %d: %d values differ",
+                (long long)H, (long long)W, int(ties), threads, int(acc), bad);
+        }
+      }
     }
-  const PoolShape fast{NC, H, W, Ho, Wo, 2, 2, 2, 2, 0, 0, 1, 1, false, 0};
-  PoolShape general = fast;
-  general.Ho = Ho + 1;
-  general.Wo = Wo + 1;
-  auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
-  for (int threads : {1, 3}) {
-    ThreadPool pool(threads);
-    std::vector<float> y(dy.size()), yc(dyc.size());
-    max_pool2d_forward(pool, y.data(), x.data(), fast);
-    max_pool2d_forward(pool, yc.data(), x.data(), general);
-    int bad = 0;
-    for (int64_t p = 0; p < NC; ++p)
-      for (int64_t i = 0; i < Ho * Wo; ++i)
-        bad += !same(y[size_t(p * Ho * Wo + i)], yc[size_t((p * (Ho + 1) + i / Wo) * (Wo + 1) + i % Wo)]);
-    CHECK(bad == 0, "maxPool2d 2x2 forward, %d threads: %d values differ from the general path", threads, bad);
-    for (bool acc : {false, true}) {
-      std::vector<float> dx(x.size(), -0.0f), dxc(x.size(), -0.0f);
-      for (size_t i = 0; i < dx.size(); i += 3) dx[i] = dxc[i] = 0.5f;
-      max_pool2d_backward(pool, dx.data(), dy.data(), x.data(), fast, acc);
-      max_pool2d_backward(pool, dxc.data(), dyc.data(), x.data(), general, acc);
-      bad = 0;
-      for (size_t i = 0; i < dx.size(); ++i) bad += !same(dx[i], dxc[i]);
-      CHECK(bad == 0, "maxPool2d 2x2 backward, %d threads, accumulate %d: %d values differ", threads, int(acc), bad);
-    }
-  }
 }
 
 int main(int argc, char** argv) {
