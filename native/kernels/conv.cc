@@ -207,11 +207,19 @@ void conv_shifted(Simd simd, ThreadPool& pool, float* out, const float* in, cons
         const int64_t nrc = std::min(cx.nr, L.Pp - jc);
         for (int64_t p0 = 0; p0 < R; p0 += kcs) {
           const int64_t kc = std::min(kcs, R - p0);
+          const float b_eff = p0 == 0 ? 0.0f : 1.0f;
+          if (cx.ukernel_rows != nullptr) {
+            // B read in place: each k's row is 32 contiguous floats of the padded buffer.
+            for (int64_t ir = 0; ir < s.Kg; ir += cx.mr)
+              cx.ukernel_rows(kc, apg + p0 * Mpad + ir * kc, rows.data() + p0, jc, cb + ir * L.Pp + jc, L.Pp,
+                              std::min(cx.mr, s.Kg - ir), nrc, 1.0f, b_eff);
+            continue;
+          }
           for (int64_t q = 0; q * NR < nrc; ++q)
             gemm_detail::pack_b_rows(bp + q * kc * NR, rows.data() + p0, kc, jc + q * NR, std::min(NR, nrc - q * NR));
           for (int64_t ir = 0; ir < s.Kg; ir += cx.mr)
             cx.ukernel(kc, apg + p0 * Mpad + ir * kc, 1, MR, bp, cb + ir * L.Pp + jc, L.Pp, std::min(cx.mr, s.Kg - ir),
-                       nrc, 1.0f, p0 == 0 ? 0.0f : 1.0f);
+                       nrc, 1.0f, b_eff);
         }
       }
       // The valid columns into out, with the epilogue.

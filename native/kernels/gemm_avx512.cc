@@ -239,10 +239,35 @@ void ukernel_avx512_12_bn(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a
   }
 }
 
-// 12 x 32 tile: two packed 6-row A panels (the second at a + MR * kc) times two adjacent packed
-// B panels (the second at b + kc * NR; its valid columns are nr2 <= NR). 24 zmm accumulators;
-// per k, two B loads and twelve broadcasts feed 24 fmas, so the loads no longer bound it.
-void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t nr2, float alpha,
+// Where a 32-column tile's B rows come from. PackedB: two adjacent packed B panels (the second
+// at b + kc * NR). RowsB: row k is rows[k][j0 .. j0 + 32), read in place (the convolution's
+// shifted-rows path, whose B rows are runs of one padded buffer: no packing), the loads masked
+// to the tile's valid columns so nothing past them is touched. Both give the same values in
+// the same order, so the kernels' bits do not depend on the source.
+struct PackedB {
+  const float* b;
+  const float* b2;
+  PackedB(const float* b_, int64_t kc) : b(b_), b2(b_ + kc * NR) {}
+  __m512 lo(int64_t k) const { return _mm512_loadu_ps(b + k * NR); }
+  __m512 hi(int64_t k) const { return _mm512_loadu_ps(b2 + k * NR); }
+};
+struct RowsB {
+  const float* const* rows;
+  int64_t j0;
+  __mmask16 m1, m2;
+  __m512 lo(int64_t k) const { return _mm512_maskz_loadu_ps(m1, rows[k] + j0); }
+  __m512 hi(int64_t k) const { return _mm512_maskz_loadu_ps(m2, rows[k] + j0 + NR); }
+};
+
+// The masks of a 32-column tile with nr valid columns (nr <= 2 * NR).
+inline __mmask16 lo_mask(int64_t nr) { return nr >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1u); }
+inline __mmask16 hi_mask(int64_t nr) { return lo_mask(std::max<int64_t>(nr - NR, 0)); }
+
+// 12 x 32 tile: two packed 6-row A panels (the second at a + MR * kc) times a 32-column B
+// source (nr <= 32 valid columns). 24 zmm accumulators; per k, two B loads and twelve
+// broadcasts feed 24 fmas, so the loads no longer bound it.
+template <class BSrc>
+void ukernel_avx512_12x32(int64_t kc, const float* a, const BSrc& bs, float* c, int64_t ldc, int64_t nr, float alpha,
                           float beta) {
   __m512 p0 = _mm512_setzero_ps(), q0 = _mm512_setzero_ps();
   __m512 p1 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
@@ -257,15 +282,14 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
   __m512 p10 = _mm512_setzero_ps(), q10 = _mm512_setzero_ps();
   __m512 p11 = _mm512_setzero_ps(), q11 = _mm512_setzero_ps();
   const float* a1 = a + MR * kc;
-  const float* b2 = b + kc * NR;
 #define NG_W_ROW(I, AV)                  \
   {                                      \
     const __m512 x = _mm512_set1_ps(AV); \
     p##I = _mm512_fmadd_ps(x, b0, p##I); \
     q##I = _mm512_fmadd_ps(x, b1, q##I); \
   }
-  for (int64_t k = 0; k < kc; ++k, a += MR, a1 += MR, b += NR, b2 += NR) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b2);
+  for (int64_t k = 0; k < kc; ++k, a += MR, a1 += MR) {
+    const __m512 b0 = bs.lo(k), b1 = bs.hi(k);
     NG_W_ROW(0, a[0])
     NG_W_ROW(1, a[1])
     NG_W_ROW(2, a[2])
@@ -280,17 +304,18 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
     NG_W_ROW(11, a1[5])
   }
 #undef NG_W_ROW
-  const __mmask16 m2 = nr2 >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr2) - 1u);
+  const __mmask16 m1 = lo_mask(nr), m2 = hi_mask(nr);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   // Same rounding as the other kernels: alpha * t, beta * c, then add; beta == 0 reads no C.
 #define NG_W_OUT(I)                                                                                                    \
   {                                                                                                                    \
     float* ci = c + (I)*ldc;                                                                                           \
     if (beta == 0.0f) {                                                                                                \
-      _mm512_storeu_ps(ci, _mm512_mul_ps(va, p##I));                                                                   \
+      _mm512_mask_storeu_ps(ci, m1, _mm512_mul_ps(va, p##I));                                                          \
       _mm512_mask_storeu_ps(ci + NR, m2, _mm512_mul_ps(va, q##I));                                                     \
     } else {                                                                                                           \
-      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, p##I), _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));            \
+      _mm512_mask_storeu_ps(ci, m1,                                                                                    \
+                            _mm512_add_ps(_mm512_mul_ps(va, p##I), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, ci)))); \
       _mm512_mask_storeu_ps(                                                                                           \
           ci + NR, m2, _mm512_add_ps(_mm512_mul_ps(va, q##I), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, ci + NR)))); \
     }                                                                                                                  \
@@ -315,7 +340,8 @@ void ukernel_avx512_12x32(int64_t kc, const float* a, const float* b, float* c, 
 // rows = 21 tiles of 12 + 4) ran on the AVX2 6 x 16 kernel twice, as long as a whole 12 x 32
 // tile for a third of its work; here they take half that. Twelve accumulators (6 rows x 2
 // vectors), the same fma chain per element and the same write-back as the other kernels.
-void ukernel_avx512_6x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr2,
+template <class BSrc>
+void ukernel_avx512_6x32(int64_t kc, const float* a, const BSrc& bs, float* c, int64_t ldc, int64_t mr, int64_t nr,
                          float alpha, float beta) {
   __m512 p0 = _mm512_setzero_ps(), q0 = _mm512_setzero_ps();
   __m512 p1 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
@@ -323,15 +349,14 @@ void ukernel_avx512_6x32(int64_t kc, const float* a, const float* b, float* c, i
   __m512 p3 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
   __m512 p4 = _mm512_setzero_ps(), q4 = _mm512_setzero_ps();
   __m512 p5 = _mm512_setzero_ps(), q5 = _mm512_setzero_ps();
-  const float* b2 = b + kc * NR;
 #define NG_W_ROW(I)                        \
   {                                        \
     const __m512 x = _mm512_set1_ps(a[I]); \
     p##I = _mm512_fmadd_ps(x, b0, p##I);   \
     q##I = _mm512_fmadd_ps(x, b1, q##I);   \
   }
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR, b2 += NR) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b2);
+  for (int64_t k = 0; k < kc; ++k, a += MR) {
+    const __m512 b0 = bs.lo(k), b1 = bs.hi(k);
     NG_W_ROW(0)
     NG_W_ROW(1)
     NG_W_ROW(2)
@@ -341,15 +366,16 @@ void ukernel_avx512_6x32(int64_t kc, const float* a, const float* b, float* c, i
   }
 #undef NG_W_ROW
   const __m512 acc[2][MR] = {{p0, p1, p2, p3, p4, p5}, {q0, q1, q2, q3, q4, q5}};
-  const __mmask16 m2 = nr2 >= NR ? __mmask16(0xFFFF) : __mmask16((1u << nr2) - 1u);
+  const __mmask16 m1 = lo_mask(nr), m2 = hi_mask(nr);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int64_t i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
     if (beta == 0.0f) {
-      _mm512_storeu_ps(ci, _mm512_mul_ps(va, acc[0][i]));
+      _mm512_mask_storeu_ps(ci, m1, _mm512_mul_ps(va, acc[0][i]));
       _mm512_mask_storeu_ps(ci + NR, m2, _mm512_mul_ps(va, acc[1][i]));
     } else {
-      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_mul_ps(va, acc[0][i]), _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_mask_storeu_ps(
+          ci, m1, _mm512_add_ps(_mm512_mul_ps(va, acc[0][i]), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, ci))));
       _mm512_mask_storeu_ps(
           ci + NR, m2,
           _mm512_add_ps(_mm512_mul_ps(va, acc[1][i]), _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, ci + NR))));
@@ -380,7 +406,7 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
   const bool packed = rs_a == 1 && cs_a == MR;
   if (mr == 2 * MR) {
     if (packed && nr > NR) {
-      ukernel_avx512_12x32(kc, a, b, c, ldc, nr - NR, alpha, beta);
+      ukernel_avx512_12x32(kc, a, PackedB(b, kc), c, ldc, nr, alpha, beta);
     } else {
       for (int64_t j = 0; j < nr; j += NR)
         ukernel_avx512_12(kc, a, rs_a, cs_a, b + j * kc, c + j, ldc, std::min(NR, nr - j), alpha, beta);
@@ -394,13 +420,26 @@ void ukernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, cons
   for (int64_t i = 0; i < mr; i += MR) {
     const float* ai = a + i / MR * next_panel;
     if (packed && nr > NR) {
-      ukernel_avx512_6x32(kc, ai, b, c + i * ldc, ldc, std::min(MR, mr - i), nr - NR, alpha, beta);
+      ukernel_avx512_6x32(kc, ai, PackedB(b, kc), c + i * ldc, ldc, std::min(MR, mr - i), nr, alpha, beta);
       continue;
     }
     for (int64_t j = 0; j < nr; j += NR)
       ukernel_avx2(kc, ai, rs_a, cs_a, b + j * kc, c + i * ldc + j, ldc, std::min(MR, mr - i), std::min(NR, nr - j),
                    alpha, beta);
   }
+}
+
+// The context's rows kernel (RowsKernel in gemm_internal.h): the same tiles as ukernel_avx512's
+// packed path, B read in place from row pointers.
+void ukernel_avx512_rows(int64_t kc, const float* a, const float* const* rows, int64_t j0, float* c, int64_t ldc,
+                         int64_t mr, int64_t nr, float alpha, float beta) {
+  const RowsB bs{rows, j0, lo_mask(nr), hi_mask(nr)};
+  if (mr == 2 * MR) {
+    ukernel_avx512_12x32(kc, a, bs, c, ldc, nr, alpha, beta);
+    return;
+  }
+  for (int64_t i = 0; i < mr; i += MR)
+    ukernel_avx512_6x32(kc, a + i / MR * MR * kc, bs, c + i * ldc, ldc, std::min(MR, mr - i), nr, alpha, beta);
 }
 
 }  // namespace
@@ -418,7 +457,8 @@ const GemmContext gemm_avx512_context = {ukernel_avx512,
                                          ukernel_avx512_12_bn,
                                          ukernel_avx512_narrow_t,
                                          /*narrow_t_rows=*/32,
-                                         kNarrowTMaxN};
+                                         kNarrowTMaxN,
+                                         ukernel_avx512_rows};
 
 }  // namespace gemm_detail
 }  // namespace ng

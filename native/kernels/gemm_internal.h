@@ -73,6 +73,12 @@ using NarrowBKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t
 using NarrowTKernel = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, int64_t rs_b, int64_t cs_b,
                                float* c, int64_t ldc, int64_t mr, int64_t n, float alpha, float beta);
 
+// A tile as MicroKernel's packed path (packed A, mr <= the context's mr, nr <= its nr), B's
+// row k read in place at rows[k][j0 .. j0 + nr): nothing past column nr is read. Same
+// per-element arithmetic as the micro-kernel.
+using RowsKernel = void (*)(int64_t kc, const float* a, const float* const* rows, int64_t j0, float* c, int64_t ldc,
+                            int64_t mr, int64_t nr, float alpha, float beta);
+
 // Everything the driver knows about an instruction set. Each ISA's translation unit defines
 // one (gemm_<isa>_context); cpu.cc's path table hands the chosen one to the driver.
 struct GemmContext {
@@ -82,6 +88,7 @@ struct GemmContext {
   NarrowBKernel narrow_b;  // N <= NR, !transB, several threads; null: pack the B panel
   NarrowTKernel narrow_t;  // N <= narrow_t_max_n and transA; null: the micro-kernel
   int64_t narrow_t_rows, narrow_t_max_n;
+  RowsKernel ukernel_rows;  // null: callers pack B panels (pack_b_rows) for ukernel instead
 };
 
 extern const GemmContext gemm_scalar_context;  // gemm_scalar.cc, every binary

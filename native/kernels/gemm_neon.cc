@@ -97,7 +97,7 @@ const GemmContext gemm_neon_context = {ukernel_neon,         MR, NR,
                                        /*mc=*/144,
                                        /*nc=*/4096,
                                        /*narrow_b=*/nullptr,
-                                       /*narrow_t=*/nullptr, 0,  0};
+                                       /*narrow_t=*/nullptr, 0,  0,  /*ukernel_rows=*/nullptr};
 
 }  // namespace gemm_detail
 }  // namespace ng

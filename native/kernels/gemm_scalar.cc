@@ -49,7 +49,7 @@ const GemmContext gemm_scalar_context = {ukernel_scalar,       MR, NR,
                                          /*mc=*/144,
                                          /*nc=*/4096,
                                          /*narrow_b=*/nullptr,
-                                         /*narrow_t=*/nullptr, 0,  0};
+                                         /*narrow_t=*/nullptr, 0,  0,  /*ukernel_rows=*/nullptr};
 
 }  // namespace gemm_detail
 }  // namespace ng

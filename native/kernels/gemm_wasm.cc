@@ -95,7 +95,8 @@ const GemmContext gemm_wasm_context = {ukernel_wasm,
                                        /*narrow_b=*/nullptr,
                                        /*narrow_t=*/nullptr,
                                        0,
-                                       0};
+                                       0,
+                                       /*ukernel_rows=*/nullptr};
 
 }  // namespace gemm_detail
 }  // namespace ng
