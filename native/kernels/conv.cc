@@ -446,12 +446,26 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
         }
       });
     }
-    // The partials in chunk order, for every element: independent of the thread count.
+    // The partials in chunk order, for every element: independent of the thread count. Blocks
+    // of elements with the chunk loop outside, so the adds run across elements (vectorised);
+    // each element still sums its chunks in order.
     split(pool, wsize, pool.size(), [&](int64_t, int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        float acc = partial.data()[i];
-        for (int64_t c = 1; c < chunks; ++c) acc += partial.data()[c * wsize + i];
-        dw[i] = accumulate ? dw[i] + acc : acc;
+      constexpr int64_t kBlock = 1024;
+      float acc[kBlock];
+      const float* part = partial.data();
+      for (int64_t i0 = b; i0 < e; i0 += kBlock) {
+        const int64_t n = std::min(kBlock, e - i0);
+        for (int64_t i = 0; i < n; ++i) acc[i] = part[i0 + i];
+        for (int64_t c = 1; c < chunks; ++c) {
+          const float* pc = part + c * wsize + i0;
+          for (int64_t i = 0; i < n; ++i) acc[i] += pc[i];
+        }
+        float* d = dw + i0;
+        if (accumulate) {
+          for (int64_t i = 0; i < n; ++i) d[i] += acc[i];
+        } else {
+          for (int64_t i = 0; i < n; ++i) d[i] = acc[i];
+        }
       }
     });
   }
