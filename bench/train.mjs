@@ -189,6 +189,15 @@ function torchRun(mode, tuned = false) {
   }
   return jsonLines(r.stdout)[0] ?? null;
 }
+/** train_torch.py in `mode`, by default then with MALLOC_TUNED: each result's row(t) goes to into[0] or into[1]. */
+function torchBothWays(mode, rep, into, row, describe) {
+  for (const tuned of [false, true]) {
+    const t = torchRun(mode, tuned);
+    if (!t) continue;
+    into[tuned ? 1 : 0].push(row(t));
+    log(`torch${tuned ? ' (malloc tuned)' : ''} ${mode} rep ${rep + 1}: ${describe(t)}`);
+  }
+}
 function torchPerOp() {
   const code = [
     'import time, torch',
@@ -261,21 +270,14 @@ for (let r = 0; r < REPS; r++) {
       `native rep ${r + 1}: ${x.samplesPerS.toFixed(0)} samples/s (${x.msPerStep.toFixed(3)} ms/step), loss ${x.finalLoss.toFixed(4)}`,
     );
   }
-  if (haveTorch) {
-    for (const tuned of [false, true]) {
-      const t = torchRun('throughput', tuned);
-      if (t) {
-        (tuned ? res.torchTuned : res.torch).push({
-          samplesPerS: t.value,
-          msPerStep: t.ms_per_step,
-          finalLoss: t.final_loss,
-        });
-        log(
-          `torch${tuned ? ' (malloc tuned)' : ''} rep ${r + 1}: ${t.value} samples/s (${t.ms_per_step} ms/step), loss ${t.final_loss}`,
-        );
-      }
-    }
-  }
+  if (haveTorch)
+    torchBothWays(
+      'throughput',
+      r,
+      [res.torch, res.torchTuned],
+      (t) => ({ samplesPerS: t.value, msPerStep: t.ms_per_step, finalLoss: t.final_loss }),
+      (t) => `${t.value} samples/s (${t.ms_per_step} ms/step), loss ${t.final_loss}`,
+    );
 }
 
 // The single-threaded ones, wasm, TS and TensorFlow.js, interleaved likewise.
@@ -311,20 +313,14 @@ if (!flag('--no-tta')) {
       res.nativeTta.push(x);
       log(`native tta rep ${r + 1}: ${x.seconds.toFixed(2)} s, ${x.epochs} epochs, acc ${x.testAccByEpoch.join(' ')}`);
     }
-    if (haveTorch) {
-      for (const tuned of [false, true]) {
-        const t = torchRun('tta', tuned);
-        if (t) {
-          (tuned ? res.torchTtaTuned : res.torchTta).push({
-            seconds: t.value,
-            epochs: t.epochs,
-            reached: t.reached,
-            testAccByEpoch: t.test_acc_by_epoch,
-          });
-          log(`torch${tuned ? ' (malloc tuned)' : ''} tta rep ${r + 1}: ${t.value} s, ${t.epochs} epochs`);
-        }
-      }
-    }
+    if (haveTorch)
+      torchBothWays(
+        'tta',
+        r,
+        [res.torchTta, res.torchTtaTuned],
+        (t) => ({ seconds: t.value, epochs: t.epochs, reached: t.reached, testAccByEpoch: t.test_acc_by_epoch }),
+        (t) => `${t.value} s, ${t.epochs} epochs`,
+      );
   }
 }
 
