@@ -1,4 +1,6 @@
-// 2-D convolution, NCHW, as im2col + the GEMM driver (gemm.cc, on the chosen ISA's context).
+// 2-D convolution, NCHW, as im2col + the GEMM driver (gemm.cc, on the chosen ISA's context);
+// stride-1 convolutions take the shifted-rows path below instead, which computes the same
+// products without building col (the forward and weight gradient with the same bits).
 //
 // Dimensions (ConvShape, kernels.h):
 //   x   N x (G*Cg) x H x W        input, zero-padded by pH / pW on each side
@@ -16,7 +18,7 @@
 // single-threaded gemm. The weight gradient sums over samples: samples are taken in fixed chunks
 // of kChunk (a chunk's columns side by side, one gemm with K = kChunk*P), each chunk's partial
 // sum in its own buffer, and the partials are added in chunk order, so the result is the same
-// for any thread count. Scratch comes from the calling thread's workspace (workspace.h).
+// for any thread count. Scratch comes from per-thread workspaces (workspace.h).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
