@@ -72,6 +72,33 @@ function windowCheck(w, emptyTest, known) {
   ].join('\n');
 }
 
+/**
+ * The `overwrites` entries (kernel-table.ts): nothing is generated from them, but a backend with
+ * memory of its own skips copying these outputs in, so a slip (an input named, a flag of the
+ * wrong kind, which would never hold or always hold) must fail here rather than corrupt results.
+ */
+function overwritesCheck(name, spec, writes, known) {
+  const ps = spec.params;
+  for (const [o, rule] of Object.entries(spec.overwrites ?? {})) {
+    const where = `kernel table: ${name}.overwrites.${o}`;
+    if (!writes.has(o)) throw new Error(`${where}: ${o} is not in writes`);
+    if (rule === true) continue;
+    const kind =
+      rule !== null && typeof rule === 'object'
+        ? 'unless' in rule
+          ? 'bool'
+          : 'whenZero' in rule
+            ? 'number'
+            : null
+        : null;
+    if (kind === null || Object.keys(rule).length !== 1)
+      throw new Error(`${where} must be true, { unless: <bool parameter> } or { whenZero: <number parameter> }`);
+    const flag = kind === 'bool' ? rule.unless : rule.whenZero;
+    const p = ps.find((q) => q.name === known(flag, `overwrites.${o}`));
+    if (p.kind !== kind) throw new Error(`${where}: ${flag} is not a ${kind} parameter (it is ${p.kind})`);
+  }
+}
+
 function struct(name, spec) {
   const S = `${pascal(name)}Args`;
   const ps = spec.params;
@@ -134,6 +161,7 @@ function struct(name, spec) {
   for (const [o] of [...(spec.sameOrDisjoint ?? []), ...(spec.disjoint ?? [])]) {
     if (!writes.has(o)) throw new Error(`kernel table: ${name}: ${o} is an overlap pair's output but not in writes`);
   }
+  overwritesCheck(name, spec, writes, known);
   for (const p of ps) {
     if (!('count' in p)) continue;
     p.count.split('*').forEach((f) => known(f, `${p.name}.count`));

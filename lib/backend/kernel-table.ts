@@ -3,7 +3,9 @@
 // - the TS backend's argument checks (check.ts: one checker that reads the table);
 // - the native binding's checks (native/binding/generated.h, written by scripts/gen-bindings.mjs
 //   from the compiled table; CI fails when it is stale);
-// - the loader's method list (native.ts) and the argument tests (test/kernel-args.test.ts).
+// - the loader's method list (native.ts) and the argument tests (test/kernel-args.test.ts);
+// - what the wasm backend copies into the module's memory and back (wasm.ts: every array in but
+//   the outputs a call overwrites, the `writes` back).
 //
 // It is TypeScript rather than JSON so that the types can be mapped from it (a JSON import
 // widens every string to `string`) and so that the doc comments sit on the declarations.
@@ -39,6 +41,16 @@
 //
 // Index-like inputs (labels) are read once: each backend copies them when another thread could
 // change them (a SharedArrayBuffer), checks the copy and hands the copy to the kernel.
+//
+// Overwritten outputs (`overwrites`): an output of `writes` that the kernel writes whole (every
+// one of its `count` elements) without reading what it held before, so its old contents, NaN
+// included, cannot change a result. Per output: `true` (always), { unless: flag } (only when
+// the bool parameter flag is false: accumulate flags), or { whenZero: p } (only when the
+// number parameter p is 0: GEMM's beta, as BLAS). A backend whose kernels run on memory of their
+// own (wasm) does not copy such an output in. An output that is not listed is copied in: list
+// only what the C++ and TS kernels both guarantee on every path (a wrong entry corrupts results
+// silently on wasm; test/overwrites.test.ts fills each listed output with NaN to prove it). The
+// generator refuses an entry whose output is not in `writes` or whose flag has the wrong kind.
 
 export type SizeExpr = string;
 
@@ -52,6 +64,12 @@ export type ParamSpec =
   | { readonly name: string; readonly kind: 'f32' | 'i32'; readonly count: SizeExpr }
   | { readonly name: string; readonly kind: 'f32?'; readonly count: SizeExpr; readonly when: Condition };
 
+/**
+ * When a kernel overwrites an output whole without reading it (see the top of this file):
+ * always, when the bool parameter `unless` is false, or when the number parameter `whenZero` is 0.
+ */
+export type Overwrite = true | { readonly unless: string } | { readonly whenZero: string };
+
 export interface KernelSpec {
   readonly params: readonly ParamSpec[];
   readonly returns: 'void' | 'number';
@@ -60,6 +78,11 @@ export interface KernelSpec {
    * backend whose kernels run on memory of their own (wasm) copies exactly these back.
    */
   readonly writes: readonly string[];
+  /**
+   * The outputs of `writes` the kernel overwrites whole without reading them, and when (see the
+   * top of this file). A backend with memory of its own need not copy these in.
+   */
+  readonly overwrites?: { readonly [output: string]: Overwrite };
   /** Pairs (out, in) whose elements must not share a byte. */
   readonly disjoint?: readonly (readonly [string, string])[];
   /** Pairs (out, in) where out may be in itself (the same first element) but not overlap it partly. */
@@ -117,6 +140,7 @@ const BIAS_FORWARD = {
   ],
   returns: 'void',
   writes: ['y'],
+  overwrites: { y: true },
   sameOrDisjoint: [['y', 'x']],
   disjoint: [['y', 'bias']],
   empty: 'N*C',
@@ -200,6 +224,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['C'],
+    overwrites: { C: { whenZero: 'beta' } },
     disjoint: [
       ['C', 'A'],
       ['C', 'B'],
@@ -221,6 +246,7 @@ export const KERNELS = {
     ],
     returns: 'number',
     writes: ['probs'],
+    overwrites: { probs: true },
     disjoint: [
       ['probs', 'logits'],
       ['probs', 'labels'],
@@ -239,6 +265,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dlogits'],
+    overwrites: { dlogits: true },
     sameOrDisjoint: [['dlogits', 'probs']],
     disjoint: [['dlogits', 'labels']],
     labels: { param: 'labels', count: 'N', classes: 'C' },
@@ -258,6 +285,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dbias'],
+    overwrites: { dbias: { unless: 'accumulate' } },
     disjoint: [['dbias', 'dy']],
     empty: 'C',
   },
@@ -285,6 +313,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx', 'dbias'],
+    overwrites: { dx: true, dbias: { unless: 'accumulate' } },
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [
       ['dx', 'y'],
@@ -304,6 +333,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     sameOrDisjoint: [['y', 'x']],
   },
 
@@ -317,6 +347,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx'],
+    overwrites: { dx: true },
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [['dx', 'y']],
   },
@@ -457,6 +488,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y', 'mean', 'rstd'],
+    overwrites: { y: true, mean: true, rstd: true },
     sameOrDisjoint: [['y', 'x']],
     disjoint: [
       ['y', 'weight'],
@@ -496,6 +528,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx', 'dweight', 'dbias'],
+    overwrites: { dx: true, dweight: { unless: 'accumulate' }, dbias: { unless: 'accumulate' } },
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [
       ['dx', 'x'],
@@ -530,6 +563,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     disjoint: [
       ['y', 'weight'],
       ['y', 'indices'],
@@ -556,6 +590,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dweight'],
+    overwrites: { dweight: { unless: 'accumulate' } },
     disjoint: [
       ['dweight', 'dy'],
       ['dweight', 'indices'],
@@ -592,6 +627,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['runningMean', 'runningVar', 'y', 'saveMean', 'saveInvstd'],
+    overwrites: { y: true, saveMean: true, saveInvstd: true },
     sameOrDisjoint: [['y', 'x']],
     disjoint: [
       ['runningMean', 'x'],
@@ -640,6 +676,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y', 'saveInvstd'],
+    overwrites: { y: true, saveInvstd: true },
     sameOrDisjoint: [['y', 'x']],
     disjoint: [
       ['y', 'runningMean'],
@@ -682,6 +719,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx', 'dweight', 'dbias'],
+    overwrites: { dx: true, dweight: true, dbias: true },
     sameOrDisjoint: [['dx', 'dy']],
     disjoint: [
       ['dx', 'x'],
@@ -725,6 +763,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     disjoint: [
       ['y', 'x'],
       ['y', 'weight'],
@@ -748,6 +787,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx'],
+    overwrites: { dx: { unless: 'accumulate' } },
     disjoint: [
       ['dx', 'dy'],
       ['dx', 'weight'],
@@ -775,6 +815,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dweight', 'dbias'],
+    overwrites: { dweight: { unless: 'accumulate' }, dbias: { unless: 'accumulateBias' } },
     disjoint: [
       ['dweight', 'dy'],
       ['dweight', 'x'],
@@ -798,6 +839,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     disjoint: [['y', 'x']],
     empty: 'NC*Ho*Wo',
     windows: MAX_POOL_WINDOWS,
@@ -818,6 +860,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx'],
+    overwrites: { dx: { unless: 'accumulate' } },
     disjoint: [
       ['dx', 'dy'],
       ['dx', 'x'],
@@ -839,6 +882,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     disjoint: [['y', 'x']],
     empty: 'NC*Ho*Wo',
     windows: AVG_POOL_WINDOWS,
@@ -854,6 +898,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx'],
+    overwrites: { dx: { unless: 'accumulate' } },
     disjoint: [['dx', 'dy']],
     empty: 'NC*H*W',
     windows: AVG_POOL_WINDOWS,
@@ -875,6 +920,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['y'],
+    overwrites: { y: true },
     disjoint: [['y', 'x']],
     empty: 'NC*Ho*Wo',
   },
@@ -893,6 +939,7 @@ export const KERNELS = {
     ],
     returns: 'void',
     writes: ['dx'],
+    overwrites: { dx: { unless: 'accumulate' } },
     disjoint: [['dx', 'dy']],
     empty: 'NC*H*W',
   },
@@ -935,6 +982,20 @@ export type KernelFunctions = {
 /** The condition under which an optional buffer is required, as the messages say it. */
 export function conditionText(c: Condition): string {
   return 'is' in c ? `${c.param} is true` : `${c.param} ${c.op} ${c.value}`;
+}
+
+/**
+ * An `overwrites` entry as a test of a call's (checked) arguments: true when this call
+ * overwrites the output whole. `at` gives a parameter's index by name.
+ */
+export function overwriteTest(rule: Overwrite, at: (name: string) => number): (args: readonly unknown[]) => boolean {
+  if (rule === true) return () => true;
+  if ('unless' in rule) {
+    const i = at(rule.unless);
+    return (args) => args[i] === false;
+  }
+  const i = at(rule.whenZero);
+  return (args) => args[i] === 0;
 }
 
 /** The size names a count multiplies ('N*C' -> ['N', 'C']). */

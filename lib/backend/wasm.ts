@@ -7,11 +7,13 @@
  * table-driven checks (check.ts: same order, same messages), then every array it uses is copied
  * into a scratch arena in the module's memory (one block from the module's malloc, grown when a
  * call needs more and otherwise reused, so a training step allocates nothing), the export runs,
- * and exactly the arrays the table's `writes` names are copied back. An output the kernel
- * overwrites whole without reading it (WRITE_ONLY) is not copied in: on the MLP step that is
- * 1.9 of the 12.9 MB a step copied (GEMM's C with beta 0, the activations, dx). An output that is its
- * input (sameOrDisjoint: y may be x itself) shares one copy, so in-place calls stay in place.
- * Views of the memory are re-taken whenever its buffer changed (memory.grow detaches them).
+ * and exactly the arrays the table's `writes` names are copied back. An output the call
+ * overwrites whole without reading it (the table's `overwrites`: GEMM's C with beta 0, the
+ * activations, gradients unless accumulated) is not copied in: 1.8 of the 12.9 MB the MLP step
+ * would copy, and the convolution and pooling outputs and gradients take the anchor CNN's step
+ * (batch 64) from 144 to 122 MB. An output that is its input (sameOrDisjoint: y may be x
+ * itself) shares one copy, so in-place calls stay in place. Views of the memory are re-taken
+ * whenever its buffer changed (memory.grow detaches them).
  *
  * A trap (an out-of-memory abort inside a kernel, a bug) becomes an Error naming the kernel,
  * and the instance is replaced by a fresh one, since a trapped instance's stack and heap are
@@ -20,7 +22,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as chk from './check.js';
-import { KERNEL_NAMES, KERNELS, SIMD_PATHS, factors, type KernelFunctions, type KernelName } from './kernel-table.js';
+import {
+  KERNEL_NAMES,
+  KERNELS,
+  SIMD_PATHS,
+  factors,
+  overwriteTest,
+  type KernelFunctions,
+  type KernelName,
+  type KernelSpec,
+} from './kernel-table.js';
 import type { Kernels, SimdPath } from './types.js';
 
 /** The module's file, relative to the package root (lib/backend and dist/backend are two levels below it). */
@@ -58,24 +69,6 @@ const imports = {
 /** Bytes between two arrays in the arena: 64, a cache line, so each copy starts aligned. */
 const ALIGN = 64;
 
-/**
- * Outputs a kernel overwrites element by element without reading them first, by kernel and
- * parameter; `true`, or the name of the bool parameter that makes the kernel read it (accumulate),
- * or for GEMM's C the rule of BLAS: C is read only when beta != 0 (the kernels never touch it
- * then, so NaN in C does not leak). What the arena holds there instead is never read.
- */
-const WRITE_ONLY: { readonly [K in KernelName]?: { readonly [param: string]: true | 'accumulate' | 'beta' } } = {
-  gemm: { C: 'beta' },
-  softmaxCrossEntropy: { probs: true },
-  softmaxCrossEntropyBackward: { dlogits: true },
-  biasAdd: { y: true },
-  biasRelu: { y: true },
-  biasGrad: { dbias: 'accumulate' },
-  biasReluBackward: { dx: true, dbias: 'accumulate' },
-  relu: { y: true },
-  reluBackward: { dx: true },
-};
-
 /** One parameter, as the copying needs it. */
 interface ParamPlan {
   kind: 'bool' | 'size' | 'number' | 'int' | 'f32' | 'f32?' | 'i32';
@@ -83,8 +76,8 @@ interface ParamPlan {
   counts: number[] | null;
   /** Written by the kernel: copied back after the call. */
   writes: boolean;
-  /** Not read by the kernel when this returns true for the call's arguments: not copied in. */
-  writeOnly: ((args: unknown[]) => boolean) | null;
+  /** Overwritten whole, unread, when this holds for the call's arguments: not copied in. */
+  overwritten: ((args: readonly unknown[]) => boolean) | null;
 }
 
 /**
@@ -153,17 +146,18 @@ export function loadWasm(file: string = wasmPath): Kernels {
   };
 
   const kernel = (name: KernelName): ((...args: unknown[]) => unknown) => {
-    const spec = KERNELS[name];
+    const spec: KernelSpec = KERNELS[name];
     const writes = new Set<string>(spec.writes);
-    for (const out of Object.keys(WRITE_ONLY[name] ?? {}))
-      if (!writes.has(out)) throw new Error(`WRITE_ONLY: ${name} does not write '${out}'`);
     const at = (n: string) => spec.params.findIndex((p) => p.name === n);
-    const plan: ParamPlan[] = spec.params.map((p) => ({
-      kind: p.kind,
-      counts: 'count' in p ? factors(p.count).map(at) : null,
-      writes: writes.has(p.name),
-      writeOnly: writeOnlyRule(WRITE_ONLY[name]?.[p.name], at),
-    }));
+    const plan: ParamPlan[] = spec.params.map((p) => {
+      const rule = writes.has(p.name) ? spec.overwrites?.[p.name] : undefined;
+      return {
+        kind: p.kind,
+        counts: 'count' in p ? factors(p.count).map(at) : null,
+        writes: writes.has(p.name),
+        overwritten: rule !== undefined ? overwriteTest(rule, at) : null,
+      };
+    });
     const exportName = `ngw_${name}`;
     const np = plan.length;
     // Scratch per call: each array's element count, its byte address, the array it shares.
@@ -222,7 +216,7 @@ export function loadWasm(file: string = wasmPath): Kernels {
         wargs[i] = a;
         // Nothing to copy (and the array may be detached, its length 0: the checks allow that).
         if (used[i] === 0) continue;
-        if (p.writeOnly?.(args) && !shared(owner, i)) continue;
+        if (p.overwritten?.(args) && !shared(owner, i)) continue;
         const v = args[i] as Float32Array | Int32Array;
         if (p.kind === 'i32') i32.set(prefix(v as Int32Array, used[i], Int32Array), a / 4);
         else f32.set(prefix(v as Float32Array, used[i], Float32Array), a / 4);
@@ -285,18 +279,6 @@ export function loadWasm(file: string = wasmPath): Kernels {
       simd = p;
     },
   };
-}
-
-/** The predicate of a WRITE_ONLY entry; `at` gives a parameter's index. */
-function writeOnlyRule(
-  rule: true | 'accumulate' | 'beta' | undefined,
-  at: (name: string) => number,
-): ((args: unknown[]) => boolean) | null {
-  if (rule === undefined) return null;
-  if (rule === true) return () => true;
-  const i = at(rule);
-  if (i < 0) throw new Error(`WRITE_ONLY names '${rule}', which the kernel does not have`);
-  return rule === 'beta' ? (args) => args[i] === 0 : (args) => !args[i];
 }
 
 /** Whether a later array shares array i's copy (then the kernel reads it as that input). */
