@@ -30,15 +30,22 @@ const limits = be === 'native' ? measureMachine() : null;
 const flopsOf = new Map();
 const acc = new Map();
 const untimed = new Set(['name', 'getNumThreads', 'simd', 'setNumThreads', 'supportedSimd', 'setSimd']);
-const { KERNELS } = require('../dist/backend/kernel-table.js');
-/** Bytes a wasm call copies: every array in (count elements), the written ones back. */
+const { KERNELS, overwriteTest } = require('../dist/backend/kernel-table.js');
+/**
+ * Bytes a wasm call copies: every array in (count elements) but the outputs the call overwrites
+ * unread (the table's `overwrites`), and the written ones back. An output that is its own input
+ * (the same array passed twice) is counted as a separate copy: a slight overcount.
+ */
 function copiedBytes(name, a) {
   const spec = KERNELS[name];
+  const at = (n) => spec.params.findIndex((q) => q.name === n);
   let n = 0;
   spec.params.forEach((p, i) => {
     if (!('count' in p) || a[i] === null) return;
-    const c = p.count.split('*').reduce((m, f) => m * a[spec.params.findIndex((q) => q.name === f)], 1);
-    n += 4 * c * (spec.writes.includes(p.name) ? 2 : 1);
+    const c = p.count.split('*').reduce((m, f) => m * a[at(f)], 1);
+    const rule = spec.overwrites?.[p.name];
+    const copiedIn = rule === undefined || !overwriteTest(rule, at)(a);
+    n += 4 * c * ((copiedIn ? 1 : 0) + (spec.writes.includes(p.name) ? 1 : 0));
   });
   return n;
 }
