@@ -12,7 +12,7 @@
 import { kernels } from '../backend/index.js';
 import { windowOut } from '../backend/kernel-table.js';
 import { checkOptions, optionKeys, quote } from '../options.js';
-import { gradOut, gradScratch } from './grad-buffers.js';
+import { gradOut, gradScratch, uninitialized } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { fmtShape } from './shape.js';
 import { pad as padOp } from './shape-ops.js';
@@ -166,7 +166,7 @@ function convOp(
   const Ho = outSize(op, 'height', H, kH, sH, pH, dH, false);
   const Wo = outSize(op, 'width', W, kW, sW, pW, dW, false);
   const dims = [N, G, Cg, H, W, Kg, Ho, Wo, kH, kW, sH, sW, pH, pW, dH, dW] as const;
-  const y = new Float32Array(N * K * Ho * Wo);
+  const y = uninitialized(N * K * Ho * Wo); // conv2d writes every element
   kernels().conv2d(x.data, weight.data, bias?.data ?? null, ...dims, bias !== null, relu, y);
   const parents = bias !== null ? [x, weight, bias] : [x, weight];
   return makeResult(

@@ -18,6 +18,21 @@ const POOL_MAX_BYTES = 64 * 1024 * 1024;
 const pool = new Map<number, Float32Array[]>();
 let poolBytes = 0;
 
+/** From this many floats (64 KB) up, `uninitialized` skips the zero-fill. */
+const UNINIT_MIN = 16384;
+
+/**
+ * @internal A new Float32Array of n floats whose contents are undefined, for an output that a
+ * kernel overwrites whole: `new Float32Array(n)` zero-fills (calloc), which for the anchor
+ * CNN's 12 MB of activations a step is a pass over memory the kernel then overwrites. Large
+ * ones come from Buffer.allocUnsafeSlow (not pooled: offset 0, an ArrayBuffer of exactly n
+ * floats, so releaseBuffer can recycle them); small ones are zeroed, which costs nothing.
+ */
+export function uninitialized(n: number): Float32Array {
+  if (n < UNINIT_MIN) return new Float32Array(n);
+  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+}
+
 /** A buffer of n floats with undefined contents (the caller overwrites every element). */
 function takeBuffer(n: number): Float32Array {
   if (n >= POOL_MIN) {
@@ -28,7 +43,7 @@ function takeBuffer(n: number): Float32Array {
       return b;
     }
   }
-  return new Float32Array(n);
+  return uninitialized(n);
 }
 
 /** @internal Gives a dead gradient buffer back (only whole buffers the pool may hand out again). */

@@ -10,7 +10,7 @@
  * elementwise ops have no kernel in the interface and run as plain typed-array loops here.
  */
 import { kernels } from '../backend/index.js';
-import { accumulateGrad, gradOut, gradTarget } from './grad-buffers.js';
+import { accumulateGrad, gradOut, gradTarget, uninitialized } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { fmtShape, stridedOffsets } from './shape.js';
 import { checkTensor, Tensor } from './tensor.js';
@@ -370,7 +370,7 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const offA = batchOffsets(batch, a.shape.slice(0, -2), M * K);
   const offB = batchOffsets(batch, b.shape.slice(0, -2), K * N);
   const count = offA.length;
-  const y = new Float32Array(count * M * N);
+  const y = uninitialized(count * M * N); // each block written by a gemm with beta 0
   const k = kernels();
   for (let r = 0; r < count; r++) {
     const A = a.data.subarray(offA[r], offA[r] + M * K);
@@ -412,7 +412,7 @@ function matmul2d(a: Tensor, b: Tensor, shownA?: readonly number[]): Tensor {
   const [M, K] = a.shape;
   const [K2, N] = b.shape;
   if (K !== K2) throw notLinedUp(shownA ?? a.shape, b.shape, K, K2);
-  const y = new Float32Array(M * N);
+  const y = uninitialized(M * N); // gemm with beta 0 writes every element
   kernels().gemm(false, false, M, N, K, 1, a.data, b.data, 0, y);
   return makeResult(
     y,
@@ -467,7 +467,7 @@ function linearOp(op: string, x: Tensor, W: Tensor, bias: Tensor | null, relu: b
     }
   }
   const k = kernels();
-  const y = new Float32Array(N * OUT);
+  const y = uninitialized(N * OUT); // gemm with beta 0 writes every element
   k.gemm(false, true, N, OUT, IN, 1, x.data, W.data, 0, y);
   if (relu) {
     if (bias !== null) k.biasRelu(y, bias.data, N, OUT, y);

@@ -7,7 +7,7 @@
 import { kernels } from '../backend/index.js';
 import { checkOptions, optionKeys, quote } from '../options.js';
 import { pair, outSize, type Size2 } from './conv.js';
-import { gradOut } from './grad-buffers.js';
+import { gradOut, uninitialized } from './grad-buffers.js';
 import { makeResult } from './graph.js';
 import { fmtShape } from './shape.js';
 import { checkTensor, type Tensor } from './tensor.js';
@@ -122,7 +122,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOption
   const ceil = bool(op, 'ceilMode', options.ceilMode, false);
   const w = window(op, H, W, kernelSize, options, ceil);
   const dims = [NC, H, W, w.Ho, w.Wo, w.kH, w.kW, w.sH, w.sW, w.pH, w.pW, w.dH, w.dW, ceil] as const;
-  const y = new Float32Array(NC * w.Ho * w.Wo);
+  const y = uninitialized(NC * w.Ho * w.Wo); // written whole by the kernel
   kernels().maxPool2d(x.data, ...dims, y);
   return makeResult(
     y,
@@ -153,7 +153,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
   }
   const w = window(op, H, W, kernelSize, options, ceil);
   const dims = [NC, H, W, w.Ho, w.Wo, w.kH, w.kW, w.sH, w.sW, w.pH, w.pW, ceil, include, div] as const;
-  const y = new Float32Array(NC * w.Ho * w.Wo);
+  const y = uninitialized(NC * w.Ho * w.Wo); // written whole by the kernel
   kernels().avgPool2d(x.data, ...dims, y);
   return makeResult(y, outShape(x, w.Ho, w.Wo), op, [x], (g) => {
     const t = gradOut(x);
@@ -177,7 +177,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   );
   if (H < 1 || W < 1)
     throw new RangeError(`${op}: the input's height and width must be >= 1, got ${fmtShape(x.shape)}`);
-  const y = new Float32Array(NC * Ho * Wo);
+  const y = uninitialized(NC * Ho * Wo); // written whole by the kernel
   kernels().adaptiveAvgPool2d(x.data, NC, H, W, Ho, Wo, y);
   return makeResult(y, outShape(x, Ho, Wo), op, [x], (g) => {
     const t = gradOut(x);
