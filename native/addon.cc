@@ -16,6 +16,7 @@
 #include "cpu.h"
 #include "kernels.h"
 #include "threadpool.h"
+#include "workspace.h"
 
 namespace {
 
@@ -113,6 +114,12 @@ class Nodegrad : public Napi::Addon<Nodegrad> {
                              InstanceMethod("supportedSimd", &Nodegrad::SupportedSimd, kExported),
                              InstanceMethod("setSimd", &Nodegrad::SetSimd, kExported),
                          });
+  }
+  // The instance goes with its JS thread's environment (a worker ending): the pool's threads
+  // stop (each freeing its kernel scratch), then this thread's scratch is freed.
+  ~Nodegrad() {
+    pool_.reset();
+    ng::workspace_release_thread();
   }
 
  private:

@@ -47,6 +47,7 @@ int hardware_threads() { return 1; }
 #include <vector>
 
 #include "cpu.h"
+#include "workspace.h"
 
 #if defined(__linux__)
 #include <sched.h>
@@ -104,7 +105,10 @@ struct ThreadPool::Impl {
           }
         }
       }
-      if (stop.load()) return;
+      if (stop.load()) {
+        workspace_release_thread();  // this thread's kernel scratch (workspace.h)
+        return;
+      }
       seen = g;
       active.fetch_add(1);
       if (gen.load() == g) run_tasks();

@@ -16,29 +16,26 @@ void free_floats(float* p) {
   if (p != nullptr) ::operator delete(p, std::align_val_t(64));
 }
 
-struct Cache {
-  struct Entry {
-    float* p = nullptr;
-    size_t cap = 0;  // floats
-    bool busy = false;
-  } e[int(WsSlot::kCount)];
-  Cache() = default;
-  Cache(const Cache&) = delete;
-  Cache& operator=(const Cache&) = delete;
-  ~Cache() {
-    for (Entry& x : e) free_floats(x.p);
-  }
+// Trivially destructible on purpose: a thread_local with a destructor in a DLL registers a
+// per-thread exit callback, and on Windows (mingw) that hung the join of the pool's threads
+// when a worker thread's addon instance went away (the win32 prebuild test). Threads free
+// their buffers explicitly instead (workspace_release_thread).
+struct Entry {
+  float* p;
+  size_t cap;  // floats
+  bool busy;
 };
+struct Cache {
+  Entry e[int(WsSlot::kCount)];
+};
+thread_local Cache tl_cache{};
 
-Cache& cache() {
-  thread_local Cache c;
-  return c;
-}
+Cache& cache() { return tl_cache; }
 
 }  // namespace
 
 Workspace::Workspace(WsSlot slot, size_t floats) {
-  Cache::Entry& x = cache().e[int(slot)];
+  Entry& x = cache().e[int(slot)];
   if (x.busy || floats > kWorkspaceKeepBytes / sizeof(float)) {
     p_ = alloc_floats(floats);
     own_ = true;
@@ -63,6 +60,15 @@ Workspace::~Workspace() {
     free_floats(p_);
   } else if (slot_ >= 0) {
     cache().e[slot_].busy = false;
+  }
+}
+
+void workspace_release_thread() {
+  for (Entry& x : cache().e) {
+    if (x.busy) continue;  // still borrowed (cannot happen at a thread's end): left alone
+    free_floats(x.p);
+    x.p = nullptr;
+    x.cap = 0;
   }
 }
 

@@ -11,7 +11,9 @@
 // are per thread, so several JS threads and pool threads never share one.
 //
 // Contents are undefined (whatever the last user left); 64-byte aligned. Allocation failure
-// throws std::bad_alloc, as operator new.
+// throws std::bad_alloc, as operator new. A thread's cached buffers are freed by
+// workspace_release_thread(), which every thread that runs kernels calls before it ends: the
+// thread pool's workers as they stop, the addon's JS thread when its instance goes.
 #pragma once
 
 #include <cstddef>
@@ -50,5 +52,8 @@ class Workspace {
   int slot_ = -1;     // the slot borrowed, or -1 for a private buffer
   bool own_ = false;  // p_ is private: freed by the destructor
 };
+
+// Frees the calling thread's cached buffers (a later Workspace allocates afresh).
+void workspace_release_thread();
 
 }  // namespace ng
