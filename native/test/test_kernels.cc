@@ -21,6 +21,7 @@
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "threadpool.h"
+#include "workspace.h"
 
 using namespace ng;
 
@@ -340,6 +341,7 @@ void test_pools_in_threads() {
         if (r == 10) pool.resize(3);
       }
       ok[size_t(t)] = good;
+      workspace_release_thread();  // a thread that ran kernels frees its scratch (workspace.h)
     });
   for (auto& th : ts) th.join();
   CHECK(ok[0] && ok[1] && ok[2], "pools in threads: %d %d %d", ok[0], ok[1], ok[2]);
