@@ -66,12 +66,15 @@ void im2col(float* col, int64_t ld, const float* xg, const ConvShape& s) {
             std::fill(r, r + s.Wo, 0.0f);
             continue;
           }
-          const float* xr = xc + h * s.W + off;
           std::fill(r, r + lo, 0.0f);
-          if (s.sW == 1) {
-            std::memcpy(r + lo, xr + lo, size_t(hi - lo) * sizeof(float));
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * s.sW];
+          if (lo < hi) {
+            // Only then: with W = 0 (x may be empty, its pointer null) there is nothing to point at.
+            const float* xr = xc + h * s.W + off;
+            if (s.sW == 1) {
+              std::memcpy(r + lo, xr + lo, size_t(hi - lo) * sizeof(float));
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * s.sW];
+            }
           }
           std::fill(r + hi, r + s.Wo, 0.0f);
         }
@@ -92,7 +95,7 @@ void col2im_add(float* dxg, const float* col, const ConvShape& s) {
         valid_range(off, s.sW, s.W, s.Wo, &lo, &hi);
         for (int64_t oh = 0; oh < s.Ho; ++oh) {
           const int64_t h = oh * s.sH - s.pH + i * s.dH;
-          if (h < 0 || h >= s.H) continue;
+          if (h < 0 || h >= s.H || lo >= hi) continue;  // (no pointer into an empty dx)
           const float* r = row + oh * s.Wo;
           float* dr = dc + h * s.W + off;
           for (int64_t ow = lo; ow < hi; ++ow) dr[ow * s.sW] += r[ow];
