@@ -157,6 +157,29 @@ Shifted shifted_layout(const ConvShape& s) {
   return L;
 }
 
+// The k-blocks gemm uses for an inner dimension K on this context (equal blocks of <= kc), so
+// the shifted-rows products sum in gemm's order.
+int64_t kc_of(const gemm_detail::GemmContext& cx, int64_t K) { return ceil_div(K, ceil_div(K, cx.kc)); }
+
+// Each tap's offset in the padded buffer: tap (c, i, j) of output position p' = oh * S + ow
+// (the shifted grid) reads pad[offset + p'].
+std::vector<int64_t> tap_offsets(const ConvShape& s, const Shifted& L) {
+  std::vector<int64_t> base(static_cast<size_t>(s.Cg * s.kH * s.kW));
+  for (int64_t c = 0; c < s.Cg; ++c)
+    for (int64_t i = 0; i < s.kH; ++i)
+      for (int64_t j = 0; j < s.kW; ++j)
+        base[size_t((c * s.kH + i) * s.kW + j)] = c * L.CB + L.z - s.pW + i * s.dH * L.S + j * s.dW;
+  return base;
+}
+
+// One sample's group of channels xg (Cg x H x W) into its padded buffer's data runs (the zeros
+// around them were written once and stay).
+void fill_pad(float* pad, const float* xg, const ConvShape& s, const Shifted& L) {
+  for (int64_t c = 0; c < s.Cg; ++c)
+    for (int64_t h = 0; h < s.H; ++h)
+      std::memcpy(pad + c * L.CB + L.z + (h + s.pH) * L.S, xg + (c * s.H + h) * s.W, size_t(s.W) * sizeof(float));
+}
+
 // Whether the shifted-rows path takes this convolution: stride 1, something to compute, at
 // most twice the columns of im2col, and a padded copy of bounded size.
 bool shifted_applies(const ConvShape& s) {
@@ -178,7 +201,7 @@ void pack_weights(float* ap, const float* wts, int64_t G, int64_t M, int64_t R, 
 }
 
 // out[n, g] (Kg x Ho x Wo) = (or, when accumulate, +=) the stride-1 convolution of
-// in[n, g] (Cg x H x W) with the weights packed by pack_weights (kcs = kc_of(R)); then bias and
+// in[n, g] (Cg x H x W) with the weights packed by pack_weights (kcs = kc_of(cx, R)); then bias and
 // ReLU as conv2d_forward's epilogue (never when accumulating). Tasks over (sample, group).
 void conv_shifted(Simd simd, ThreadPool& pool, float* out, const float* in, const float* ap, const float* bias,
                   const ConvShape& s, bool relu, bool accumulate) {
@@ -187,7 +210,8 @@ void conv_shifted(Simd simd, ThreadPool& pool, float* out, const float* in, cons
   const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
   const Shifted L = shifted_layout(s);
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
-  const int64_t kcs = ceil_div(R, ceil_div(R, cx.kc));  // gemm's k-blocks for K = R
+  const int64_t kcs = kc_of(cx, R);
+  const std::vector<int64_t> base = tap_offsets(s, L);
   const int64_t Mpad = ceil_div(s.Kg, MR) * MR;
   split(pool, s.N * s.G, pool.size(), [&](int64_t, int64_t b, int64_t e) {
     Workspace padw(WsSlot::ConvPad, size_t(L.pad_floats)), outw(WsSlot::ConvOut, size_t(s.Kg * L.Pp)),
@@ -197,16 +221,10 @@ void conv_shifted(Simd simd, ThreadPool& pool, float* out, const float* in, cons
     float* const bp = panw.data();
     std::fill(pad, pad + L.pad_floats, 0.0f);  // only the data runs are written below
     std::vector<const float*> rows(static_cast<size_t>(R));
-    for (int64_t c = 0; c < s.Cg; ++c)
-      for (int64_t i = 0; i < s.kH; ++i)
-        for (int64_t j = 0; j < s.kW; ++j)
-          rows[size_t((c * s.kH + i) * s.kW + j)] = pad + c * L.CB + L.z - s.pW + i * s.dH * L.S + j * s.dW;
+    for (int64_t t = 0; t < R; ++t) rows[size_t(t)] = pad + base[size_t(t)];
     for (int64_t u = b; u < e; ++u) {
       const int64_t n = u / s.G, g = u % s.G;
-      const float* xg = in + (n * C + g * s.Cg) * s.H * s.W;
-      for (int64_t c = 0; c < s.Cg; ++c)
-        for (int64_t h = 0; h < s.H; ++h)
-          std::memcpy(pad + c * L.CB + L.z + (h + s.pH) * L.S, xg + (c * s.H + h) * s.W, size_t(s.W) * sizeof(float));
+      fill_pad(pad, in + (n * C + g * s.Cg) * s.H * s.W, s, L);
       const float* apg = ap + g * Mpad * R;
       for (int64_t jc = 0; jc < L.Pp; jc += cx.nr) {
         const int64_t nrc = std::min(cx.nr, L.Pp - jc);
@@ -274,7 +292,7 @@ bool backward_input_shifted(Simd simd, ThreadPool& pool, float* dx, const float*
         for (int64_t q = 0; q < taps; ++q)
           wt[(g * s.Cg + c) * Rt + k * taps + q] = w[(g * s.Kg + k) * R + c * taps + (taps - 1 - q)];
   const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
-  const int64_t kcs = ceil_div(Rt, ceil_div(Rt, cx.kc));
+  const int64_t kcs = kc_of(cx, Rt);
   Workspace apw(WsSlot::ConvWeights, size_t(s.G * ceil_div(s.Cg, gemm_detail::MR) * gemm_detail::MR * Rt));
   pack_weights(apw.data(), wt, s.G, s.Cg, Rt, kcs);
   conv_shifted(simd, pool, dx, dy, apw.data(), nullptr, t, false, accumulate);
@@ -294,14 +312,9 @@ void backward_params_chunk(const gemm_detail::GemmContext& cx, float* part, cons
   using gemm_detail::NR;
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
   const int64_t L = (n1 - n0) * P;
-  const int64_t kcs = ceil_div(L, ceil_div(L, cx.kc));
-  for (int64_t n = n0; n < n1; ++n) {
-    float* pad = pads + (n - n0) * Ls.pad_floats;
-    const float* xg = x + (n * C + g * s.Cg) * s.H * s.W;
-    for (int64_t c = 0; c < s.Cg; ++c)
-      for (int64_t h = 0; h < s.H; ++h)
-        std::memcpy(pad + c * Ls.CB + Ls.z + (h + s.pH) * Ls.S, xg + (c * s.H + h) * s.W, size_t(s.W) * sizeof(float));
-  }
+  const int64_t kcs = kc_of(cx, L);
+  for (int64_t n = n0; n < n1; ++n)
+    fill_pad(pads + (n - n0) * Ls.pad_floats, x + (n * C + g * s.Cg) * s.H * s.W, s, Ls);
   const float* rows[NR];
   for (int64_t p0 = 0; p0 < L; p0 += kcs) {
     const int64_t kc = std::min(kcs, L - p0);
@@ -342,7 +355,7 @@ void conv2d_forward(Simd simd, ThreadPool& pool, float* y, const float* x, const
   const int64_t R = s.Cg * s.kH * s.kW, P = s.Ho * s.Wo, C = s.G * s.Cg, K = s.G * s.Kg;
   if (shifted_applies(s) && R > 0 && !force_im2col()) {
     const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
-    const int64_t kcs = ceil_div(R, ceil_div(R, cx.kc));
+    const int64_t kcs = kc_of(cx, R);
     Workspace apw(WsSlot::ConvWeights, size_t(s.G * ceil_div(s.Kg, gemm_detail::MR) * gemm_detail::MR * R));
     pack_weights(apw.data(), w, s.G, s.Kg, R, kcs);
     conv_shifted(simd, pool, y, x, apw.data(), bias, s, relu, false);
@@ -412,11 +425,7 @@ void conv2d_backward_params(Simd simd, ThreadPool& pool, float* dw, float* dbias
       // Stride 1: no columns; each task packs its chunk's operands straight from dy and x.
       const gemm_detail::GemmContext& cx = gemm_detail::gemm_context(simd);
       const Shifted Ls = shifted_layout(s);
-      std::vector<int64_t> base(static_cast<size_t>(R));
-      for (int64_t c = 0; c < s.Cg; ++c)
-        for (int64_t i = 0; i < s.kH; ++i)
-          for (int64_t j = 0; j < s.kW; ++j)
-            base[size_t((c * s.kH + i) * s.kW + j)] = c * Ls.CB + Ls.z - s.pW + i * s.dH * Ls.S + j * s.dW;
+      const std::vector<int64_t> base = tap_offsets(s, Ls);
       const int64_t kcmax = std::min(cx.kc, kChunk * P);
       split(pool, units, tasks, [&](int64_t, int64_t b, int64_t e) {
         Workspace padw(WsSlot::ConvPad, size_t(kChunk * Ls.pad_floats)),
