@@ -26,7 +26,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MALLOC_TUNED, flag, opt } from './util.mjs';
+import { flag, opt, peerEnv } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -179,10 +179,7 @@ function timeToAccuracy(seed) {
 /** train_cnn_torch.py's JSON lines; `tuned`: with MALLOC_TUNED (bench/util.mjs says why), rows tagged so. */
 function torch(args, timeout, tuned = false) {
   if (flag('--no-torch') || !fs.existsSync(path.join(ANCHORS, 'train_cnn_torch.py'))) return [];
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  if (tuned) env.GLIBC_TUNABLES = MALLOC_TUNED;
+  const env = peerEnv(tuned);
   const r = spawnSync(PYTHON, ['train_cnn_torch.py', ...args], { encoding: 'utf8', timeout, cwd: ANCHORS, env });
   if (r.status !== 0) {
     log(`train_cnn_torch.py ${args.join(' ')} failed: ${(r.stderr || '').split('\n').slice(-3).join(' | ')}`);

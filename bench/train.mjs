@@ -32,7 +32,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureMachine, mlpStepLimit } from './machine.mjs';
-import { MALLOC_TUNED, flag, median, opt } from './util.mjs';
+import { flag, median, opt, peerEnv } from './util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -162,13 +162,6 @@ function run(cmd, args, env = {}, timeout = 180_000) {
   return jsonLines(r.stdout);
 }
 
-const torchEnv = (tuned = false) => {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE; // let OpenBLAS pick its own kernel for this CPU
-  delete env.OPENBLAS_L2_SIZE;
-  if (tuned) env.GLIBC_TUNABLES = MALLOC_TUNED;
-  return env;
-};
 function torchAvailable() {
   if (flag('--no-torch') || !fs.existsSync(PYTHON) || !fs.existsSync(path.join(ANCHORS, 'train_torch.py')))
     return false;
@@ -180,7 +173,7 @@ function torchRun(mode, tuned = false) {
     encoding: 'utf8',
     timeout: 300_000,
     cwd: ANCHORS,
-    env: torchEnv(tuned),
+    env: peerEnv(tuned),
     maxBuffer: 1 << 24,
   });
   if (r.status !== 0) {
@@ -211,7 +204,7 @@ function torchPerOp() {
     'reps = sorted(reps[2:])',
     'print(reps[len(reps) // 2])',
   ].join('\n');
-  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', timeout: 120_000, env: torchEnv() });
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', timeout: 120_000, env: peerEnv() });
   return r.status === 0 ? Number(r.stdout.trim()) : null;
 }
 

@@ -27,3 +27,15 @@ export const median = (xs) => {
  * with its best.
  */
 export const MALLOC_TUNED = 'glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824';
+
+/**
+ * The environment a peer (PyTorch) runs in: OpenBLAS left to pick its own kernel for this CPU,
+ * and with `tuned`, MALLOC_TUNED.
+ */
+export const peerEnv = (tuned = false) => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (tuned) env.GLIBC_TUNABLES = MALLOC_TUNED;
+  return env;
+};
